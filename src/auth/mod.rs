@@ -1,0 +1,146 @@
+//! Who is calling. `Caller` can only be built by its request guard, so any
+//! function that takes `&Caller` is unreachable without a verified token.
+//!
+//! Roles: `admin` does everything; `staff` works clinic-wide on patients,
+//! doctors and mappings; `user` (self-registered) sees only the patients they
+//! created and those patients' mappings, and reads doctors.
+
+use rocket::outcome::try_outcome;
+use rocket::request::{FromRequest, Outcome, Request};
+use serde::{Deserialize, Serialize};
+
+use crate::db::Db;
+use crate::error::{self, ApiError};
+use crate::users;
+
+use self::token::{Keys, TokenKind};
+
+pub mod password;
+pub mod routes;
+pub mod token;
+
+/// An account's role, stored as its lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Staff,
+    User,
+}
+
+impl Role {
+    /// The stored and answered name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Staff => "staff",
+            Self::User => "user",
+        }
+    }
+
+    /// Parses a stored or requested role name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "admin" => Some(Self::Admin),
+            "staff" => Some(Self::Staff),
+            "user" => Some(Self::User),
+            _ => None,
+        }
+    }
+}
+
+impl rusqlite::types::FromSql for Role {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = value.as_str()?;
+        Self::parse(text).ok_or_else(|| rusqlite::types::FromSqlError::Other(format!("unknown role {text:?}").into()))
+    }
+}
+
+impl rusqlite::ToSql for Role {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+/// The authenticated user behind a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    pub id: i64,
+    pub role: Role,
+}
+
+impl Caller {
+    /// Staff and admins work clinic-wide; a plain user sees only their own patients.
+    pub fn sees_all_patients(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Staff)
+    }
+
+    /// Only staff and admins write doctors.
+    pub fn writes_doctors(&self) -> bool {
+        matches!(self.role, Role::Admin | Role::Staff)
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Caller {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        // Memoised: a handler taking both `Admin` and `Caller` checks the token
+        // once; a failure is parked for the catcher the first time round.
+        let result = req
+            .local_cache_async(async {
+                authenticate(req).await.map_err(|err| error::park(req, err))
+            })
+            .await;
+        match result {
+            Ok(caller) => Outcome::Success(*caller),
+            Err(status) => Outcome::Error((*status, ())),
+        }
+    }
+}
+
+async fn authenticate(req: &Request<'_>) -> Result<Caller, ApiError> {
+    let header = req
+        .headers()
+        .get_one("Authorization")
+        .ok_or_else(|| ApiError::unauthenticated("Authentication is required: send `Authorization: Bearer <access token>`."))?;
+    let token = match header.trim().split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
+        _ => return Err(ApiError::unauthenticated("The Authorization header must be `Bearer <access token>`.")),
+    };
+
+    let (Some(keys), Some(db)) = (req.rocket().state::<Keys>(), req.rocket().state::<Db>()) else {
+        return Err(ApiError::Internal(anyhow::anyhow!("server state is missing")));
+    };
+    let claims = keys.verify(token, TokenKind::Access)?;
+    let user_id = claims.user_id()?;
+
+    // Role and the active flag come from the database, not the token, so a
+    // demotion or deactivation takes effect on the very next request.
+    match db.run(move |conn| users::sql::auth_state(conn, user_id)).await? {
+        Some((role, true)) => Ok(Caller { id: user_id, role }),
+        _ => Err(ApiError::unauthenticated("This account is unknown or deactivated.")),
+    }
+}
+
+/// Guard for admin-only routes (users, settings).
+pub struct Admin(pub Caller);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Admin {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let caller = try_outcome!(req.guard::<Caller>().await);
+        if caller.is_admin() {
+            Outcome::Success(Admin(caller))
+        } else {
+            Outcome::Error((error::park(req, ApiError::forbidden()), ()))
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! Passwords: argon2id with OWASP parameters (19 MiB, 2 iterations, 1 lane —
+//! argon2's defaults), and the strength rule every password must meet.
+//!
+//! Hashing costs tens of milliseconds of CPU and 19 MiB, so the async
+//! functions here run it on Tokio's blocking pool, never on a worker.
+
+use std::sync::LazyLock;
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::Argon2;
+
+use crate::error::ApiError;
+
+/// Longest password accepted, in bytes (argon2 itself has no useful limit,
+/// but the strength estimator's cost grows with length).
+const MAX_BYTES: usize = 256;
+const MIN_CHARS: usize = 8;
+
+/// A hash of a random string, verified against when the account does not
+/// exist so that "no such user" takes as long as "wrong password".
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash(&uuid::Uuid::new_v4().to_string()).unwrap_or_default());
+
+/// The PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`) for `password`.
+pub fn hash(password: &str) -> anyhow::Result<String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|e| anyhow::anyhow!("cannot hash a password: {e}"))
+}
+
+/// Whether `password` matches `phc`. A damaged hash never matches.
+pub fn verify(password: &str, phc: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), phc)
+        .is_ok()
+}
+
+/// `hash` on the blocking pool.
+pub async fn hash_off_worker(password: String) -> Result<String, ApiError> {
+    rocket::tokio::task::spawn_blocking(move || hash(&password))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing task failed: {e}")))?
+        .map_err(ApiError::Internal)
+}
+
+/// `verify` on the blocking pool; with no stored hash, spends the same time
+/// on a dummy hash and answers `false`.
+pub async fn verify_off_worker(password: String, phc: Option<String>) -> Result<bool, ApiError> {
+    rocket::tokio::task::spawn_blocking(move || match phc {
+        Some(phc) => verify(&password, &phc),
+        None => {
+            verify(&password, &DUMMY_HASH);
+            false
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("verification task failed: {e}")))
+}
+
+/// The strength rule: 8+ characters, at most 256 bytes, not the email or the
+/// name, and not guessable (zxcvbn score 2 or more: common passwords, keyboard
+/// walks and dictionary words with digits are refused). The message says why.
+pub fn check_strength(password: &str, email: &str, name: Option<&str>) -> Result<(), String> {
+    if password.chars().count() < MIN_CHARS {
+        return Err(format!("Must be at least {MIN_CHARS} characters."));
+    }
+    if password.len() > MAX_BYTES {
+        return Err(format!("Must be at most {MAX_BYTES} bytes."));
+    }
+    let lowered = password.to_lowercase();
+    let local_part = email.split('@').next().unwrap_or(email);
+    if lowered == email.to_lowercase()
+        || lowered == local_part.to_lowercase()
+        || name.is_some_and(|n| lowered == n.trim().to_lowercase())
+    {
+        return Err("May not be the same as your email or name.".into());
+    }
+    let mut inputs = vec![email, local_part];
+    inputs.extend(name);
+    let estimate = zxcvbn::zxcvbn(password, &inputs);
+    if (estimate.score() as u8) < 2 {
+        let hint = estimate
+            .feedback()
+            .and_then(zxcvbn::feedback::Feedback::warning)
+            .map(|w| format!(" {w}"))
+            .unwrap_or_default();
+        return Err(format!("This password is too easy to guess.{hint}"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_verifies_its_password_and_nothing_else() {
+        let phc = hash("correct horse battery 9").expect("hash");
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(verify("correct horse battery 9", &phc));
+        assert!(!verify("correct horse battery 8", &phc));
+        assert!(!verify("anything", "not a hash"));
+    }
+
+    #[test]
+    fn weak_passwords_are_refused_with_a_reason() {
+        for weak in ["short", "password123", "qwertyuiop", "12345678", "ada@clinic.test"] {
+            assert!(check_strength(weak, "ada@clinic.test", Some("Ada")).is_err(), "{weak}");
+        }
+        assert!(check_strength(&"x".repeat(257), "ada@clinic.test", None).is_err());
+        assert!(check_strength("correct horse battery 9", "ada@clinic.test", Some("Ada")).is_ok());
+    }
+}

@@ -1,0 +1,309 @@
+//! `/api/auth/*` and the `/api/token/*` aliases the Django clients use:
+//! register, login, refresh (rotating), logout, me, password change.
+//!
+//! Refresh tokens rotate: each is good for one refresh. Presenting a used one
+//! means it was copied, so every token of that login is revoked.
+
+use rocket::response::status::{Created, NoContent};
+use rocket::serde::json::Json;
+use rocket::{get, patch, post, routes, Route, State};
+use serde::Serialize;
+
+use crate::auth::token::{Claims, Keys, TokenKind};
+use crate::auth::{password, Caller, Role};
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::http::JsonBody;
+use crate::users::{self, AccountChanges, NewAccount, User};
+use crate::validation::Fields;
+
+pub fn routes() -> Vec<Route> {
+    routes![
+        register,
+        login,
+        token,
+        refresh,
+        token_refresh,
+        logout,
+        me,
+        update_me,
+        change_password
+    ]
+}
+
+/// What login and refresh answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenPair {
+    pub access: String,
+    pub refresh: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// The account (login only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<User>,
+}
+
+/// Signs an access and a refresh token; the refresh claims are for storing.
+fn issue_pair(keys: &Keys, user_id: i64, role: Role) -> Result<(TokenPair, Claims), ApiError> {
+    let (access, _) = keys.issue(user_id, role, TokenKind::Access)?;
+    let (refresh, refresh_claims) = keys.issue(user_id, role, TokenKind::Refresh)?;
+    let pair = TokenPair {
+        access,
+        refresh,
+        token_type: "Bearer",
+        expires_in: keys.access_seconds(),
+        user: None,
+    };
+    Ok((pair, refresh_claims))
+}
+
+#[post("/auth/register", data = "<body>")]
+async fn register(body: JsonBody, db: &State<Db>) -> Result<Created<Json<User>>, ApiError> {
+    if !db.run(|conn| crate::settings::sql::registration_open(conn)).await? {
+        return Err(ApiError::Forbidden {
+            code: "registration_closed",
+            detail: "Self-registration is closed. An admin can create your account, \
+                     or open registration in Settings."
+                .into(),
+        });
+    }
+    let account = NewAccount::read(&body.0, Some(Role::User))?;
+    let user = account.create(db).await?;
+    Ok(Created::new(format!("/api/users/{}/", user.id)).body(Json(user)))
+}
+
+#[post("/auth/login", data = "<body>")]
+async fn login(body: JsonBody, db: &State<Db>, keys: &State<Keys>) -> Result<Json<TokenPair>, ApiError> {
+    sign_in(body, db, keys).await.map(Json)
+}
+
+/// `POST /api/token/`: the simplejwt name for login.
+#[post("/token", data = "<body>")]
+async fn token(body: JsonBody, db: &State<Db>, keys: &State<Keys>) -> Result<Json<TokenPair>, ApiError> {
+    sign_in(body, db, keys).await.map(Json)
+}
+
+async fn sign_in(body: JsonBody, db: &Db, keys: &Keys) -> Result<TokenPair, ApiError> {
+    let mut fields = Fields::new(&body.0);
+    let login = fields.text(&["email", "username"], 254);
+    let login = fields.require(&["email", "username"], login, true);
+    let secret = fields.raw_string("password");
+    let secret = fields.require(&["password"], secret, true);
+    fields.finish()?;
+    let (Some(login), Some(secret)) = (login, secret) else {
+        return Err(ApiError::Internal(anyhow::anyhow!("validated login is incomplete")));
+    };
+
+    let account = db.run(move |conn| users::sql::find_login(conn, &login)).await?;
+    let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
+    let matches = password::verify_off_worker(secret, stored_hash).await?;
+    let account = match account {
+        Some(account) if matches => account,
+        _ => {
+            return Err(ApiError::Unauthorized {
+                code: "invalid_credentials",
+                detail: "The email/username or password is wrong.".into(),
+            })
+        }
+    };
+    if !account.is_active {
+        return Err(ApiError::Unauthorized {
+            code: "account_inactive",
+            detail: "This account has been deactivated. Ask an admin to reactivate it.".into(),
+        });
+    }
+
+    let (mut pair, refresh_claims) = issue_pair(keys, account.id, account.role)?;
+    let user_id = account.id;
+    let user = db
+        .run(move |conn| {
+            let tx = conn.transaction()?;
+            sql::store(&tx, &refresh_claims, &refresh_claims.jti, user_id)?;
+            let user = users::sql::find(&tx, user_id)?;
+            tx.commit()?;
+            Ok(user)
+        })
+        .await?;
+    tracing::info!(user_id, "login");
+    pair.user = user;
+    Ok(pair)
+}
+
+#[post("/auth/refresh", data = "<body>")]
+async fn refresh(body: JsonBody, db: &State<Db>, keys: &State<Keys>) -> Result<Json<TokenPair>, ApiError> {
+    rotate(body, db, keys).await.map(Json)
+}
+
+/// `POST /api/token/refresh/`: the simplejwt name for refresh.
+#[post("/token/refresh", data = "<body>")]
+async fn token_refresh(body: JsonBody, db: &State<Db>, keys: &State<Keys>) -> Result<Json<TokenPair>, ApiError> {
+    rotate(body, db, keys).await.map(Json)
+}
+
+/// Reads and verifies the body's `refresh` token.
+fn refresh_claims(body: &JsonBody, keys: &Keys) -> Result<Claims, ApiError> {
+    let mut fields = Fields::new(&body.0);
+    let token = fields.raw_string("refresh");
+    let token = fields.require(&["refresh"], token, true);
+    fields.finish()?;
+    keys.verify(token.as_deref().unwrap_or_default(), TokenKind::Refresh)
+}
+
+async fn rotate(body: JsonBody, db: &Db, keys: &Keys) -> Result<TokenPair, ApiError> {
+    let claims = refresh_claims(&body, keys)?;
+    let keys = keys.clone();
+    db.run(move |conn| sql::rotate(conn, &keys, &claims)).await
+}
+
+#[post("/auth/logout", data = "<body>")]
+async fn logout(body: JsonBody, db: &State<Db>, keys: &State<Keys>) -> Result<NoContent, ApiError> {
+    let claims = refresh_claims(&body, keys)?;
+    db.run(move |conn| sql::revoke_login(conn, &claims.jti)).await?;
+    Ok(NoContent)
+}
+
+#[get("/auth/me")]
+async fn me(caller: Caller, db: &State<Db>) -> Result<Json<User>, ApiError> {
+    let user = db.run(move |conn| users::sql::find(conn, caller.id)).await?;
+    user.map(Json).ok_or(ApiError::NotFound)
+}
+
+/// The caller changes their own `name` and `username`; anything else is ignored.
+#[patch("/auth/me", data = "<body>")]
+async fn update_me(body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Json<User>, ApiError> {
+    let mut fields = Fields::new(&body.0);
+    let changes = AccountChanges {
+        name: fields.text(&["name"], 150),
+        username: users::read_username(&mut fields),
+        ..AccountChanges::default()
+    };
+    fields.finish()?;
+    let user = db.run(move |conn| users::sql::update(conn, caller.id, &changes)).await?;
+    Ok(Json(user))
+}
+
+/// Changes the caller's password and ends every other login of theirs.
+#[post("/auth/password", data = "<body>")]
+async fn change_password(body: JsonBody, caller: Caller, db: &State<Db>) -> Result<NoContent, ApiError> {
+    let user = db
+        .run(move |conn| {
+            let user = users::sql::find(conn, caller.id)?;
+            let hash = users::sql::password_hash(conn, caller.id)?;
+            Ok(user.zip(hash))
+        })
+        .await?;
+    let Some((user, hash)) = user else {
+        return Err(ApiError::NotFound);
+    };
+
+    let mut fields = Fields::new(&body.0);
+    let current = fields.raw_string("current_password");
+    let current = fields.require(&["current_password"], current, true);
+    let new = users::read_password(&mut fields, "new_password", Some(&user.email), user.name.as_deref());
+    if let Some(current) = current {
+        if !password::verify_off_worker(current, Some(hash)).await? {
+            fields.error("current_password", "The current password is wrong.");
+        }
+    }
+    fields.finish()?;
+
+    let new_hash = password::hash_off_worker(new.unwrap_or_default()).await?;
+    let changes = AccountChanges {
+        password: Some(new_hash),
+        ..AccountChanges::default()
+    };
+    db.run(move |conn| users::sql::update(conn, caller.id, &changes)).await?;
+    Ok(NoContent)
+}
+
+/// Refresh-token rows: one per issued token, grouped by login (`family`).
+pub mod sql {
+    use rusqlite::{params, Connection, OptionalExtension};
+
+    use super::{issue_pair, TokenPair};
+    use crate::auth::token::{Claims, Keys};
+    use crate::auth::Role;
+    use crate::db;
+    use crate::error::ApiError;
+
+    /// Records a newly issued refresh token as part of login `family`.
+    pub fn store(conn: &Connection, claims: &Claims, family: &str, user_id: i64) -> Result<(), ApiError> {
+        let expires_at = i64::try_from(claims.exp).unwrap_or(i64::MAX);
+        conn.prepare_cached(
+            "INSERT INTO refresh_tokens (jti, family, user_id, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![claims.jti, family, user_id, expires_at, db::now()])?;
+        Ok(())
+    }
+
+    /// Spends the presented token and issues the next one in its login.
+    /// A token already spent is a replay: the whole login is revoked.
+    pub fn rotate(conn: &mut Connection, keys: &Keys, claims: &Claims) -> Result<TokenPair, ApiError> {
+        let tx = conn.transaction()?;
+        let row = tx
+            .query_row(
+                "SELECT r.family, r.user_id, (r.used_at IS NOT NULL OR r.revoked_at IS NOT NULL) AS spent,
+                        u.role, u.is_active
+                   FROM refresh_tokens r JOIN users u ON u.id = r.user_id
+                  WHERE r.jti = ?1",
+                [&claims.jti],
+                |row| {
+                    Ok((
+                        row.get::<_, String>("family")?,
+                        row.get::<_, i64>("user_id")?,
+                        row.get::<_, bool>("spent")?,
+                        row.get::<_, Role>("role")?,
+                        row.get::<_, bool>("is_active")?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((family, user_id, spent, role, is_active)) = row else {
+            return Err(ApiError::unauthenticated("The refresh token is not valid."));
+        };
+        if spent {
+            revoke_family(&tx, &family)?;
+            tx.commit()?;
+            tracing::warn!(user_id, "a used refresh token was presented again; that login is revoked");
+            return Err(ApiError::unauthenticated(
+                "This refresh token was already used, so the login has been ended. Please log in again.",
+            ));
+        }
+        if !is_active {
+            return Err(ApiError::unauthenticated("This account is deactivated."));
+        }
+        tx.execute("UPDATE refresh_tokens SET used_at = ?2 WHERE jti = ?1", params![claims.jti, db::now()])?;
+        let (pair, next) = issue_pair(keys, user_id, role)?;
+        store(&tx, &next, &family, user_id)?;
+        tx.commit()?;
+        Ok(pair)
+    }
+
+    /// Logout: revokes the login the token belongs to.
+    pub fn revoke_login(conn: &Connection, jti: &str) -> Result<(), ApiError> {
+        let family: Option<String> = conn
+            .query_row("SELECT family FROM refresh_tokens WHERE jti = ?1", [jti], |row| row.get(0))
+            .optional()?;
+        let family = family.ok_or_else(|| ApiError::unauthenticated("The refresh token is not valid."))?;
+        revoke_family(conn, &family)
+    }
+
+    fn revoke_family(conn: &Connection, family: &str) -> Result<(), ApiError> {
+        conn.execute(
+            "UPDATE refresh_tokens SET revoked_at = ?2 WHERE family = ?1 AND revoked_at IS NULL",
+            params![family, db::now()],
+        )?;
+        Ok(())
+    }
+
+    /// Ends every login of a user (password change, reset, deactivation).
+    pub fn revoke_all(conn: &Connection, user_id: i64) -> Result<(), ApiError> {
+        conn.execute(
+            "UPDATE refresh_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
+            params![user_id, db::now()],
+        )?;
+        Ok(())
+    }
+}

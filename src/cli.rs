@@ -1,0 +1,135 @@
+//! The command line: `clinicdesk [serve]` and `clinicdesk admin create`.
+
+use std::io::{BufRead, IsTerminal};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::auth::{password, Role};
+use crate::config::{Config, Overrides};
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::users::{self, NewAccount};
+use crate::{server, telemetry};
+
+/// clinicdesk: a small clinic's patient records, doctors and assignments in
+/// one program. Start it, then open the printed address in a browser.
+#[derive(Debug, Parser)]
+#[command(name = "clinicdesk", version, about, long_about = None)]
+#[command(after_help = "Settings may also come from <data dir>/clinicdesk.toml and from the environment:\n  \
+    CLINICDESK_DATA_DIR, CLINICDESK_ADDRESS, CLINICDESK_PORT, CLINICDESK_REGISTRATION (open|closed),\n  \
+    CLINICDESK_ACCESS_TOKEN_MINUTES, CLINICDESK_REFRESH_TOKEN_DAYS, CLINICDESK_LOG (log filter).\n\
+    Flags win over the environment, which wins over the file.")]
+pub struct Cli {
+    /// Where the database and key live [env: CLINICDESK_DATA_DIR] [default: your user data folder]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Address to listen on; 0.0.0.0 serves the whole clinic network [env: CLINICDESK_ADDRESS] [default: 127.0.0.1]
+    #[arg(long, global = true, value_name = "IP")]
+    address: Option<IpAddr>,
+    /// Port to listen on; 0 picks a free one [env: CLINICDESK_PORT] [default: 8000]
+    #[arg(long, global = true)]
+    port: Option<u16>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the server (what running clinicdesk with no command does)
+    Serve,
+    /// Manage accounts from this computer's console
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create an admin account. The password is asked for (or read from standard input)
+    Create {
+        /// The admin's email, used to log in
+        #[arg(long)]
+        email: String,
+        /// The admin's name as shown to colleagues
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+/// Runs the parsed command; errors are printed for a person to act on.
+pub fn run(cli: Cli) -> ExitCode {
+    let overrides = Overrides {
+        data_dir: cli.data_dir,
+        address: cli.address,
+        port: cli.port,
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&overrides),
+        Command::Admin {
+            command: AdminCommand::Create { email, name },
+        } => create_admin(&overrides, &email, name.as_deref()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("clinicdesk: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(overrides: &Overrides) -> anyhow::Result<()> {
+    telemetry::init(telemetry::DEFAULT_FILTER);
+    let config = Config::load(overrides)?;
+    let rocket = server::build(config)?;
+    rocket::execute(rocket.launch())
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("the server stopped: {e}"))
+}
+
+fn create_admin(overrides: &Overrides, email: &str, name: Option<&str>) -> anyhow::Result<()> {
+    let config = Config::load(overrides)?;
+    config.prepare_data_dir()?;
+    let db = Db::open(&config.database_path())?;
+    let secret = read_password()?;
+    let body = serde_json::json!({ "email": email, "name": name, "password": secret });
+    let body = body.as_object().cloned().unwrap_or_default();
+    let account = NewAccount::read(&body, Some(Role::Admin)).map_err(describe)?;
+    let hash = password::hash(&account.password)?;
+    let conn = db.connection()?;
+    let user = users::sql::insert(&conn, &account, &hash).map_err(describe)?;
+    println!("Created admin {} (id {}) in {}.", user.email, user.id, config.data_dir.display());
+    Ok(())
+}
+
+/// Prompts twice without echo on a terminal; otherwise reads one line of stdin.
+fn read_password() -> anyhow::Result<String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password for the new admin: ")?;
+        let second = rpassword::prompt_password("Same password again: ")?;
+        anyhow::ensure!(first == second, "the two passwords differ");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+/// An API error as a sentence for the console.
+fn describe(err: ApiError) -> anyhow::Error {
+    match err {
+        ApiError::Validation(fields) => {
+            let lines: Vec<String> = fields
+                .iter()
+                .map(|(field, messages)| format!("{field}: {}", messages.join(" ")))
+                .collect();
+            anyhow::anyhow!("{}", lines.join("; "))
+        }
+        other => anyhow::anyhow!("{other}"),
+    }
+}

@@ -1,0 +1,180 @@
+//! Configuration: built-in defaults, then `<data dir>/clinicdesk.toml`, then
+//! `CLINICDESK_*` environment variables, then command-line flags (later wins).
+//!
+//! Rocket's own sources (`Rocket.toml`, `ROCKET_*`) are deliberately not read:
+//! the server's Rocket config is built from this struct alone (see `server`).
+
+use std::fs;
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use rocket::figment::providers::{Env, Format, Serialized, Toml};
+use rocket::figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// The name of the optional settings file inside the data directory.
+pub const CONFIG_FILE: &str = "clinicdesk.toml";
+/// The database file inside the data directory.
+pub const DATABASE_FILE: &str = "clinicdesk.sqlite3";
+
+/// Whether anyone on the LAN may create a `user` account for themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Registration {
+    Open,
+    Closed,
+}
+
+impl Registration {
+    /// The value as stored and answered.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Closed => "closed",
+        }
+    }
+}
+
+/// Everything the server needs to start. Holds no secret: the JWT key lives
+/// in its own file in the data directory.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the database, the JWT key and (later) backups live.
+    pub data_dir: PathBuf,
+    /// The address to listen on. `127.0.0.1` serves this machine only;
+    /// `0.0.0.0` serves the clinic's LAN.
+    pub address: IpAddr,
+    pub port: u16,
+    /// Self-registration when the database is new; afterwards an admin
+    /// changes it in the settings, which the database keeps.
+    pub registration: Registration,
+    pub access_token_minutes: u64,
+    pub refresh_token_days: u64,
+    /// Install Ctrl-C / SIGTERM handlers (off in tests, which run many servers).
+    #[serde(skip)]
+    pub handle_signals: bool,
+}
+
+/// Values given on the command line; `None` leaves the lower layers' value.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<IpAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+}
+
+impl Config {
+    fn defaults(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            address: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port: 8000,
+            registration: Registration::Closed,
+            access_token_minutes: 15,
+            refresh_token_days: 7,
+            handle_signals: true,
+        }
+    }
+
+    /// Resolves the configuration from every layer. The data directory itself
+    /// comes from the flag, the environment or the OS default, since the file
+    /// layer lives inside it.
+    pub fn load(overrides: &Overrides) -> anyhow::Result<Self> {
+        let data_dir = match (&overrides.data_dir, std::env::var_os("CLINICDESK_DATA_DIR")) {
+            (Some(dir), _) => dir.clone(),
+            (None, Some(dir)) => PathBuf::from(dir),
+            (None, None) => default_data_dir()?,
+        };
+        let mut figment = Figment::from(Serialized::defaults(Self::defaults(data_dir.clone())));
+        let file = data_dir.join(CONFIG_FILE);
+        // Exactly this file (`Toml::file` would also search parent folders).
+        if file.exists() {
+            figment = figment.merge(Toml::file_exact(&file));
+        }
+        let mut config: Self = figment
+            .merge(Env::prefixed("CLINICDESK_").only(&[
+                "address",
+                "port",
+                "registration",
+                "access_token_minutes",
+                "refresh_token_days",
+            ]))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        // The data directory is not configurable from inside itself.
+        config.data_dir = data_dir;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// A server for tests: loopback, an OS-chosen port, no signal handlers.
+    pub fn for_tests(data_dir: &Path) -> Self {
+        Self {
+            port: 0,
+            handle_signals: false,
+            ..Self::defaults(data_dir.to_path_buf())
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.access_token_minutes == 0 || self.access_token_minutes > 24 * 60 {
+            anyhow::bail!("access_token_minutes must be between 1 and 1440");
+        }
+        if self.refresh_token_days == 0 || self.refresh_token_days > 365 {
+            anyhow::bail!("refresh_token_days must be between 1 and 365");
+        }
+        Ok(())
+    }
+
+    /// The database file.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join(DATABASE_FILE)
+    }
+
+    /// Creates the data directory (owner-only) if needed and checks it is usable.
+    pub fn prepare_data_dir(&self) -> anyhow::Result<()> {
+        let dir = &self.data_dir;
+        if dir.exists() && !dir.is_dir() {
+            anyhow::bail!("the data directory {} exists but is not a directory", dir.display());
+        }
+        if !dir.exists() {
+            fs::create_dir_all(dir).with_context(|| {
+                format!("cannot create the data directory {}", dir.display())
+            })?;
+            restrict_to_owner(dir, 0o700)?;
+        }
+        // Fail now with a clear message rather than later inside SQLite.
+        let probe = dir.join(".write-test");
+        fs::write(&probe, b"").with_context(|| {
+            format!("the data directory {} is not writable", dir.display())
+        })?;
+        fs::remove_file(&probe).ok();
+        Ok(())
+    }
+}
+
+fn default_data_dir() -> anyhow::Result<PathBuf> {
+    directories::ProjectDirs::from("", "", "clinicdesk")
+        .map(|dirs| dirs.data_dir().to_path_buf())
+        .context("cannot find a home directory for the data; pass --data-dir")
+}
+
+/// Sets Unix permission bits so only the account running clinicdesk can read.
+#[cfg(unix)]
+pub fn restrict_to_owner(path: &Path, mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .with_context(|| format!("cannot restrict the permissions of {}", path.display()))
+}
+
+/// On other systems the per-user data directory is already private to the account.
+#[cfg(not(unix))]
+pub fn restrict_to_owner(_path: &Path, _mode: u32) -> anyhow::Result<()> {
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! SQLite behind an r2d2 pool: opening the file, its pragmas, the schema
+//! migrations, and `Db::run`, the one way handlers reach the database.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::Connection;
+use rusqlite_migration::{Migrations, M};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::error::ApiError;
+
+/// The schema, oldest first. Files are never edited once released: a change
+/// is a new file. Applied in one transaction at start-up; the version lives
+/// in `PRAGMA user_version`.
+const MIGRATIONS: &[M<'static>] = &[
+    M::up(include_str!("../migrations/0001_users.sql")),
+    M::up(include_str!("../migrations/0002_patients.sql")),
+    M::up(include_str!("../migrations/0003_doctors.sql")),
+    M::up(include_str!("../migrations/0004_mappings.sql")),
+];
+
+/// Connections in the pool. WAL lets readers run beside the one writer;
+/// more connections than this only queue on a small clinic workstation.
+const POOL_SIZE: u32 = 8;
+
+/// Handle to the database; managed by Rocket and cheap to clone.
+#[derive(Clone)]
+pub struct Db(r2d2::Pool<SqliteConnectionManager>);
+
+impl Db {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let manager = SqliteConnectionManager::file(path).with_init(|conn| {
+            // First: wait for a lock instead of failing with SQLITE_BUSY.
+            conn.busy_timeout(Duration::from_secs(5))?;
+            conn.pragma_update(None, "foreign_keys", true)?;
+            // An acknowledged write must survive a power cut.
+            conn.pragma_update(None, "synchronous", "FULL")
+        });
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .build(manager)
+            .with_context(|| format!("cannot open the database {}", path.display()))?;
+
+        let mut conn = pool.get()?;
+        // WAL is a property of the file, so it is set once here, not per connection.
+        let mode: String =
+            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            anyhow::bail!(
+                "the database {} cannot use write-ahead logging (journal mode is {mode}); \
+                 is the data directory on a network share?",
+                path.display()
+            );
+        }
+        migrate(&mut conn)?;
+        drop(conn);
+        Ok(Self(pool))
+    }
+
+    /// Runs `f` with a pooled connection on a blocking thread.
+    ///
+    /// Both waiting for a free connection and running the query block, so
+    /// neither may happen on one of Rocket's async workers.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut Connection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.0.clone();
+        let span = tracing::Span::current();
+        let joined = rocket::tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await;
+
+        match joined {
+            Ok(result) => result,
+            Err(e) => Err(ApiError::Internal(anyhow::anyhow!(
+                "database task failed: {e}"
+            ))),
+        }
+    }
+
+    /// A connection for start-up and command-line work (never on a request path).
+    pub fn connection(&self) -> anyhow::Result<r2d2::PooledConnection<SqliteConnectionManager>> {
+        Ok(self.0.get()?)
+    }
+}
+
+/// Applies every pending migration.
+fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
+    Migrations::from_slice(MIGRATIONS)
+        .to_latest(conn)
+        .context("cannot bring the database schema up to date")
+}
+
+/// The current time as stored and answered: RFC 3339 UTC to the second.
+pub fn now() -> String {
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
+    now.format(&Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}
+
+/// Turns a unique-constraint failure on `column` into the caller's error.
+pub trait ResultExt<T> {
+    /// If this is a `UNIQUE constraint failed` naming `column`
+    /// (`table.column`), answer `err()` instead.
+    fn on_unique(self, column: &str, err: impl FnOnce() -> ApiError) -> Result<T, ApiError>;
+}
+
+impl<T> ResultExt<T> for Result<T, ApiError> {
+    fn on_unique(self, column: &str, err: impl FnOnce() -> ApiError) -> Result<T, ApiError> {
+        match self {
+            Err(ApiError::Database(rusqlite::Error::SqliteFailure(failure, Some(message))))
+                if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    && message.contains(column) =>
+            {
+                Err(err())
+            }
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_applies_to_an_empty_database_with_consistent_foreign_keys() {
+        let mut conn = Connection::open_in_memory().expect("in-memory db");
+        Migrations::from_slice(MIGRATIONS).validate().expect("migrations validate");
+        migrate(&mut conn).expect("migrations apply");
+
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .expect("user_version");
+        assert_eq!(version, i64::try_from(MIGRATIONS.len()).expect("small"));
+        let problems: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| row.get(0))
+            .expect("foreign_key_check");
+        assert_eq!(problems, 0);
+    }
+
+    #[test]
+    fn now_is_rfc3339_utc_to_the_second() {
+        let now = now();
+        assert_eq!(now.len(), "2026-11-23T10:30:00Z".len(), "{now}");
+        assert!(now.ends_with('Z'));
+    }
+}

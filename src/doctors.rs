@@ -1,0 +1,453 @@
+//! Doctors: `/api/doctors`.
+//!
+//! Every authenticated user reads doctors; only `staff` and `admin` write
+//! them (`user` → `403`), checked once, by the `Writer` guard. `DELETE`
+//! archives the doctor and turns their `ACTIVE` mappings `INACTIVE`; an
+//! admin lists archived doctors with `?archived=true` and restores one with
+//! `POST /api/doctors/<id>/restore/`.
+//!
+//! Compatibility: `experience_years` is accepted and answered beside
+//! `years_of_experience`, `contact_number` beside `phone`, `name` instead of
+//! `first_name`/`last_name`.
+
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::response::status::{Created, NoContent};
+use rocket::serde::json::Json;
+use rocket::{delete, get, patch, post, put, routes, FromForm, Route, State};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::auth::{Admin, Caller};
+use crate::db::Db;
+use crate::error::{self, ApiError, FieldErrors};
+use crate::http::{self, JsonBody, Listing, Page};
+use crate::validation::{self, Fields};
+
+pub fn routes() -> Vec<Route> {
+    routes![list, create, read, replace, update, archive, restore]
+}
+
+/// A caller allowed to write doctors (staff or admin).
+pub struct Writer(Caller);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Writer {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        let caller = rocket::outcome::try_outcome!(req.guard::<Caller>().await);
+        if caller.writes_doctors() {
+            Outcome::Success(Writer(caller))
+        } else {
+            Outcome::Error((error::park(req, ApiError::forbidden()), ()))
+        }
+    }
+}
+
+/// The fields a client writes, as stored.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DoctorFields {
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub specialization: String,
+    pub years_of_experience: Option<i64>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub qualification: Option<String>,
+    pub license_number: Option<String>,
+    pub available_days: Option<String>,
+    pub available_time: Option<String>,
+    pub bio: Option<String>,
+    pub languages_spoken: Option<String>,
+    pub city: Option<String>,
+    pub is_available: bool,
+    /// Answered as `consultation_fee`, a number with two decimals.
+    #[serde(skip)]
+    pub fee_cents: Option<i64>,
+}
+
+/// A doctor as the API answers it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Doctor {
+    pub id: i64,
+    pub name: String,
+    /// The same as `years_of_experience` (for older clients).
+    pub experience_years: Option<i64>,
+    /// The same as `phone` (for older clients).
+    pub contact_number: Option<String>,
+    pub consultation_fee: Option<f64>,
+    #[serde(flatten)]
+    pub fields: DoctorFields,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Doctor {
+    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let fields = DoctorFields {
+            first_name: row.get("first_name")?,
+            last_name: row.get("last_name")?,
+            specialization: row.get("specialization")?,
+            years_of_experience: row.get("years_of_experience")?,
+            phone: row.get("phone")?,
+            email: row.get("email")?,
+            qualification: row.get("qualification")?,
+            license_number: row.get("license_number")?,
+            available_days: row.get("available_days")?,
+            available_time: row.get("available_time")?,
+            bio: row.get("bio")?,
+            languages_spoken: row.get("languages_spoken")?,
+            city: row.get("city")?,
+            is_available: row.get("is_available")?,
+            fee_cents: row.get("consultation_fee_cents")?,
+        };
+        Ok(Self {
+            id: row.get("id")?,
+            name: validation::full_name(&fields.first_name, fields.last_name.as_deref()),
+            experience_years: fields.years_of_experience,
+            contact_number: fields.phone.clone(),
+            // Cents below 10^11 are exact in an f64.
+            #[allow(clippy::cast_precision_loss)]
+            consultation_fee: fields.fee_cents.map(|cents| cents as f64 / 100.0),
+            fields,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+        })
+    }
+}
+
+/// Reads `body` onto `record`; with `complete` (create, PUT) the required
+/// fields must be present.
+fn apply(body: &Map<String, Value>, record: &mut DoctorFields, complete: bool) -> Result<(), ApiError> {
+    let mut f = Fields::new(body);
+    if !f.has(&["first_name"]) && f.has(&["name"]) {
+        let name = f.text(&["name"], 201);
+        if let Some(name) = f.require(&["name"], name, true) {
+            (record.first_name, record.last_name) = validation::split_name(&name);
+        }
+    } else {
+        let first = f.text(&["first_name"], 100);
+        if let Some(first) = f.require(&["first_name"], first, complete) {
+            record.first_name = first;
+        }
+        if let Some(last) = f.text(&["last_name"], 100) {
+            record.last_name = last;
+        }
+    }
+    let specialization = f.text(&["specialization"], 100);
+    if let Some(specialization) = f.require(&["specialization"], specialization, complete) {
+        record.specialization = specialization;
+    }
+    if let Some(years) = f.integer(&["years_of_experience", "experience_years"], 0, 70) {
+        record.years_of_experience = years;
+    }
+    if let Some(phone) = f.phone(&["phone", "contact_number"]) {
+        record.phone = phone;
+    }
+    if let Some(email) = f.email("email") {
+        record.email = email;
+    }
+    if let Some(fee) = f.money(&["consultation_fee"]) {
+        record.fee_cents = fee;
+    }
+    for (name, slot, max) in [
+        ("qualification", &mut record.qualification, 200),
+        ("license_number", &mut record.license_number, 100),
+        ("available_days", &mut record.available_days, 200),
+        ("available_time", &mut record.available_time, 200),
+        ("languages_spoken", &mut record.languages_spoken, 200),
+        ("city", &mut record.city, 200),
+        ("bio", &mut record.bio, 10_000),
+    ] {
+        if let Some(value) = f.text(&[name], max) {
+            *slot = value;
+        }
+    }
+    if let Some(available) = f.boolean("is_available") {
+        record.is_available = available;
+    }
+    f.finish()
+}
+
+/// `GET /api/doctors` query.
+#[derive(Debug, FromForm)]
+struct DoctorQuery<'r> {
+    search: Option<&'r str>,
+    specialization: Option<&'r str>,
+    city: Option<&'r str>,
+    is_available: Option<&'r str>,
+    min_experience: Option<&'r str>,
+    max_fee: Option<&'r str>,
+    archived: Option<&'r str>,
+    ordering: Option<&'r str>,
+    page: Option<&'r str>,
+    page_size: Option<&'r str>,
+}
+
+/// A validated doctor list request.
+struct DoctorFilter {
+    listing: Listing,
+    specialization: Option<String>,
+    city: Option<String>,
+    is_available: Option<bool>,
+    min_experience: Option<i64>,
+    max_fee_cents: Option<i64>,
+}
+
+const ORDERING: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("first_name", "first_name"),
+    ("last_name", "last_name"),
+    ("specialization", "specialization"),
+    ("years_of_experience", "years_of_experience"),
+    ("consultation_fee", "consultation_fee_cents"),
+    ("created_at", "created_at"),
+];
+
+fn text_param(raw: Option<&str>) -> Option<String> {
+    raw.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+impl DoctorQuery<'_> {
+    fn validate(&self, caller: &Caller) -> Result<DoctorFilter, ApiError> {
+        let mut errors = FieldErrors::new();
+        let listing = Listing::parse(
+            self.search,
+            self.archived,
+            (self.ordering, ORDERING),
+            (self.page, self.page_size),
+            &mut errors,
+        );
+        let min_experience = self.min_experience.map(|raw| raw.trim().parse::<i64>());
+        if matches!(min_experience, Some(Err(_))) {
+            errors.entry("min_experience".into()).or_default().push("Must be a whole number.".into());
+        }
+        let max_fee = self.max_fee.map(|raw| validation::parse_cents(raw.trim()));
+        if matches!(max_fee, Some(None)) {
+            errors.entry("max_fee".into()).or_default().push("Must be an amount with at most two decimals.".into());
+        }
+        let filter = DoctorFilter {
+            specialization: text_param(self.specialization),
+            city: text_param(self.city),
+            is_available: http::flag(&mut errors, "is_available", self.is_available),
+            min_experience: min_experience.and_then(Result::ok),
+            max_fee_cents: max_fee.flatten(),
+            listing,
+        };
+        let filter = http::checked(filter, errors)?;
+        if filter.listing.archived && !caller.is_admin() {
+            return Err(ApiError::forbidden());
+        }
+        Ok(filter)
+    }
+}
+
+#[get("/doctors?<query..>")]
+async fn list(query: DoctorQuery<'_>, caller: Caller, db: &State<Db>) -> Result<Page<Doctor>, ApiError> {
+    let filter = query.validate(&caller)?;
+    let paging = filter.listing.paging;
+    let (items, total) = db.run(move |conn| sql::select_page(conn, &filter)).await?;
+    Ok(Page { items, total, paging })
+}
+
+#[post("/doctors", data = "<body>")]
+async fn create(body: JsonBody, writer: Writer, db: &State<Db>) -> Result<Created<Json<Doctor>>, ApiError> {
+    let mut record = DoctorFields {
+        first_name: String::new(),
+        last_name: None,
+        specialization: String::new(),
+        years_of_experience: None,
+        phone: None,
+        email: None,
+        qualification: None,
+        license_number: None,
+        available_days: None,
+        available_time: None,
+        bio: None,
+        languages_spoken: None,
+        city: None,
+        is_available: true,
+        fee_cents: None,
+    };
+    apply(&body.0, &mut record, true)?;
+    let doctor = db.run(move |conn| sql::insert(conn, &writer.0, &record)).await?;
+    Ok(Created::new(format!("/api/doctors/{}/", doctor.id)).body(Json(doctor)))
+}
+
+#[get("/doctors/<id>")]
+async fn read(id: i64, _caller: Caller, db: &State<Db>) -> Result<Json<Doctor>, ApiError> {
+    let doctor = db.run(move |conn| sql::find(conn, id)).await?;
+    doctor.map(Json).ok_or(ApiError::NotFound)
+}
+
+/// PUT: required fields must be present; omitted optional fields keep their values.
+#[put("/doctors/<id>", data = "<body>")]
+async fn replace(id: i64, body: JsonBody, _writer: Writer, db: &State<Db>) -> Result<Json<Doctor>, ApiError> {
+    db.run(move |conn| sql::change(conn, id, &body.0, true)).await.map(Json)
+}
+
+#[patch("/doctors/<id>", data = "<body>")]
+async fn update(id: i64, body: JsonBody, _writer: Writer, db: &State<Db>) -> Result<Json<Doctor>, ApiError> {
+    db.run(move |conn| sql::change(conn, id, &body.0, false)).await.map(Json)
+}
+
+#[delete("/doctors/<id>")]
+async fn archive(id: i64, _writer: Writer, db: &State<Db>) -> Result<NoContent, ApiError> {
+    let archived = db.run(move |conn| sql::archive(conn, id)).await?;
+    if archived { Ok(NoContent) } else { Err(ApiError::NotFound) }
+}
+
+#[post("/doctors/<id>/restore")]
+async fn restore(id: i64, _admin: Admin, db: &State<Db>) -> Result<Json<Doctor>, ApiError> {
+    let doctor = db.run(move |conn| sql::restore(conn, id)).await?;
+    doctor.map(Json).ok_or(ApiError::NotFound)
+}
+
+/// Doctor SQL; `find_any` is also used by `mappings` for `doctor_details`.
+pub mod sql {
+    use rusqlite::{named_params, params, Connection, OptionalExtension};
+    use serde_json::{Map, Value};
+
+    use super::{apply, Doctor, DoctorFields, DoctorFilter};
+    use crate::auth::Caller;
+    use crate::db::{self, ResultExt};
+    use crate::error::ApiError;
+    use crate::validation;
+
+    const SELECT: &str = "SELECT id, first_name, last_name, specialization, years_of_experience, phone, email,
+            qualification, license_number, consultation_fee_cents, available_days, available_time, bio,
+            languages_spoken, city, is_available, created_at, updated_at
+       FROM doctors";
+
+    /// A doctor that is not archived.
+    pub fn find(conn: &Connection, id: i64) -> Result<Option<Doctor>, ApiError> {
+        let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE id = ?1 AND deleted_at IS NULL"))?;
+        Ok(stmt.query_row([id], Doctor::from_row).optional()?)
+    }
+
+    /// A doctor, archived or not (an old mapping still names its doctor).
+    pub fn find_any(conn: &Connection, id: i64) -> Result<Option<Doctor>, ApiError> {
+        let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE id = ?1"))?;
+        Ok(stmt.query_row([id], Doctor::from_row).optional()?)
+    }
+
+    fn search_text(r: &DoctorFields) -> String {
+        validation::search_text(
+            &[Some(&r.first_name), r.last_name.as_deref(), Some(&r.specialization), r.city.as_deref()],
+            &[],
+        )
+    }
+
+    fn unique_errors<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
+        result
+            .on_unique("doctors.email", || ApiError::duplicate("A doctor with this email already exists."))
+            .on_unique("doctors.license_number", || {
+                ApiError::duplicate("A doctor with this license number already exists.")
+            })
+    }
+
+    /// Writes every column of `r` (`id: None` inserts) and returns the doctor.
+    fn save(conn: &Connection, id: Option<i64>, created_by: i64, r: &DoctorFields) -> Result<Doctor, ApiError> {
+        let sql = if id.is_some() {
+            "UPDATE doctors SET first_name = :first_name, last_name = :last_name, specialization = :specialization,
+                    years_of_experience = :years, phone = :phone, email = :email, qualification = :qualification,
+                    license_number = :license_number, consultation_fee_cents = :fee, available_days = :days,
+                    available_time = :time, bio = :bio, languages_spoken = :languages, city = :city,
+                    is_available = :available, search_text = :search_text, updated_at = :now
+              WHERE id = :id AND :created_by IS NOT NULL
+             RETURNING id"
+        } else {
+            "INSERT INTO doctors (first_name, last_name, specialization, years_of_experience, phone, email,
+                    qualification, license_number, consultation_fee_cents, available_days, available_time, bio,
+                    languages_spoken, city, is_available, search_text, created_by, created_at, updated_at)
+             SELECT :first_name, :last_name, :specialization, :years, :phone, :email, :qualification,
+                    :license_number, :fee, :days, :time, :bio, :languages, :city, :available, :search_text,
+                    :created_by, :now, :now
+              WHERE :id IS NULL
+             RETURNING id"
+        };
+        let result = conn.prepare_cached(sql)?.query_row(
+            named_params! {
+                ":first_name": r.first_name, ":last_name": r.last_name, ":specialization": r.specialization,
+                ":years": r.years_of_experience, ":phone": r.phone, ":email": r.email,
+                ":qualification": r.qualification, ":license_number": r.license_number, ":fee": r.fee_cents,
+                ":days": r.available_days, ":time": r.available_time, ":bio": r.bio,
+                ":languages": r.languages_spoken, ":city": r.city, ":available": r.is_available,
+                ":search_text": search_text(r), ":created_by": created_by, ":now": db::now(), ":id": id,
+            },
+            |row| row.get::<_, i64>(0),
+        );
+        let saved = unique_errors(result.map_err(ApiError::from))?;
+        find_any(conn, saved)?.ok_or(ApiError::NotFound)
+    }
+
+    pub fn insert(conn: &Connection, caller: &Caller, record: &DoctorFields) -> Result<Doctor, ApiError> {
+        save(conn, None, caller.id, record)
+    }
+
+    /// PUT/PATCH in one transaction: read, apply the body, write whole.
+    pub fn change(conn: &mut Connection, id: i64, body: &Map<String, Value>, complete: bool) -> Result<Doctor, ApiError> {
+        let tx = conn.transaction()?;
+        let mut record = find(&tx, id)?.ok_or(ApiError::NotFound)?.fields;
+        apply(body, &mut record, complete)?;
+        let doctor = save(&tx, Some(id), 0, &record)?;
+        tx.commit()?;
+        Ok(doctor)
+    }
+
+    /// Archives a doctor and ends their active mappings; `false` if none.
+    pub fn archive(conn: &mut Connection, id: i64) -> Result<bool, ApiError> {
+        let tx = conn.transaction()?;
+        let now = db::now();
+        let changed = tx.execute(
+            "UPDATE doctors SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+            params![id, now],
+        )?;
+        tx.execute(
+            "UPDATE mappings SET status = 'INACTIVE', updated_at = ?2 WHERE doctor_id = ?1 AND status = 'ACTIVE'",
+            params![id, now],
+        )?;
+        tx.commit()?;
+        Ok(changed == 1)
+    }
+
+    /// Brings an archived doctor back (a live one is left as is).
+    pub fn restore(conn: &Connection, id: i64) -> Result<Option<Doctor>, ApiError> {
+        conn.execute(
+            "UPDATE doctors SET deleted_at = NULL, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NOT NULL",
+            params![id, db::now()],
+        )?;
+        find(conn, id)
+    }
+
+    pub(super) fn select_page(conn: &Connection, filter: &DoctorFilter) -> Result<(Vec<Doctor>, i64), ApiError> {
+        let where_clause = "WHERE (CASE WHEN :archived THEN deleted_at IS NOT NULL ELSE deleted_at IS NULL END)
+              AND (:search IS NULL OR search_text LIKE :search ESCAPE '\\')
+              AND (:specialization IS NULL OR specialization = :specialization COLLATE NOCASE)
+              AND (:city IS NULL OR city = :city COLLATE NOCASE)
+              AND (:available IS NULL OR is_available = :available)
+              AND (:min_experience IS NULL OR years_of_experience >= :min_experience)
+              AND (:max_fee IS NULL OR consultation_fee_cents <= :max_fee)";
+        let listing = &filter.listing;
+        let search = listing.search.as_deref().map(validation::like_pattern);
+        let params = named_params! {
+            ":archived": listing.archived, ":search": search, ":specialization": filter.specialization,
+            ":city": filter.city, ":available": filter.is_available, ":min_experience": filter.min_experience,
+            ":max_fee": filter.max_fee_cents,
+        };
+        let total: i64 = conn
+            .prepare_cached(&format!("SELECT count(*) FROM doctors {where_clause}"))?
+            .query_row(params, |row| row.get(0))?;
+        let (limit, offset) = (listing.paging.limit(), listing.paging.offset());
+        let mut page_params = params.to_vec();
+        page_params.extend(named_params! { ":limit": limit, ":offset": offset });
+        let mut stmt = conn.prepare_cached(&format!(
+            "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
+            listing.ordering.sql("doctors")
+        ))?;
+        let doctors = stmt
+            .query_map(page_params.as_slice(), Doctor::from_row)?
+            .collect::<Result<_, _>>()?;
+        Ok((doctors, total))
+    }
+}

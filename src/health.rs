@@ -1,0 +1,37 @@
+//! `GET /api/health`: no auth, no patient data — for monitors and for the
+//! clinic's IT person to see the server is up and its database readable.
+
+use rocket::http::Status;
+use rocket::serde::json::Json;
+use rocket::{get, routes, Route, State};
+use serde::Serialize;
+
+use crate::db::Db;
+
+pub fn routes() -> Vec<Route> {
+    routes![health]
+}
+
+/// The answer of `/api/health`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// `ok`, or `unavailable` when the database cannot be read.
+    pub status: &'static str,
+    pub version: &'static str,
+    pub database: &'static str,
+}
+
+#[get("/health")]
+async fn health(db: &State<Db>) -> (Status, Json<Health>) {
+    let readable = db
+        .run(|conn| Ok(conn.query_row("SELECT count(*) FROM settings", [], |row| row.get::<_, i64>(0))?))
+        .await
+        .is_ok();
+    let (status, word) = if readable { (Status::Ok, "ok") } else { (Status::ServiceUnavailable, "unavailable") };
+    let body = Health {
+        status: word,
+        version: env!("CARGO_PKG_VERSION"),
+        database: word,
+    };
+    (status, Json(body))
+}

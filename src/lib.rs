@@ -1,0 +1,24 @@
+//! clinicdesk: a small clinic's records server (patients, doctors, and which
+//! doctor looks after whom) with its browser UI, in one executable.
+//!
+//! Infrastructure first, then one module per API resource.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod server;
+pub mod telemetry;
+pub mod ui;
+pub mod validation;
+
+pub mod auth;
+pub mod doctors;
+pub mod health;
+pub mod mappings;
+pub mod patients;
+pub mod settings;
+pub mod setup;
+pub mod users;

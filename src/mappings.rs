@@ -1,0 +1,354 @@
+//! Patient–doctor mappings: `/api/mappings` — which doctor looks after which
+//! patient.
+//!
+//! A mapping is visible exactly when its patient is (a `user`: the patients
+//! they created; `staff`/`admin`: all live patients), so the patient's
+//! visibility rule is the only one. A pair has at most one `ACTIVE` mapping.
+//!
+//! Compatibility paths of the seed projects: `GET /api/mappings/<patient_id>/`
+//! lists a patient's mappings, while `PATCH`/`PUT`/`DELETE` on
+//! `/api/mappings/<id>/` take a mapping id; `/api/mappings/detail/<id>/` and
+//! `DELETE /api/mappings/delete/<id>/` also take a mapping id. The body accepts
+//! `patient_id`/`doctor_id` for `patient`/`doctor`.
+
+use rocket::response::status::{Created, NoContent};
+use rocket::serde::json::Json;
+use rocket::{delete, get, patch, post, put, routes, FromForm, Route, State};
+use serde::Serialize;
+
+use crate::auth::Caller;
+use crate::db::Db;
+use crate::doctors::Doctor;
+use crate::error::{ApiError, FieldErrors};
+use crate::http::{self, JsonBody, Page, Paging};
+
+pub fn routes() -> Vec<Route> {
+    routes![
+        list,
+        create,
+        for_patient,
+        update,
+        replace,
+        remove,
+        detail,
+        detail_update,
+        detail_replace,
+        detail_remove,
+        delete_alias
+    ]
+}
+
+const STATUSES: &str = "ACTIVE, INACTIVE, COMPLETED";
+
+fn normalise_status(value: &str) -> Option<&'static str> {
+    ["ACTIVE", "INACTIVE", "COMPLETED"]
+        .into_iter()
+        .find(|status| status.eq_ignore_ascii_case(value.trim()))
+}
+
+/// The patient's id and name, as a mapping shows them.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PatientSummary {
+    pub id: i64,
+    pub name: String,
+}
+
+/// A mapping as the API answers it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Mapping {
+    pub id: i64,
+    pub patient: i64,
+    pub doctor: i64,
+    pub reason: Option<String>,
+    pub notes: Option<String>,
+    /// `ACTIVE`, `INACTIVE` or `COMPLETED`.
+    pub status: String,
+    pub created_by: i64,
+    pub created_at: String,
+    pub updated_at: String,
+    pub patient_details: PatientSummary,
+    pub doctor_details: Option<Doctor>,
+}
+
+/// `GET /api/mappings` query (also paging for `/api/mappings/<patient_id>/`).
+#[derive(Debug, FromForm)]
+struct MappingQuery<'r> {
+    patient_id: Option<&'r str>,
+    doctor_id: Option<&'r str>,
+    status: Option<&'r str>,
+    page: Option<&'r str>,
+    page_size: Option<&'r str>,
+}
+
+/// A validated mapping list request.
+struct MappingFilter {
+    patient_id: Option<i64>,
+    doctor_id: Option<i64>,
+    status: Option<&'static str>,
+    paging: Paging,
+}
+
+impl MappingQuery<'_> {
+    fn validate(&self) -> Result<MappingFilter, ApiError> {
+        let mut errors = FieldErrors::new();
+        let mut id = |name: &str, raw: Option<&str>| {
+            let parsed = raw.map(|r| r.trim().parse::<i64>());
+            if matches!(parsed, Some(Err(_))) {
+                errors.entry(name.to_owned()).or_default().push("Must be a whole number.".into());
+            }
+            parsed.and_then(Result::ok)
+        };
+        let patient_id = id("patient_id", self.patient_id);
+        let doctor_id = id("doctor_id", self.doctor_id);
+        let filter = MappingFilter {
+            patient_id,
+            doctor_id,
+            status: http::choice(&mut errors, "status", self.status, normalise_status, STATUSES),
+            paging: Paging::parse(self.page, self.page_size, &mut errors),
+        };
+        http::checked(filter, errors)
+    }
+}
+
+#[get("/mappings?<query..>")]
+async fn list(query: MappingQuery<'_>, caller: Caller, db: &State<Db>) -> Result<Page<Mapping>, ApiError> {
+    let filter = query.validate()?;
+    let paging = filter.paging;
+    let (items, total) = db.run(move |conn| sql::select_page(conn, &caller, &filter)).await?;
+    Ok(Page { items, total, paging })
+}
+
+#[post("/mappings", data = "<body>")]
+async fn create(body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Created<Json<Mapping>>, ApiError> {
+    let mapping = db.run(move |conn| sql::insert(conn, &caller, &body.0)).await?;
+    Ok(Created::new(format!("/api/mappings/detail/{}/", mapping.id)).body(Json(mapping)))
+}
+
+/// The mappings of one patient (`404` if the patient is not visible).
+#[get("/mappings/<patient_id>?<query..>")]
+async fn for_patient(
+    patient_id: i64,
+    query: MappingQuery<'_>,
+    caller: Caller,
+    db: &State<Db>,
+) -> Result<Page<Mapping>, ApiError> {
+    let mut filter = query.validate()?;
+    filter.patient_id = Some(patient_id);
+    let paging = filter.paging;
+    let (items, total) = db
+        .run(move |conn| {
+            crate::patients::sql::find_visible(conn, &caller, patient_id)?.ok_or(ApiError::NotFound)?;
+            sql::select_page(conn, &caller, &filter)
+        })
+        .await?;
+    Ok(Page { items, total, paging })
+}
+
+async fn read_one(id: i64, caller: Caller, db: &Db) -> Result<Json<Mapping>, ApiError> {
+    let mapping = db.run(move |conn| sql::find_visible(conn, &caller, id)).await?;
+    mapping.map(Json).ok_or(ApiError::NotFound)
+}
+
+async fn change(id: i64, body: JsonBody, caller: Caller, db: &Db) -> Result<Json<Mapping>, ApiError> {
+    db.run(move |conn| sql::change(conn, &caller, id, &body.0)).await.map(Json)
+}
+
+async fn delete_one(id: i64, caller: Caller, db: &Db) -> Result<NoContent, ApiError> {
+    let deleted = db.run(move |conn| sql::delete(conn, &caller, id)).await?;
+    if deleted { Ok(NoContent) } else { Err(ApiError::NotFound) }
+}
+
+#[patch("/mappings/<id>", data = "<body>")]
+async fn update(id: i64, body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Json<Mapping>, ApiError> {
+    change(id, body, caller, db).await
+}
+
+/// PUT takes the same fields as PATCH: `status`, `reason` and `notes` are
+/// the only writable ones, and none is required.
+#[put("/mappings/<id>", data = "<body>")]
+async fn replace(id: i64, body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Json<Mapping>, ApiError> {
+    change(id, body, caller, db).await
+}
+
+#[delete("/mappings/<id>")]
+async fn remove(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, ApiError> {
+    delete_one(id, caller, db).await
+}
+
+#[get("/mappings/detail/<id>")]
+async fn detail(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Mapping>, ApiError> {
+    read_one(id, caller, db).await
+}
+
+#[patch("/mappings/detail/<id>", data = "<body>")]
+async fn detail_update(id: i64, body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Json<Mapping>, ApiError> {
+    change(id, body, caller, db).await
+}
+
+#[put("/mappings/detail/<id>", data = "<body>")]
+async fn detail_replace(id: i64, body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Json<Mapping>, ApiError> {
+    change(id, body, caller, db).await
+}
+
+#[delete("/mappings/detail/<id>")]
+async fn detail_remove(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, ApiError> {
+    delete_one(id, caller, db).await
+}
+
+#[delete("/mappings/delete/<id>")]
+async fn delete_alias(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, ApiError> {
+    delete_one(id, caller, db).await
+}
+
+/// Mapping SQL. Every query joins the patient and applies its visibility.
+mod sql {
+    use rusqlite::{named_params, params, Connection};
+    use serde_json::{Map, Value};
+
+    use super::{normalise_status, Mapping, MappingFilter, PatientSummary, STATUSES};
+    use crate::auth::Caller;
+    use crate::db::{self, ResultExt};
+    use crate::error::ApiError;
+    use crate::validation::{self, Fields};
+    use crate::{doctors, patients};
+
+    const SELECT: &str = "SELECT m.id, m.patient_id, m.doctor_id, m.reason, m.notes, m.status, m.created_by,
+            m.created_at, m.updated_at, p.first_name, p.last_name
+       FROM mappings m JOIN patients p ON p.id = m.patient_id";
+    const VISIBLE: &str = "p.deleted_at IS NULL AND (:all OR p.created_by = :caller)";
+
+    /// A row plus its doctor (archived doctors still show on old mappings).
+    fn load(conn: &Connection, row: &rusqlite::Row<'_>) -> Result<Mapping, ApiError> {
+        let first: String = row.get("first_name")?;
+        let last: Option<String> = row.get("last_name")?;
+        let doctor: i64 = row.get("doctor_id")?;
+        Ok(Mapping {
+            id: row.get("id")?,
+            patient: row.get("patient_id")?,
+            doctor,
+            reason: row.get("reason")?,
+            notes: row.get("notes")?,
+            status: row.get("status")?,
+            created_by: row.get("created_by")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+            patient_details: PatientSummary {
+                id: row.get("patient_id")?,
+                name: validation::full_name(&first, last.as_deref()),
+            },
+            doctor_details: doctors::sql::find_any(conn, doctor)?,
+        })
+    }
+
+    pub fn find_visible(conn: &Connection, caller: &Caller, id: i64) -> Result<Option<Mapping>, ApiError> {
+        let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE m.id = :id AND {VISIBLE}"))?;
+        let mut rows = stmt.query(named_params! {
+            ":id": id, ":all": caller.sees_all_patients(), ":caller": caller.id,
+        })?;
+        match rows.next()? {
+            Some(row) => Ok(Some(load(conn, row)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn duplicate_active<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
+        result.on_unique("mappings.patient_id", || {
+            ApiError::duplicate("This doctor already has an active mapping to this patient.")
+        })
+    }
+
+    /// Validates the body against what the caller may see, then inserts.
+    pub fn insert(conn: &mut Connection, caller: &Caller, body: &Map<String, Value>) -> Result<Mapping, ApiError> {
+        let tx = conn.transaction()?;
+        let mut f = Fields::new(body);
+        let patient = f.integer(&["patient", "patient_id"], 1, i64::MAX);
+        let patient = f.require(&["patient", "patient_id"], patient, true);
+        let doctor = f.integer(&["doctor", "doctor_id"], 1, i64::MAX);
+        let doctor = f.require(&["doctor", "doctor_id"], doctor, true);
+        let reason = f.text(&["reason"], 500).flatten();
+        let notes = f.text(&["notes"], 10_000).flatten();
+        let status = f.choice(&["status"], normalise_status, STATUSES).flatten().unwrap_or("ACTIVE");
+        if let Some(id) = patient {
+            if patients::sql::find_visible(&tx, caller, id)?.is_none() {
+                f.error("patient", "No such patient.");
+            }
+        }
+        if let Some(id) = doctor {
+            if doctors::sql::find(&tx, id)?.is_none() {
+                f.error("doctor", "No such doctor (or the doctor is archived).");
+            }
+        }
+        f.finish()?;
+        let now = db::now();
+        let inserted = tx.query_row(
+            "INSERT INTO mappings (patient_id, doctor_id, reason, notes, status, created_by, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7) RETURNING id",
+            params![patient, doctor, reason, notes, status, caller.id, now],
+            |row| row.get::<_, i64>(0),
+        );
+        let id = duplicate_active(inserted.map_err(ApiError::from))?;
+        let mapping = find_visible(&tx, caller, id)?.ok_or(ApiError::NotFound)?;
+        tx.commit()?;
+        Ok(mapping)
+    }
+
+    /// Updates `status`, `reason`, `notes` of a visible mapping.
+    pub fn change(conn: &mut Connection, caller: &Caller, id: i64, body: &Map<String, Value>) -> Result<Mapping, ApiError> {
+        let tx = conn.transaction()?;
+        let current = find_visible(&tx, caller, id)?.ok_or(ApiError::NotFound)?;
+        let mut f = Fields::new(body);
+        let reason = f.text(&["reason"], 500).unwrap_or(current.reason);
+        let notes = f.text(&["notes"], 10_000).unwrap_or(current.notes);
+        let status = f.choice(&["status"], normalise_status, STATUSES);
+        let status = f.require(&["status"], status, false).map_or(current.status, str::to_owned);
+        f.finish()?;
+        let updated = tx.execute(
+            "UPDATE mappings SET reason = ?2, notes = ?3, status = ?4, updated_at = ?5 WHERE id = ?1",
+            params![id, reason, notes, status, db::now()],
+        );
+        duplicate_active(updated.map_err(ApiError::from))?;
+        let mapping = find_visible(&tx, caller, id)?.ok_or(ApiError::NotFound)?;
+        tx.commit()?;
+        Ok(mapping)
+    }
+
+    /// Removes a visible mapping; `false` if there is none.
+    pub fn delete(conn: &Connection, caller: &Caller, id: i64) -> Result<bool, ApiError> {
+        let deleted = conn.execute(
+            "DELETE FROM mappings WHERE id = ?1 AND patient_id IN
+                (SELECT id FROM patients WHERE deleted_at IS NULL AND (?2 OR created_by = ?3))",
+            params![id, caller.sees_all_patients(), caller.id],
+        )?;
+        Ok(deleted == 1)
+    }
+
+    pub(super) fn select_page(
+        conn: &Connection,
+        caller: &Caller,
+        filter: &MappingFilter,
+    ) -> Result<(Vec<Mapping>, i64), ApiError> {
+        let where_clause = format!(
+            "WHERE {VISIBLE}
+               AND (:patient IS NULL OR m.patient_id = :patient)
+               AND (:doctor IS NULL OR m.doctor_id = :doctor)
+               AND (:status IS NULL OR m.status = :status)"
+        );
+        let params = named_params! {
+            ":all": caller.sees_all_patients(), ":caller": caller.id, ":patient": filter.patient_id,
+            ":doctor": filter.doctor_id, ":status": filter.status,
+        };
+        let total: i64 = conn
+            .prepare_cached(&format!("SELECT count(*) FROM mappings m JOIN patients p ON p.id = m.patient_id {where_clause}"))?
+            .query_row(params, |row| row.get(0))?;
+        let (limit, offset) = (filter.paging.limit(), filter.paging.offset());
+        let mut page_params = params.to_vec();
+        page_params.extend(named_params! { ":limit": limit, ":offset": offset });
+        let mut stmt = conn.prepare_cached(&format!("{SELECT} {where_clause} ORDER BY m.id LIMIT :limit OFFSET :offset"))?;
+        let mut rows = stmt.query(page_params.as_slice())?;
+        let mut mappings = Vec::new();
+        while let Some(row) = rows.next()? {
+            mappings.push(load(conn, row)?);
+        }
+        Ok((mappings, total))
+    }
+}

@@ -1,0 +1,110 @@
+//! Assembles the server: state, routes, catchers, fairings. `build` is what
+//! `clinicdesk serve` launches and what the tests start in-process.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use rocket::config::{Ident, LogLevel, Shutdown};
+use rocket::fairing::AdHoc;
+use rocket::figment::Figment;
+use rocket::{Build, Rocket};
+
+use crate::auth::token::Keys;
+use crate::config::Config;
+use crate::db::Db;
+use crate::setup::SetupToken;
+use crate::{auth, error, health, http, openapi, settings, setup, telemetry, ui, users};
+use crate::{doctors, mappings, patients};
+
+/// Prepares the data directory and database and returns the server, ready
+/// to launch. Fails with a message naming what is wrong (an unusable data
+/// directory, a damaged key file, a database that cannot be migrated).
+pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
+    config.prepare_data_dir()?;
+    let db = Db::open(&config.database_path())?;
+    let needs_setup = {
+        let conn = db.connection()?;
+        settings::sql::initialise(&conn, config.registration).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        !users::sql::admin_exists(&conn).map_err(|e| anyhow::anyhow!("{e:?}"))?
+    };
+    let keys = Keys::load_or_create(&config.data_dir, config.access_token_minutes, config.refresh_token_days)?;
+    let setup_token = SetupToken::new(needs_setup)?;
+
+    let api_routes = [
+        health::routes(),
+        setup::routes(),
+        auth::routes::routes(),
+        users::routes(),
+        settings::routes(),
+        patients::routes(),
+        doctors::routes(),
+        mappings::routes(),
+        http::fallback_routes(),
+    ]
+    .concat();
+
+    Ok(rocket::custom(rocket_figment(&config))
+        .manage(db)
+        .manage(keys)
+        .manage(setup_token)
+        .manage(config)
+        .mount("/api", api_routes)
+        .mount("/", openapi::routes())
+        .mount("/", ui::routes())
+        .register("/api", error::catchers())
+        .attach(http::SecurityHeaders)
+        .attach(telemetry::RequestLog)
+        .attach(AdHoc::on_liftoff("announce", |rocket| {
+            Box::pin(async move { announce(rocket) })
+        })))
+}
+
+/// Rocket's configuration, from ours alone: `Rocket.toml` and `ROCKET_*` are
+/// never read, so there is one place to configure clinicdesk.
+fn rocket_figment(config: &Config) -> Figment {
+    let mut shutdown = Shutdown {
+        ctrlc: config.handle_signals,
+        ..Shutdown::default()
+    };
+    if !config.handle_signals {
+        #[cfg(unix)]
+        shutdown.signals.clear();
+    }
+    let rocket_config = rocket::Config {
+        address: config.address,
+        port: config.port,
+        ident: Ident::none(),
+        log_level: LogLevel::Off,
+        cli_colors: false,
+        shutdown,
+        ..rocket::Config::default()
+    };
+    Figment::from(rocket_config)
+}
+
+/// Prints where the server is and, while no admin exists, the setup link.
+/// Printed to the console (stdout), not logged: the link holds a secret.
+fn announce(rocket: &Rocket<rocket::Orbit>) {
+    let port = rocket.config().port;
+    let host = match rocket.config().address {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let base = match host {
+        IpAddr::V4(ip) => format!("http://{ip}:{port}"),
+        IpAddr::V6(ip) => format!("http://[{ip}]:{port}"),
+    };
+    let data_dir = rocket.state::<Config>().map(|c| c.data_dir.display().to_string()).unwrap_or_default();
+    tracing::info!(url = %base, data_dir = %data_dir, "clinicdesk is serving");
+    println!("clinicdesk {} is running at {base}/", env!("CARGO_PKG_VERSION"));
+    println!("Data directory: {data_dir}");
+    if rocket.config().address.is_unspecified() {
+        println!("Other computers on the clinic's network use this computer's name or address instead of {host}.");
+    }
+    if let Some(token) = rocket.state::<SetupToken>().and_then(SetupToken::current) {
+        println!();
+        println!("No admin account exists yet. Open this link within 30 minutes to create one:");
+        println!("    {base}/setup#{token}");
+        println!("(Or run `clinicdesk admin create --email you@clinic.example`.)");
+    }
+}

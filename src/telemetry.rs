@@ -1,0 +1,63 @@
+//! Logging: `tracing` to stderr, filtered by `CLINICDESK_LOG` (or `RUST_LOG`),
+//! and one line per API response. Never bodies, query strings or tokens:
+//! those can carry patient data and credentials.
+
+use std::io::IsTerminal;
+use std::time::Instant;
+
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::{Data, Request, Response};
+use tracing_subscriber::EnvFilter;
+
+/// The filter used when neither `CLINICDESK_LOG` nor `RUST_LOG` is set.
+/// (Rocket announces its launch as a warning; our own line says the same.)
+pub const DEFAULT_FILTER: &str = "clinicdesk=info,rocket=warn,rocket::launch=error";
+
+/// Installs the global subscriber (and the `log` bridge that carries Rocket's
+/// own messages). Call once, before building the server; later calls are no-ops.
+pub fn init(default_filter: &str) {
+    let filter = std::env::var("CLINICDESK_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .map_or_else(|_| EnvFilter::new(default_filter), EnvFilter::new);
+    // `try_init` fails only if a subscriber exists already (tests start many servers).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
+}
+
+/// Logs method, route, status and latency of every response.
+pub struct RequestLog;
+
+/// When the request arrived; kept in the request's local cache.
+struct Started(Instant);
+
+#[rocket::async_trait]
+impl Fairing for RequestLog {
+    fn info(&self) -> Info {
+        Info {
+            name: "request log",
+            kind: Kind::Request | Kind::Response,
+        }
+    }
+
+    async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
+        req.local_cache(|| Started(Instant::now()));
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        let elapsed = req.local_cache(|| Started(Instant::now())).0.elapsed();
+        // The path without its query: ids are fine, but queries hold search terms.
+        let route = req.route().map_or("-", |r| r.uri.as_str());
+        tracing::info!(
+            method = %req.method(),
+            route,
+            path = %req.uri().path(),
+            status = res.status().code,
+            ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
+            "request"
+        );
+    }
+}

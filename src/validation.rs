@@ -1,0 +1,439 @@
+//! Reading a JSON object field by field, so that one answer reports every bad
+//! field, and the field rules several resources share (text, phone, email,
+//! dates, numbers, choices).
+//!
+//! A read returns `Option<Option<T>>`: `None` when the field is absent (keep
+//! the stored value), `Some(None)` when it is `null` or blank (no value), and
+//! `Some(Some(v))` for a value. Strings are trimmed first.
+
+use serde_json::{Map, Value};
+use time::{Date, Duration, OffsetDateTime};
+
+use crate::error::{ApiError, FieldErrors};
+
+/// What a field read yields: absent, cleared, or a value.
+pub type Given<T> = Option<Option<T>>;
+
+/// A request body being read; collects a message per bad field.
+pub struct Fields<'a> {
+    body: &'a Map<String, Value>,
+    errors: FieldErrors,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(body: &'a Map<String, Value>) -> Self {
+        Self {
+            body,
+            errors: FieldErrors::new(),
+        }
+    }
+
+    /// Records a problem with `field`.
+    pub fn error(&mut self, field: &str, message: impl Into<String>) {
+        self.errors
+            .entry(field.to_owned())
+            .or_default()
+            .push(message.into());
+    }
+
+    /// Whether any of `names` is in the body (even as `null`).
+    pub fn has(&self, names: &[&str]) -> bool {
+        names.iter().any(|name| self.body.contains_key(*name))
+    }
+
+    /// The first of `names` present in the body, with its value.
+    fn raw(&self, names: &[&'a str]) -> Option<(&'a str, &'a Value)> {
+        names
+            .iter()
+            .find_map(|name| self.body.get(*name).map(|value| (*name, value)))
+    }
+
+    /// Optional text of at most `max` characters, under any of `names` (aliases).
+    pub fn text(&mut self, names: &[&'a str], max: usize) -> Given<String> {
+        let (name, value) = self.raw(names)?;
+        match value {
+            Value::Null => Some(None),
+            Value::String(s) => {
+                let trimmed = s.trim();
+                if trimmed.is_empty() {
+                    Some(None)
+                } else if trimmed.chars().count() > max {
+                    self.error(name, format!("Must be at most {max} characters."));
+                    None
+                } else {
+                    Some(Some(trimmed.to_owned()))
+                }
+            }
+            _ => {
+                self.error(name, "Must be a string.");
+                None
+            }
+        }
+    }
+
+    /// A read that may not be cleared: blank is an error, and so is absence
+    /// when `required` (a create or a PUT). Yields the value if there is one.
+    pub fn require<T>(&mut self, names: &[&str], given: Given<T>, required: bool) -> Option<T> {
+        match given {
+            Some(Some(value)) => Some(value),
+            Some(None) => {
+                self.error(names[0], "This field may not be blank.");
+                None
+            }
+            None => {
+                if required && !self.has(names) {
+                    self.error(names[0], "This field is required.");
+                }
+                None
+            }
+        }
+    }
+
+    /// A string exactly as sent (not trimmed: passwords), or `Some(None)` for null.
+    pub fn raw_string(&mut self, name: &'a str) -> Given<String> {
+        let (name, value) = self.raw(&[name])?;
+        match value {
+            Value::Null => Some(None),
+            Value::String(s) if s.is_empty() => Some(None),
+            Value::String(s) => Some(Some(s.clone())),
+            _ => {
+                self.error(name, "Must be a string.");
+                None
+            }
+        }
+    }
+
+    /// A whole number in `min..=max`; numeric strings are accepted too.
+    pub fn integer(&mut self, names: &[&'a str], min: i64, max: i64) -> Given<i64> {
+        let (name, value) = self.raw(names)?;
+        let number = match value {
+            Value::Null => return Some(None),
+            Value::String(s) if s.trim().is_empty() => return Some(None),
+            Value::String(s) => s.trim().parse::<i64>().ok(),
+            Value::Number(n) => n.as_i64(),
+            _ => None,
+        };
+        match number {
+            Some(n) if (min..=max).contains(&n) => Some(Some(n)),
+            _ => {
+                self.error(name, format!("Must be a whole number from {min} to {max}."));
+                None
+            }
+        }
+    }
+
+    /// `true`/`false` (also `"true"`, `"false"`, `1`, `0`). Never null.
+    pub fn boolean(&mut self, name: &'a str) -> Option<bool> {
+        let (name, value) = self.raw(&[name])?;
+        match value {
+            Value::Bool(b) => Some(*b),
+            other => match parse_bool(&scalar_text(other)) {
+                Some(b) => Some(b),
+                None => {
+                    self.error(name, "Must be true or false.");
+                    None
+                }
+            },
+        }
+    }
+
+    /// One of a fixed set, through `normalise` (which maps accepted spellings
+    /// to the stored value, or `None` if the value is not accepted).
+    pub fn choice(
+        &mut self,
+        names: &[&'a str],
+        normalise: impl Fn(&str) -> Option<&'static str>,
+        allowed: &str,
+    ) -> Given<&'static str> {
+        let name = self.raw(names)?.0;
+        let text = self.text(names, 100)?;
+        match text {
+            None => Some(None),
+            Some(text) => match normalise(&text) {
+                Some(value) => Some(Some(value)),
+                None => {
+                    self.error(name, format!("Must be one of {allowed}."));
+                    None
+                }
+            },
+        }
+    }
+
+    /// A phone number (see `is_phone`).
+    pub fn phone(&mut self, names: &[&'a str]) -> Given<String> {
+        let name = self.raw(names)?.0;
+        let text = self.text(names, 20)?;
+        match text {
+            Some(phone) if !is_phone(&phone) => {
+                self.error(
+                    name,
+                    "Must be 7–20 characters: digits, spaces, '-', '(', ')' and an optional leading '+', with at least 7 digits.",
+                );
+                None
+            }
+            other => Some(other),
+        }
+    }
+
+    /// An email address (see `is_email`), lower-cased.
+    pub fn email(&mut self, name: &'a str) -> Given<String> {
+        let text = self.text(&[name], 254)?;
+        match text {
+            Some(email) if !is_email(&email) => {
+                self.error(name, "Must be a valid email address.");
+                None
+            }
+            other => Some(other.map(|e| e.to_lowercase())),
+        }
+    }
+
+    /// A `YYYY-MM-DD` date.
+    pub fn date(&mut self, name: &'a str) -> Given<Date> {
+        let text = self.text(&[name], 10)?;
+        match text {
+            None => Some(None),
+            Some(text) => match parse_date(&text) {
+                Some(date) => Some(Some(date)),
+                None => {
+                    self.error(name, "Must be a date as YYYY-MM-DD.");
+                    None
+                }
+            },
+        }
+    }
+
+    /// An amount of money (number or numeric string, at most two decimals,
+    /// 0 to 1,000,000) as whole cents.
+    pub fn money(&mut self, names: &[&'a str]) -> Given<i64> {
+        let (name, value) = self.raw(names)?;
+        let text = match value {
+            Value::Null => return Some(None),
+            Value::String(s) if s.trim().is_empty() => return Some(None),
+            Value::String(s) => s.trim().to_owned(),
+            Value::Number(n) => n.to_string(),
+            _ => String::new(),
+        };
+        match parse_cents(&text) {
+            Some(cents) if cents <= 100_000_000 => Some(Some(cents)),
+            _ => {
+                self.error(name, "Must be an amount from 0 to 1000000 with at most two decimals.");
+                None
+            }
+        }
+    }
+
+    /// Everything read so far was valid, or a `400` naming each bad field.
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(self.errors))
+        }
+    }
+}
+
+fn scalar_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.trim().to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// `true`/`false`/`1`/`0`/`yes`/`no`, in any case.
+pub fn parse_bool(text: &str) -> Option<bool> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// `"150"`, `"150.5"`, `"150.50"` → cents; negative, exponent or more than
+/// two decimals → `None`. (A JSON `150.0` arrives as `"150.0"`.)
+pub fn parse_cents(text: &str) -> Option<i64> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    if !digits(whole) || (!fraction.is_empty() && !digits(fraction)) || fraction.len() > 2 || whole.len() > 12 {
+        return None;
+    }
+    let cents = format!("{fraction:0<2}").parse::<i64>().ok()?;
+    whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(cents)
+}
+
+/// A calendar date written `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Option<Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(text, &format).ok()
+}
+
+/// Today's date in UTC.
+pub fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}
+
+/// A date of birth is plausible: not after tomorrow (UTC, one day of slack
+/// because the clinic's "today" can be ahead of UTC), not over 130 years ago.
+pub fn check_birth_date(date: Date) -> Result<(), &'static str> {
+    let today = today();
+    if date > today + Duration::days(1) {
+        Err("May not be in the future.")
+    } else if date.year() < today.year() - 130 {
+        Err("May not be more than 130 years ago.")
+    } else {
+        Ok(())
+    }
+}
+
+/// Whole years from `birth` to `on`.
+pub fn age_on(birth: Date, on: Date) -> i64 {
+    let mut years = i64::from(on.year() - birth.year());
+    if (on.month() as u8, on.day()) < (birth.month() as u8, birth.day()) {
+        years -= 1;
+    }
+    years.max(0)
+}
+
+/// 7–20 characters of digits, spaces, `-`, `(`, `)`, an optional leading `+`,
+/// at least 7 of them digits.
+pub fn is_phone(phone: &str) -> bool {
+    let length = phone.chars().count();
+    let body = phone.strip_prefix('+').unwrap_or(phone);
+    (7..=20).contains(&length)
+        && body
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')'))
+        && phone.chars().filter(char::is_ascii_digit).count() >= 7
+}
+
+/// A plausible address: `local@domain.tld`, no spaces, sane lengths. Whether
+/// it really receives mail only sending one can tell, so no more is checked.
+pub fn is_email(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    !local.is_empty()
+        && local.len() <= 64
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !local.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+}
+
+/// The text a search term is matched against: lower-cased (Unicode-aware),
+/// plus each phone's digits alone so "5550100" finds "555-0100".
+pub fn search_text(words: &[Option<&str>], phones: &[Option<&str>]) -> String {
+    let mut parts: Vec<String> = words.iter().flatten().map(|w| w.to_lowercase()).collect();
+    for phone in phones.iter().flatten() {
+        parts.push(phone.to_lowercase());
+        parts.push(phone.chars().filter(char::is_ascii_digit).collect());
+    }
+    parts.join(" ")
+}
+
+/// A search term as a `LIKE` pattern over `search_text`: lower-cased, with
+/// `%`, `_` and `\` escaped (use `ESCAPE '\'`), so they match themselves.
+pub fn like_pattern(term: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in term.trim().to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Splits a full name at its first space: `"Ada King Lovelace"` →
+/// (`"Ada"`, `Some("King Lovelace")`).
+pub fn split_name(name: &str) -> (String, Option<String>) {
+    match name.trim().split_once(char::is_whitespace) {
+        Some((first, last)) if !last.trim().is_empty() => {
+            (first.to_owned(), Some(last.trim().to_owned()))
+        }
+        _ => (name.trim().to_owned(), None),
+    }
+}
+
+/// `first` and `last` joined as a display name.
+pub fn full_name(first: &str, last: Option<&str>) -> String {
+    match last {
+        Some(last) if !last.is_empty() => format!("{first} {last}"),
+        _ => first.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn phone_rule_accepts_common_formats_and_rejects_the_rest() {
+        for good in ["+44 20 7946 0000", "(555) 010-0100", "5550100", "+1-555-010-0100"] {
+            assert!(is_phone(good), "{good}");
+        }
+        for bad in ["555-01", "12345678901234567890123", "555 0100 ext 2", "+", "++5550100", "55+50100"] {
+            assert!(!is_phone(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn email_rule_accepts_addresses_and_rejects_non_addresses() {
+        assert!(is_email("ada@clinic.test"));
+        assert!(is_email("a.b+c@sub.clinic.org"));
+        for bad in ["ada", "ada@", "@clinic.test", "ada@clinic", "a da@clinic.test", "ada@.test", "a@b..c"] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn money_has_at_most_two_decimals_and_is_never_negative() {
+        assert_eq!(parse_cents("150"), Some(15_000));
+        assert_eq!(parse_cents("150.5"), Some(15_050));
+        assert_eq!(parse_cents("0.05"), Some(5));
+        for bad in ["-1", "1.234", "1e3", "", ".5", "abc"] {
+            assert_eq!(parse_cents(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn age_counts_whole_years_and_respects_birthdays() {
+        let on = parse_date("2026-11-23").expect("date");
+        assert_eq!(age_on(parse_date("2000-11-23").expect("date"), on), 26);
+        assert_eq!(age_on(parse_date("2000-11-24").expect("date"), on), 25);
+        assert_eq!(age_on(parse_date("2026-11-23").expect("date"), on), 0);
+    }
+
+    #[test]
+    fn names_split_at_the_first_space() {
+        assert_eq!(split_name("Ada King Lovelace"), ("Ada".into(), Some("King Lovelace".into())));
+        assert_eq!(split_name("  Ada  "), ("Ada".into(), None));
+        assert_eq!(full_name("Ada", Some("Lovelace")), "Ada Lovelace");
+        assert_eq!(full_name("Ada", None), "Ada");
+    }
+
+    #[test]
+    fn like_patterns_treat_wildcards_as_literal_characters() {
+        assert_eq!(like_pattern("50%_a\\"), "%50\\%\\_a\\\\%");
+        assert_eq!(like_pattern("JOSÉ"), "%josé%");
+    }
+
+    #[test]
+    fn blank_strings_clear_a_field_and_every_bad_field_is_reported() {
+        let body = json!({ "a": "  ", "b": 5, "c": "x".repeat(11), "d": "  ok " });
+        let body = body.as_object().expect("object");
+        let mut fields = Fields::new(body);
+        assert_eq!(fields.text(&["a"], 10), Some(None));
+        assert_eq!(fields.text(&["b"], 10), None);
+        assert_eq!(fields.text(&["c"], 10), None);
+        assert_eq!(fields.text(&["d"], 10), Some(Some("ok".into())));
+        assert_eq!(fields.text(&["missing"], 10), None);
+        let Err(ApiError::Validation(errors)) = fields.finish() else {
+            panic!("expected a validation error");
+        };
+        assert_eq!(errors.keys().collect::<Vec<_>>(), ["b", "c"]);
+    }
+}
