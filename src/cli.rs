@@ -18,18 +18,20 @@ use crate::{server, telemetry};
 /// one program. Start it, then open the printed address in a browser.
 #[derive(Debug, Parser)]
 #[command(name = "clinicdesk", version, about, long_about = None)]
-#[command(after_help = "Settings may also come from <data dir>/clinicdesk.toml and from the environment:\n  \
+#[command(
+    after_help = "Settings may also come from <data dir>/clinicdesk.toml and from the environment:\n  \
     CLINICDESK_DATA_DIR, CLINICDESK_ADDRESS, CLINICDESK_PORT, CLINICDESK_REGISTRATION (open|closed),\n  \
     CLINICDESK_ACCESS_TOKEN_MINUTES, CLINICDESK_REFRESH_TOKEN_DAYS, CLINICDESK_LOG (log filter).\n\
-    Flags win over the environment, which wins over the file.")]
+    Flags win over the environment, which wins over the file."
+)]
 pub struct Cli {
-    /// Where the database and key live [env: CLINICDESK_DATA_DIR] [default: your user data folder]
+    /// Where the database and key live [env: `CLINICDESK_DATA_DIR`] [default: your user data folder]
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Address to listen on; 0.0.0.0 serves the whole clinic network [env: CLINICDESK_ADDRESS] [default: 127.0.0.1]
+    /// Address to listen on; 0.0.0.0 serves the whole clinic network [env: `CLINICDESK_ADDRESS`] [default: 127.0.0.1]
     #[arg(long, global = true, value_name = "IP")]
     address: Option<IpAddr>,
-    /// Port to listen on; 0 picks a free one [env: CLINICDESK_PORT] [default: 8000]
+    /// Port to listen on; 0 picks a free one [env: `CLINICDESK_PORT`] [default: 8000]
     #[arg(long, global = true)]
     port: Option<u16>,
     #[command(subcommand)]
@@ -102,7 +104,12 @@ fn create_admin(overrides: &Overrides, email: &str, name: Option<&str>) -> anyho
     let hash = password::hash(&account.password)?;
     let conn = db.connection()?;
     let user = users::sql::insert(&conn, &account, &hash).map_err(describe)?;
-    println!("Created admin {} (id {}) in {}.", user.email, user.id, config.data_dir.display());
+    println!(
+        "Created admin {} (id {}) in {}.",
+        user.email,
+        user.id,
+        config.data_dir.display()
+    );
     Ok(())
 }
 

@@ -141,19 +141,20 @@ impl Config {
     pub fn prepare_data_dir(&self) -> anyhow::Result<()> {
         let dir = &self.data_dir;
         if dir.exists() && !dir.is_dir() {
-            anyhow::bail!("the data directory {} exists but is not a directory", dir.display());
+            anyhow::bail!(
+                "the data directory {} exists but is not a directory",
+                dir.display()
+            );
         }
         if !dir.exists() {
-            fs::create_dir_all(dir).with_context(|| {
-                format!("cannot create the data directory {}", dir.display())
-            })?;
+            fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
             restrict_to_owner(dir, 0o700)?;
         }
         // Fail now with a clear message rather than later inside SQLite.
         let probe = dir.join(".write-test");
-        fs::write(&probe, b"").with_context(|| {
-            format!("the data directory {} is not writable", dir.display())
-        })?;
+        fs::write(&probe, b"")
+            .with_context(|| format!("the data directory {} is not writable", dir.display()))?;
         fs::remove_file(&probe).ok();
         Ok(())
     }

@@ -1,4 +1,4 @@
-//! SQLite behind an r2d2 pool: opening the file, its pragmas, the schema
+//! `SQLite` behind an r2d2 pool: opening the file, its pragmas, the schema
 //! migrations, and `Db::run`, the one way handlers reach the database.
 
 use std::path::Path;
@@ -138,7 +138,9 @@ mod tests {
     #[test]
     fn every_migration_applies_to_an_empty_database_with_consistent_foreign_keys() {
         let mut conn = Connection::open_in_memory().expect("in-memory db");
-        Migrations::from_slice(MIGRATIONS).validate().expect("migrations validate");
+        Migrations::from_slice(MIGRATIONS)
+            .validate()
+            .expect("migrations validate");
         migrate(&mut conn).expect("migrations apply");
 
         let version: i64 = conn
@@ -146,7 +148,9 @@ mod tests {
             .expect("user_version");
         assert_eq!(version, i64::try_from(MIGRATIONS.len()).expect("small"));
         let problems: i64 = conn
-            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| row.get(0))
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+                row.get(0)
+            })
             .expect("foreign_key_check");
         assert_eq!(problems, 0);
     }

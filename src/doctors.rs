@@ -118,7 +118,11 @@ impl Doctor {
 
 /// Reads `body` onto `record`; with `complete` (create, PUT) the required
 /// fields must be present.
-fn apply(body: &Map<String, Value>, record: &mut DoctorFields, complete: bool) -> Result<(), ApiError> {
+fn apply(
+    body: &Map<String, Value>,
+    record: &mut DoctorFields,
+    complete: bool,
+) -> Result<(), ApiError> {
     let mut f = Fields::new(body);
     if !f.has(&["first_name"]) && f.has(&["name"]) {
         let name = f.text(&["name"], 201);
@@ -205,7 +209,9 @@ const ORDERING: &[(&str, &str)] = &[
 ];
 
 fn text_param(raw: Option<&str>) -> Option<String> {
-    raw.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+    raw.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 impl DoctorQuery<'_> {
@@ -220,11 +226,17 @@ impl DoctorQuery<'_> {
         );
         let min_experience = self.min_experience.map(|raw| raw.trim().parse::<i64>());
         if matches!(min_experience, Some(Err(_))) {
-            errors.entry("min_experience".into()).or_default().push("Must be a whole number.".into());
+            errors
+                .entry("min_experience".into())
+                .or_default()
+                .push("Must be a whole number.".into());
         }
         let max_fee = self.max_fee.map(|raw| validation::parse_cents(raw.trim()));
         if matches!(max_fee, Some(None)) {
-            errors.entry("max_fee".into()).or_default().push("Must be an amount with at most two decimals.".into());
+            errors
+                .entry("max_fee".into())
+                .or_default()
+                .push("Must be an amount with at most two decimals.".into());
         }
         let filter = DoctorFilter {
             specialization: text_param(self.specialization),
@@ -243,15 +255,27 @@ impl DoctorQuery<'_> {
 }
 
 #[get("/doctors?<query..>")]
-async fn list(query: DoctorQuery<'_>, caller: Caller, db: &State<Db>) -> Result<Page<Doctor>, ApiError> {
+async fn list(
+    query: DoctorQuery<'_>,
+    caller: Caller,
+    db: &State<Db>,
+) -> Result<Page<Doctor>, ApiError> {
     let filter = query.validate(&caller)?;
     let paging = filter.listing.paging;
     let (items, total) = db.run(move |conn| sql::select_page(conn, &filter)).await?;
-    Ok(Page { items, total, paging })
+    Ok(Page {
+        items,
+        total,
+        paging,
+    })
 }
 
 #[post("/doctors", data = "<body>")]
-async fn create(body: JsonBody, writer: Writer, db: &State<Db>) -> Result<Created<Json<Doctor>>, ApiError> {
+async fn create(
+    body: JsonBody,
+    writer: Writer,
+    db: &State<Db>,
+) -> Result<Created<Json<Doctor>>, ApiError> {
     let mut record = DoctorFields {
         first_name: String::new(),
         last_name: None,
@@ -270,7 +294,9 @@ async fn create(body: JsonBody, writer: Writer, db: &State<Db>) -> Result<Create
         fee_cents: None,
     };
     apply(&body.0, &mut record, true)?;
-    let doctor = db.run(move |conn| sql::insert(conn, &writer.0, &record)).await?;
+    let doctor = db
+        .run(move |conn| sql::insert(conn, &writer.0, &record))
+        .await?;
     Ok(Created::new(format!("/api/doctors/{}/", doctor.id)).body(Json(doctor)))
 }
 
@@ -282,19 +308,37 @@ async fn read(id: i64, _caller: Caller, db: &State<Db>) -> Result<Json<Doctor>, 
 
 /// PUT: required fields must be present; omitted optional fields keep their values.
 #[put("/doctors/<id>", data = "<body>")]
-async fn replace(id: i64, body: JsonBody, _writer: Writer, db: &State<Db>) -> Result<Json<Doctor>, ApiError> {
-    db.run(move |conn| sql::change(conn, id, &body.0, true)).await.map(Json)
+async fn replace(
+    id: i64,
+    body: JsonBody,
+    _writer: Writer,
+    db: &State<Db>,
+) -> Result<Json<Doctor>, ApiError> {
+    db.run(move |conn| sql::change(conn, id, &body.0, true))
+        .await
+        .map(Json)
 }
 
 #[patch("/doctors/<id>", data = "<body>")]
-async fn update(id: i64, body: JsonBody, _writer: Writer, db: &State<Db>) -> Result<Json<Doctor>, ApiError> {
-    db.run(move |conn| sql::change(conn, id, &body.0, false)).await.map(Json)
+async fn update(
+    id: i64,
+    body: JsonBody,
+    _writer: Writer,
+    db: &State<Db>,
+) -> Result<Json<Doctor>, ApiError> {
+    db.run(move |conn| sql::change(conn, id, &body.0, false))
+        .await
+        .map(Json)
 }
 
 #[delete("/doctors/<id>")]
 async fn archive(id: i64, _writer: Writer, db: &State<Db>) -> Result<NoContent, ApiError> {
     let archived = db.run(move |conn| sql::archive(conn, id)).await?;
-    if archived { Ok(NoContent) } else { Err(ApiError::NotFound) }
+    if archived {
+        Ok(NoContent)
+    } else {
+        Err(ApiError::NotFound)
+    }
 }
 
 #[post("/doctors/<id>/restore")]
@@ -321,7 +365,8 @@ pub mod sql {
 
     /// A doctor that is not archived.
     pub fn find(conn: &Connection, id: i64) -> Result<Option<Doctor>, ApiError> {
-        let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE id = ?1 AND deleted_at IS NULL"))?;
+        let mut stmt =
+            conn.prepare_cached(&format!("{SELECT} WHERE id = ?1 AND deleted_at IS NULL"))?;
         Ok(stmt.query_row([id], Doctor::from_row).optional()?)
     }
 
@@ -333,21 +378,33 @@ pub mod sql {
 
     fn search_text(r: &DoctorFields) -> String {
         validation::search_text(
-            &[Some(&r.first_name), r.last_name.as_deref(), Some(&r.specialization), r.city.as_deref()],
+            &[
+                Some(&r.first_name),
+                r.last_name.as_deref(),
+                Some(&r.specialization),
+                r.city.as_deref(),
+            ],
             &[],
         )
     }
 
     fn unique_errors<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
         result
-            .on_unique("doctors.email", || ApiError::duplicate("A doctor with this email already exists."))
+            .on_unique("doctors.email", || {
+                ApiError::duplicate("A doctor with this email already exists.")
+            })
             .on_unique("doctors.license_number", || {
                 ApiError::duplicate("A doctor with this license number already exists.")
             })
     }
 
     /// Writes every column of `r` (`id: None` inserts) and returns the doctor.
-    fn save(conn: &Connection, id: Option<i64>, created_by: i64, r: &DoctorFields) -> Result<Doctor, ApiError> {
+    fn save(
+        conn: &Connection,
+        id: Option<i64>,
+        created_by: i64,
+        r: &DoctorFields,
+    ) -> Result<Doctor, ApiError> {
         let sql = if id.is_some() {
             "UPDATE doctors SET first_name = :first_name, last_name = :last_name, specialization = :specialization,
                     years_of_experience = :years, phone = :phone, email = :email, qualification = :qualification,
@@ -381,12 +438,21 @@ pub mod sql {
         find_any(conn, saved)?.ok_or(ApiError::NotFound)
     }
 
-    pub fn insert(conn: &Connection, caller: &Caller, record: &DoctorFields) -> Result<Doctor, ApiError> {
+    pub fn insert(
+        conn: &Connection,
+        caller: &Caller,
+        record: &DoctorFields,
+    ) -> Result<Doctor, ApiError> {
         save(conn, None, caller.id, record)
     }
 
     /// PUT/PATCH in one transaction: read, apply the body, write whole.
-    pub fn change(conn: &mut Connection, id: i64, body: &Map<String, Value>, complete: bool) -> Result<Doctor, ApiError> {
+    pub fn change(
+        conn: &mut Connection,
+        id: i64,
+        body: &Map<String, Value>,
+        complete: bool,
+    ) -> Result<Doctor, ApiError> {
         let tx = conn.transaction()?;
         let mut record = find(&tx, id)?.ok_or(ApiError::NotFound)?.fields;
         apply(body, &mut record, complete)?;
@@ -420,8 +486,12 @@ pub mod sql {
         find(conn, id)
     }
 
-    pub(super) fn select_page(conn: &Connection, filter: &DoctorFilter) -> Result<(Vec<Doctor>, i64), ApiError> {
-        let where_clause = "WHERE (CASE WHEN :archived THEN deleted_at IS NOT NULL ELSE deleted_at IS NULL END)
+    pub(super) fn select_page(
+        conn: &Connection,
+        filter: &DoctorFilter,
+    ) -> Result<(Vec<Doctor>, i64), ApiError> {
+        let where_clause =
+            "WHERE (CASE WHEN :archived THEN deleted_at IS NOT NULL ELSE deleted_at IS NULL END)
               AND (:search IS NULL OR search_text LIKE :search ESCAPE '\\')
               AND (:specialization IS NULL OR specialization = :specialization COLLATE NOCASE)
               AND (:city IS NULL OR city = :city COLLATE NOCASE)

@@ -144,7 +144,10 @@ impl<'r> Responder<'r, 'static> for ApiError {
         response.status(status);
         match &self {
             Self::Unauthorized { .. } => {
-                response.header(Header::new("WWW-Authenticate", "Bearer realm=\"clinicdesk\""));
+                response.header(Header::new(
+                    "WWW-Authenticate",
+                    "Bearer realm=\"clinicdesk\"",
+                ));
             }
             Self::MethodNotAllowed { allow } => {
                 response.header(Header::new("Allow", allow.clone()));

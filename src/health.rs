@@ -24,10 +24,18 @@ pub struct Health {
 #[get("/health")]
 async fn health(db: &State<Db>) -> (Status, Json<Health>) {
     let readable = db
-        .run(|conn| Ok(conn.query_row("SELECT count(*) FROM settings", [], |row| row.get::<_, i64>(0))?))
+        .run(|conn| {
+            Ok(conn.query_row("SELECT count(*) FROM settings", [], |row| {
+                row.get::<_, i64>(0)
+            })?)
+        })
         .await
         .is_ok();
-    let (status, word) = if readable { (Status::Ok, "ok") } else { (Status::ServiceUnavailable, "unavailable") };
+    let (status, word) = if readable {
+        (Status::Ok, "ok")
+    } else {
+        (Status::ServiceUnavailable, "unavailable")
+    };
     let body = Health {
         status: word,
         version: env!("CARGO_PKG_VERSION"),

@@ -44,7 +44,8 @@ fn malformed(detail: impl Into<String>) -> ApiError {
 
 async fn read_json(req: &Request<'_>, data: Data<'_>) -> Result<JsonBody, ApiError> {
     let content_type = req.content_type();
-    let is_json = content_type.is_some_and(|ct| ct.is_json() || ct.sub().as_str().ends_with("+json"));
+    let is_json =
+        content_type.is_some_and(|ct| ct.is_json() || ct.sub().as_str().ends_with("+json"));
     if content_type.is_some() && !is_json {
         return Err(ApiError::UnsupportedMediaType);
     }
@@ -66,7 +67,9 @@ async fn read_json(req: &Request<'_>, data: Data<'_>) -> Result<JsonBody, ApiErr
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(map)) => Ok(JsonBody(map)),
         Ok(_) => Err(malformed("The request body must be a JSON object.")),
-        Err(e) => Err(malformed(format!("The request body is not valid JSON: {e}."))),
+        Err(e) => Err(malformed(format!(
+            "The request body is not valid JSON: {e}."
+        ))),
     }
 }
 
@@ -88,7 +91,11 @@ impl Paging {
             Some(raw) => match raw.trim().parse::<u32>() {
                 Ok(n) if (1..=max).contains(&n) => n,
                 _ => {
-                    push(errors, name, format!("Must be a whole number from 1 to {max}."));
+                    push(
+                        errors,
+                        name,
+                        format!("Must be a whole number from 1 to {max}."),
+                    );
                     default
                 }
             },
@@ -157,7 +164,10 @@ impl Ordering {
         if self.column == "id" {
             format!("{table}.id {direction}")
         } else {
-            format!("{table}.{} {direction}, {table}.id {direction}", self.column)
+            format!(
+                "{table}.{} {direction}, {table}.id {direction}",
+                self.column
+            )
         }
     }
 }
@@ -188,7 +198,11 @@ impl Listing {
     ) -> Self {
         let search = search.map(str::trim).filter(|s| !s.is_empty());
         if search.is_some_and(|s| s.chars().count() > Self::MAX_SEARCH) {
-            push(errors, "search", format!("Must be at most {} characters.", Self::MAX_SEARCH));
+            push(
+                errors,
+                "search",
+                format!("Must be at most {} characters.", Self::MAX_SEARCH),
+            );
         }
         Self {
             search: search.map(str::to_owned),

@@ -94,7 +94,10 @@ impl MappingQuery<'_> {
         let mut id = |name: &str, raw: Option<&str>| {
             let parsed = raw.map(|r| r.trim().parse::<i64>());
             if matches!(parsed, Some(Err(_))) {
-                errors.entry(name.to_owned()).or_default().push("Must be a whole number.".into());
+                errors
+                    .entry(name.to_owned())
+                    .or_default()
+                    .push("Must be a whole number.".into());
             }
             parsed.and_then(Result::ok)
         };
@@ -103,7 +106,13 @@ impl MappingQuery<'_> {
         let filter = MappingFilter {
             patient_id,
             doctor_id,
-            status: http::choice(&mut errors, "status", self.status, normalise_status, STATUSES),
+            status: http::choice(
+                &mut errors,
+                "status",
+                self.status,
+                normalise_status,
+                STATUSES,
+            ),
             paging: Paging::parse(self.page, self.page_size, &mut errors),
         };
         http::checked(filter, errors)
@@ -111,16 +120,32 @@ impl MappingQuery<'_> {
 }
 
 #[get("/mappings?<query..>")]
-async fn list(query: MappingQuery<'_>, caller: Caller, db: &State<Db>) -> Result<Page<Mapping>, ApiError> {
+async fn list(
+    query: MappingQuery<'_>,
+    caller: Caller,
+    db: &State<Db>,
+) -> Result<Page<Mapping>, ApiError> {
     let filter = query.validate()?;
     let paging = filter.paging;
-    let (items, total) = db.run(move |conn| sql::select_page(conn, &caller, &filter)).await?;
-    Ok(Page { items, total, paging })
+    let (items, total) = db
+        .run(move |conn| sql::select_page(conn, &caller, &filter))
+        .await?;
+    Ok(Page {
+        items,
+        total,
+        paging,
+    })
 }
 
 #[post("/mappings", data = "<body>")]
-async fn create(body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Created<Json<Mapping>>, ApiError> {
-    let mapping = db.run(move |conn| sql::insert(conn, &caller, &body.0)).await?;
+async fn create(
+    body: JsonBody,
+    caller: Caller,
+    db: &State<Db>,
+) -> Result<Created<Json<Mapping>>, ApiError> {
+    let mapping = db
+        .run(move |conn| sql::insert(conn, &caller, &body.0))
+        .await?;
     Ok(Created::new(format!("/api/mappings/detail/{}/", mapping.id)).body(Json(mapping)))
 }
 
@@ -137,36 +162,64 @@ async fn for_patient(
     let paging = filter.paging;
     let (items, total) = db
         .run(move |conn| {
-            crate::patients::sql::find_visible(conn, &caller, patient_id)?.ok_or(ApiError::NotFound)?;
+            crate::patients::sql::find_visible(conn, &caller, patient_id)?
+                .ok_or(ApiError::NotFound)?;
             sql::select_page(conn, &caller, &filter)
         })
         .await?;
-    Ok(Page { items, total, paging })
+    Ok(Page {
+        items,
+        total,
+        paging,
+    })
 }
 
 async fn read_one(id: i64, caller: Caller, db: &Db) -> Result<Json<Mapping>, ApiError> {
-    let mapping = db.run(move |conn| sql::find_visible(conn, &caller, id)).await?;
+    let mapping = db
+        .run(move |conn| sql::find_visible(conn, &caller, id))
+        .await?;
     mapping.map(Json).ok_or(ApiError::NotFound)
 }
 
-async fn change(id: i64, body: JsonBody, caller: Caller, db: &Db) -> Result<Json<Mapping>, ApiError> {
-    db.run(move |conn| sql::change(conn, &caller, id, &body.0)).await.map(Json)
+async fn change(
+    id: i64,
+    body: JsonBody,
+    caller: Caller,
+    db: &Db,
+) -> Result<Json<Mapping>, ApiError> {
+    db.run(move |conn| sql::change(conn, &caller, id, &body.0))
+        .await
+        .map(Json)
 }
 
 async fn delete_one(id: i64, caller: Caller, db: &Db) -> Result<NoContent, ApiError> {
     let deleted = db.run(move |conn| sql::delete(conn, &caller, id)).await?;
-    if deleted { Ok(NoContent) } else { Err(ApiError::NotFound) }
+    if deleted {
+        Ok(NoContent)
+    } else {
+        Err(ApiError::NotFound)
+    }
 }
 
 #[patch("/mappings/<id>", data = "<body>")]
-async fn update(id: i64, body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Json<Mapping>, ApiError> {
+async fn update(
+    id: i64,
+    body: JsonBody,
+    caller: Caller,
+    db: &State<Db>,
+) -> Result<Json<Mapping>, ApiError> {
     change(id, body, caller, db).await
 }
 
 /// PUT takes the same fields as PATCH: `status`, `reason` and `notes` are
 /// the only writable ones, and none is required.
 #[put("/mappings/<id>", data = "<body>")]
-async fn replace(id: i64, body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Json<Mapping>, ApiError> {
+async fn replace(
+    id: i64,
+    body: JsonBody,
+    caller: Caller,
+    db: &State<Db>,
+) -> Result<Json<Mapping>, ApiError> {
     change(id, body, caller, db).await
 }
 
@@ -181,12 +234,22 @@ async fn detail(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Mapping>
 }
 
 #[patch("/mappings/detail/<id>", data = "<body>")]
-async fn detail_update(id: i64, body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Json<Mapping>, ApiError> {
+async fn detail_update(
+    id: i64,
+    body: JsonBody,
+    caller: Caller,
+    db: &State<Db>,
+) -> Result<Json<Mapping>, ApiError> {
     change(id, body, caller, db).await
 }
 
 #[put("/mappings/detail/<id>", data = "<body>")]
-async fn detail_replace(id: i64, body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Json<Mapping>, ApiError> {
+async fn detail_replace(
+    id: i64,
+    body: JsonBody,
+    caller: Caller,
+    db: &State<Db>,
+) -> Result<Json<Mapping>, ApiError> {
     change(id, body, caller, db).await
 }
 
@@ -212,7 +275,8 @@ mod sql {
     use crate::validation::{self, Fields};
     use crate::{doctors, patients};
 
-    const SELECT: &str = "SELECT m.id, m.patient_id, m.doctor_id, m.reason, m.notes, m.status, m.created_by,
+    const SELECT: &str =
+        "SELECT m.id, m.patient_id, m.doctor_id, m.reason, m.notes, m.status, m.created_by,
             m.created_at, m.updated_at, p.first_name, p.last_name
        FROM mappings m JOIN patients p ON p.id = m.patient_id";
     const VISIBLE: &str = "p.deleted_at IS NULL AND (:all OR p.created_by = :caller)";
@@ -240,7 +304,11 @@ mod sql {
         })
     }
 
-    pub fn find_visible(conn: &Connection, caller: &Caller, id: i64) -> Result<Option<Mapping>, ApiError> {
+    pub fn find_visible(
+        conn: &Connection,
+        caller: &Caller,
+        id: i64,
+    ) -> Result<Option<Mapping>, ApiError> {
         let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE m.id = :id AND {VISIBLE}"))?;
         let mut rows = stmt.query(named_params! {
             ":id": id, ":all": caller.sees_all_patients(), ":caller": caller.id,
@@ -258,7 +326,11 @@ mod sql {
     }
 
     /// Validates the body against what the caller may see, then inserts.
-    pub fn insert(conn: &mut Connection, caller: &Caller, body: &Map<String, Value>) -> Result<Mapping, ApiError> {
+    pub fn insert(
+        conn: &mut Connection,
+        caller: &Caller,
+        body: &Map<String, Value>,
+    ) -> Result<Mapping, ApiError> {
         let tx = conn.transaction()?;
         let mut f = Fields::new(body);
         let patient = f.integer(&["patient", "patient_id"], 1, i64::MAX);
@@ -267,7 +339,10 @@ mod sql {
         let doctor = f.require(&["doctor", "doctor_id"], doctor, true);
         let reason = f.text(&["reason"], 500).flatten();
         let notes = f.text(&["notes"], 10_000).flatten();
-        let status = f.choice(&["status"], normalise_status, STATUSES).flatten().unwrap_or("ACTIVE");
+        let status = f
+            .choice(&["status"], normalise_status, STATUSES)
+            .flatten()
+            .unwrap_or("ACTIVE");
         if let Some(id) = patient {
             if patients::sql::find_visible(&tx, caller, id)?.is_none() {
                 f.error("patient", "No such patient.");
@@ -293,14 +368,21 @@ mod sql {
     }
 
     /// Updates `status`, `reason`, `notes` of a visible mapping.
-    pub fn change(conn: &mut Connection, caller: &Caller, id: i64, body: &Map<String, Value>) -> Result<Mapping, ApiError> {
+    pub fn change(
+        conn: &mut Connection,
+        caller: &Caller,
+        id: i64,
+        body: &Map<String, Value>,
+    ) -> Result<Mapping, ApiError> {
         let tx = conn.transaction()?;
         let current = find_visible(&tx, caller, id)?.ok_or(ApiError::NotFound)?;
         let mut f = Fields::new(body);
         let reason = f.text(&["reason"], 500).unwrap_or(current.reason);
         let notes = f.text(&["notes"], 10_000).unwrap_or(current.notes);
         let status = f.choice(&["status"], normalise_status, STATUSES);
-        let status = f.require(&["status"], status, false).map_or(current.status, str::to_owned);
+        let status = f
+            .require(&["status"], status, false)
+            .map_or(current.status, str::to_owned);
         f.finish()?;
         let updated = tx.execute(
             "UPDATE mappings SET reason = ?2, notes = ?3, status = ?4, updated_at = ?5 WHERE id = ?1",
@@ -343,7 +425,9 @@ mod sql {
         let (limit, offset) = (filter.paging.limit(), filter.paging.offset());
         let mut page_params = params.to_vec();
         page_params.extend(named_params! { ":limit": limit, ":offset": offset });
-        let mut stmt = conn.prepare_cached(&format!("{SELECT} {where_clause} ORDER BY m.id LIMIT :limit OFFSET :offset"))?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "{SELECT} {where_clause} ORDER BY m.id LIMIT :limit OFFSET :offset"
+        ))?;
         let mut rows = stmt.query(page_params.as_slice())?;
         let mut mappings = Vec::new();
         while let Some(row) = rows.next()? {

@@ -122,7 +122,11 @@ impl Patient {
             is_active: row.get("is_active")?,
             stored_age: row.get("age")?,
         };
-        let age = match fields.date_of_birth.as_deref().and_then(validation::parse_date) {
+        let age = match fields
+            .date_of_birth
+            .as_deref()
+            .and_then(validation::parse_date)
+        {
             Some(birth) => Some(validation::age_on(birth, validation::today())),
             None => fields.stored_age,
         };
@@ -158,7 +162,11 @@ fn normalise_blood_group(value: &str) -> Option<&'static str> {
 
 /// Reads `body` onto `record`: absent fields keep their value. With
 /// `complete` (create, PUT) the required fields must be present.
-fn apply(body: &Map<String, Value>, record: &mut PatientFields, complete: bool) -> Result<(), ApiError> {
+fn apply(
+    body: &Map<String, Value>,
+    record: &mut PatientFields,
+    complete: bool,
+) -> Result<(), ApiError> {
     let mut f = Fields::new(body);
     // `name` stands in for first/last name only when `first_name` is absent.
     if !f.has(&["first_name"]) && f.has(&["name"]) {
@@ -187,7 +195,11 @@ fn apply(body: &Map<String, Value>, record: &mut PatientFields, complete: bool) 
     if let Some(age) = f.integer(&["age"], 0, 130) {
         record.stored_age = age;
     }
-    if let Some(gender) = f.choice(&["gender"], normalise_gender, "M, F, O, U (or male, female, other, unknown)") {
+    if let Some(gender) = f.choice(
+        &["gender"],
+        normalise_gender,
+        "M, F, O, U (or male, female, other, unknown)",
+    ) {
         record.gender = gender.map(str::to_owned);
     }
     if let Some(phone) = f.phone(&["phone", "contact_number"]) {
@@ -196,7 +208,11 @@ fn apply(body: &Map<String, Value>, record: &mut PatientFields, complete: bool) 
     if let Some(email) = f.email("email") {
         record.email = email;
     }
-    if let Some(group) = f.choice(&["blood_group"], normalise_blood_group, "A+, A-, B+, B-, AB+, AB-, O+, O-") {
+    if let Some(group) = f.choice(
+        &["blood_group"],
+        normalise_blood_group,
+        "A+, A-, B+, B-, AB+, AB-, O+, O-",
+    ) {
         record.blood_group = group.map(str::to_owned);
     }
     for (name, slot) in [
@@ -206,7 +222,10 @@ fn apply(body: &Map<String, Value>, record: &mut PatientFields, complete: bool) 
         ("postal_code", &mut record.postal_code),
         ("country", &mut record.country),
         ("emergency_contact_name", &mut record.emergency_contact_name),
-        ("emergency_contact_relation", &mut record.emergency_contact_relation),
+        (
+            "emergency_contact_relation",
+            &mut record.emergency_contact_relation,
+        ),
     ] {
         if let Some(value) = f.text(&[name], 200) {
             *slot = value;
@@ -232,7 +251,10 @@ fn apply(body: &Map<String, Value>, record: &mut PatientFields, complete: bool) 
 
 fn check_length(f: &mut Fields<'_>, name: &str, value: &str, max: usize) {
     if value.chars().count() > max {
-        f.error(name, format!("The first name must be at most {max} characters."));
+        f.error(
+            name,
+            format!("The first name must be at most {max} characters."),
+        );
     }
 }
 
@@ -279,9 +301,25 @@ impl PatientQuery<'_> {
             &mut errors,
         );
         let filter = PatientFilter {
-            gender: http::choice(&mut errors, "gender", self.gender, normalise_gender, "M, F, O, U"),
-            city: self.city.map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned),
-            blood_group: http::choice(&mut errors, "blood_group", self.blood_group, normalise_blood_group, "A+, A-, B+, B-, AB+, AB-, O+, O-"),
+            gender: http::choice(
+                &mut errors,
+                "gender",
+                self.gender,
+                normalise_gender,
+                "M, F, O, U",
+            ),
+            city: self
+                .city
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned),
+            blood_group: http::choice(
+                &mut errors,
+                "blood_group",
+                self.blood_group,
+                normalise_blood_group,
+                "A+, A-, B+, B-, AB+, AB-, O+, O-",
+            ),
             is_active: http::flag(&mut errors, "is_active", self.is_active),
             listing,
         };
@@ -294,42 +332,78 @@ impl PatientQuery<'_> {
 }
 
 #[get("/patients?<query..>")]
-async fn list(query: PatientQuery<'_>, caller: Caller, db: &State<Db>) -> Result<Page<Patient>, ApiError> {
+async fn list(
+    query: PatientQuery<'_>,
+    caller: Caller,
+    db: &State<Db>,
+) -> Result<Page<Patient>, ApiError> {
     let filter = query.validate(&caller)?;
     let paging = filter.listing.paging;
-    let (items, total) = db.run(move |conn| sql::select_page(conn, &caller, &filter)).await?;
-    Ok(Page { items, total, paging })
+    let (items, total) = db
+        .run(move |conn| sql::select_page(conn, &caller, &filter))
+        .await?;
+    Ok(Page {
+        items,
+        total,
+        paging,
+    })
 }
 
 #[post("/patients", data = "<body>")]
-async fn create(body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Created<Json<Patient>>, ApiError> {
+async fn create(
+    body: JsonBody,
+    caller: Caller,
+    db: &State<Db>,
+) -> Result<Created<Json<Patient>>, ApiError> {
     let mut record = PatientFields::empty();
     apply(&body.0, &mut record, true)?;
-    let patient = db.run(move |conn| sql::insert(conn, &caller, &record)).await?;
+    let patient = db
+        .run(move |conn| sql::insert(conn, &caller, &record))
+        .await?;
     Ok(Created::new(format!("/api/patients/{}/", patient.id)).body(Json(patient)))
 }
 
 #[get("/patients/<id>")]
 async fn read(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
-    let patient = db.run(move |conn| sql::find_visible(conn, &caller, id)).await?;
+    let patient = db
+        .run(move |conn| sql::find_visible(conn, &caller, id))
+        .await?;
     patient.map(Json).ok_or(ApiError::NotFound)
 }
 
 /// PUT: required fields must be present; omitted optional fields keep their values.
 #[put("/patients/<id>", data = "<body>")]
-async fn replace(id: i64, body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
-    db.run(move |conn| sql::change(conn, &caller, id, &body.0, true)).await.map(Json)
+async fn replace(
+    id: i64,
+    body: JsonBody,
+    caller: Caller,
+    db: &State<Db>,
+) -> Result<Json<Patient>, ApiError> {
+    db.run(move |conn| sql::change(conn, &caller, id, &body.0, true))
+        .await
+        .map(Json)
 }
 
 #[patch("/patients/<id>", data = "<body>")]
-async fn update(id: i64, body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
-    db.run(move |conn| sql::change(conn, &caller, id, &body.0, false)).await.map(Json)
+async fn update(
+    id: i64,
+    body: JsonBody,
+    caller: Caller,
+    db: &State<Db>,
+) -> Result<Json<Patient>, ApiError> {
+    db.run(move |conn| sql::change(conn, &caller, id, &body.0, false))
+        .await
+        .map(Json)
 }
 
 #[delete("/patients/<id>")]
 async fn archive(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, ApiError> {
     let archived = db.run(move |conn| sql::archive(conn, &caller, id)).await?;
-    if archived { Ok(NoContent) } else { Err(ApiError::NotFound) }
+    if archived {
+        Ok(NoContent)
+    } else {
+        Err(ApiError::NotFound)
+    }
 }
 
 #[post("/patients/<id>/restore")]
@@ -357,23 +431,38 @@ pub mod sql {
        FROM patients";
 
     /// The patient, if it exists, is not archived, and `caller` may see it.
-    pub fn find_visible(conn: &Connection, caller: &Caller, id: i64) -> Result<Option<Patient>, ApiError> {
+    pub fn find_visible(
+        conn: &Connection,
+        caller: &Caller,
+        id: i64,
+    ) -> Result<Option<Patient>, ApiError> {
         let mut stmt = conn.prepare_cached(&format!(
             "{SELECT} WHERE id = ?1 AND deleted_at IS NULL AND (?2 OR created_by = ?3)"
         ))?;
         Ok(stmt
-            .query_row(params![id, caller.sees_all_patients(), caller.id], Patient::from_row)
+            .query_row(
+                params![id, caller.sees_all_patients(), caller.id],
+                Patient::from_row,
+            )
             .optional()?)
     }
 
     fn search_text(record: &PatientFields) -> String {
         validation::search_text(
-            &[Some(&record.first_name), record.last_name.as_deref(), record.email.as_deref()],
+            &[
+                Some(&record.first_name),
+                record.last_name.as_deref(),
+                record.email.as_deref(),
+            ],
             &[record.phone.as_deref()],
         )
     }
 
-    pub fn insert(conn: &Connection, caller: &Caller, record: &PatientFields) -> Result<Patient, ApiError> {
+    pub fn insert(
+        conn: &Connection,
+        caller: &Caller,
+        record: &PatientFields,
+    ) -> Result<Patient, ApiError> {
         let now = db::now();
         let mut stmt = conn.prepare_cached(
             "INSERT INTO patients (first_name, last_name, date_of_birth, age, gender, phone, email, blood_group,
@@ -461,7 +550,8 @@ pub mod sql {
             "UPDATE patients SET deleted_at = NULL, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NOT NULL",
             params![id, db::now()],
         )?;
-        let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE id = ?1 AND deleted_at IS NULL"))?;
+        let mut stmt =
+            conn.prepare_cached(&format!("{SELECT} WHERE id = ?1 AND deleted_at IS NULL"))?;
         Ok(stmt.query_row([id], Patient::from_row).optional()?)
     }
 
@@ -470,7 +560,8 @@ pub mod sql {
         caller: &Caller,
         filter: &PatientFilter,
     ) -> Result<(Vec<Patient>, i64), ApiError> {
-        let where_clause = "WHERE (CASE WHEN :archived THEN deleted_at IS NOT NULL ELSE deleted_at IS NULL END)
+        let where_clause =
+            "WHERE (CASE WHEN :archived THEN deleted_at IS NOT NULL ELSE deleted_at IS NULL END)
               AND (:all OR created_by = :caller)
               AND (:search IS NULL OR search_text LIKE :search ESCAPE '\\')
               AND (:gender IS NULL OR gender = :gender)

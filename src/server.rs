@@ -23,10 +23,15 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
     let db = Db::open(&config.database_path())?;
     let needs_setup = {
         let conn = db.connection()?;
-        settings::sql::initialise(&conn, config.registration).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        settings::sql::initialise(&conn, config.registration)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         !users::sql::admin_exists(&conn).map_err(|e| anyhow::anyhow!("{e:?}"))?
     };
-    let keys = Keys::load_or_create(&config.data_dir, config.access_token_minutes, config.refresh_token_days)?;
+    let keys = Keys::load_or_create(
+        &config.data_dir,
+        config.access_token_minutes,
+        config.refresh_token_days,
+    )?;
     let setup_token = SetupToken::new(needs_setup)?;
 
     let api_routes = [
@@ -94,9 +99,15 @@ fn announce(rocket: &Rocket<rocket::Orbit>) {
         IpAddr::V4(ip) => format!("http://{ip}:{port}"),
         IpAddr::V6(ip) => format!("http://[{ip}]:{port}"),
     };
-    let data_dir = rocket.state::<Config>().map(|c| c.data_dir.display().to_string()).unwrap_or_default();
+    let data_dir = rocket
+        .state::<Config>()
+        .map(|c| c.data_dir.display().to_string())
+        .unwrap_or_default();
     tracing::info!(url = %base, data_dir = %data_dir, "clinicdesk is serving");
-    println!("clinicdesk {} is running at {base}/", env!("CARGO_PKG_VERSION"));
+    println!(
+        "clinicdesk {} is running at {base}/",
+        env!("CARGO_PKG_VERSION")
+    );
     println!("Data directory: {data_dir}");
     if rocket.config().address.is_unspecified() {
         println!("Other computers on the clinic's network use this computer's name or address instead of {host}.");

@@ -78,7 +78,8 @@ pub mod sql {
     }
 
     pub fn load(conn: &Connection) -> Result<Settings, ApiError> {
-        let mut stmt = conn.prepare_cached("SELECT registration, clinic_name FROM settings WHERE id = 1")?;
+        let mut stmt =
+            conn.prepare_cached("SELECT registration, clinic_name FROM settings WHERE id = 1")?;
         Ok(stmt.query_row([], |row| {
             Ok(Settings {
                 registration: row.get("registration")?,

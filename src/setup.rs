@@ -34,8 +34,9 @@ impl SetupToken {
     pub fn new(needed: bool) -> anyhow::Result<Self> {
         let token = if needed {
             let mut bytes = [0u8; 24];
-            getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
-            Some((bytes.iter().map(|b| format!("{b:02x}")).collect(), Instant::now()))
+            getrandom::fill(&mut bytes)
+                .map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
+            Some((hex::encode(bytes), Instant::now()))
         } else {
             None
         };
@@ -52,7 +53,8 @@ impl SetupToken {
 
     /// Whether `given` is the current token.
     fn matches(&self, given: &str) -> bool {
-        self.current().is_some_and(|expected| same(&expected, given))
+        self.current()
+            .is_some_and(|expected| same(&expected, given))
     }
 
     /// Spends the token if `given` is it: of two racing setups, one wins.
@@ -78,11 +80,19 @@ impl SetupToken {
 
 /// Compares without an early exit, so timing does not reveal a prefix.
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 #[post("/setup", data = "<body>")]
-async fn setup(body: JsonBody, db: &State<Db>, token: &State<SetupToken>) -> Result<Created<Json<User>>, ApiError> {
+async fn setup(
+    body: JsonBody,
+    db: &State<Db>,
+    token: &State<SetupToken>,
+) -> Result<Created<Json<User>>, ApiError> {
     if db.run(|conn| users::sql::admin_exists(conn)).await? {
         token.spend();
         return Err(ApiError::NotFound);
@@ -102,6 +112,9 @@ async fn setup(body: JsonBody, db: &State<Db>, token: &State<SetupToken>) -> Res
         return Err(wrong_token());
     }
     let user = account.create(db).await?;
-    tracing::info!(user_id = user.id, "first admin created through the setup link");
+    tracing::info!(
+        user_id = user.id,
+        "first admin created through the setup link"
+    );
     Ok(Created::new(format!("/api/users/{}/", user.id)).body(Json(user)))
 }

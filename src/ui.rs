@@ -52,14 +52,18 @@ fn asset(path: PathBuf) -> Option<Asset> {
         return None;
     }
     let name = path.to_str()?;
-    let name = if name.is_empty() || path.extension().is_none() { "index.html" } else { name };
+    let name = if name.is_empty() || path.extension().is_none() {
+        "index.html"
+    } else {
+        name
+    };
     let file = Assets::get(name)?;
     let content_type = std::path::Path::new(name)
         .extension()
         .and_then(|ext| ext.to_str())
         .and_then(ContentType::from_extension)
         .unwrap_or(ContentType::Bytes);
-    let etag: String = file.metadata.sha256_hash().iter().take(16).map(|b| format!("{b:02x}")).collect();
+    let etag = hex::encode(&file.metadata.sha256_hash()[..16]);
     Some(Asset {
         content_type,
         etag: format!("\"{etag}\""),

@@ -62,7 +62,10 @@ impl NewAccount {
     /// Reads an account from a body. With `role: Some(r)` the role is fixed
     /// (registration, setup) and any `role` in the body is ignored; with
     /// `None` the body may choose it (admin), defaulting to `user`.
-    pub fn read(body: &Map<String, serde_json::Value>, role: Option<Role>) -> Result<Self, ApiError> {
+    pub fn read(
+        body: &Map<String, serde_json::Value>,
+        role: Option<Role>,
+    ) -> Result<Self, ApiError> {
         let mut fields = Fields::new(body);
         let email = fields.email("email");
         let email = fields.require(&["email"], email, true);
@@ -80,8 +83,16 @@ impl NewAccount {
         }
         fields.finish()?;
         match (email, password) {
-            (Some(email), Some(password)) => Ok(Self { email, password, name, username, role }),
-            _ => Err(ApiError::Internal(anyhow::anyhow!("validated account is incomplete"))),
+            (Some(email), Some(password)) => Ok(Self {
+                email,
+                password,
+                name,
+                username,
+                role,
+            }),
+            _ => Err(ApiError::Internal(anyhow::anyhow!(
+                "validated account is incomplete"
+            ))),
         }
     }
 
@@ -116,7 +127,11 @@ pub fn read_password(
 pub fn read_username(fields: &mut Fields<'_>) -> Option<Option<String>> {
     let username = fields.text(&["username"], 150)?;
     match username {
-        Some(u) if !u.chars().all(|c| c.is_alphanumeric() || matches!(c, '.' | '+' | '-' | '_')) => {
+        Some(u)
+            if !u
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '.' | '+' | '-' | '_')) =>
+        {
             fields.error("username", "May contain only letters, digits and . + - _");
             None
         }
@@ -126,7 +141,11 @@ pub fn read_username(fields: &mut Fields<'_>) -> Option<Option<String>> {
 
 fn read_role(fields: &mut Fields<'_>) -> Option<Role> {
     fields
-        .choice(&["role"], |r| Role::parse(&r.to_lowercase()).map(Role::as_str), "admin, staff, user")
+        .choice(
+            &["role"],
+            |r| Role::parse(&r.to_lowercase()).map(Role::as_str),
+            "admin, staff, user",
+        )
         .flatten()
         .and_then(Role::parse)
 }
@@ -160,14 +179,29 @@ struct UserFilter {
     paging: Paging,
 }
 
-const ORDERING: &[(&str, &str)] = &[("id", "id"), ("email", "email"), ("name", "name"), ("created_at", "created_at")];
+const ORDERING: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("email", "email"),
+    ("name", "name"),
+    ("created_at", "created_at"),
+];
 
 impl UserQuery<'_> {
     fn validate(&self) -> Result<UserFilter, ApiError> {
         let mut errors = FieldErrors::new();
-        let role = http::choice(&mut errors, "role", self.role, |r| Role::parse(r).map(Role::as_str), "admin, staff, user");
+        let role = http::choice(
+            &mut errors,
+            "role",
+            self.role,
+            |r| Role::parse(r).map(Role::as_str),
+            "admin, staff, user",
+        );
         let filter = UserFilter {
-            search: self.search.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
+            search: self
+                .search
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
             role: role.and_then(Role::parse),
             is_active: http::flag(&mut errors, "is_active", self.is_active),
             ordering: Ordering::parse(self.ordering, ORDERING, &mut errors),
@@ -182,11 +216,19 @@ async fn list(query: UserQuery<'_>, _admin: Admin, db: &State<Db>) -> Result<Pag
     let filter = query.validate()?;
     let paging = filter.paging;
     let (items, total) = db.run(move |conn| sql::select_page(conn, &filter)).await?;
-    Ok(Page { items, total, paging })
+    Ok(Page {
+        items,
+        total,
+        paging,
+    })
 }
 
 #[post("/users", data = "<body>")]
-async fn create(body: JsonBody, _admin: Admin, db: &State<Db>) -> Result<Created<Json<User>>, ApiError> {
+async fn create(
+    body: JsonBody,
+    _admin: Admin,
+    db: &State<Db>,
+) -> Result<Created<Json<User>>, ApiError> {
     let account = NewAccount::read(&body.0, None)?;
     let user = account.create(db).await?;
     Ok(Created::new(format!("/api/users/{}/", user.id)).body(Json(user)))
@@ -194,20 +236,40 @@ async fn create(body: JsonBody, _admin: Admin, db: &State<Db>) -> Result<Created
 
 #[get("/users/<id>")]
 async fn read(id: i64, _admin: Admin, db: &State<Db>) -> Result<Json<User>, ApiError> {
-    db.run(move |conn| sql::find(conn, id)).await?.map(Json).ok_or(ApiError::NotFound)
+    db.run(move |conn| sql::find(conn, id))
+        .await?
+        .map(Json)
+        .ok_or(ApiError::NotFound)
 }
 
 #[patch("/users/<id>", data = "<body>")]
-async fn update(id: i64, body: JsonBody, _admin: Admin, db: &State<Db>) -> Result<Json<User>, ApiError> {
-    let current = db.run(move |conn| sql::find(conn, id)).await?.ok_or(ApiError::NotFound)?;
+async fn update(
+    id: i64,
+    body: JsonBody,
+    _admin: Admin,
+    db: &State<Db>,
+) -> Result<Json<User>, ApiError> {
+    let current = db
+        .run(move |conn| sql::find(conn, id))
+        .await?
+        .ok_or(ApiError::NotFound)?;
     let mut fields = Fields::new(&body.0);
     let name = fields.text(&["name"], 150);
     let username = read_username(&mut fields);
-    let role = if fields.has(&["role"]) { read_role(&mut fields) } else { None };
+    let role = if fields.has(&["role"]) {
+        read_role(&mut fields)
+    } else {
+        None
+    };
     let is_active = fields.boolean("is_active");
     let password = if fields.has(&["password"]) {
         let display_name = name.clone().flatten().or_else(|| current.name.clone());
-        read_password(&mut fields, "password", Some(&current.email), display_name.as_deref())
+        read_password(
+            &mut fields,
+            "password",
+            Some(&current.email),
+            display_name.as_deref(),
+        )
     } else {
         None
     };
@@ -216,14 +278,23 @@ async fn update(id: i64, body: JsonBody, _admin: Admin, db: &State<Db>) -> Resul
         Some(password) => Some(password::hash_off_worker(password).await?),
         None => None,
     };
-    let changes = AccountChanges { name, username, role, is_active, password: password_hash };
+    let changes = AccountChanges {
+        name,
+        username,
+        role,
+        is_active,
+        password: password_hash,
+    };
     let user = db.run(move |conn| sql::update(conn, id, &changes)).await?;
     Ok(Json(user))
 }
 
 #[delete("/users/<id>")]
 async fn deactivate(id: i64, _admin: Admin, db: &State<Db>) -> Result<NoContent, ApiError> {
-    let changes = AccountChanges { is_active: Some(false), ..AccountChanges::default() };
+    let changes = AccountChanges {
+        is_active: Some(false),
+        ..AccountChanges::default()
+    };
     db.run(move |conn| sql::update(conn, id, &changes)).await?;
     Ok(NoContent)
 }
@@ -238,12 +309,15 @@ pub mod sql {
     use crate::error::ApiError;
     use crate::validation::like_pattern;
 
-    const SELECT: &str = "SELECT id, name, email, username, role, is_active, created_at, updated_at FROM users";
+    const SELECT: &str =
+        "SELECT id, name, email, username, role, is_active, created_at, updated_at FROM users";
 
     /// The role and active flag behind a token's user id.
     pub fn auth_state(conn: &Connection, id: i64) -> Result<Option<(Role, bool)>, ApiError> {
         let mut stmt = conn.prepare_cached("SELECT role, is_active FROM users WHERE id = ?1")?;
-        Ok(stmt.query_row([id], |row| Ok((row.get(0)?, row.get(1)?))).optional()?)
+        Ok(stmt
+            .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+            .optional()?)
     }
 
     /// What login needs of the account with this email or username.
@@ -285,11 +359,17 @@ pub mod sql {
 
     /// Whether any active admin exists (first-run setup is offered until one does).
     pub fn admin_exists(conn: &Connection) -> Result<bool, ApiError> {
-        let mut stmt = conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND is_active = 1)")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND is_active = 1)",
+        )?;
         Ok(stmt.query_row([], |row| row.get(0))?)
     }
 
-    pub fn insert(conn: &Connection, account: &NewAccount, password_hash: &str) -> Result<User, ApiError> {
+    pub fn insert(
+        conn: &Connection,
+        account: &NewAccount,
+        password_hash: &str,
+    ) -> Result<User, ApiError> {
         let now = db::now();
         let mut stmt = conn.prepare_cached(
             "INSERT INTO users (email, username, name, password_hash, role, created_at, updated_at)
@@ -298,18 +378,33 @@ pub mod sql {
         )?;
         let result: Result<User, ApiError> = stmt
             .query_row(
-                params![account.email, account.username, account.name, password_hash, account.role, now],
+                params![
+                    account.email,
+                    account.username,
+                    account.name,
+                    password_hash,
+                    account.role,
+                    now
+                ],
                 User::from_row,
             )
             .map_err(ApiError::from);
         result
-            .on_unique("users.email", || ApiError::duplicate("An account with this email already exists."))
-            .on_unique("users.username", || ApiError::duplicate("An account with this username already exists."))
+            .on_unique("users.email", || {
+                ApiError::duplicate("An account with this email already exists.")
+            })
+            .on_unique("users.username", || {
+                ApiError::duplicate("An account with this username already exists.")
+            })
     }
 
     /// Applies an admin's (or the user's own) changes in one transaction,
     /// refusing to demote or deactivate the last active admin.
-    pub fn update(conn: &mut Connection, id: i64, changes: &AccountChanges) -> Result<User, ApiError> {
+    pub fn update(
+        conn: &mut Connection,
+        id: i64,
+        changes: &AccountChanges,
+    ) -> Result<User, ApiError> {
         let tx = conn.transaction()?;
         let current = find(&tx, id)?.ok_or(ApiError::NotFound)?;
         let loses_admin = current.role == Role::Admin
@@ -337,10 +432,20 @@ pub mod sql {
                 "UPDATE users SET name = ?2, username = ?3, role = ?4, is_active = ?5,
                         password_hash = coalesce(?6, password_hash), updated_at = ?7
                   WHERE id = ?1",
-                params![id, name, username, role, is_active, changes.password, db::now()],
+                params![
+                    id,
+                    name,
+                    username,
+                    role,
+                    is_active,
+                    changes.password,
+                    db::now()
+                ],
             )
             .map_err(ApiError::from);
-        updated.on_unique("users.username", || ApiError::duplicate("An account with this username already exists."))?;
+        updated.on_unique("users.username", || {
+            ApiError::duplicate("An account with this username already exists.")
+        })?;
         if changes.password.is_some() || !is_active {
             crate::auth::routes::sql::revoke_all(&tx, id)?;
         }
@@ -349,7 +454,10 @@ pub mod sql {
         Ok(user)
     }
 
-    pub(super) fn select_page(conn: &Connection, filter: &UserFilter) -> Result<(Vec<User>, i64), ApiError> {
+    pub(super) fn select_page(
+        conn: &Connection,
+        filter: &UserFilter,
+    ) -> Result<(Vec<User>, i64), ApiError> {
         let where_clause = "WHERE (?1 IS NULL OR lower(email) LIKE ?1 ESCAPE '\\' OR lower(name) LIKE ?1 ESCAPE '\\'
                                    OR lower(username) LIKE ?1 ESCAPE '\\')
                              AND (?2 IS NULL OR role = ?2) AND (?3 IS NULL OR is_active = ?3)";
@@ -366,7 +474,13 @@ pub mod sql {
         ))?;
         let users = stmt
             .query_map(
-                params![search, role, filter.is_active, filter.paging.limit(), filter.paging.offset()],
+                params![
+                    search,
+                    role,
+                    filter.is_active,
+                    filter.paging.limit(),
+                    filter.paging.offset()
+                ],
                 User::from_row,
             )?
             .collect::<Result<_, _>>()?;

@@ -216,7 +216,10 @@ impl<'a> Fields<'a> {
         match parse_cents(&text) {
             Some(cents) if cents <= 100_000_000 => Some(Some(cents)),
             _ => {
-                self.error(name, "Must be an amount from 0 to 1000000 with at most two decimals.");
+                self.error(
+                    name,
+                    "Must be an amount from 0 to 1000000 with at most two decimals.",
+                );
                 None
             }
         }
@@ -253,11 +256,19 @@ pub fn parse_bool(text: &str) -> Option<bool> {
 pub fn parse_cents(text: &str) -> Option<i64> {
     let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
     let digits = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
-    if !digits(whole) || (!fraction.is_empty() && !digits(fraction)) || fraction.len() > 2 || whole.len() > 12 {
+    if !digits(whole)
+        || (!fraction.is_empty() && !digits(fraction))
+        || fraction.len() > 2
+        || whole.len() > 12
+    {
         return None;
     }
     let cents = format!("{fraction:0<2}").parse::<i64>().ok()?;
-    whole.parse::<i64>().ok()?.checked_mul(100)?.checked_add(cents)
+    whole
+        .parse::<i64>()
+        .ok()?
+        .checked_mul(100)?
+        .checked_add(cents)
 }
 
 /// A calendar date written `YYYY-MM-DD`.
@@ -372,10 +383,22 @@ mod tests {
 
     #[test]
     fn phone_rule_accepts_common_formats_and_rejects_the_rest() {
-        for good in ["+44 20 7946 0000", "(555) 010-0100", "5550100", "+1-555-010-0100"] {
+        for good in [
+            "+44 20 7946 0000",
+            "(555) 010-0100",
+            "5550100",
+            "+1-555-010-0100",
+        ] {
             assert!(is_phone(good), "{good}");
         }
-        for bad in ["555-01", "12345678901234567890123", "555 0100 ext 2", "+", "++5550100", "55+50100"] {
+        for bad in [
+            "555-01",
+            "12345678901234567890123",
+            "555 0100 ext 2",
+            "+",
+            "++5550100",
+            "55+50100",
+        ] {
             assert!(!is_phone(bad), "{bad}");
         }
     }
@@ -384,7 +407,15 @@ mod tests {
     fn email_rule_accepts_addresses_and_rejects_non_addresses() {
         assert!(is_email("ada@clinic.test"));
         assert!(is_email("a.b+c@sub.clinic.org"));
-        for bad in ["ada", "ada@", "@clinic.test", "ada@clinic", "a da@clinic.test", "ada@.test", "a@b..c"] {
+        for bad in [
+            "ada",
+            "ada@",
+            "@clinic.test",
+            "ada@clinic",
+            "a da@clinic.test",
+            "ada@.test",
+            "a@b..c",
+        ] {
             assert!(!is_email(bad), "{bad}");
         }
     }
@@ -409,7 +440,10 @@ mod tests {
 
     #[test]
     fn names_split_at_the_first_space() {
-        assert_eq!(split_name("Ada King Lovelace"), ("Ada".into(), Some("King Lovelace".into())));
+        assert_eq!(
+            split_name("Ada King Lovelace"),
+            ("Ada".into(), Some("King Lovelace".into()))
+        );
         assert_eq!(split_name("  Ada  "), ("Ada".into(), None));
         assert_eq!(full_name("Ada", Some("Lovelace")), "Ada Lovelace");
         assert_eq!(full_name("Ada", None), "Ada");

@@ -52,7 +52,9 @@ impl Role {
 impl rusqlite::types::FromSql for Role {
     fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
         let text = value.as_str()?;
-        Self::parse(text).ok_or_else(|| rusqlite::types::FromSqlError::Other(format!("unknown role {text:?}").into()))
+        Self::parse(text).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("unknown role {text:?}").into())
+        })
     }
 }
 
@@ -105,26 +107,42 @@ impl<'r> FromRequest<'r> for Caller {
 }
 
 async fn authenticate(req: &Request<'_>) -> Result<Caller, ApiError> {
-    let header = req
-        .headers()
-        .get_one("Authorization")
-        .ok_or_else(|| ApiError::unauthenticated("Authentication is required: send `Authorization: Bearer <access token>`."))?;
+    let header = req.headers().get_one("Authorization").ok_or_else(|| {
+        ApiError::unauthenticated(
+            "Authentication is required: send `Authorization: Bearer <access token>`.",
+        )
+    })?;
     let token = match header.trim().split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => token.trim(),
-        _ => return Err(ApiError::unauthenticated("The Authorization header must be `Bearer <access token>`.")),
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            token.trim()
+        }
+        _ => {
+            return Err(ApiError::unauthenticated(
+                "The Authorization header must be `Bearer <access token>`.",
+            ))
+        }
     };
 
     let (Some(keys), Some(db)) = (req.rocket().state::<Keys>(), req.rocket().state::<Db>()) else {
-        return Err(ApiError::Internal(anyhow::anyhow!("server state is missing")));
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "server state is missing"
+        )));
     };
     let claims = keys.verify(token, TokenKind::Access)?;
     let user_id = claims.user_id()?;
 
     // Role and the active flag come from the database, not the token, so a
     // demotion or deactivation takes effect on the very next request.
-    match db.run(move |conn| users::sql::auth_state(conn, user_id)).await? {
+    match db
+        .run(move |conn| users::sql::auth_state(conn, user_id))
+        .await?
+    {
         Some((role, true)) => Ok(Caller { id: user_id, role }),
-        _ => Err(ApiError::unauthenticated("This account is unknown or deactivated.")),
+        _ => Err(ApiError::unauthenticated(
+            "This account is unknown or deactivated.",
+        )),
     }
 }
 

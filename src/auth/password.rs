@@ -105,8 +105,17 @@ mod tests {
 
     #[test]
     fn weak_passwords_are_refused_with_a_reason() {
-        for weak in ["short", "password123", "qwertyuiop", "12345678", "ada@clinic.test"] {
-            assert!(check_strength(weak, "ada@clinic.test", Some("Ada")).is_err(), "{weak}");
+        for weak in [
+            "short",
+            "password123",
+            "qwertyuiop",
+            "12345678",
+            "ada@clinic.test",
+        ] {
+            assert!(
+                check_strength(weak, "ada@clinic.test", Some("Ada")).is_err(),
+                "{weak}"
+            );
         }
         assert!(check_strength(&"x".repeat(257), "ada@clinic.test", None).is_err());
         assert!(check_strength("correct horse battery 9", "ada@clinic.test", Some("Ada")).is_ok());

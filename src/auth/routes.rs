@@ -61,7 +61,10 @@ fn issue_pair(keys: &Keys, user_id: i64, role: Role) -> Result<(TokenPair, Claim
 
 #[post("/auth/register", data = "<body>")]
 async fn register(body: JsonBody, db: &State<Db>) -> Result<Created<Json<User>>, ApiError> {
-    if !db.run(|conn| crate::settings::sql::registration_open(conn)).await? {
+    if !db
+        .run(|conn| crate::settings::sql::registration_open(conn))
+        .await?
+    {
         return Err(ApiError::Forbidden {
             code: "registration_closed",
             detail: "Self-registration is closed. An admin can create your account, \
@@ -75,13 +78,21 @@ async fn register(body: JsonBody, db: &State<Db>) -> Result<Created<Json<User>>,
 }
 
 #[post("/auth/login", data = "<body>")]
-async fn login(body: JsonBody, db: &State<Db>, keys: &State<Keys>) -> Result<Json<TokenPair>, ApiError> {
+async fn login(
+    body: JsonBody,
+    db: &State<Db>,
+    keys: &State<Keys>,
+) -> Result<Json<TokenPair>, ApiError> {
     sign_in(body, db, keys).await.map(Json)
 }
 
 /// `POST /api/token/`: the simplejwt name for login.
 #[post("/token", data = "<body>")]
-async fn token(body: JsonBody, db: &State<Db>, keys: &State<Keys>) -> Result<Json<TokenPair>, ApiError> {
+async fn token(
+    body: JsonBody,
+    db: &State<Db>,
+    keys: &State<Keys>,
+) -> Result<Json<TokenPair>, ApiError> {
     sign_in(body, db, keys).await.map(Json)
 }
 
@@ -93,10 +104,14 @@ async fn sign_in(body: JsonBody, db: &Db, keys: &Keys) -> Result<TokenPair, ApiE
     let secret = fields.require(&["password"], secret, true);
     fields.finish()?;
     let (Some(login), Some(secret)) = (login, secret) else {
-        return Err(ApiError::Internal(anyhow::anyhow!("validated login is incomplete")));
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "validated login is incomplete"
+        )));
     };
 
-    let account = db.run(move |conn| users::sql::find_login(conn, &login)).await?;
+    let account = db
+        .run(move |conn| users::sql::find_login(conn, &login))
+        .await?;
     let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
     let matches = password::verify_off_worker(secret, stored_hash).await?;
     let account = match account {
@@ -132,13 +147,21 @@ async fn sign_in(body: JsonBody, db: &Db, keys: &Keys) -> Result<TokenPair, ApiE
 }
 
 #[post("/auth/refresh", data = "<body>")]
-async fn refresh(body: JsonBody, db: &State<Db>, keys: &State<Keys>) -> Result<Json<TokenPair>, ApiError> {
+async fn refresh(
+    body: JsonBody,
+    db: &State<Db>,
+    keys: &State<Keys>,
+) -> Result<Json<TokenPair>, ApiError> {
     rotate(body, db, keys).await.map(Json)
 }
 
 /// `POST /api/token/refresh/`: the simplejwt name for refresh.
 #[post("/token/refresh", data = "<body>")]
-async fn token_refresh(body: JsonBody, db: &State<Db>, keys: &State<Keys>) -> Result<Json<TokenPair>, ApiError> {
+async fn token_refresh(
+    body: JsonBody,
+    db: &State<Db>,
+    keys: &State<Keys>,
+) -> Result<Json<TokenPair>, ApiError> {
     rotate(body, db, keys).await.map(Json)
 }
 
@@ -160,13 +183,16 @@ async fn rotate(body: JsonBody, db: &Db, keys: &Keys) -> Result<TokenPair, ApiEr
 #[post("/auth/logout", data = "<body>")]
 async fn logout(body: JsonBody, db: &State<Db>, keys: &State<Keys>) -> Result<NoContent, ApiError> {
     let claims = refresh_claims(&body, keys)?;
-    db.run(move |conn| sql::revoke_login(conn, &claims.jti)).await?;
+    db.run(move |conn| sql::revoke_login(conn, &claims.jti))
+        .await?;
     Ok(NoContent)
 }
 
 #[get("/auth/me")]
 async fn me(caller: Caller, db: &State<Db>) -> Result<Json<User>, ApiError> {
-    let user = db.run(move |conn| users::sql::find(conn, caller.id)).await?;
+    let user = db
+        .run(move |conn| users::sql::find(conn, caller.id))
+        .await?;
     user.map(Json).ok_or(ApiError::NotFound)
 }
 
@@ -180,13 +206,19 @@ async fn update_me(body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Jso
         ..AccountChanges::default()
     };
     fields.finish()?;
-    let user = db.run(move |conn| users::sql::update(conn, caller.id, &changes)).await?;
+    let user = db
+        .run(move |conn| users::sql::update(conn, caller.id, &changes))
+        .await?;
     Ok(Json(user))
 }
 
 /// Changes the caller's password and ends every other login of theirs.
 #[post("/auth/password", data = "<body>")]
-async fn change_password(body: JsonBody, caller: Caller, db: &State<Db>) -> Result<NoContent, ApiError> {
+async fn change_password(
+    body: JsonBody,
+    caller: Caller,
+    db: &State<Db>,
+) -> Result<NoContent, ApiError> {
     let user = db
         .run(move |conn| {
             let user = users::sql::find(conn, caller.id)?;
@@ -201,7 +233,12 @@ async fn change_password(body: JsonBody, caller: Caller, db: &State<Db>) -> Resu
     let mut fields = Fields::new(&body.0);
     let current = fields.raw_string("current_password");
     let current = fields.require(&["current_password"], current, true);
-    let new = users::read_password(&mut fields, "new_password", Some(&user.email), user.name.as_deref());
+    let new = users::read_password(
+        &mut fields,
+        "new_password",
+        Some(&user.email),
+        user.name.as_deref(),
+    );
     if let Some(current) = current {
         if !password::verify_off_worker(current, Some(hash)).await? {
             fields.error("current_password", "The current password is wrong.");
@@ -214,7 +251,8 @@ async fn change_password(body: JsonBody, caller: Caller, db: &State<Db>) -> Resu
         password: Some(new_hash),
         ..AccountChanges::default()
     };
-    db.run(move |conn| users::sql::update(conn, caller.id, &changes)).await?;
+    db.run(move |conn| users::sql::update(conn, caller.id, &changes))
+        .await?;
     Ok(NoContent)
 }
 
@@ -229,7 +267,12 @@ pub mod sql {
     use crate::error::ApiError;
 
     /// Records a newly issued refresh token as part of login `family`.
-    pub fn store(conn: &Connection, claims: &Claims, family: &str, user_id: i64) -> Result<(), ApiError> {
+    pub fn store(
+        conn: &Connection,
+        claims: &Claims,
+        family: &str,
+        user_id: i64,
+    ) -> Result<(), ApiError> {
         let expires_at = i64::try_from(claims.exp).unwrap_or(i64::MAX);
         conn.prepare_cached(
             "INSERT INTO refresh_tokens (jti, family, user_id, expires_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -240,7 +283,11 @@ pub mod sql {
 
     /// Spends the presented token and issues the next one in its login.
     /// A token already spent is a replay: the whole login is revoked.
-    pub fn rotate(conn: &mut Connection, keys: &Keys, claims: &Claims) -> Result<TokenPair, ApiError> {
+    pub fn rotate(
+        conn: &mut Connection,
+        keys: &Keys,
+        claims: &Claims,
+    ) -> Result<TokenPair, ApiError> {
         let tx = conn.transaction()?;
         let row = tx
             .query_row(
@@ -266,7 +313,10 @@ pub mod sql {
         if spent {
             revoke_family(&tx, &family)?;
             tx.commit()?;
-            tracing::warn!(user_id, "a used refresh token was presented again; that login is revoked");
+            tracing::warn!(
+                user_id,
+                "a used refresh token was presented again; that login is revoked"
+            );
             return Err(ApiError::unauthenticated(
                 "This refresh token was already used, so the login has been ended. Please log in again.",
             ));
@@ -274,7 +324,10 @@ pub mod sql {
         if !is_active {
             return Err(ApiError::unauthenticated("This account is deactivated."));
         }
-        tx.execute("UPDATE refresh_tokens SET used_at = ?2 WHERE jti = ?1", params![claims.jti, db::now()])?;
+        tx.execute(
+            "UPDATE refresh_tokens SET used_at = ?2 WHERE jti = ?1",
+            params![claims.jti, db::now()],
+        )?;
         let (pair, next) = issue_pair(keys, user_id, role)?;
         store(&tx, &next, &family, user_id)?;
         tx.commit()?;
@@ -284,9 +337,14 @@ pub mod sql {
     /// Logout: revokes the login the token belongs to.
     pub fn revoke_login(conn: &Connection, jti: &str) -> Result<(), ApiError> {
         let family: Option<String> = conn
-            .query_row("SELECT family FROM refresh_tokens WHERE jti = ?1", [jti], |row| row.get(0))
+            .query_row(
+                "SELECT family FROM refresh_tokens WHERE jti = ?1",
+                [jti],
+                |row| row.get(0),
+            )
             .optional()?;
-        let family = family.ok_or_else(|| ApiError::unauthenticated("The refresh token is not valid."))?;
+        let family =
+            family.ok_or_else(|| ApiError::unauthenticated("The refresh token is not valid."))?;
         revoke_family(conn, &family)
     }
 

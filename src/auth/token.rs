@@ -89,7 +89,12 @@ impl Keys {
     }
 
     /// Signs a new token of `kind` for the user.
-    pub fn issue(&self, user_id: i64, role: Role, kind: TokenKind) -> Result<(String, Claims), ApiError> {
+    pub fn issue(
+        &self,
+        user_id: i64,
+        role: Role,
+        kind: TokenKind,
+    ) -> Result<(String, Claims), ApiError> {
         let iat = jsonwebtoken::get_current_timestamp();
         let lifetime = match kind {
             TokenKind::Access => self.access_seconds,
@@ -131,14 +136,19 @@ fn load_or_create_secret(path: &Path) -> anyhow::Result<Vec<u8>> {
     if path.exists() {
         let text = fs::read_to_string(path)
             .with_context(|| format!("cannot read the token key {}", path.display()))?;
-        return decode_hex(text.trim())
+        return hex::decode(text.trim())
+            .ok()
             .filter(|key| key.len() == 32)
-            .with_context(|| format!("the token key {} is damaged (expected 64 hex digits)", path.display()));
+            .with_context(|| {
+                format!(
+                    "the token key {} is damaged (expected 64 hex digits)",
+                    path.display()
+                )
+            });
     }
     let mut secret = [0u8; 32];
     getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("no system randomness: {e}"))?;
-    let hex: String = secret.iter().map(|b| format!("{b:02x}")).collect();
-    write_private(path, hex.as_bytes())?;
+    write_private(path, hex::encode(secret).as_bytes())?;
     Ok(secret.to_vec())
 }
 
@@ -156,16 +166,6 @@ fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,8 +174,13 @@ mod tests {
     fn a_token_verifies_only_as_its_own_kind() {
         let dir = tempfile::tempdir().expect("temp dir");
         let keys = Keys::load_or_create(dir.path(), 15, 7).expect("keys");
-        let (token, _) = keys.issue(7, Role::Staff, TokenKind::Refresh).expect("token");
-        assert_eq!(keys.verify(&token, TokenKind::Refresh).expect("valid").sub, "7");
+        let (token, _) = keys
+            .issue(7, Role::Staff, TokenKind::Refresh)
+            .expect("token");
+        assert_eq!(
+            keys.verify(&token, TokenKind::Refresh).expect("valid").sub,
+            "7"
+        );
         assert!(keys.verify(&token, TokenKind::Access).is_err());
     }
 
