@@ -174,7 +174,8 @@ fn apply(
 }
 
 /// `GET /api/doctors` query.
-#[derive(Debug, FromForm)]
+#[derive(Debug, FromForm, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct DoctorQuery<'r> {
     search: Option<&'r str>,
     specialization: Option<&'r str>,
@@ -254,6 +255,7 @@ impl DoctorQuery<'_> {
     }
 }
 
+#[utoipa::path(tag = "doctors", responses((status = 200, description = "Doctors", body = [Doctor])), security(("bearer" = [])))]
 #[get("/doctors?<query..>")]
 async fn list(
     query: DoctorQuery<'_>,
@@ -270,6 +272,7 @@ async fn list(
     })
 }
 
+#[utoipa::path(tag = "doctors", request_body = DoctorFields, responses((status = 201, description = "Creates a doctor (staff, admin)", body = Doctor)), security(("bearer" = [])))]
 #[post("/doctors", data = "<body>")]
 async fn create(
     body: JsonBody,
@@ -300,6 +303,7 @@ async fn create(
     Ok(Created::new(format!("/api/doctors/{}/", doctor.id)).body(Json(doctor)))
 }
 
+#[utoipa::path(tag = "doctors", responses((status = 200, description = "One doctor", body = Doctor)), security(("bearer" = [])))]
 #[get("/doctors/<id>")]
 async fn read(id: i64, _caller: Caller, db: &State<Db>) -> Result<Json<Doctor>, ApiError> {
     let doctor = db.run(move |conn| sql::find(conn, id)).await?;
@@ -307,6 +311,7 @@ async fn read(id: i64, _caller: Caller, db: &State<Db>) -> Result<Json<Doctor>, 
 }
 
 /// PUT: required fields must be present; omitted optional fields keep their values.
+#[utoipa::path(tag = "doctors", request_body = DoctorFields, responses((status = 200, description = "Replaces a doctor (staff, admin)", body = Doctor)), security(("bearer" = [])))]
 #[put("/doctors/<id>", data = "<body>")]
 async fn replace(
     id: i64,
@@ -319,6 +324,7 @@ async fn replace(
         .map(Json)
 }
 
+#[utoipa::path(tag = "doctors", request_body = DoctorFields, responses((status = 200, description = "Changes some fields of a doctor (staff, admin)", body = Doctor)), security(("bearer" = [])))]
 #[patch("/doctors/<id>", data = "<body>")]
 async fn update(
     id: i64,
@@ -331,6 +337,7 @@ async fn update(
         .map(Json)
 }
 
+#[utoipa::path(tag = "doctors", responses((status = 204, description = "Archives a doctor and ends their active mappings (staff, admin)")), security(("bearer" = [])))]
 #[delete("/doctors/<id>")]
 async fn archive(id: i64, _writer: Writer, db: &State<Db>) -> Result<NoContent, ApiError> {
     let archived = db.run(move |conn| sql::archive(conn, id)).await?;
@@ -341,6 +348,7 @@ async fn archive(id: i64, _writer: Writer, db: &State<Db>) -> Result<NoContent, 
     }
 }
 
+#[utoipa::path(tag = "doctors", responses((status = 200, description = "Restores an archived doctor (admin)", body = Doctor)), security(("bearer" = [])))]
 #[post("/doctors/<id>/restore")]
 async fn restore(id: i64, _admin: Admin, db: &State<Db>) -> Result<Json<Doctor>, ApiError> {
     let doctor = db.run(move |conn| sql::restore(conn, id)).await?;

@@ -21,6 +21,7 @@ pub struct Health {
     pub database: &'static str,
 }
 
+#[utoipa::path(tag = "service", responses((status = 200, description = "Whether the server and its database are up", body = Health)))]
 #[get("/health")]
 async fn health(db: &State<Db>) -> (Status, Json<Health>) {
     let readable = db

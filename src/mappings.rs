@@ -71,7 +71,8 @@ pub struct Mapping {
 }
 
 /// `GET /api/mappings` query (also paging for `/api/mappings/<patient_id>/`).
-#[derive(Debug, FromForm)]
+#[derive(Debug, FromForm, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct MappingQuery<'r> {
     patient_id: Option<&'r str>,
     doctor_id: Option<&'r str>,
@@ -119,6 +120,7 @@ impl MappingQuery<'_> {
     }
 }
 
+#[utoipa::path(tag = "mappings", responses((status = 200, description = "Mappings of the patients the caller may see", body = [Mapping])), security(("bearer" = [])))]
 #[get("/mappings?<query..>")]
 async fn list(
     query: MappingQuery<'_>,
@@ -137,6 +139,7 @@ async fn list(
     })
 }
 
+#[utoipa::path(tag = "mappings", request_body = crate::openapi::MappingRequest, responses((status = 201, description = "Assigns a doctor to a patient", body = Mapping)), security(("bearer" = [])))]
 #[post("/mappings", data = "<body>")]
 async fn create(
     body: JsonBody,
@@ -150,6 +153,7 @@ async fn create(
 }
 
 /// The mappings of one patient (`404` if the patient is not visible).
+#[utoipa::path(tag = "mappings", responses((status = 200, description = "One patient's mappings", body = [Mapping])), security(("bearer" = [])))]
 #[get("/mappings/<patient_id>?<query..>")]
 async fn for_patient(
     patient_id: i64,
@@ -201,6 +205,7 @@ async fn delete_one(id: i64, caller: Caller, db: &Db) -> Result<NoContent, ApiEr
     }
 }
 
+#[utoipa::path(tag = "mappings", request_body = crate::openapi::MappingRequest, responses((status = 200, description = "Changes status, reason or notes of a mapping", body = Mapping)), security(("bearer" = [])))]
 #[patch("/mappings/<id>", data = "<body>")]
 async fn update(
     id: i64,
@@ -213,6 +218,7 @@ async fn update(
 
 /// PUT takes the same fields as PATCH: `status`, `reason` and `notes` are
 /// the only writable ones, and none is required.
+#[utoipa::path(tag = "mappings", request_body = crate::openapi::MappingRequest, responses((status = 200, description = "Same as PATCH", body = Mapping)), security(("bearer" = [])))]
 #[put("/mappings/<id>", data = "<body>")]
 async fn replace(
     id: i64,
@@ -223,16 +229,19 @@ async fn replace(
     change(id, body, caller, db).await
 }
 
+#[utoipa::path(tag = "mappings", responses((status = 204, description = "Removes a mapping")), security(("bearer" = [])))]
 #[delete("/mappings/<id>")]
 async fn remove(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, ApiError> {
     delete_one(id, caller, db).await
 }
 
+#[utoipa::path(tag = "mappings", responses((status = 200, description = "One mapping (compatibility path)", body = Mapping)), security(("bearer" = [])))]
 #[get("/mappings/detail/<id>")]
 async fn detail(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Mapping>, ApiError> {
     read_one(id, caller, db).await
 }
 
+#[utoipa::path(tag = "mappings", request_body = crate::openapi::MappingRequest, responses((status = 200, description = "Compatibility path", body = Mapping)), security(("bearer" = [])))]
 #[patch("/mappings/detail/<id>", data = "<body>")]
 async fn detail_update(
     id: i64,
@@ -243,6 +252,7 @@ async fn detail_update(
     change(id, body, caller, db).await
 }
 
+#[utoipa::path(tag = "mappings", request_body = crate::openapi::MappingRequest, responses((status = 200, description = "Compatibility path", body = Mapping)), security(("bearer" = [])))]
 #[put("/mappings/detail/<id>", data = "<body>")]
 async fn detail_replace(
     id: i64,
@@ -253,11 +263,13 @@ async fn detail_replace(
     change(id, body, caller, db).await
 }
 
+#[utoipa::path(tag = "mappings", responses((status = 204, description = "Compatibility path")), security(("bearer" = [])))]
 #[delete("/mappings/detail/<id>")]
 async fn detail_remove(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, ApiError> {
     delete_one(id, caller, db).await
 }
 
+#[utoipa::path(tag = "mappings", responses((status = 204, description = "Compatibility path")), security(("bearer" = [])))]
 #[delete("/mappings/delete/<id>")]
 async fn delete_alias(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, ApiError> {
     delete_one(id, caller, db).await

@@ -1,18 +1,146 @@
-//! `GET /api/openapi.json`, generated from the handlers' annotations so it
-//! cannot drift from the code, and `/api/docs/`, Swagger UI served from the
-//! binary (its files are vendored into the crate: no CDN, works offline).
+//! `GET /api/openapi.json`, generated from the handlers' `#[utoipa::path]`
+//! annotations and the wire types, so it cannot drift from the routes; and
+//! `/api/docs/`, Swagger UI served from the binary (its files are vendored
+//! into the crate: no CDN, works on an offline clinic LAN).
+//!
+//! Request bodies are read field by field (see `validation::Fields`), so
+//! the `*Request` types below exist only to describe them.
+
+#![allow(dead_code)] // The request types are read by the OpenAPI derive, never constructed.
 
 use rocket::Route;
-use utoipa::OpenApi;
+use serde::Deserialize;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::OpenApi as Document;
+use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{auth, doctors, health, mappings, patients, settings, setup, users};
+
+/// `POST /api/setup/`.
+#[derive(Deserialize, ToSchema)]
+pub struct SetupRequest {
+    /// The token after `#` in the setup link the server printed.
+    token: String,
+    email: String,
+    password: String,
+    name: Option<String>,
+}
+
+/// `POST /api/auth/register/`.
+#[derive(Deserialize, ToSchema)]
+pub struct RegisterRequest {
+    email: String,
+    password: String,
+    /// Must equal `password` when given.
+    password_confirm: Option<String>,
+    name: Option<String>,
+    username: Option<String>,
+}
+
+/// `POST /api/auth/login/`: `email` or `username` (which may hold the email).
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    email: Option<String>,
+    username: Option<String>,
+    password: String,
+}
+
+/// `POST /api/auth/refresh/` and `/api/auth/logout/`.
+#[derive(Deserialize, ToSchema)]
+pub struct RefreshRequest {
+    refresh: String,
+}
+
+/// `PATCH /api/auth/me/`.
+#[derive(Deserialize, ToSchema)]
+pub struct MeRequest {
+    name: Option<String>,
+    username: Option<String>,
+}
+
+/// `POST /api/auth/password/`.
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChangeRequest {
+    current_password: String,
+    new_password: String,
+}
+
+/// `POST`/`PATCH /api/users/`: an admin's view of an account.
+#[derive(Deserialize, ToSchema)]
+pub struct UserRequest {
+    email: Option<String>,
+    /// A new password (reset by an admin).
+    password: Option<String>,
+    name: Option<String>,
+    username: Option<String>,
+    /// `admin`, `staff` or `user` (default `user`).
+    role: Option<String>,
+    is_active: Option<bool>,
+}
+
+/// `POST /api/mappings/` (`patient`/`doctor` also as `patient_id`/`doctor_id`);
+/// `PATCH`/`PUT` take `status`, `reason` and `notes` only.
+#[derive(Deserialize, ToSchema)]
+pub struct MappingRequest {
+    patient: Option<i64>,
+    doctor: Option<i64>,
+    reason: Option<String>,
+    notes: Option<String>,
+    /// `ACTIVE` (default), `INACTIVE` or `COMPLETED`.
+    status: Option<String>,
+}
 
 /// The generated description of the API.
 #[derive(OpenApi)]
-#[openapi(info(
-    title = "clinicdesk",
-    description = "A small clinic's patients, doctors and patient–doctor mappings."
-))]
+#[openapi(
+    info(
+        title = "clinicdesk",
+        description = "A small clinic's patients, doctors and patient–doctor mappings. \
+            Errors are always `{\"detail\", \"code\", \"errors\"?}`; lists carry `X-Total-Count` and `Link`."
+    ),
+    paths(
+        health::health,
+        setup::setup,
+        auth::routes::register, auth::routes::login, auth::routes::token, auth::routes::refresh,
+        auth::routes::token_refresh, auth::routes::logout, auth::routes::me, auth::routes::update_me,
+        auth::routes::change_password,
+        users::list, users::create, users::read, users::update, users::deactivate,
+        settings::read, settings::update,
+        patients::list, patients::create, patients::read, patients::replace, patients::update,
+        patients::archive, patients::restore,
+        doctors::list, doctors::create, doctors::read, doctors::replace, doctors::update,
+        doctors::archive, doctors::restore,
+        mappings::list, mappings::create, mappings::for_patient, mappings::update, mappings::replace,
+        mappings::remove, mappings::detail, mappings::detail_update, mappings::detail_replace,
+        mappings::detail_remove, mappings::delete_alias,
+    ),
+    modifiers(&Mounted)
+)]
 pub struct ApiDoc;
+
+/// Adds the bearer scheme and the `/api` prefix every route is mounted under.
+struct Mounted;
+
+impl Modify for Mounted {
+    fn modify(&self, openapi: &mut Document) {
+        let paths = std::mem::take(&mut openapi.paths.paths);
+        openapi.paths.paths = paths
+            .into_iter()
+            .map(|(path, item)| (format!("/api{path}"), item))
+            .collect();
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The docs page and the JSON it reads.
 pub fn routes() -> Vec<Route> {

@@ -259,7 +259,8 @@ fn check_length(f: &mut Fields<'_>, name: &str, value: &str, max: usize) {
 }
 
 /// `GET /api/patients` query.
-#[derive(Debug, FromForm)]
+#[derive(Debug, FromForm, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PatientQuery<'r> {
     search: Option<&'r str>,
     gender: Option<&'r str>,
@@ -331,6 +332,7 @@ impl PatientQuery<'_> {
     }
 }
 
+#[utoipa::path(tag = "patients", responses((status = 200, description = "Patients the caller may see", body = [Patient])), security(("bearer" = [])))]
 #[get("/patients?<query..>")]
 async fn list(
     query: PatientQuery<'_>,
@@ -349,6 +351,7 @@ async fn list(
     })
 }
 
+#[utoipa::path(tag = "patients", request_body = PatientFields, responses((status = 201, description = "Creates a patient", body = Patient)), security(("bearer" = [])))]
 #[post("/patients", data = "<body>")]
 async fn create(
     body: JsonBody,
@@ -363,6 +366,7 @@ async fn create(
     Ok(Created::new(format!("/api/patients/{}/", patient.id)).body(Json(patient)))
 }
 
+#[utoipa::path(tag = "patients", responses((status = 200, description = "One patient", body = Patient)), security(("bearer" = [])))]
 #[get("/patients/<id>")]
 async fn read(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
     let patient = db
@@ -372,6 +376,7 @@ async fn read(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Patient>, 
 }
 
 /// PUT: required fields must be present; omitted optional fields keep their values.
+#[utoipa::path(tag = "patients", request_body = PatientFields, responses((status = 200, description = "Replaces a patient (required fields must be present)", body = Patient)), security(("bearer" = [])))]
 #[put("/patients/<id>", data = "<body>")]
 async fn replace(
     id: i64,
@@ -384,6 +389,7 @@ async fn replace(
         .map(Json)
 }
 
+#[utoipa::path(tag = "patients", request_body = PatientFields, responses((status = 200, description = "Changes some fields of a patient", body = Patient)), security(("bearer" = [])))]
 #[patch("/patients/<id>", data = "<body>")]
 async fn update(
     id: i64,
@@ -396,6 +402,7 @@ async fn update(
         .map(Json)
 }
 
+#[utoipa::path(tag = "patients", responses((status = 204, description = "Archives a patient")), security(("bearer" = [])))]
 #[delete("/patients/<id>")]
 async fn archive(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, ApiError> {
     let archived = db.run(move |conn| sql::archive(conn, &caller, id)).await?;
@@ -406,6 +413,7 @@ async fn archive(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, A
     }
 }
 
+#[utoipa::path(tag = "patients", responses((status = 200, description = "Restores an archived patient (admin)", body = Patient)), security(("bearer" = [])))]
 #[post("/patients/<id>/restore")]
 async fn restore(id: i64, _admin: Admin, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
     let patient = db.run(move |conn| sql::restore(conn, id)).await?;

@@ -26,11 +26,13 @@ pub struct Settings {
     pub clinic_name: Option<String>,
 }
 
+#[utoipa::path(tag = "settings", responses((status = 200, description = "Clinic settings (admin)", body = Settings)), security(("bearer" = [])))]
 #[get("/settings")]
 async fn read(_admin: Admin, db: &State<Db>) -> Result<Json<Settings>, ApiError> {
     Ok(Json(db.run(|conn| sql::load(conn)).await?))
 }
 
+#[utoipa::path(tag = "settings", request_body = Settings, responses((status = 200, description = "Changes clinic settings (admin)", body = Settings)), security(("bearer" = [])))]
 #[patch("/settings", data = "<body>")]
 async fn update(body: JsonBody, _admin: Admin, db: &State<Db>) -> Result<Json<Settings>, ApiError> {
     let mut fields = Fields::new(&body.0);

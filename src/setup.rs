@@ -87,6 +87,7 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
+#[utoipa::path(tag = "auth", request_body = crate::openapi::SetupRequest, responses((status = 201, description = "Creates the first admin with the token from the setup link", body = User)))]
 #[post("/setup", data = "<body>")]
 async fn setup(
     body: JsonBody,

@@ -161,7 +161,8 @@ pub struct AccountChanges {
 }
 
 /// `GET /api/users` query: filters, ordering, paging.
-#[derive(Debug, FromForm)]
+#[derive(Debug, FromForm, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct UserQuery<'r> {
     search: Option<&'r str>,
     role: Option<&'r str>,
@@ -211,6 +212,7 @@ impl UserQuery<'_> {
     }
 }
 
+#[utoipa::path(tag = "users", responses((status = 200, description = "Accounts (admin)", body = [User])), security(("bearer" = [])))]
 #[get("/users?<query..>")]
 async fn list(query: UserQuery<'_>, _admin: Admin, db: &State<Db>) -> Result<Page<User>, ApiError> {
     let filter = query.validate()?;
@@ -223,6 +225,7 @@ async fn list(query: UserQuery<'_>, _admin: Admin, db: &State<Db>) -> Result<Pag
     })
 }
 
+#[utoipa::path(tag = "users", request_body = crate::openapi::UserRequest, responses((status = 201, description = "Creates an account (admin)", body = User)), security(("bearer" = [])))]
 #[post("/users", data = "<body>")]
 async fn create(
     body: JsonBody,
@@ -234,6 +237,7 @@ async fn create(
     Ok(Created::new(format!("/api/users/{}/", user.id)).body(Json(user)))
 }
 
+#[utoipa::path(tag = "users", responses((status = 200, description = "One account (admin)", body = User)), security(("bearer" = [])))]
 #[get("/users/<id>")]
 async fn read(id: i64, _admin: Admin, db: &State<Db>) -> Result<Json<User>, ApiError> {
     db.run(move |conn| sql::find(conn, id))
@@ -242,6 +246,7 @@ async fn read(id: i64, _admin: Admin, db: &State<Db>) -> Result<Json<User>, ApiE
         .ok_or(ApiError::NotFound)
 }
 
+#[utoipa::path(tag = "users", request_body = crate::openapi::UserRequest, responses((status = 200, description = "Changes name, username, role, is_active or password (admin)", body = User)), security(("bearer" = [])))]
 #[patch("/users/<id>", data = "<body>")]
 async fn update(
     id: i64,
@@ -289,6 +294,7 @@ async fn update(
     Ok(Json(user))
 }
 
+#[utoipa::path(tag = "users", responses((status = 204, description = "Deactivates an account (admin); accounts are never erased")), security(("bearer" = [])))]
 #[delete("/users/<id>")]
 async fn deactivate(id: i64, _admin: Admin, db: &State<Db>) -> Result<NoContent, ApiError> {
     let changes = AccountChanges {

@@ -59,6 +59,7 @@ fn issue_pair(keys: &Keys, user_id: i64, role: Role) -> Result<(TokenPair, Claim
     Ok((pair, refresh_claims))
 }
 
+#[utoipa::path(tag = "auth", request_body = crate::openapi::RegisterRequest, responses((status = 201, description = "Self-registration (when open); the account is a `user`", body = User)))]
 #[post("/auth/register", data = "<body>")]
 async fn register(body: JsonBody, db: &State<Db>) -> Result<Created<Json<User>>, ApiError> {
     if !db
@@ -77,6 +78,7 @@ async fn register(body: JsonBody, db: &State<Db>) -> Result<Created<Json<User>>,
     Ok(Created::new(format!("/api/users/{}/", user.id)).body(Json(user)))
 }
 
+#[utoipa::path(tag = "auth", request_body = crate::openapi::LoginRequest, responses((status = 200, description = "Logs in with email or username and password", body = TokenPair)))]
 #[post("/auth/login", data = "<body>")]
 async fn login(
     body: JsonBody,
@@ -87,6 +89,7 @@ async fn login(
 }
 
 /// `POST /api/token/`: the simplejwt name for login.
+#[utoipa::path(tag = "auth", request_body = crate::openapi::LoginRequest, responses((status = 200, description = "Alias of /api/auth/login/", body = TokenPair)))]
 #[post("/token", data = "<body>")]
 async fn token(
     body: JsonBody,
@@ -146,6 +149,7 @@ async fn sign_in(body: JsonBody, db: &Db, keys: &Keys) -> Result<TokenPair, ApiE
     Ok(pair)
 }
 
+#[utoipa::path(tag = "auth", request_body = crate::openapi::RefreshRequest, responses((status = 200, description = "Rotates a refresh token", body = TokenPair)))]
 #[post("/auth/refresh", data = "<body>")]
 async fn refresh(
     body: JsonBody,
@@ -156,6 +160,7 @@ async fn refresh(
 }
 
 /// `POST /api/token/refresh/`: the simplejwt name for refresh.
+#[utoipa::path(tag = "auth", request_body = crate::openapi::RefreshRequest, responses((status = 200, description = "Alias of /api/auth/refresh/", body = TokenPair)))]
 #[post("/token/refresh", data = "<body>")]
 async fn token_refresh(
     body: JsonBody,
@@ -180,6 +185,7 @@ async fn rotate(body: JsonBody, db: &Db, keys: &Keys) -> Result<TokenPair, ApiEr
     db.run(move |conn| sql::rotate(conn, &keys, &claims)).await
 }
 
+#[utoipa::path(tag = "auth", request_body = crate::openapi::RefreshRequest, responses((status = 204, description = "Ends the login the refresh token belongs to")))]
 #[post("/auth/logout", data = "<body>")]
 async fn logout(body: JsonBody, db: &State<Db>, keys: &State<Keys>) -> Result<NoContent, ApiError> {
     let claims = refresh_claims(&body, keys)?;
@@ -188,6 +194,7 @@ async fn logout(body: JsonBody, db: &State<Db>, keys: &State<Keys>) -> Result<No
     Ok(NoContent)
 }
 
+#[utoipa::path(tag = "auth", responses((status = 200, description = "The caller's account", body = User)), security(("bearer" = [])))]
 #[get("/auth/me")]
 async fn me(caller: Caller, db: &State<Db>) -> Result<Json<User>, ApiError> {
     let user = db
@@ -197,6 +204,7 @@ async fn me(caller: Caller, db: &State<Db>) -> Result<Json<User>, ApiError> {
 }
 
 /// The caller changes their own `name` and `username`; anything else is ignored.
+#[utoipa::path(tag = "auth", request_body = crate::openapi::MeRequest, responses((status = 200, description = "Changes the caller's name and username", body = User)), security(("bearer" = [])))]
 #[patch("/auth/me", data = "<body>")]
 async fn update_me(body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Json<User>, ApiError> {
     let mut fields = Fields::new(&body.0);
@@ -213,6 +221,7 @@ async fn update_me(body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Jso
 }
 
 /// Changes the caller's password and ends every other login of theirs.
+#[utoipa::path(tag = "auth", request_body = crate::openapi::PasswordChangeRequest, responses((status = 204, description = "Changes the caller's password and ends their other logins")), security(("bearer" = [])))]
 #[post("/auth/password", data = "<body>")]
 async fn change_password(
     body: JsonBody,
