@@ -110,6 +110,18 @@ pub fn now() -> String {
         .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
 }
 
+/// Named SQL parameters built up in steps (the columns an insert and an
+/// update share, plus each statement's own).
+pub type NamedValues<'a> = Vec<(&'static str, Box<dyn rusqlite::ToSql + 'a>)>;
+
+/// `NamedValues` in the form rusqlite binds.
+pub fn bind<'a>(values: &'a NamedValues<'_>) -> Vec<(&'static str, &'a dyn rusqlite::ToSql)> {
+    values
+        .iter()
+        .map(|(name, value)| (*name, value.as_ref()))
+        .collect()
+}
+
 /// Turns a unique-constraint failure on `column` into the caller's error.
 pub trait ResultExt<T> {
     /// If this is a `UNIQUE constraint failed` naming `column`

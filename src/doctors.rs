@@ -362,7 +362,7 @@ pub mod sql {
 
     use super::{apply, Doctor, DoctorFields, DoctorFilter};
     use crate::auth::Caller;
-    use crate::db::{self, ResultExt};
+    use crate::db::{self, NamedValues, ResultExt};
     use crate::error::ApiError;
     use crate::validation;
 
@@ -406,44 +406,27 @@ pub mod sql {
             })
     }
 
-    /// Writes every column of `r` (`id: None` inserts) and returns the doctor.
-    fn save(
-        conn: &Connection,
-        id: Option<i64>,
-        created_by: i64,
-        r: &DoctorFields,
-    ) -> Result<Doctor, ApiError> {
-        let sql = if id.is_some() {
-            "UPDATE doctors SET first_name = :first_name, last_name = :last_name, specialization = :specialization,
-                    years_of_experience = :years, phone = :phone, email = :email, qualification = :qualification,
-                    license_number = :license_number, consultation_fee_cents = :fee, available_days = :days,
-                    available_time = :time, bio = :bio, languages_spoken = :languages, city = :city,
-                    is_available = :available, search_text = :search_text, updated_at = :now
-              WHERE id = :id AND :created_by IS NOT NULL
-             RETURNING id"
-        } else {
-            "INSERT INTO doctors (first_name, last_name, specialization, years_of_experience, phone, email,
-                    qualification, license_number, consultation_fee_cents, available_days, available_time, bio,
-                    languages_spoken, city, is_available, search_text, created_by, created_at, updated_at)
-             SELECT :first_name, :last_name, :specialization, :years, :phone, :email, :qualification,
-                    :license_number, :fee, :days, :time, :bio, :languages, :city, :available, :search_text,
-                    :created_by, :now, :now
-              WHERE :id IS NULL
-             RETURNING id"
-        };
-        let result = conn.prepare_cached(sql)?.query_row(
-            named_params! {
-                ":first_name": r.first_name, ":last_name": r.last_name, ":specialization": r.specialization,
-                ":years": r.years_of_experience, ":phone": r.phone, ":email": r.email,
-                ":qualification": r.qualification, ":license_number": r.license_number, ":fee": r.fee_cents,
-                ":days": r.available_days, ":time": r.available_time, ":bio": r.bio,
-                ":languages": r.languages_spoken, ":city": r.city, ":available": r.is_available,
-                ":search_text": search_text(r), ":created_by": created_by, ":now": db::now(), ":id": id,
-            },
-            |row| row.get::<_, i64>(0),
-        );
-        let saved = unique_errors(result.map_err(ApiError::from))?;
-        find_any(conn, saved)?.ok_or(ApiError::NotFound)
+    /// The columns both writes set, in one place; `:id`/`:created_by` are added per statement.
+    fn write_params(r: &DoctorFields) -> NamedValues<'_> {
+        vec![
+            (":first_name", Box::new(&r.first_name)),
+            (":last_name", Box::new(&r.last_name)),
+            (":specialization", Box::new(&r.specialization)),
+            (":years", Box::new(r.years_of_experience)),
+            (":phone", Box::new(&r.phone)),
+            (":email", Box::new(&r.email)),
+            (":qualification", Box::new(&r.qualification)),
+            (":license_number", Box::new(&r.license_number)),
+            (":fee", Box::new(r.fee_cents)),
+            (":days", Box::new(&r.available_days)),
+            (":time", Box::new(&r.available_time)),
+            (":bio", Box::new(&r.bio)),
+            (":languages", Box::new(&r.languages_spoken)),
+            (":city", Box::new(&r.city)),
+            (":available", Box::new(r.is_available)),
+            (":search_text", Box::new(search_text(r))),
+            (":now", Box::new(db::now())),
+        ]
     }
 
     pub fn insert(
@@ -451,7 +434,21 @@ pub mod sql {
         caller: &Caller,
         record: &DoctorFields,
     ) -> Result<Doctor, ApiError> {
-        save(conn, None, caller.id, record)
+        let mut values = write_params(record);
+        values.push((":created_by", Box::new(caller.id)));
+        let inserted = conn
+            .prepare_cached(
+                "INSERT INTO doctors (first_name, last_name, specialization, years_of_experience, phone, email,
+                        qualification, license_number, consultation_fee_cents, available_days, available_time, bio,
+                        languages_spoken, city, is_available, search_text, created_by, created_at, updated_at)
+                 VALUES (:first_name, :last_name, :specialization, :years, :phone, :email, :qualification,
+                        :license_number, :fee, :days, :time, :bio, :languages, :city, :available, :search_text,
+                        :created_by, :now, :now)
+                 RETURNING id",
+            )?
+            .query_row(db::bind(&values).as_slice(), |row| row.get::<_, i64>(0));
+        let id = unique_errors(inserted.map_err(ApiError::from))?;
+        find_any(conn, id)?.ok_or(ApiError::NotFound)
     }
 
     /// PUT/PATCH in one transaction: read, apply the body, write whole.
@@ -464,7 +461,21 @@ pub mod sql {
         let tx = conn.transaction()?;
         let mut record = find(&tx, id)?.ok_or(ApiError::NotFound)?.fields;
         apply(body, &mut record, complete)?;
-        let doctor = save(&tx, Some(id), 0, &record)?;
+        let mut values = write_params(&record);
+        values.push((":id", Box::new(id)));
+        let updated = tx
+            .prepare_cached(
+                "UPDATE doctors SET first_name = :first_name, last_name = :last_name,
+                        specialization = :specialization, years_of_experience = :years, phone = :phone,
+                        email = :email, qualification = :qualification, license_number = :license_number,
+                        consultation_fee_cents = :fee, available_days = :days, available_time = :time,
+                        bio = :bio, languages_spoken = :languages, city = :city, is_available = :available,
+                        search_text = :search_text, updated_at = :now
+                  WHERE id = :id",
+            )?
+            .execute(db::bind(&values).as_slice());
+        unique_errors(updated.map_err(ApiError::from))?;
+        let doctor = find(&tx, id)?.ok_or(ApiError::NotFound)?;
         tx.commit()?;
         Ok(doctor)
     }

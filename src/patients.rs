@@ -428,7 +428,7 @@ pub mod sql {
 
     use super::{apply, Patient, PatientFields, PatientFilter};
     use crate::auth::Caller;
-    use crate::db;
+    use crate::db::{self, NamedValues};
     use crate::error::ApiError;
     use crate::validation;
 
@@ -466,38 +466,63 @@ pub mod sql {
         )
     }
 
+    /// The columns both writes set, in one place; each statement adds its own.
+    fn write_params(r: &PatientFields) -> NamedValues<'_> {
+        vec![
+            (":first_name", Box::new(&r.first_name)),
+            (":last_name", Box::new(&r.last_name)),
+            (":date_of_birth", Box::new(&r.date_of_birth)),
+            (":age", Box::new(r.stored_age)),
+            (":gender", Box::new(&r.gender)),
+            (":phone", Box::new(&r.phone)),
+            (":email", Box::new(&r.email)),
+            (":blood_group", Box::new(&r.blood_group)),
+            (":address", Box::new(&r.address)),
+            (":city", Box::new(&r.city)),
+            (":state", Box::new(&r.state)),
+            (":postal_code", Box::new(&r.postal_code)),
+            (":country", Box::new(&r.country)),
+            (":medical_history", Box::new(&r.medical_history)),
+            (":allergies", Box::new(&r.allergies)),
+            (":current_medications", Box::new(&r.current_medications)),
+            (
+                ":emergency_contact_name",
+                Box::new(&r.emergency_contact_name),
+            ),
+            (
+                ":emergency_contact_phone",
+                Box::new(&r.emergency_contact_phone),
+            ),
+            (
+                ":emergency_contact_relation",
+                Box::new(&r.emergency_contact_relation),
+            ),
+            (":is_active", Box::new(r.is_active)),
+            (":search_text", Box::new(search_text(r))),
+            (":now", Box::new(db::now())),
+        ]
+    }
+
     pub fn insert(
         conn: &Connection,
         caller: &Caller,
         record: &PatientFields,
     ) -> Result<Patient, ApiError> {
-        let now = db::now();
-        let mut stmt = conn.prepare_cached(
-            "INSERT INTO patients (first_name, last_name, date_of_birth, age, gender, phone, email, blood_group,
-                    address, city, state, postal_code, country, medical_history, allergies, current_medications,
-                    emergency_contact_name, emergency_contact_phone, emergency_contact_relation, is_active,
-                    search_text, created_by, created_at, updated_at)
-             VALUES (:first_name, :last_name, :date_of_birth, :age, :gender, :phone, :email, :blood_group,
-                    :address, :city, :state, :postal_code, :country, :medical_history, :allergies, :current_medications,
-                    :emergency_contact_name, :emergency_contact_phone, :emergency_contact_relation, :is_active,
-                    :search_text, :created_by, :now, :now)
-             RETURNING id",
-        )?;
-        let r = record;
-        let id: i64 = stmt.query_row(
-            named_params! {
-                ":first_name": r.first_name, ":last_name": r.last_name, ":date_of_birth": r.date_of_birth,
-                ":age": r.stored_age, ":gender": r.gender, ":phone": r.phone, ":email": r.email,
-                ":blood_group": r.blood_group, ":address": r.address, ":city": r.city, ":state": r.state,
-                ":postal_code": r.postal_code, ":country": r.country, ":medical_history": r.medical_history,
-                ":allergies": r.allergies, ":current_medications": r.current_medications,
-                ":emergency_contact_name": r.emergency_contact_name,
-                ":emergency_contact_phone": r.emergency_contact_phone,
-                ":emergency_contact_relation": r.emergency_contact_relation, ":is_active": r.is_active,
-                ":search_text": search_text(r), ":created_by": caller.id, ":now": now,
-            },
-            |row| row.get(0),
-        )?;
+        let mut values = write_params(record);
+        values.push((":created_by", Box::new(caller.id)));
+        let id: i64 = conn
+            .prepare_cached(
+                "INSERT INTO patients (first_name, last_name, date_of_birth, age, gender, phone, email, blood_group,
+                        address, city, state, postal_code, country, medical_history, allergies, current_medications,
+                        emergency_contact_name, emergency_contact_phone, emergency_contact_relation, is_active,
+                        search_text, created_by, created_at, updated_at)
+                 VALUES (:first_name, :last_name, :date_of_birth, :age, :gender, :phone, :email, :blood_group,
+                        :address, :city, :state, :postal_code, :country, :medical_history, :allergies,
+                        :current_medications, :emergency_contact_name, :emergency_contact_phone,
+                        :emergency_contact_relation, :is_active, :search_text, :created_by, :now, :now)
+                 RETURNING id",
+            )?
+            .query_row(db::bind(&values).as_slice(), |row| row.get(0))?;
         find_visible(conn, caller, id)?.ok_or(ApiError::NotFound)
     }
 
@@ -512,9 +537,12 @@ pub mod sql {
         complete: bool,
     ) -> Result<Patient, ApiError> {
         let tx = conn.transaction()?;
-        let current = find_visible(&tx, caller, id)?.ok_or(ApiError::NotFound)?;
-        let mut r = current.fields;
-        apply(body, &mut r, complete)?;
+        let mut record = find_visible(&tx, caller, id)?
+            .ok_or(ApiError::NotFound)?
+            .fields;
+        apply(body, &mut record, complete)?;
+        let mut values = write_params(&record);
+        values.push((":id", Box::new(id)));
         tx.prepare_cached(
             "UPDATE patients SET first_name = :first_name, last_name = :last_name, date_of_birth = :date_of_birth,
                     age = :age, gender = :gender, phone = :phone, email = :email, blood_group = :blood_group,
@@ -526,17 +554,7 @@ pub mod sql {
                     search_text = :search_text, updated_at = :now
               WHERE id = :id",
         )?
-        .execute(named_params! {
-            ":first_name": r.first_name, ":last_name": r.last_name, ":date_of_birth": r.date_of_birth,
-            ":age": r.stored_age, ":gender": r.gender, ":phone": r.phone, ":email": r.email,
-            ":blood_group": r.blood_group, ":address": r.address, ":city": r.city, ":state": r.state,
-            ":postal_code": r.postal_code, ":country": r.country, ":medical_history": r.medical_history,
-            ":allergies": r.allergies, ":current_medications": r.current_medications,
-            ":emergency_contact_name": r.emergency_contact_name,
-            ":emergency_contact_phone": r.emergency_contact_phone,
-            ":emergency_contact_relation": r.emergency_contact_relation, ":is_active": r.is_active,
-            ":search_text": search_text(&r), ":now": db::now(), ":id": id,
-        })?;
+        .execute(db::bind(&values).as_slice())?;
         let patient = find_visible(&tx, caller, id)?.ok_or(ApiError::NotFound)?;
         tx.commit()?;
         Ok(patient)
