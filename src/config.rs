@@ -109,6 +109,9 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
         // The data directory is not configurable from inside itself.
         config.data_dir = data_dir;
+        // Not a setting (serde skips it, so it arrives `false`): a real
+        // server always shuts down gracefully on Ctrl-C and SIGTERM.
+        config.handle_signals = true;
         config.validate()?;
         Ok(config)
     }
@@ -178,4 +181,41 @@ pub fn restrict_to_owner(path: &Path, mode: u32) -> anyhow::Result<()> {
 #[cfg(not(unix))]
 pub fn restrict_to_owner(_path: &Path, _mode: u32) -> anyhow::Result<()> {
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loaded_configuration_handles_signals_and_keeps_the_given_data_dir() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let overrides = Overrides {
+            data_dir: Some(dir.path().to_path_buf()),
+            port: Some(9123),
+            ..Overrides::default()
+        };
+        let config = Config::load(&overrides).expect("loads");
+        assert!(config.handle_signals);
+        assert_eq!(config.port, 9123);
+        assert_eq!(config.data_dir, dir.path());
+    }
+
+    #[test]
+    fn the_file_layer_is_read_and_an_unknown_key_is_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let overrides = Overrides {
+            data_dir: Some(dir.path().to_path_buf()),
+            ..Overrides::default()
+        };
+        fs::write(dir.path().join(CONFIG_FILE), "refresh_token_days = 3\n").expect("write");
+        assert_eq!(
+            Config::load(&overrides).expect("loads").refresh_token_days,
+            3
+        );
+
+        fs::write(dir.path().join(CONFIG_FILE), "prot = 8080\n").expect("write");
+        let err = Config::load(&overrides).expect_err("typo refused");
+        assert!(err.to_string().contains("prot"), "{err}");
+    }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::Connection;
+use rusqlite::{Connection, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -38,6 +38,10 @@ impl Db {
             // First: wait for a lock instead of failing with SQLITE_BUSY.
             conn.busy_timeout(Duration::from_secs(5))?;
             conn.pragma_update(None, "foreign_keys", true)?;
+            // Every transaction here writes. IMMEDIATE takes the write lock up
+            // front (waiting on busy_timeout); a DEFERRED one that read first
+            // fails at once with SQLITE_BUSY if another writer got in between.
+            conn.set_transaction_behavior(TransactionBehavior::Immediate);
             // An acknowledged write must survive a power cut.
             conn.pragma_update(None, "synchronous", "FULL")
         });
