@@ -57,6 +57,9 @@ impl<'a> Fields<'a> {
                 let trimmed = s.trim();
                 if trimmed.is_empty() {
                     Some(None)
+                } else if trimmed.chars().any(is_forbidden_control) {
+                    self.error(name, "May not contain control characters.");
+                    None
                 } else if trimmed.chars().count() > max {
                     self.error(name, format!("Must be at most {max} characters."));
                     None
@@ -74,15 +77,16 @@ impl<'a> Fields<'a> {
     /// A read that may not be cleared: blank is an error, and so is absence
     /// when `required` (a create or a PUT). Yields the value if there is one.
     pub fn require<T>(&mut self, names: &[&str], given: Given<T>, required: bool) -> Option<T> {
+        let name = names.first().copied().unwrap_or("body");
         match given {
             Some(Some(value)) => Some(value),
             Some(None) => {
-                self.error(names[0], "This field may not be blank.");
+                self.error(name, "This field may not be blank.");
                 None
             }
             None => {
                 if required && !self.has(names) {
-                    self.error(names[0], "This field is required.");
+                    self.error(name, "This field is required.");
                 }
                 None
             }
@@ -233,6 +237,12 @@ impl<'a> Fields<'a> {
             Err(ApiError::Validation(self.errors))
         }
     }
+}
+
+/// Control characters other than line breaks and tabs. None belongs in a
+/// clinic record, and NUL would cut the text short inside SQLite.
+fn is_forbidden_control(c: char) -> bool {
+    c.is_control() && !matches!(c, '\n' | '\r' | '\t')
 }
 
 fn scalar_text(value: &Value) -> String {
