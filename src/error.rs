@@ -5,7 +5,7 @@
 //! `not_authenticated`, `invalid_credentials`, `account_inactive`,
 //! `permission_denied`, `registration_closed`, `not_found`, `method_not_allowed`,
 //! `duplicate`, `last_admin`, `payload_too_large`, `unsupported_media_type`,
-//! `server_error`.
+//! `throttled`, `bad_request`, `server_error`.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -41,6 +41,8 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("The request body must be JSON (Content-Type: application/json).")]
     UnsupportedMediaType,
+    #[error("Too many failed attempts. Try again in {retry_after} seconds.")]
+    Throttled { retry_after: u64 },
     #[error("database error")]
     Database(#[from] rusqlite::Error),
     #[error("database pool error")]
@@ -90,6 +92,7 @@ impl ApiError {
             Self::Conflict { .. } => Status::Conflict,
             Self::PayloadTooLarge => Status::PayloadTooLarge,
             Self::UnsupportedMediaType => Status::UnsupportedMediaType,
+            Self::Throttled { .. } => Status::TooManyRequests,
             Self::Database(_) | Self::Pool(_) | Self::Internal(_) => Status::InternalServerError,
         }
     }
@@ -106,6 +109,7 @@ impl ApiError {
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::Throttled { .. } => "throttled",
             Self::Database(_) | Self::Pool(_) | Self::Internal(_) => "server_error",
         }
     }
@@ -151,6 +155,9 @@ impl<'r> Responder<'r, 'static> for ApiError {
             }
             Self::MethodNotAllowed { allow } => {
                 response.header(Header::new("Allow", allow.clone()));
+            }
+            Self::Throttled { retry_after } => {
+                response.header(Header::new("Retry-After", retry_after.to_string()));
             }
             _ => {}
         }

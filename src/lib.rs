@@ -11,6 +11,7 @@ pub mod http;
 pub mod openapi;
 pub mod server;
 pub mod telemetry;
+pub mod throttle;
 pub mod ui;
 pub mod validation;
 

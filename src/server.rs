@@ -12,6 +12,7 @@ use crate::auth::token::Keys;
 use crate::config::Config;
 use crate::db::Db;
 use crate::setup::SetupToken;
+use crate::throttle::LoginThrottle;
 use crate::{auth, error, health, http, openapi, settings, setup, telemetry, ui, users};
 use crate::{doctors, mappings, patients};
 
@@ -51,6 +52,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         .manage(db)
         .manage(keys)
         .manage(setup_token)
+        .manage(LoginThrottle::default())
         .manage(config)
         .mount("/api", api_routes)
         .mount("/", openapi::routes())
@@ -78,6 +80,9 @@ fn rocket_figment(config: &Config) -> Figment {
         address: config.address,
         port: config.port,
         ident: Ident::none(),
+        // Rocket trusts `X-Real-IP` by default; any client can send it, so the
+        // peer address is the only client address (see `throttle`).
+        ip_header: None,
         log_level: LogLevel::Off,
         cli_colors: false,
         shutdown,

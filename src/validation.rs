@@ -240,7 +240,7 @@ impl<'a> Fields<'a> {
 }
 
 /// Control characters other than line breaks and tabs. None belongs in a
-/// clinic record, and NUL would cut the text short inside SQLite.
+/// clinic record, and NUL would cut the text short inside `SQLite`.
 fn is_forbidden_control(c: char) -> bool {
     c.is_control() && !matches!(c, '\n' | '\r' | '\t')
 }

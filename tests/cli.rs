@@ -147,9 +147,7 @@ impl Running {
         let status = self.child.wait().expect("exit status");
         let text = |wanted: Stream| {
             let lines = self.seen.iter().filter(|(stream, _)| *stream == wanted);
-            lines
-                .map(|(_, line)| format!("{line}\n"))
-                .collect::<String>()
+            lines.fold(String::new(), |text, (_, line)| text + line + "\n")
         };
         Finished {
             status,
@@ -239,6 +237,33 @@ async fn first_start_prints_a_working_setup_link_with_the_real_port() {
         "the printed token creates the first admin"
     );
     assert_eq!(login(port, EMAIL, PASSWORD).await.status(), 200);
+}
+
+#[rocket::async_test]
+async fn each_start_prints_a_new_setup_token_and_the_old_one_stops_working() {
+    // Arrange
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut first = Running::start(clinicdesk(serve_args(dir.path())), None);
+    let (_, old_token) = parse_setup_link(&first.wait_for("setup link", |l| l.contains("/setup#")));
+    first.stop();
+
+    // Act
+    let mut second = Running::start(clinicdesk(serve_args(dir.path())), None);
+    let line = second.wait_for("setup link", |l| l.contains("/setup#"));
+
+    // Assert
+    let (port, new_token) = parse_setup_link(&line);
+    assert_ne!(old_token, new_token);
+    let setup = json!({ "token": old_token, "email": EMAIL, "password": PASSWORD });
+    let stale = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/setup/"))
+        .json(&setup)
+        .send()
+        .await
+        .expect("setup sent");
+    assert_eq!(stale.status(), 401, "the previous start's token is dead");
+    let body: Value = stale.json().await.expect("error JSON");
+    assert_eq!(body["code"], "not_authenticated");
 }
 
 #[rocket::async_test]
@@ -357,6 +382,30 @@ async fn the_environment_chooses_the_data_dir_and_the_port() {
         dir.path().join("clinicdesk.sqlite3").is_file(),
         "so does the database"
     );
+}
+
+#[rocket::async_test]
+async fn registration_can_be_opened_from_the_environment() {
+    // Arrange
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut command = clinicdesk(serve_args(dir.path()));
+    command.env("CLINICDESK_REGISTRATION", "open");
+    let mut server = Running::start(command, None);
+    let line = server.wait_for("the server URL", |l| parse_local_url(l).is_some());
+    let (port, _) = parse_local_url(&line).expect("URL");
+
+    // Act
+    let response = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/auth/register/"))
+        .json(&json!({ "email": "walk-in@clinic.test", "password": PASSWORD }))
+        .send()
+        .await
+        .expect("register sent");
+
+    // Assert
+    assert_eq!(response.status(), 201);
+    let user: Value = response.json().await.expect("user JSON");
+    assert_eq!(user["role"], "user");
 }
 
 #[test]

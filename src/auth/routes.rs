@@ -14,6 +14,7 @@ use crate::auth::{password, Caller, Role};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::JsonBody;
+use crate::throttle::{ClientAddr, LoginThrottle};
 use crate::users::{self, AccountChanges, NewAccount, User};
 use crate::validation::Fields;
 
@@ -82,10 +83,12 @@ async fn register(body: JsonBody, db: &State<Db>) -> Result<Created<Json<User>>,
 #[post("/auth/login", data = "<body>")]
 async fn login(
     body: JsonBody,
+    client: ClientAddr,
+    throttle: &State<LoginThrottle>,
     db: &State<Db>,
     keys: &State<Keys>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    sign_in(body, db, keys).await.map(Json)
+    sign_in(body, client, throttle, db, keys).await.map(Json)
 }
 
 /// `POST /api/token/`: the simplejwt name for login.
@@ -93,13 +96,23 @@ async fn login(
 #[post("/token", data = "<body>")]
 async fn token(
     body: JsonBody,
+    client: ClientAddr,
+    throttle: &State<LoginThrottle>,
     db: &State<Db>,
     keys: &State<Keys>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    sign_in(body, db, keys).await.map(Json)
+    sign_in(body, client, throttle, db, keys).await.map(Json)
 }
 
-async fn sign_in(body: JsonBody, db: &Db, keys: &Keys) -> Result<TokenPair, ApiError> {
+async fn sign_in(
+    body: JsonBody,
+    client: ClientAddr,
+    throttle: &LoginThrottle,
+    db: &Db,
+    keys: &Keys,
+) -> Result<TokenPair, ApiError> {
+    // Before any work: a throttled address gets no password check at all.
+    throttle.check(client)?;
     let mut fields = Fields::new(&body.0);
     let login = fields.text(&["email", "username"], 254);
     let login = fields.require(&["email", "username"], login, true);
@@ -120,10 +133,11 @@ async fn sign_in(body: JsonBody, db: &Db, keys: &Keys) -> Result<TokenPair, ApiE
     let account = match account {
         Some(account) if matches => account,
         _ => {
+            throttle.record_failure(client);
             return Err(ApiError::Unauthorized {
                 code: "invalid_credentials",
                 detail: "The email/username or password is wrong.".into(),
-            })
+            });
         }
     };
     if !account.is_active {

@@ -1,12 +1,10 @@
-//! Setup, registration, login, tokens, refresh, logout, me and password change.
+//! Setup, registration, login, me and password change (tokens: `tokens.rs`).
 
-use jsonwebtoken::Algorithm;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_error, assert_field_errors, assert_unauthenticated, b64url, created, json_with,
-    jwt_secret, sign_token, spawn_app, spawn_app_with, spawn_open_app, token_claims, unix_now,
-    ADMIN_EMAIL, PASSWORD,
+    assert_error, assert_field_errors, assert_unauthenticated, created, header, json_with,
+    spawn_app, spawn_app_with, spawn_open_app, ADMIN_EMAIL, PASSWORD,
 };
 
 const NEW_PASSWORD: &str = "violet lantern orchard 42";
@@ -58,9 +56,8 @@ async fn registration_is_closed_by_default_and_says_who_can_open_it() {
     let app = spawn_app().await;
 
     // Act
-    let response = app
-        .register(&json!({ "email": "new@clinic.test", "password": PASSWORD }))
-        .await;
+    let newcomer = json!({ "email": "new@clinic.test", "password": PASSWORD });
+    let response = app.register(&newcomer).await;
 
     // Assert
     let body = assert_error(response, 403, "registration_closed").await;
@@ -86,9 +83,8 @@ async fn registration_opened_in_settings_takes_effect_at_once() {
     assert_eq!(json_with(opened, 200).await["registration"], "open");
 
     // Act
-    let response = app
-        .register(&json!({ "email": "new@clinic.test", "password": PASSWORD }))
-        .await;
+    let newcomer = json!({ "email": "new@clinic.test", "password": PASSWORD });
+    let response = app.register(&newcomer).await;
 
     // Assert
     assert_eq!(created(response).await["role"], "user");
@@ -132,12 +128,11 @@ async fn register_rejects_a_duplicate_email_in_any_case_and_a_duplicate_username
     created(app.register(&first).await).await;
 
     // Act
-    let same_email = app
-        .register(&json!({ "email": "ANN@Clinic.Test", "password": PASSWORD }))
-        .await;
-    let same_username = app
-        .register(&json!({ "email": "other@clinic.test", "username": "ann", "password": PASSWORD }))
-        .await;
+    let same_email = json!({ "email": "ANN@Clinic.Test", "password": PASSWORD });
+    let same_email = app.register(&same_email).await;
+    let same_username =
+        json!({ "email": "other@clinic.test", "username": "ann", "password": PASSWORD });
+    let same_username = app.register(&same_username).await;
 
     // Assert
     assert_error(same_email, 409, "duplicate").await;
@@ -203,6 +198,8 @@ async fn register_rejects_bad_passwords_with_the_field_that_is_wrong() {
     }
     let missing = app.register(&json!({ "name": "Nobody" })).await;
     assert_field_errors(missing, &["email", "password"]).await;
+    let not_an_email = json!({ "email": "not-an-email", "password": PASSWORD });
+    assert_field_errors(app.register(&not_an_email).await, &["email"]).await;
 }
 
 #[rocket::async_test]
@@ -257,6 +254,33 @@ async fn a_wrong_password_and_an_unknown_email_get_the_same_401() {
 }
 
 #[rocket::async_test]
+async fn repeated_failed_logins_are_throttled_with_429_and_retry_after() {
+    // Arrange: the contract fixes no threshold; 30 failures in a row is beyond any sane one.
+    let app = spawn_app().await;
+    app.admin().await;
+    let mut throttled = None;
+
+    // Act
+    for _ in 0..30 {
+        let response = app.login(ADMIN_EMAIL, "correct horse battery 8").await;
+        if response.status() == 429 {
+            throttled = Some(response);
+            break;
+        }
+        assert_error(response, 401, "invalid_credentials").await;
+    }
+
+    // Assert
+    let response = throttled.expect("a 429 within 30 failed logins (contract: login)");
+    let retry_after = header(&response, "retry-after");
+    assert!(
+        retry_after.parse::<u64>().is_ok_and(|s| s > 0),
+        "Retry-After {retry_after:?}"
+    );
+    assert_error(response, 429, "throttled").await;
+}
+
+#[rocket::async_test]
 async fn a_deactivated_account_cannot_log_in() {
     // Arrange
     let app = spawn_app().await;
@@ -274,189 +298,6 @@ async fn a_deactivated_account_cannot_log_in() {
     // Assert
     assert_error(right_password, 401, "account_inactive").await;
     assert_error(wrong_password, 401, "invalid_credentials").await;
-}
-
-#[rocket::async_test]
-async fn a_token_forged_with_the_servers_secret_is_accepted() {
-    // Arrange: proves the forging below matches the server, so its failures mean something.
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let token = sign_token(
-        &jwt_secret(&app),
-        Algorithm::HS256,
-        &token_claims(admin.id, "access"),
-    );
-
-    // Act
-    let response = app.get("/api/auth/me/", &token).await;
-
-    // Assert
-    assert_eq!(json_with(response, 200).await["email"], ADMIN_EMAIL);
-}
-
-#[rocket::async_test]
-async fn every_bad_access_token_is_401_with_a_bearer_challenge() {
-    // Arrange
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let key = jwt_secret(&app);
-    let valid = token_claims(admin.id, "access");
-    let with = |field: &str, value: Value| {
-        let mut changed = valid.clone();
-        changed[field] = value;
-        changed
-    };
-    let bearer =
-        |key: &[u8], alg, claims: &Value| format!("Bearer {}", sign_token(key, alg, claims));
-    let hs256 = |field, value| bearer(&key, Algorithm::HS256, &with(field, value));
-    let parts: Vec<&str> = admin.access.split('.').collect();
-    let tampered = b64url(with("sub", json!("999")).to_string().as_bytes());
-    let unsigned = b64url(valid.to_string().as_bytes());
-    let cases = [
-        ("no scheme", admin.access.clone()),
-        ("basic scheme", format!("Basic {}", admin.access)),
-        ("bearer alone", "Bearer".to_owned()),
-        ("garbage", "Bearer not.a.jwt".to_owned()),
-        ("refresh as access", format!("Bearer {}", admin.refresh)),
-        ("expired", hs256("exp", json!(unix_now() - 3600))),
-        (
-            "wrong secret",
-            bearer(
-                b"0123456789abcdef0123456789abcdef",
-                Algorithm::HS256,
-                &valid,
-            ),
-        ),
-        ("hs512", bearer(&key, Algorithm::HS512, &valid)),
-        (
-            "alg none",
-            format!(
-                "Bearer {}.{unsigned}.",
-                b64url(br#"{"alg":"none","typ":"JWT"}"#)
-            ),
-        ),
-        (
-            "tampered payload",
-            format!("Bearer {}.{tampered}.{}", parts[0], parts[2]),
-        ),
-        ("wrong iss", hs256("iss", json!("someone-else"))),
-        ("wrong aud", hs256("aud", json!("someone-else"))),
-        ("typ refresh", hs256("typ", json!("refresh"))),
-        ("unknown user", hs256("sub", json!("999"))),
-    ];
-
-    for (case, authorization) in cases {
-        // Act
-        println!("case: {case}");
-        let response = app
-            .get_with_authorization("/api/auth/me/", &authorization)
-            .await;
-
-        // Assert
-        let body = assert_unauthenticated(response).await;
-        assert!(!body.to_string().contains(ADMIN_EMAIL), "{case}: {body}");
-    }
-    assert_unauthenticated(app.get("/api/auth/me/", "").await).await;
-}
-
-#[rocket::async_test]
-async fn refresh_rotates_the_token_and_the_old_one_stops_working() {
-    // Arrange
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-
-    // Act
-    let rotated = json_with(app.refresh(&admin.refresh).await, 200).await;
-    let replayed = app.refresh(&admin.refresh).await;
-
-    // Assert
-    assert_eq!(rotated["token_type"], "Bearer");
-    assert!(rotated["expires_in"].is_u64());
-    assert_ne!(rotated["refresh"], admin.refresh.as_str());
-    let me = app
-        .get(
-            "/api/auth/me/",
-            rotated["access"].as_str().unwrap_or_default(),
-        )
-        .await;
-    assert_eq!(me.status(), 200);
-    assert_unauthenticated(replayed).await;
-}
-
-#[rocket::async_test]
-async fn reusing_a_used_refresh_token_revokes_the_whole_login_but_not_others() {
-    // Arrange
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-    let other_login = app.logged_in(ADMIN_EMAIL, PASSWORD).await;
-    let rotated = json_with(app.refresh(&admin.refresh).await, 200).await;
-    let newer = rotated["refresh"].as_str().expect("refresh").to_owned();
-
-    // Act
-    let reuse = app.refresh(&admin.refresh).await;
-    let newer_after_reuse = app.refresh(&newer).await;
-    let other_after_reuse = app.refresh(&other_login.refresh).await;
-
-    // Assert
-    assert_unauthenticated(reuse).await;
-    assert_unauthenticated(newer_after_reuse).await;
-    assert_eq!(
-        other_after_reuse.status(),
-        200,
-        "another login is untouched"
-    );
-}
-
-#[rocket::async_test]
-async fn the_token_refresh_alias_rotates_too_and_refuses_an_access_token() {
-    // Arrange
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-
-    // Act
-    let alias = app
-        .post(
-            "/api/token/refresh/",
-            "",
-            &json!({ "refresh": admin.refresh }),
-        )
-        .await;
-    let access_as_refresh = app.refresh(&admin.access).await;
-    let garbage = app.refresh("garbage").await;
-
-    // Assert
-    assert!(json_with(alias, 200).await["access"].is_string());
-    assert_unauthenticated(access_as_refresh).await;
-    assert_unauthenticated(garbage).await;
-}
-
-#[rocket::async_test]
-async fn logout_revokes_that_refresh_token_without_needing_an_access_token() {
-    // Arrange
-    let app = spawn_app().await;
-    let admin = app.admin().await;
-
-    // Act
-    let logout = app
-        .post(
-            "/api/auth/logout/",
-            "",
-            &json!({ "refresh": admin.refresh }),
-        )
-        .await;
-    let refresh_after = app.refresh(&admin.refresh).await;
-    let unknown = app
-        .post(
-            "/api/auth/logout/",
-            "",
-            &json!({ "refresh": "not-a-token" }),
-        )
-        .await;
-
-    // Assert
-    assert_eq!(logout.status(), 204);
-    assert_unauthenticated(refresh_after).await;
-    assert_unauthenticated(unknown).await;
 }
 
 #[rocket::async_test]
@@ -485,6 +326,32 @@ async fn me_shows_the_caller_and_patch_changes_name_and_username_but_not_role() 
     assert!(!me.to_string().contains("argon2"));
     let users = app.get("/api/users/", &user.access).await;
     assert_error(users, 403, "permission_denied").await;
+}
+
+#[rocket::async_test]
+async fn me_patch_stores_a_blank_name_as_null_and_refuses_a_taken_username() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let user = app.account(&admin, "user", "sam@clinic.test").await;
+    let taken = json!({ "username": "boss" });
+    json_with(app.patch("/api/auth/me/", &admin.access, &taken).await, 200).await;
+
+    // Act
+    let blank = app
+        .patch("/api/auth/me/", &user.access, &json!({ "name": "   " }))
+        .await;
+    let clash = app
+        .patch(
+            "/api/auth/me/",
+            &user.access,
+            &json!({ "username": "boss" }),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(json_with(blank, 200).await["name"], Value::Null);
+    assert_error(clash, 409, "duplicate").await;
 }
 
 #[rocket::async_test]
@@ -539,16 +406,35 @@ async fn password_change_swaps_the_password_and_revokes_every_refresh_token() {
 }
 
 #[rocket::async_test]
-async fn the_signing_secret_is_a_private_file_in_the_data_dir() {
-    use std::os::unix::fs::PermissionsExt;
-
-    // Arrange
+async fn a_spoofed_client_address_header_does_not_escape_the_login_throttle() {
+    // Arrange: use up this address's failures.
     let app = spawn_app().await;
+    app.admin().await;
+    let wrong = json!({ "email": ADMIN_EMAIL, "password": "correct horse battery 8" });
+    let mut throttled = false;
+    for _ in 0..30 {
+        if app
+            .login(ADMIN_EMAIL, "correct horse battery 8")
+            .await
+            .status()
+            == 429
+        {
+            throttled = true;
+            break;
+        }
+    }
+    assert!(throttled, "the address is throttled first");
 
-    // Act
-    let metadata = std::fs::metadata(app.data_dir.path().join("jwt.key")).expect("jwt.key");
+    // Act: claim to be someone else, as a proxy would say.
+    let response = app
+        .request(reqwest::Method::POST, "/api/auth/login/", "")
+        .header("X-Real-IP", "10.9.8.7")
+        .header("X-Forwarded-For", "10.9.8.7")
+        .json(&wrong)
+        .send()
+        .await
+        .expect("sent");
 
     // Assert
-    assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
-    assert_eq!(jwt_secret(&app).len(), 32, "256-bit secret");
+    assert_error(response, 429, "throttled").await;
 }

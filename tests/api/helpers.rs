@@ -69,9 +69,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .attach(AdHoc::on_liftoff("report bound port", move |rocket| {
             Box::pin(async move {
                 // Rocket writes the OS-chosen port back into its config before liftoff.
-                let token = rocket
-                    .state::<SetupToken>()
-                    .and_then(SetupToken::current);
+                let token = rocket.state::<SetupToken>().and_then(SetupToken::current);
                 let _ = ready_tx.send((rocket.config().port, rocket.shutdown(), token));
             })
         }));
@@ -138,7 +136,10 @@ impl TestApp {
 
     /// Creates the first admin through the setup token, logs in, and returns it.
     pub async fn admin(&self) -> Account {
-        let token = self.setup_token.clone().expect("no admin yet, so a setup token");
+        let token = self
+            .setup_token
+            .clone()
+            .expect("no admin yet, so a setup token");
         let body = json!({
             "token": token, "email": ADMIN_EMAIL, "password": PASSWORD, "name": "Ada Admin"
         });
@@ -149,7 +150,8 @@ impl TestApp {
 
     /// An admin creates an account with `role` (`admin`, `staff` or `user`); it logs in.
     pub async fn account(&self, admin: &Account, role: &str, email: &str) -> Account {
-        let body = json!({ "email": email, "password": PASSWORD, "name": "Test Person", "role": role });
+        let body =
+            json!({ "email": email, "password": PASSWORD, "name": "Test Person", "role": role });
         let created = self.post("/api/users/", &admin.access, &body).await;
         assert_eq!(created.status(), 201, "admin creates a {role}");
         self.logged_in(email, PASSWORD).await
@@ -209,7 +211,10 @@ pub async fn json_with(response: Response, status: u16) -> Value {
 pub async fn assert_error(response: Response, status: u16, code: &str) -> Value {
     let body = json_with(response, status).await;
     assert_eq!(body["code"], code, "error code, body: {body}");
-    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "detail, body: {body}");
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "detail, body: {body}"
+    );
     body
 }
 
@@ -309,17 +314,26 @@ pub fn encode(text: &str) -> String {
 /// Asserts that a `Location` value names `path` (absolute or not, with or without a trailing slash).
 pub fn assert_location(location: &str, path: &str) {
     let trimmed = location.trim_end_matches('/');
-    assert!(trimmed.ends_with(path), "Location {location:?} should name {path}");
+    assert!(
+        trimmed.ends_with(path),
+        "Location {location:?} should name {path}"
+    );
 }
 
 /// The `id` of a JSON object.
 pub fn id(object: &Value) -> i64 {
-    object["id"].as_i64().unwrap_or_else(|| panic!("integer id in {object}"))
+    object["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("integer id in {object}"))
 }
 
 /// The `id` of every element of a JSON array, in order.
 pub fn ids(list: &Value) -> Vec<i64> {
-    list.as_array().expect("a JSON array").iter().map(id).collect()
+    list.as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(id)
+        .collect()
 }
 
 /// `GET path` as `token`, asserting `200`, and the ids of the listed records in order.
@@ -392,7 +406,10 @@ pub fn assert_ordered(list: &Value, field: &str, descending: bool) {
         } else {
             std::cmp::Ordering::Greater
         };
-        assert_ne!(order, wrong, "ordering by {field} (descending: {descending}): {a} then {b}");
+        assert_ne!(
+            order, wrong,
+            "ordering by {field} (descending: {descending}): {a} then {b}"
+        );
     }
 }
 
@@ -445,7 +462,8 @@ pub fn jwt_secret(app: &TestApp) -> Vec<u8> {
 /// A JWT over `claims`, signed with `secret` using `algorithm`.
 pub fn sign_token(secret: &[u8], algorithm: jsonwebtoken::Algorithm, claims: &Value) -> String {
     let key = jsonwebtoken::EncodingKey::from_secret(secret);
-    jsonwebtoken::encode(&jsonwebtoken::Header::new(algorithm), claims, &key).expect("token encodes")
+    jsonwebtoken::encode(&jsonwebtoken::Header::new(algorithm), claims, &key)
+        .expect("token encodes")
 }
 
 /// Unpadded base64url, as JWT segments use.

@@ -6,45 +6,46 @@
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_error, assert_exact_field_errors, assert_fields, assert_timestamp, created,
-    doctor as doctor_body, header, id, ids, json_with, list_ids, patient as patient_body,
-    spawn_clinic, Account, TestApp,
+    add_doctor, add_mapping, add_patient, assert_error, assert_exact_field_errors, assert_fields,
+    assert_no_content, assert_not_found, assert_timestamp, created, doctor, header, id, ids,
+    list_ids, ok, patient, spawn_clinic, Account, TestApp,
 };
 
-/// A clinic with two decoy patients first, so patient ids and mapping ids differ.
+const LIST: &str = "/api/mappings/";
+const NONE: [i64; 0] = [];
+
+/// A clinic whose patient "Ada Lovelace" and doctor "Greg House" come after
+/// two decoy patients, so patient ids and mapping ids differ.
 struct Clinic {
     app: TestApp,
     admin: Account,
     staff: Account,
-    patient: i64,
-    doctor: i64,
+    ada: i64,
+    greg: i64,
 }
 
 async fn clinic() -> Clinic {
     let (app, admin, staff) = spawn_clinic().await;
     for decoy in ["Decoyone", "Decoytwo"] {
-        app.create_patient(&staff.access, &patient_body(decoy))
-            .await;
+        add_patient(&app, &staff.access, &patient(decoy)).await;
     }
-    let patient = id(&app
-        .create_patient(&staff.access, &patient_body("Ada"))
-        .await);
-    let doctor = id(&app.create_doctor(&staff.access, &doctor_body("Greg")).await);
+    let ada = add_patient(&app, &staff.access, &patient("Ada")).await;
+    let greg = add_doctor(&app, &staff.access, &doctor("Greg")).await;
     Clinic {
         app,
         admin,
         staff,
-        patient,
-        doctor,
+        ada,
+        greg,
     }
 }
 
-/// The status of the mapping `mapping_id`, read through the compatibility detail route.
-async fn status_of(app: &TestApp, token: &str, mapping_id: i64) -> Value {
+/// The status of mapping `mapping`, read through the compatibility detail route.
+async fn status_of(app: &TestApp, token: &str, mapping: i64) -> Value {
     let response = app
-        .get(&format!("/api/mappings/detail/{mapping_id}/"), token)
+        .get(&format!("/api/mappings/detail/{mapping}/"), token)
         .await;
-    json_with(response, 200).await["status"].clone()
+    ok(response).await["status"].clone()
 }
 
 #[rocket::async_test]
@@ -53,40 +54,35 @@ async fn creating_a_mapping_answers_201_with_its_location_and_both_detail_object
     let Clinic {
         app,
         staff,
-        patient,
-        doctor,
+        ada,
+        greg,
         ..
     } = clinic().await;
-    let body = json!({ "patient": patient, "doctor": doctor, "reason": "Chest pain" });
+    let body = json!({ "patient": ada, "doctor": greg, "reason": "Chest pain" });
 
     // Act
-    let response = app.post("/api/mappings/", &staff.access, &body).await;
+    let response = app.post(LIST, &staff.access, &body).await;
 
     // Assert
     let location = header(&response, "location");
     let body = created(response).await;
-    assert_fields(
-        &body,
-        &json!({
-            "patient": patient, "doctor": doctor, "reason": "Chest pain", "notes": null, "status": "ACTIVE",
-            "created_by": staff.id, "patient_details": { "id": patient, "name": "Ada Lovelace" },
-        }),
-    );
-    assert_fields(
-        &body["doctor_details"],
-        &json!({
-            "id": doctor, "first_name": "Greg", "name": "Greg House", "specialization": "Cardiology",
-        }),
-    );
+    let expected = json!({
+        "patient": ada, "doctor": greg, "reason": "Chest pain", "notes": null, "status": "ACTIVE",
+        "created_by": staff.id, "patient_details": { "id": ada, "name": "Ada Lovelace" },
+    });
+    assert_fields(&body, &expected);
+    let details = &body["doctor_details"];
+    let expected = json!({ "id": greg, "name": "Greg House", "specialization": "Cardiology" });
+    assert_fields(details, &expected);
     assert!(
-        body["doctor_details"].get("experience_years").is_some(),
-        "the full doctor object"
+        details.get("experience_years").is_some(),
+        "the whole doctor: {details}"
     );
     assert_timestamp(&body["created_at"]);
     assert_timestamp(&body["updated_at"]);
     let path = location.trim_start_matches(&app.base).to_owned();
     assert!(path.starts_with("/api/mappings/"), "Location {location:?}");
-    let fetched = json_with(app.get(&path, &staff.access).await, 200).await;
+    let fetched = ok(app.get(&path, &staff.access).await).await;
     assert_eq!(fetched, body, "Location {location} names the new mapping");
 }
 
@@ -94,23 +90,22 @@ async fn creating_a_mapping_answers_201_with_its_location_and_both_detail_object
 async fn patient_id_and_doctor_id_are_accepted_and_server_owned_fields_ignored() {
     // Arrange
     let Clinic {
-        app, admin, doctor, ..
+        app, admin, greg, ..
     } = clinic().await;
     let user = app.account(&admin, "user", "user@clinic.test").await;
-    let own = id(&app.create_patient(&user.access, &patient_body("Own")).await);
-    let body = json!({ "patient_id": own, "doctor_id": doctor, "id": 4242,
-        "created_by": admin.id, "created_at": "2000-01-01T00:00:00Z" });
+    let own = add_patient(&app, &user.access, &patient("Own")).await;
+    let old = "2000-01-01T00:00:00Z";
+    let body = json!({ "patient_id": own, "doctor_id": greg, "id": 4242,
+        "created_by": admin.id, "created_at": old });
 
     // Act
     let mapping = app.create_mapping(&user.access, &body).await;
 
     // Assert
-    assert_fields(
-        &mapping,
-        &json!({ "patient": own, "doctor": doctor, "created_by": user.id }),
-    );
+    let expected = json!({ "patient": own, "doctor": greg, "created_by": user.id });
+    assert_fields(&mapping, &expected);
     assert_ne!(mapping["id"], 4242);
-    assert_ne!(mapping["created_at"], "2000-01-01T00:00:00Z");
+    assert_ne!(mapping["created_at"], old);
 }
 
 #[rocket::async_test]
@@ -120,41 +115,28 @@ async fn a_mapping_with_an_unusable_patient_doctor_or_status_is_rejected_per_fie
         app,
         admin,
         staff,
-        patient,
-        doctor,
+        ada,
+        greg,
     } = clinic().await;
     let user = app.account(&admin, "user", "user@clinic.test").await;
-    let own = id(&app.create_patient(&user.access, &patient_body("Own")).await);
-    let archived_patient = id(&app
-        .create_patient(&user.access, &patient_body("Gone"))
-        .await);
-    assert_eq!(
-        app.delete(&format!("/api/patients/{archived_patient}"), &user.access)
-            .await
-            .status(),
-        204
-    );
-    let archived_doctor = id(&app.create_doctor(&staff.access, &doctor_body("Gone")).await);
-    assert_eq!(
-        app.delete(&format!("/api/doctors/{archived_doctor}"), &staff.access)
-            .await
-            .status(),
-        204
-    );
+    let own = add_patient(&app, &user.access, &patient("Own")).await;
+    let gone_patient = add_patient(&app, &user.access, &patient("Gone")).await;
+    let path = format!("/api/patients/{gone_patient}");
+    assert_no_content(&app.delete(&path, &user.access).await);
+    let gone_doctor = add_doctor(&app, &staff.access, &doctor("Gone")).await;
+    let path = format!("/api/doctors/{gone_doctor}");
+    assert_no_content(&app.delete(&path, &staff.access).await);
     let cases: [(Value, &[&str]); 8] = [
-        (json!({ "patient": 99999, "doctor": doctor }), &["patient"]),
+        (json!({ "patient": 99999, "doctor": greg }), &["patient"]),
         (
-            json!({ "patient": archived_patient, "doctor": doctor }),
+            json!({ "patient": gone_patient, "doctor": greg }),
             &["patient"],
         ),
-        (
-            json!({ "patient": patient, "doctor": doctor }),
-            &["patient"],
-        ),
-        (json!({ "doctor": doctor }), &["patient"]),
+        (json!({ "patient": ada, "doctor": greg }), &["patient"]),
+        (json!({ "doctor": greg }), &["patient"]),
         (json!({ "patient": own, "doctor": 99999 }), &["doctor"]),
         (
-            json!({ "patient_id": own, "doctor_id": archived_doctor }),
+            json!({ "patient_id": own, "doctor_id": gone_doctor }),
             &["doctor"],
         ),
         (
@@ -162,26 +144,20 @@ async fn a_mapping_with_an_unusable_patient_doctor_or_status_is_rejected_per_fie
             &["patient", "doctor"],
         ),
         (
-            json!({ "patient": own, "doctor": doctor, "status": "DONE" }),
+            json!({ "patient": own, "doctor": greg, "status": "DONE" }),
             &["status"],
         ),
     ];
 
     for (body, fields) in cases {
-        // Act: as a user, for whom the staff's patient is invisible
-        let response = app.post("/api/mappings/", &user.access, &body).await;
+        // Act: as a user, for whom the staff's patient Ada is invisible
+        let response = app.post(LIST, &user.access, &body).await;
 
         // Assert
         let error = assert_exact_field_errors(response, fields).await;
-        assert!(
-            !error.to_string().contains("Ada Lovelace"),
-            "no leak: {error}"
-        );
+        assert!(!error.to_string().contains("Ada Lovelace"), "leak: {error}");
     }
-    assert_eq!(
-        list_ids(&app, "/api/mappings/", &staff.access).await,
-        Vec::<i64>::new()
-    );
+    assert_eq!(list_ids(&app, LIST, &staff.access).await, NONE);
 }
 
 #[rocket::async_test]
@@ -190,30 +166,22 @@ async fn a_pair_may_have_only_one_active_mapping_at_a_time() {
     let Clinic {
         app,
         staff,
-        patient,
-        doctor,
+        ada,
+        greg,
         ..
     } = clinic().await;
     let staff = staff.access.as_str();
-    let pair = |status: &str| json!({ "patient": patient, "doctor": doctor, "status": status });
-    let first = id(&app.create_mapping(staff, &pair("ACTIVE")).await);
+    let pair = |status: &str| json!({ "patient": ada, "doctor": greg, "status": status });
+    let first = add_mapping(&app, staff, ada, greg).await;
 
     // Act
-    let second = app
-        .post(
-            "/api/mappings/",
-            staff,
-            &json!({ "patient_id": patient, "doctor_id": doctor }),
-        )
-        .await;
+    let second = json!({ "patient_id": ada, "doctor_id": greg });
+    let second = app.post(LIST, staff, &second).await;
     let inactive = id(&app.create_mapping(staff, &pair("INACTIVE")).await);
-    let completed = app.post("/api/mappings/", staff, &pair("COMPLETED")).await;
+    let completed = app.post(LIST, staff, &pair("COMPLETED")).await;
+    let path = format!("/api/mappings/{inactive}/");
     let reactivated = app
-        .patch(
-            &format!("/api/mappings/{inactive}/"),
-            staff,
-            &json!({ "status": "ACTIVE" }),
-        )
+        .patch(&path, staff, &json!({ "status": "ACTIVE" }))
         .await;
 
     // Assert
@@ -221,18 +189,15 @@ async fn a_pair_may_have_only_one_active_mapping_at_a_time() {
     created(completed).await;
     assert_error(reactivated, 409, "duplicate").await;
     assert_eq!(status_of(&app, staff, inactive).await, "INACTIVE");
+    let path = format!("/api/mappings/{first}");
     let done = app
-        .patch(
-            &format!("/api/mappings/{first}"),
-            staff,
-            &json!({ "status": "COMPLETED" }),
-        )
+        .patch(&path, staff, &json!({ "status": "COMPLETED" }))
         .await;
-    assert_eq!(json_with(done, 200).await["status"], "COMPLETED");
+    assert_eq!(ok(done).await["status"], "COMPLETED");
     let fresh = app.create_mapping(staff, &pair("ACTIVE")).await;
     assert_eq!(
         fresh["status"], "ACTIVE",
-        "a new ACTIVE mapping once the old one ended"
+        "a new ACTIVE one once the old one ended"
     );
 }
 
@@ -243,53 +208,38 @@ async fn mapping_lists_show_only_what_the_caller_may_see_and_filter() {
         app,
         admin,
         staff,
-        patient,
-        doctor,
+        ada,
+        greg,
     } = clinic().await;
     let user = app.account(&admin, "user", "user@clinic.test").await;
-    let own = id(&app
-        .create_patient(&user.access, &patient_body("Ownpatient"))
-        .await);
-    let other_doctor = id(&app.create_doctor(&staff.access, &doctor_body("Lisa")).await);
-    let m1 = id(&app
-        .create_mapping(
-            &staff.access,
-            &json!({ "patient": patient, "doctor": doctor }),
-        )
-        .await);
-    let m2 = id(&app
-        .create_mapping(&user.access, &json!({ "patient": own, "doctor": doctor }))
-        .await);
-    let body = json!({ "patient": own, "doctor": other_doctor, "status": "COMPLETED" });
+    let own = add_patient(&app, &user.access, &patient("Ownpatient")).await;
+    let wilson = add_doctor(&app, &staff.access, &doctor("Wilson")).await;
+    let m1 = add_mapping(&app, &staff.access, ada, greg).await;
+    let m2 = add_mapping(&app, &user.access, own, greg).await;
+    let body = json!({ "patient": own, "doctor": wilson, "status": "COMPLETED" });
     let m3 = id(&app.create_mapping(&user.access, &body).await);
     let cases: [(String, &[i64]); 6] = [
         (String::new(), &[m1, m2, m3]),
         (format!("patient_id={own}"), &[m2, m3]),
-        (format!("doctor_id={doctor}"), &[m1, m2]),
+        (format!("doctor_id={greg}"), &[m1, m2]),
         ("status=COMPLETED".to_owned(), &[m3]),
         (format!("patient_id={own}&status=ACTIVE"), &[m2]),
-        (
-            format!("patient_id={patient}&doctor_id={other_doctor}"),
-            &[],
-        ),
+        (format!("patient_id={ada}&doctor_id={wilson}"), &[]),
     ];
 
     // Act
     let response = app.get("/api/mappings", &user.access).await;
 
     // Assert
-    let list = json_with(response, 200).await;
+    let list = ok(response).await;
     assert_eq!(
         ids(&list),
         [m2, m3],
-        "a user sees their own patients' mappings only"
+        "a user sees their own patients' mappings"
     );
-    assert!(
-        !list.to_string().contains("Ada Lovelace"),
-        "no staff patient in: {list}"
-    );
+    assert!(!list.to_string().contains("Ada Lovelace"), "leak: {list}");
     for (query, expected) in cases {
-        let found = list_ids(&app, &format!("/api/mappings/?{query}"), &staff.access).await;
+        let found = list_ids(&app, &format!("{LIST}?{query}"), &staff.access).await;
         assert_eq!(found, expected, "{query}");
     }
 }
@@ -300,40 +250,29 @@ async fn the_mappings_of_one_patient_come_with_doctor_details() {
     let Clinic {
         app,
         staff,
-        patient,
-        doctor,
+        ada,
+        greg,
         ..
     } = clinic().await;
     let staff = staff.access.as_str();
-    let wilson = id(&app.create_doctor(staff, &doctor_body("Lisa")).await);
-    let first = id(&app
-        .create_mapping(staff, &json!({ "patient": patient, "doctor": doctor }))
-        .await);
-    let second = id(&app
-        .create_mapping(staff, &json!({ "patient": patient, "doctor": wilson }))
-        .await);
-    let other = id(&app.create_patient(staff, &patient_body("Other")).await);
-    app.create_mapping(staff, &json!({ "patient": other, "doctor": doctor }))
-        .await;
+    let wilson = add_doctor(&app, staff, &doctor("Wilson")).await;
+    let first = add_mapping(&app, staff, ada, greg).await;
+    let second = add_mapping(&app, staff, ada, wilson).await;
+    let other = add_patient(&app, staff, &patient("Other")).await;
+    add_mapping(&app, staff, other, greg).await;
 
     // Act
-    let response = app.get(&format!("/api/mappings/{patient}"), staff).await;
+    let response = app.get(&format!("/api/mappings/{ada}"), staff).await;
 
     // Assert
-    let list = json_with(response, 200).await;
+    let list = ok(response).await;
     assert_eq!(ids(&list), [first, second], "only this patient's mappings");
-    for (mapping, doctor_id, name) in [(&list[0], doctor, "Greg"), (&list[1], wilson, "Lisa")] {
-        assert_eq!(mapping["patient"], patient);
-        assert_fields(
-            &mapping["doctor_details"],
-            &json!({ "id": doctor_id, "first_name": name, "specialization": "Cardiology" }),
-        );
+    for (mapping, doctor, name) in [(&list[0], greg, "Greg"), (&list[1], wilson, "Wilson")] {
+        assert_eq!(mapping["patient"], ada);
+        let expected = json!({ "id": doctor, "first_name": name, "specialization": "Cardiology" });
+        assert_fields(&mapping["doctor_details"], &expected);
     }
-    let slash = json_with(
-        app.get(&format!("/api/mappings/{patient}/"), staff).await,
-        200,
-    )
-    .await;
+    let slash = ok(app.get(&format!("/api/mappings/{ada}/"), staff).await).await;
     assert_eq!(slash, list);
 }
 
@@ -344,46 +283,33 @@ async fn the_mappings_of_an_invisible_or_archived_patient_are_not_found() {
         app,
         admin,
         staff,
-        patient,
-        doctor,
+        ada,
+        greg,
     } = clinic().await;
     let user = app.account(&admin, "user", "user@clinic.test").await;
-    let mapping = id(&app
-        .create_mapping(
-            &staff.access,
-            &json!({ "patient": patient, "doctor": doctor }),
-        )
-        .await);
-    let gone = id(&app
-        .create_patient(&staff.access, &patient_body("Gonepatient"))
-        .await);
-    app.create_mapping(&staff.access, &json!({ "patient": gone, "doctor": doctor }))
-        .await;
-    assert_eq!(
-        app.delete(&format!("/api/patients/{gone}/"), &staff.access)
-            .await
-            .status(),
-        204
-    );
+    let staff = staff.access.as_str();
+    let mapping = add_mapping(&app, staff, ada, greg).await;
+    let gone = add_patient(&app, staff, &patient("Gonepatient")).await;
+    add_mapping(&app, staff, gone, greg).await;
+    assert_no_content(&app.delete(&format!("/api/patients/{gone}/"), staff).await);
 
     // Act
     let others = app
-        .get(&format!("/api/mappings/{patient}/"), &user.access)
+        .get(&format!("/api/mappings/{ada}/"), &user.access)
         .await;
-    let archived = app
-        .get(&format!("/api/mappings/{gone}/"), &staff.access)
-        .await;
-    let unknown = app.get("/api/mappings/99999/", &staff.access).await;
+    let archived = app.get(&format!("/api/mappings/{gone}/"), staff).await;
+    let unknown = app.get("/api/mappings/99999/", staff).await;
 
     // Assert
-    let body = assert_error(others, 404, "not_found").await;
+    let body = assert_not_found(others).await;
     assert!(!body.to_string().contains("Ada Lovelace"), "{body}");
-    assert_error(archived, 404, "not_found").await;
-    assert_error(unknown, 404, "not_found").await;
+    assert_not_found(archived).await;
+    assert_not_found(unknown).await;
+    let listed = list_ids(&app, LIST, staff).await;
     assert_eq!(
-        list_ids(&app, "/api/mappings/", &staff.access).await,
+        listed,
         [mapping],
-        "archived patient's mapping hidden"
+        "the archived patient's mapping is hidden"
     );
 }
 
@@ -394,64 +320,38 @@ async fn a_mapping_is_updated_by_its_own_id_with_patch_and_put() {
         app,
         admin,
         staff,
-        patient,
-        doctor,
+        ada,
+        greg,
     } = clinic().await;
-    let body =
-        json!({ "patient": patient, "doctor": doctor, "reason": "Chest pain", "notes": "Urgent" });
+    let body = json!({ "patient": ada, "doctor": greg, "reason": "Chest pain", "notes": "Urgent" });
     let mapping = app.create_mapping(&staff.access, &body).await;
-    let (path, staff) = (
-        format!("/api/mappings/{}/", id(&mapping)),
-        staff.access.as_str(),
-    );
+    let (m, staff) = (id(&mapping), staff.access.as_str());
+    let path = format!("/api/mappings/{m}/");
 
     // Act
-    let patched = app
-        .patch(
-            &path,
-            staff,
-            &json!({ "status": "COMPLETED", "notes": "  Discharged ", "reason": " " }),
-        )
-        .await;
-    let put = app
-        .put(
-            path.trim_end_matches('/'),
-            staff,
-            &json!({ "status": "INACTIVE", "reason": "Follow-up" }),
-        )
-        .await;
-    let forged = app
-        .patch(&path, staff, &json!({ "id": 4242, "created_by": admin.id }))
-        .await;
+    let body = json!({ "status": "COMPLETED", "notes": "  Discharged ", "reason": " " });
+    let patched = app.patch(&path, staff, &body).await;
+    let body = json!({ "status": "INACTIVE", "reason": "Follow-up" });
+    let put = app.put(&format!("/api/mappings/{m}"), staff, &body).await;
+    let forged = json!({ "id": 4242, "created_by": admin.id });
+    let forged = app.patch(&path, staff, &forged).await;
     let bad = app.patch(&path, staff, &json!({ "status": "DONE" })).await;
     let unknown = app
-        .patch(
-            "/api/mappings/99999/",
-            staff,
-            &json!({ "status": "COMPLETED" }),
-        )
+        .patch("/api/mappings/99999/", staff, &json!({ "notes": "x" }))
         .await;
 
     // Assert
-    let patched = json_with(patched, 200).await;
-    assert_fields(
-        &patched,
-        &json!({ "id": id(&mapping), "patient": patient, "status": "COMPLETED", "notes": "Discharged", "reason": null }),
-    );
-    assert_eq!(patched["doctor_details"]["id"], doctor);
-    let put = json_with(put, 200).await;
-    assert_fields(
-        &put,
-        &json!({ "id": id(&mapping), "status": "INACTIVE", "reason": "Follow-up" }),
-    );
-    let forged = json_with(forged, 200).await;
-    assert_fields(
-        &forged,
-        &json!({ "id": id(&mapping), "created_by": mapping["created_by"] }),
-    );
+    let patched = ok(patched).await;
+    let expected = json!({ "id": m, "patient": ada, "status": "COMPLETED", "notes": "Discharged", "reason": null });
+    assert_fields(&patched, &expected);
+    assert_eq!(patched["doctor_details"]["id"], greg);
+    let expected = json!({ "id": m, "status": "INACTIVE", "reason": "Follow-up" });
+    assert_fields(&ok(put).await, &expected);
+    let expected = json!({ "id": m, "created_by": mapping["created_by"] });
+    assert_fields(&ok(forged).await, &expected);
     assert_exact_field_errors(bad, &["status"]).await;
-    assert_error(unknown, 404, "not_found").await;
-    assert_eq!(status_of(&app, staff, id(&mapping)).await, "INACTIVE");
+    assert_not_found(unknown).await;
+    assert_eq!(status_of(&app, staff, m).await, "INACTIVE");
 }
 
 #[rocket::async_test]
@@ -460,14 +360,12 @@ async fn deleting_a_mapping_by_its_id_removes_only_that_mapping() {
     let Clinic {
         app,
         staff,
-        patient,
-        doctor,
+        ada,
+        greg,
         ..
     } = clinic().await;
     let staff = staff.access.as_str();
-    let mapping = id(&app
-        .create_mapping(staff, &json!({ "patient": patient, "doctor": doctor }))
-        .await);
+    let mapping = add_mapping(&app, staff, ada, greg).await;
 
     // Act
     let deleted = app
@@ -475,32 +373,18 @@ async fn deleting_a_mapping_by_its_id_removes_only_that_mapping() {
         .await;
 
     // Assert
-    assert_eq!(deleted.status(), 204);
-    assert_error(
-        app.get(&format!("/api/mappings/detail/{mapping}/"), staff)
-            .await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_error(
-        app.delete(&format!("/api/mappings/{mapping}"), staff).await,
-        404,
-        "not_found",
-    )
-    .await;
-    assert_eq!(
-        list_ids(&app, &format!("/api/mappings/{patient}/"), staff).await,
-        Vec::<i64>::new()
-    );
-    assert_eq!(
-        list_ids(&app, "/api/patients/", staff).await.len(),
-        3,
-        "the patient stays"
-    );
+    assert_no_content(&deleted);
+    let detail = format!("/api/mappings/detail/{mapping}/");
+    assert_not_found(app.get(&detail, staff).await).await;
+    let again = app.delete(&format!("/api/mappings/{mapping}"), staff).await;
+    assert_not_found(again).await;
+    let remaining = list_ids(&app, &format!("/api/mappings/{ada}/"), staff).await;
+    assert_eq!(remaining, NONE);
+    let patients = list_ids(&app, "/api/patients/", staff).await;
+    assert_eq!(patients.len(), 3, "the patients stay");
     assert_eq!(
         list_ids(&app, "/api/doctors/", staff).await,
-        [doctor],
+        [greg],
         "the doctor stays"
     );
 }
@@ -511,66 +395,45 @@ async fn the_compatibility_detail_and_delete_paths_act_on_the_mapping_id() {
     let Clinic {
         app,
         staff,
-        patient,
-        doctor,
+        ada,
+        greg,
         ..
     } = clinic().await;
     let staff = staff.access.as_str();
-    let wilson = id(&app.create_doctor(staff, &doctor_body("Lisa")).await);
-    let first = id(&app
-        .create_mapping(staff, &json!({ "patient": patient, "doctor": doctor }))
-        .await);
-    let second = id(&app
-        .create_mapping(staff, &json!({ "patient": patient, "doctor": wilson }))
-        .await);
+    let wilson = add_doctor(&app, staff, &doctor("Wilson")).await;
+    let first = add_mapping(&app, staff, ada, greg).await;
+    let second = add_mapping(&app, staff, ada, wilson).await;
     let detail = format!("/api/mappings/detail/{first}/");
 
     // Act
     let read = app.get(&detail, staff).await;
     let patched = app.patch(&detail, staff, &json!({ "notes": "Seen" })).await;
+    let body = json!({ "status": "COMPLETED" });
     let put = app
-        .put(
-            detail.trim_end_matches('/'),
-            staff,
-            &json!({ "status": "COMPLETED" }),
-        )
+        .put(&format!("/api/mappings/detail/{first}"), staff, &body)
         .await;
     let deleted = app.delete(&detail, staff).await;
-    let deleted_compat = app
-        .delete(&format!("/api/mappings/delete/{second}"), staff)
-        .await;
+    let compat = format!("/api/mappings/delete/{second}");
+    let deleted_compat = app.delete(&compat, staff).await;
 
     // Assert
-    let read = json_with(read, 200).await;
-    assert_fields(
-        &read,
-        &json!({ "id": first, "patient": patient, "doctor": doctor, "status": "ACTIVE" }),
-    );
-    assert_eq!(read["doctor_details"]["id"], doctor);
-    assert_eq!(read["patient_details"]["id"], patient);
-    assert_fields(
-        &json_with(patched, 200).await,
-        &json!({ "id": first, "notes": "Seen" }),
-    );
-    assert_fields(
-        &json_with(put, 200).await,
-        &json!({ "id": first, "status": "COMPLETED" }),
-    );
-    assert_eq!(deleted.status(), 204);
-    assert_eq!(deleted_compat.status(), 204);
+    let read = ok(read).await;
+    let expected = json!({ "id": first, "patient": ada, "doctor": greg, "status": "ACTIVE" });
+    assert_fields(&read, &expected);
+    assert_eq!(read["doctor_details"]["id"], greg);
+    assert_eq!(read["patient_details"]["id"], ada);
+    let expected = json!({ "id": first, "notes": "Seen" });
+    assert_fields(&ok(patched).await, &expected);
+    let expected = json!({ "id": first, "status": "COMPLETED" });
+    assert_fields(&ok(put).await, &expected);
+    assert_no_content(&deleted);
+    assert_no_content(&deleted_compat);
     for gone in [first, second] {
-        assert_error(
-            app.get(&format!("/api/mappings/detail/{gone}"), staff)
-                .await,
-            404,
-            "not_found",
-        )
-        .await;
+        let detail = format!("/api/mappings/detail/{gone}");
+        assert_not_found(app.get(&detail, staff).await).await;
     }
-    let again = app
-        .delete(&format!("/api/mappings/delete/{second}/"), staff)
-        .await;
-    assert_error(again, 404, "not_found").await;
+    let again = app.delete(&format!("{compat}/"), staff).await;
+    assert_not_found(again).await;
 }
 
 #[rocket::async_test]
@@ -580,28 +443,16 @@ async fn a_user_touches_only_the_mappings_of_their_own_patients() {
         app,
         admin,
         staff,
-        patient,
-        doctor,
+        ada,
+        greg,
     } = clinic().await;
     let user = app.account(&admin, "user", "user@clinic.test").await;
-    let theirs = id(&app
-        .create_mapping(
-            &staff.access,
-            &json!({ "patient": patient, "doctor": doctor }),
-        )
-        .await);
-    let own_patient = id(&app.create_patient(&user.access, &patient_body("Own")).await);
-    let own = id(&app
-        .create_mapping(
-            &user.access,
-            &json!({ "patient": own_patient, "doctor": doctor }),
-        )
-        .await);
+    let theirs = add_mapping(&app, &staff.access, ada, greg).await;
+    let own_patient = add_patient(&app, &user.access, &patient("Own")).await;
+    let own = add_mapping(&app, &user.access, own_patient, greg).await;
     let user = user.access.as_str();
-    let (by_id, detail) = (
-        format!("/api/mappings/{theirs}/"),
-        format!("/api/mappings/detail/{theirs}/"),
-    );
+    let by_id = format!("/api/mappings/{theirs}/");
+    let detail = format!("/api/mappings/detail/{theirs}/");
     let change = json!({ "status": "COMPLETED" });
 
     // Act
@@ -619,25 +470,23 @@ async fn a_user_touches_only_the_mappings_of_their_own_patients() {
 
     // Assert
     for response in responses {
-        let body = assert_error(response, 404, "not_found").await;
+        let body = assert_not_found(response).await;
         assert!(
             !body.to_string().contains("Ada Lovelace"),
             "404 leaks: {body}"
         );
     }
+    let status = status_of(&app, &staff.access, theirs).await;
+    assert_eq!(status, "ACTIVE", "untouched and not deleted");
+    let own_path = format!("/api/mappings/{own}/");
+    let patched = app.patch(&own_path, user, &change).await;
+    assert_eq!(ok(patched).await["status"], "COMPLETED");
+    let notes = json!({ "notes": "Checked" });
+    let by_staff = app.patch(&own_path, &staff.access, &notes).await;
     assert_eq!(
-        status_of(&app, &staff.access, theirs).await,
-        "ACTIVE",
-        "untouched and not deleted"
+        ok(by_staff).await["notes"],
+        "Checked",
+        "staff is clinic-wide"
     );
-    let patched = app
-        .patch(&format!("/api/mappings/{own}/"), user, &change)
-        .await;
-    assert_eq!(json_with(patched, 200).await["status"], "COMPLETED");
-    assert_eq!(
-        app.delete(&format!("/api/mappings/{own}/"), user)
-            .await
-            .status(),
-        204
-    );
+    assert_no_content(&app.delete(&own_path, user).await);
 }

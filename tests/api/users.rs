@@ -215,12 +215,8 @@ async fn an_admin_resets_a_password() {
     // Assert
     assert_field_errors(weak, &["password"]).await;
     assert!(!json_with(reset, 200).await.to_string().contains("argon2"));
-    assert_error(
-        app.login(&user.email, PASSWORD).await,
-        401,
-        "invalid_credentials",
-    )
-    .await;
+    let old_password = app.login(&user.email, &user.password).await;
+    assert_error(old_password, 401, "invalid_credentials").await;
     assert_eq!(app.login(&user.email, NEW_PASSWORD).await.status(), 200);
 }
 
@@ -341,21 +337,37 @@ async fn with_two_active_admins_one_may_be_demoted() {
 }
 
 #[rocket::async_test]
-async fn an_unknown_user_is_404_and_a_bad_role_in_patch_is_400() {
+async fn patching_a_user_checks_existence_role_username_and_paging() {
     // Arrange
     let app = spawn_app().await;
     let admin = app.admin().await;
     let user = app.account(&admin, "user", "plain@clinic.test").await;
+    let named = json!({ "username": "taken", "name": "Taken Name" });
+    let other = app.account(&admin, "staff", "other@clinic.test").await;
+    json_with(
+        app.patch(&user_path(&other), &admin.access, &named).await,
+        200,
+    )
+    .await;
 
     // Act
     let missing = app.get("/api/users/9999/", &admin.access).await;
-    let bad_role = app
-        .patch(&user_path(&user), &admin.access, &json!({ "role": "root" }))
-        .await;
+    let bad_role = json!({ "role": "root" });
+    let bad_role = app.patch(&user_path(&user), &admin.access, &bad_role).await;
+    let clash = json!({ "username": "taken" });
+    let clash = app.patch(&user_path(&user), &admin.access, &clash).await;
+    let page_zero = app.get("/api/users/?page=0", &admin.access).await;
 
     // Assert
     assert_error(missing, 404, "not_found").await;
     assert_field_errors(bad_role, &["role"]).await;
+    assert_error(clash, 409, "duplicate").await;
+    assert_field_errors(page_zero, &["page"]).await;
+    let unchanged = json_with(app.get(&user_path(&user), &admin.access).await, 200).await;
+    assert_eq!(
+        (unchanged["role"].clone(), unchanged["username"].clone()),
+        (json!("user"), Value::Null)
+    );
 }
 
 #[rocket::async_test]
@@ -398,22 +410,30 @@ async fn settings_start_closed_and_a_patch_takes_effect_at_once() {
 }
 
 #[rocket::async_test]
-async fn settings_reject_a_bad_registration_value() {
+async fn settings_reject_a_bad_registration_value_and_store_a_blank_name_as_null() {
     // Arrange
     let app = spawn_app().await;
     let admin = app.admin().await;
+    let named = json!({ "clinic_name": "Riverside Clinic" });
+    json_with(
+        app.patch("/api/settings/", &admin.access, &named).await,
+        200,
+    )
+    .await;
 
     // Act
-    let response = app
-        .patch(
-            "/api/settings/",
-            &admin.access,
-            &json!({ "registration": "sometimes" }),
-        )
-        .await;
+    let bad = json!({ "registration": "sometimes", "clinic_name": "Elsewhere" });
+    let rejected = app.patch("/api/settings/", &admin.access, &bad).await;
 
     // Assert
-    assert_field_errors(response, &["registration"]).await;
+    assert_field_errors(rejected, &["registration"]).await;
     let settings = json_with(app.get("/api/settings/", &admin.access).await, 200).await;
-    assert_eq!(settings["registration"], "closed");
+    assert_eq!(
+        settings["registration"], "closed",
+        "a rejected PATCH changes nothing"
+    );
+    assert_eq!(settings["clinic_name"], "Riverside Clinic");
+    let blank = json!({ "clinic_name": "   " });
+    let blanked = app.patch("/api/settings/", &admin.access, &blank).await;
+    assert_eq!(json_with(blanked, 200).await["clinic_name"], Value::Null);
 }

@@ -1,0 +1,70 @@
+//! Concurrent writers: `SQLite` allows one writer at a time, so racing
+//! requests must queue (or hit a schema rule), never fail with a 500.
+
+use rocket::futures::future::join_all;
+use serde_json::json;
+
+use crate::helpers::{doctor, json_with, patient, spawn_app};
+
+#[rocket::async_test]
+async fn concurrent_updates_of_one_patient_all_succeed() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let staff = app.account(&admin, "staff", "staff@clinic.test").await;
+    let created = app.create_patient(&staff.access, &patient("Ada")).await;
+    let path = format!("/api/patients/{}/", created["id"]);
+
+    // Act: each update reads the record and writes it back in one transaction.
+    let updates = (0..20).map(|i| {
+        let body = json!({ "city": format!("City {i}") });
+        let (app, path, token) = (&app, &path, &staff.access);
+        async move { app.patch(path, token, &body).await.status().as_u16() }
+    });
+    let statuses = join_all(updates).await;
+
+    // Assert
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let stored = json_with(app.get(&path, &staff.access).await, 200).await;
+    assert!(stored["city"]
+        .as_str()
+        .is_some_and(|c| c.starts_with("City ")));
+}
+
+#[rocket::async_test]
+async fn of_racing_assignments_of_one_pair_exactly_one_becomes_active() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let p = app.create_patient(&admin.access, &patient("Ada")).await;
+    let d = app.create_doctor(&admin.access, &doctor("Greg")).await;
+    let body = json!({ "patient": p["id"], "doctor": d["id"] });
+
+    // Act
+    let attempts = (0..12).map(|_| async {
+        app.post("/api/mappings/", &admin.access, &body)
+            .await
+            .status()
+            .as_u16()
+    });
+    let mut statuses = join_all(attempts).await;
+    statuses.sort_unstable();
+
+    // Assert: one 201, the rest the uniqueness conflict; nothing else.
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 409),
+        "{statuses:?}"
+    );
+    let listed = app
+        .get(
+            &format!("/api/mappings/?patient_id={}", p["id"]),
+            &admin.access,
+        )
+        .await;
+    assert_eq!(listed.headers()["x-total-count"], "1");
+}
