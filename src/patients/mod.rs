@@ -1,0 +1,236 @@
+//! Patients: `/api/patients`.
+//!
+//! A `user` sees and edits only the patients they created; `staff` and
+//! `admin` see all. Someone else's patient answers `404`, exactly like one
+//! that does not exist. `DELETE` archives; archived patients vanish from
+//! every read except an admin's `?archived=true` list, and an admin brings
+//! one back with `POST /api/patients/<id>/restore/`.
+//!
+//! Compatibility: `contact_number` is accepted and answered beside `phone`;
+//! `name` is accepted instead of `first_name`/`last_name`.
+
+use rocket::response::status::{Created, NoContent};
+use rocket::serde::json::Json;
+use rocket::{delete, get, patch, post, put, routes, Route, State};
+use serde::Serialize;
+
+use crate::auth::{Admin, Caller};
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::http::{JsonBody, Page};
+use crate::validation;
+
+use self::input::{apply, PatientQuery};
+
+mod input;
+pub mod sql;
+
+pub fn routes() -> Vec<Route> {
+    routes![list, create, read, replace, update, archive, restore]
+}
+
+/// The fields a client writes, as stored.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PatientFields {
+    pub first_name: String,
+    pub last_name: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub date_of_birth: Option<String>,
+    /// `M`, `F`, `O` or `U`.
+    pub gender: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub blood_group: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub medical_history: Option<String>,
+    pub allergies: Option<String>,
+    pub current_medications: Option<String>,
+    pub emergency_contact_name: Option<String>,
+    pub emergency_contact_phone: Option<String>,
+    pub emergency_contact_relation: Option<String>,
+    pub is_active: bool,
+    /// The age given when the date of birth is unknown (answered as `age`).
+    #[serde(skip)]
+    pub stored_age: Option<i64>,
+}
+
+impl PatientFields {
+    fn empty() -> Self {
+        Self {
+            first_name: String::new(),
+            last_name: None,
+            date_of_birth: None,
+            gender: None,
+            phone: None,
+            email: None,
+            blood_group: None,
+            address: None,
+            city: None,
+            state: None,
+            postal_code: None,
+            country: None,
+            medical_history: None,
+            allergies: None,
+            current_medications: None,
+            emergency_contact_name: None,
+            emergency_contact_phone: None,
+            emergency_contact_relation: None,
+            is_active: true,
+            stored_age: None,
+        }
+    }
+}
+
+/// A patient as the API answers it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Patient {
+    pub id: i64,
+    /// The full name.
+    pub name: String,
+    /// Whole years from `date_of_birth` when known, else the age given.
+    pub age: Option<i64>,
+    /// The same as `phone` (for older clients).
+    pub contact_number: Option<String>,
+    #[serde(flatten)]
+    pub fields: PatientFields,
+    pub created_by: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Patient {
+    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let fields = PatientFields {
+            first_name: row.get("first_name")?,
+            last_name: row.get("last_name")?,
+            date_of_birth: row.get("date_of_birth")?,
+            gender: row.get("gender")?,
+            phone: row.get("phone")?,
+            email: row.get("email")?,
+            blood_group: row.get("blood_group")?,
+            address: row.get("address")?,
+            city: row.get("city")?,
+            state: row.get("state")?,
+            postal_code: row.get("postal_code")?,
+            country: row.get("country")?,
+            medical_history: row.get("medical_history")?,
+            allergies: row.get("allergies")?,
+            current_medications: row.get("current_medications")?,
+            emergency_contact_name: row.get("emergency_contact_name")?,
+            emergency_contact_phone: row.get("emergency_contact_phone")?,
+            emergency_contact_relation: row.get("emergency_contact_relation")?,
+            is_active: row.get("is_active")?,
+            stored_age: row.get("age")?,
+        };
+        let age = match fields
+            .date_of_birth
+            .as_deref()
+            .and_then(validation::parse_date)
+        {
+            Some(birth) => Some(validation::age_on(birth, validation::today())),
+            None => fields.stored_age,
+        };
+        Ok(Self {
+            id: row.get("id")?,
+            name: validation::full_name(&fields.first_name, fields.last_name.as_deref()),
+            age,
+            contact_number: fields.phone.clone(),
+            fields,
+            created_by: row.get("created_by")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+        })
+    }
+}
+
+#[utoipa::path(tag = "patients", responses((status = 200, description = "Patients the caller may see", body = [Patient])), security(("bearer" = [])))]
+#[get("/patients?<query..>")]
+async fn list(
+    query: PatientQuery<'_>,
+    caller: Caller,
+    db: &State<Db>,
+) -> Result<Page<Patient>, ApiError> {
+    let filter = query.validate(&caller)?;
+    let paging = filter.listing.paging;
+    let (items, total) = db
+        .run(move |conn| sql::select_page(conn, &caller, &filter))
+        .await?;
+    Ok(Page {
+        items,
+        total,
+        paging,
+    })
+}
+
+#[utoipa::path(tag = "patients", request_body = PatientFields, responses((status = 201, description = "Creates a patient", body = Patient)), security(("bearer" = [])))]
+#[post("/patients", data = "<body>")]
+async fn create(
+    body: JsonBody,
+    caller: Caller,
+    db: &State<Db>,
+) -> Result<Created<Json<Patient>>, ApiError> {
+    let mut record = PatientFields::empty();
+    apply(&body.0, &mut record, true)?;
+    let patient = db
+        .run(move |conn| sql::insert(conn, &caller, &record))
+        .await?;
+    Ok(Created::new(format!("/api/patients/{}/", patient.id)).body(Json(patient)))
+}
+
+#[utoipa::path(tag = "patients", responses((status = 200, description = "One patient", body = Patient)), security(("bearer" = [])))]
+#[get("/patients/<id>")]
+async fn read(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
+    let patient = db
+        .run(move |conn| sql::find_visible(conn, &caller, id))
+        .await?;
+    patient.map(Json).ok_or(ApiError::NotFound)
+}
+
+/// PUT: required fields must be present; omitted optional fields keep their values.
+#[utoipa::path(tag = "patients", request_body = PatientFields, responses((status = 200, description = "Replaces a patient (required fields must be present)", body = Patient)), security(("bearer" = [])))]
+#[put("/patients/<id>", data = "<body>")]
+async fn replace(
+    id: i64,
+    body: JsonBody,
+    caller: Caller,
+    db: &State<Db>,
+) -> Result<Json<Patient>, ApiError> {
+    db.run(move |conn| sql::change(conn, &caller, id, &body.0, true))
+        .await
+        .map(Json)
+}
+
+#[utoipa::path(tag = "patients", request_body = PatientFields, responses((status = 200, description = "Changes some fields of a patient", body = Patient)), security(("bearer" = [])))]
+#[patch("/patients/<id>", data = "<body>")]
+async fn update(
+    id: i64,
+    body: JsonBody,
+    caller: Caller,
+    db: &State<Db>,
+) -> Result<Json<Patient>, ApiError> {
+    db.run(move |conn| sql::change(conn, &caller, id, &body.0, false))
+        .await
+        .map(Json)
+}
+
+#[utoipa::path(tag = "patients", responses((status = 204, description = "Archives a patient")), security(("bearer" = [])))]
+#[delete("/patients/<id>")]
+async fn archive(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, ApiError> {
+    let archived = db.run(move |conn| sql::archive(conn, &caller, id)).await?;
+    if archived {
+        Ok(NoContent)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+#[utoipa::path(tag = "patients", responses((status = 200, description = "Restores an archived patient (admin)", body = Patient)), security(("bearer" = [])))]
+#[post("/patients/<id>/restore")]
+async fn restore(id: i64, _admin: Admin, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
+    let patient = db.run(move |conn| sql::restore(conn, id)).await?;
+    patient.map(Json).ok_or(ApiError::NotFound)
+}

@@ -1,0 +1,198 @@
+//! Patient SQL. Visibility lives in the `WHERE` clause of every read, so
+//! "not yours" and "missing" are the same `None`.
+
+use rusqlite::{named_params, params, Connection, OptionalExtension};
+use serde_json::{Map, Value};
+
+use super::input::{apply, PatientFilter};
+use super::{Patient, PatientFields};
+use crate::auth::Caller;
+use crate::db::{self, NamedValues};
+use crate::error::ApiError;
+use crate::validation;
+
+const SELECT: &str =
+    "SELECT id, first_name, last_name, date_of_birth, age, gender, phone, email, blood_group,
+        address, city, state, postal_code, country, medical_history, allergies, current_medications,
+        emergency_contact_name, emergency_contact_phone, emergency_contact_relation, is_active,
+        created_by, created_at, updated_at
+   FROM patients";
+
+/// The patient, if it exists, is not archived, and `caller` may see it.
+pub fn find_visible(
+    conn: &Connection,
+    caller: &Caller,
+    id: i64,
+) -> Result<Option<Patient>, ApiError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE id = ?1 AND deleted_at IS NULL AND (?2 OR created_by = ?3)"
+    ))?;
+    Ok(stmt
+        .query_row(
+            params![id, caller.sees_all_patients(), caller.id],
+            Patient::from_row,
+        )
+        .optional()?)
+}
+
+fn search_text(record: &PatientFields) -> String {
+    validation::search_text(
+        &[
+            Some(&record.first_name),
+            record.last_name.as_deref(),
+            record.email.as_deref(),
+        ],
+        &[record.phone.as_deref()],
+    )
+}
+
+/// The columns both writes set, in one place; each statement adds its own.
+fn write_params(r: &PatientFields) -> NamedValues<'_> {
+    vec![
+        (":first_name", Box::new(&r.first_name)),
+        (":last_name", Box::new(&r.last_name)),
+        (":date_of_birth", Box::new(&r.date_of_birth)),
+        (":age", Box::new(r.stored_age)),
+        (":gender", Box::new(&r.gender)),
+        (":phone", Box::new(&r.phone)),
+        (":email", Box::new(&r.email)),
+        (":blood_group", Box::new(&r.blood_group)),
+        (":address", Box::new(&r.address)),
+        (":city", Box::new(&r.city)),
+        (":state", Box::new(&r.state)),
+        (":postal_code", Box::new(&r.postal_code)),
+        (":country", Box::new(&r.country)),
+        (":medical_history", Box::new(&r.medical_history)),
+        (":allergies", Box::new(&r.allergies)),
+        (":current_medications", Box::new(&r.current_medications)),
+        (
+            ":emergency_contact_name",
+            Box::new(&r.emergency_contact_name),
+        ),
+        (
+            ":emergency_contact_phone",
+            Box::new(&r.emergency_contact_phone),
+        ),
+        (
+            ":emergency_contact_relation",
+            Box::new(&r.emergency_contact_relation),
+        ),
+        (":is_active", Box::new(r.is_active)),
+        (":search_text", Box::new(search_text(r))),
+        (":now", Box::new(db::now())),
+    ]
+}
+
+pub fn insert(
+    conn: &Connection,
+    caller: &Caller,
+    record: &PatientFields,
+) -> Result<Patient, ApiError> {
+    let mut values = write_params(record);
+    values.push((":created_by", Box::new(caller.id)));
+    let id: i64 = conn
+        .prepare_cached(
+            "INSERT INTO patients (first_name, last_name, date_of_birth, age, gender, phone, email, blood_group,
+                    address, city, state, postal_code, country, medical_history, allergies, current_medications,
+                    emergency_contact_name, emergency_contact_phone, emergency_contact_relation, is_active,
+                    search_text, created_by, created_at, updated_at)
+             VALUES (:first_name, :last_name, :date_of_birth, :age, :gender, :phone, :email, :blood_group,
+                    :address, :city, :state, :postal_code, :country, :medical_history, :allergies,
+                    :current_medications, :emergency_contact_name, :emergency_contact_phone,
+                    :emergency_contact_relation, :is_active, :search_text, :created_by, :now, :now)
+             RETURNING id",
+        )?
+        .query_row(db::bind(&values).as_slice(), |row| row.get(0))?;
+    find_visible(conn, caller, id)?.ok_or(ApiError::NotFound)
+}
+
+/// PUT/PATCH in one transaction: read the current record, apply the body
+/// to it, write it whole. Someone else's patient is `404` before any
+/// validation, so errors cannot reveal that it exists.
+pub fn change(
+    conn: &mut Connection,
+    caller: &Caller,
+    id: i64,
+    body: &Map<String, Value>,
+    complete: bool,
+) -> Result<Patient, ApiError> {
+    let tx = conn.transaction()?;
+    let mut record = find_visible(&tx, caller, id)?
+        .ok_or(ApiError::NotFound)?
+        .fields;
+    apply(body, &mut record, complete)?;
+    let mut values = write_params(&record);
+    values.push((":id", Box::new(id)));
+    tx.prepare_cached(
+        "UPDATE patients SET first_name = :first_name, last_name = :last_name, date_of_birth = :date_of_birth,
+                age = :age, gender = :gender, phone = :phone, email = :email, blood_group = :blood_group,
+                address = :address, city = :city, state = :state, postal_code = :postal_code,
+                country = :country, medical_history = :medical_history, allergies = :allergies,
+                current_medications = :current_medications, emergency_contact_name = :emergency_contact_name,
+                emergency_contact_phone = :emergency_contact_phone,
+                emergency_contact_relation = :emergency_contact_relation, is_active = :is_active,
+                search_text = :search_text, updated_at = :now
+          WHERE id = :id",
+    )?
+    .execute(db::bind(&values).as_slice())?;
+    let patient = find_visible(&tx, caller, id)?.ok_or(ApiError::NotFound)?;
+    tx.commit()?;
+    Ok(patient)
+}
+
+/// Archives a visible patient; `false` if there is none to archive.
+pub fn archive(conn: &Connection, caller: &Caller, id: i64) -> Result<bool, ApiError> {
+    let changed = conn.execute(
+        "UPDATE patients SET deleted_at = ?4, updated_at = ?4
+          WHERE id = ?1 AND deleted_at IS NULL AND (?2 OR created_by = ?3)",
+        params![id, caller.sees_all_patients(), caller.id, db::now()],
+    )?;
+    Ok(changed == 1)
+}
+
+/// Brings an archived patient back (admins only; a live one is left as is).
+pub fn restore(conn: &Connection, id: i64) -> Result<Option<Patient>, ApiError> {
+    conn.execute(
+        "UPDATE patients SET deleted_at = NULL, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NOT NULL",
+        params![id, db::now()],
+    )?;
+    let mut stmt =
+        conn.prepare_cached(&format!("{SELECT} WHERE id = ?1 AND deleted_at IS NULL"))?;
+    Ok(stmt.query_row([id], Patient::from_row).optional()?)
+}
+
+pub(super) fn select_page(
+    conn: &Connection,
+    caller: &Caller,
+    filter: &PatientFilter,
+) -> Result<(Vec<Patient>, i64), ApiError> {
+    let where_clause =
+        "WHERE (CASE WHEN :archived THEN deleted_at IS NOT NULL ELSE deleted_at IS NULL END)
+          AND (:all OR created_by = :caller)
+          AND (:search IS NULL OR search_text LIKE :search ESCAPE '\\')
+          AND (:gender IS NULL OR gender = :gender)
+          AND (:city IS NULL OR city = :city COLLATE NOCASE)
+          AND (:blood_group IS NULL OR blood_group = :blood_group)
+          AND (:is_active IS NULL OR is_active = :is_active)";
+    let listing = &filter.listing;
+    let search = listing.search.as_deref().map(validation::like_pattern);
+    let params = named_params! {
+        ":archived": listing.archived, ":all": caller.sees_all_patients(), ":caller": caller.id,
+        ":search": search, ":gender": filter.gender, ":city": filter.city,
+        ":blood_group": filter.blood_group, ":is_active": filter.is_active,
+    };
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM patients {where_clause}"))?
+        .query_row(params, |row| row.get(0))?;
+    let (limit, offset) = (listing.paging.limit(), listing.paging.offset());
+    let mut page_params = params.to_vec();
+    page_params.extend(named_params! { ":limit": limit, ":offset": offset });
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
+        listing.ordering.sql("patients"),
+    ))?;
+    let patients = stmt
+        .query_map(page_params.as_slice(), Patient::from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok((patients, total))
+}
