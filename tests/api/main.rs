@@ -7,6 +7,7 @@ mod contract;
 mod doctors;
 mod helpers;
 mod mappings;
+mod patient_lists;
 mod patients;
 mod robustness;
 mod tokens;
