@@ -11,7 +11,7 @@
 use rocket::Route;
 use serde::Deserialize;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::OpenApi as Document;
+use utoipa::openapi::{Content, OpenApi as Document, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -91,6 +91,17 @@ pub struct MappingRequest {
     status: Option<String>,
 }
 
+/// Every error answer: `errors` only on `400 validation_error`, one entry
+/// per bad field. `code` is one of the closed list in the README.
+#[derive(Deserialize, ToSchema)]
+pub struct ErrorBody {
+    /// A sentence for a person.
+    detail: String,
+    /// For programs: `validation_error`, `not_authenticated`, `not_found`, …
+    code: String,
+    errors: Option<std::collections::BTreeMap<String, Vec<String>>>,
+}
+
 /// The generated description of the API.
 #[derive(OpenApi)]
 #[openapi(
@@ -115,11 +126,13 @@ pub struct MappingRequest {
         mappings::remove, mappings::detail, mappings::detail_update, mappings::detail_replace,
         mappings::detail_remove, mappings::delete_alias,
     ),
+    components(schemas(ErrorBody)),
     modifiers(&Mounted)
 )]
 pub struct ApiDoc;
 
-/// Adds the bearer scheme and the `/api` prefix every route is mounted under.
+/// Adds the `/api` prefix every route is mounted under, the error shape as
+/// every operation's `default` response, and the bearer scheme.
 struct Mounted;
 
 impl Modify for Mounted {
@@ -127,7 +140,31 @@ impl Modify for Mounted {
         let paths = std::mem::take(&mut openapi.paths.paths);
         openapi.paths.paths = paths
             .into_iter()
-            .map(|(path, item)| (format!("/api{path}"), item))
+            .map(|(path, mut item)| {
+                for operation in [
+                    &mut item.get,
+                    &mut item.put,
+                    &mut item.post,
+                    &mut item.delete,
+                    &mut item.patch,
+                ]
+                .into_iter()
+                .flatten()
+                {
+                    let error = ResponseBuilder::new()
+                        .description("An error, in the API's one error shape")
+                        .content(
+                            "application/json",
+                            Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+                        )
+                        .build();
+                    operation
+                        .responses
+                        .responses
+                        .insert("default".into(), error.into());
+                }
+                (format!("/api{path}"), item)
+            })
             .collect();
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
