@@ -124,20 +124,7 @@ fn apply(
     complete: bool,
 ) -> Result<(), ApiError> {
     let mut f = Fields::new(body);
-    if !f.has(&["first_name"]) && f.has(&["name"]) {
-        let name = f.text(&["name"], 201);
-        if let Some(name) = f.require(&["name"], name, true) {
-            (record.first_name, record.last_name) = validation::split_name(&name);
-        }
-    } else {
-        let first = f.text(&["first_name"], 100);
-        if let Some(first) = f.require(&["first_name"], first, complete) {
-            record.first_name = first;
-        }
-        if let Some(last) = f.text(&["last_name"], 100) {
-            record.last_name = last;
-        }
-    }
+    f.person_name(&mut record.first_name, &mut record.last_name, complete);
     let specialization = f.text(&["specialization"], 100);
     if let Some(specialization) = f.require(&["specialization"], specialization, complete) {
         record.specialization = specialization;

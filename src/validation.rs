@@ -206,6 +206,36 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A person's name: `first_name` (required when `complete`) and
+    /// `last_name`, each at most 100 characters; or, when `first_name` is
+    /// absent, `name`, split at its first space. Writes onto `first`/`last`.
+    pub fn person_name(&mut self, first: &mut String, last: &mut Option<String>, complete: bool) {
+        const MAX: usize = 100;
+        if !self.has(&["first_name"]) && self.has(&["name"]) {
+            let name = self.text(&["name"], 2 * MAX + 1);
+            if let Some(name) = self.require(&["name"], name, true) {
+                let (first_part, last_part) = split_name(&name);
+                let too_long = |part: &str| part.chars().count() > MAX;
+                if too_long(&first_part) || last_part.as_deref().is_some_and(too_long) {
+                    self.error(
+                        "name",
+                        format!("The first and last name may be at most {MAX} characters each."),
+                    );
+                } else {
+                    (*first, *last) = (first_part, last_part);
+                }
+            }
+            return;
+        }
+        let given_first = self.text(&["first_name"], MAX);
+        if let Some(value) = self.require(&["first_name"], given_first, complete) {
+            *first = value;
+        }
+        if let Some(value) = self.text(&["last_name"], MAX) {
+            *last = value;
+        }
+    }
+
     /// An amount of money (number or numeric string, at most two decimals,
     /// 0 to 1,000,000) as whole cents.
     pub fn money(&mut self, names: &[&'a str]) -> Given<i64> {
@@ -457,6 +487,26 @@ mod tests {
         assert_eq!(split_name("  Ada  "), ("Ada".into(), None));
         assert_eq!(full_name("Ada", Some("Lovelace")), "Ada Lovelace");
         assert_eq!(full_name("Ada", None), "Ada");
+    }
+
+    #[test]
+    fn a_name_is_split_and_each_part_is_held_to_the_column_limit() {
+        let (mut first, mut last) = (String::new(), None);
+        let body = json!({ "name": "Ada King Lovelace" });
+        let mut fields = Fields::new(body.as_object().expect("object"));
+        fields.person_name(&mut first, &mut last, true);
+        assert!(fields.finish().is_ok());
+        assert_eq!(
+            (first.as_str(), last.as_deref()),
+            ("Ada", Some("King Lovelace"))
+        );
+
+        for long in [format!("A {}", "x".repeat(101)), "y".repeat(101)] {
+            let body = json!({ "name": long });
+            let mut fields = Fields::new(body.as_object().expect("object"));
+            fields.person_name(&mut first, &mut last, true);
+            assert!(fields.finish().is_err(), "{long}");
+        }
     }
 
     #[test]

@@ -35,24 +35,7 @@ pub(super) fn apply(
     complete: bool,
 ) -> Result<(), ApiError> {
     let mut f = Fields::new(body);
-    // `name` stands in for first/last name only when `first_name` is absent.
-    if !f.has(&["first_name"]) && f.has(&["name"]) {
-        let name = f.text(&["name"], 201);
-        if let Some(name) = f.require(&["name"], name, true) {
-            let (first, last) = validation::split_name(&name);
-            check_length(&mut f, "name", &first, 100);
-            record.first_name = first;
-            record.last_name = last;
-        }
-    } else {
-        let first = f.text(&["first_name"], 100);
-        if let Some(first) = f.require(&["first_name"], first, complete) {
-            record.first_name = first;
-        }
-        if let Some(last) = f.text(&["last_name"], 100) {
-            record.last_name = last;
-        }
-    }
+    f.person_name(&mut record.first_name, &mut record.last_name, complete);
     if let Some(date) = f.date("date_of_birth") {
         if let Some(Err(message)) = date.map(validation::check_birth_date) {
             f.error("date_of_birth", message);
@@ -114,15 +97,6 @@ pub(super) fn apply(
         record.is_active = active;
     }
     f.finish()
-}
-
-fn check_length(f: &mut Fields<'_>, name: &str, value: &str, max: usize) {
-    if value.chars().count() > max {
-        f.error(
-            name,
-            format!("The first name must be at most {max} characters."),
-        );
-    }
 }
 
 /// `GET /api/patients` query.

@@ -18,6 +18,8 @@ fn hostile_values() -> Vec<Value> {
         json!(""),
         json!("   "),
         json!("x".repeat(20_000)),
+        json!("y".repeat(150)),
+        json!(format!("A {}", "x".repeat(150))),
         json!([]),
         json!({ "nested": [1, 2] }),
         json!("\u{0}\u{202e}"),
