@@ -116,6 +116,7 @@ pub struct ErrorBody {
         auth::routes::register, auth::routes::login, auth::routes::token, auth::routes::refresh,
         auth::routes::token_refresh, auth::routes::logout, auth::routes::me, auth::routes::update_me,
         auth::routes::change_password,
+        auth::session::open, auth::session::refresh, auth::session::close,
         users::list, users::create, users::read, users::update, users::deactivate,
         settings::read, settings::update,
         patients::list, patients::create, patients::read, patients::replace, patients::update,

@@ -19,7 +19,8 @@ use crate::users::{self, AccountChanges, NewAccount, User};
 use crate::validation::Fields;
 
 pub fn routes() -> Vec<Route> {
-    routes![
+    let mut routes = super::session::routes();
+    routes.extend(routes![
         register,
         login,
         token,
@@ -29,7 +30,8 @@ pub fn routes() -> Vec<Route> {
         me,
         update_me,
         change_password
-    ]
+    ]);
+    routes
 }
 
 /// What login and refresh answer.
@@ -104,7 +106,8 @@ async fn token(
     sign_in(body, client, throttle, db, keys).await.map(Json)
 }
 
-async fn sign_in(
+/// Checks the credentials in `body` and opens a login: a token pair and the user.
+pub(super) async fn sign_in(
     body: JsonBody,
     client: ClientAddr,
     throttle: &LoginThrottle,
@@ -195,6 +198,15 @@ fn refresh_claims(body: &JsonBody, keys: &Keys) -> Result<Claims, ApiError> {
 
 async fn rotate(body: JsonBody, db: &Db, keys: &Keys) -> Result<TokenPair, ApiError> {
     let claims = refresh_claims(&body, keys)?;
+    rotate_verified(claims, db, keys).await
+}
+
+/// Spends a verified refresh token and issues the next pair of its login.
+pub(super) async fn rotate_verified(
+    claims: Claims,
+    db: &Db,
+    keys: &Keys,
+) -> Result<TokenPair, ApiError> {
     let keys = keys.clone();
     db.run(move |conn| sql::rotate(conn, &keys, &claims)).await
 }

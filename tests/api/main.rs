@@ -10,5 +10,6 @@ mod mappings;
 mod patient_lists;
 mod patients;
 mod robustness;
+mod session;
 mod tokens;
 mod users;
