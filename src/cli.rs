@@ -42,6 +42,8 @@ pub struct Cli {
 enum Command {
     /// Start the server (what running clinicdesk with no command does)
     Serve,
+    /// Check the data directory and database, and print what an IT person needs to know
+    Check,
     /// Manage accounts from this computer's console
     Admin {
         #[command(subcommand)]
@@ -71,6 +73,7 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&overrides),
+        Command::Check => check(&overrides),
         Command::Admin {
             command: AdminCommand::Create { email, name },
         } => create_admin(&overrides, &email, name.as_deref()),
@@ -91,6 +94,35 @@ fn serve(overrides: &Overrides) -> anyhow::Result<()> {
     rocket::execute(rocket.launch())
         .map(|_| ())
         .map_err(|e| anyhow::anyhow!("the server stopped: {e}"))
+}
+
+fn check(overrides: &Overrides) -> anyhow::Result<()> {
+    let config = Config::load(overrides)?;
+    let database = config.database_path();
+    println!("data directory:  {}", config.data_dir.display());
+    anyhow::ensure!(
+        database.exists(),
+        "no database at {} yet; start clinicdesk once to create it",
+        database.display()
+    );
+    // Opening runs the start-up checks (quick_check, WAL) and any migration.
+    let report = Db::open(&database)?.report()?;
+    println!("database:        {}", database.display());
+    println!("SQLite version:  {}", report.sqlite_version);
+    println!("journal mode:    {}", report.journal_mode);
+    println!("synchronous:     {}", report.synchronous);
+    println!(
+        "foreign keys:    {}",
+        if report.foreign_keys { "on" } else { "off" }
+    );
+    println!("schema version:  {}", report.schema_version);
+    println!("integrity:       {}", report.integrity);
+    println!("last backup:     none (backups are not implemented yet)");
+    anyhow::ensure!(
+        report.integrity == "ok",
+        "the database failed its integrity check"
+    );
+    Ok(())
 }
 
 fn create_admin(overrides: &Overrides, email: &str, name: Option<&str>) -> anyhow::Result<()> {

@@ -27,16 +27,21 @@ const MIGRATIONS: &[M<'static>] = &[
 /// more connections than this only queue on a small clinic workstation.
 const POOL_SIZE: u32 = 8;
 
+/// How long a statement waits for another connection's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Handle to the database; managed by Rocket and cheap to clone.
 #[derive(Clone)]
 pub struct Db(r2d2::Pool<SqliteConnectionManager>);
 
 impl Db {
-    /// Opens (creating if needed) the database file and brings its schema up to date.
+    /// Opens (creating if needed) the database file, checks it, brings its
+    /// schema up to date, and only then opens the pool.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
+        prepare(path)?;
         let manager = SqliteConnectionManager::file(path).with_init(|conn| {
             // First: wait for a lock instead of failing with SQLITE_BUSY.
-            conn.busy_timeout(Duration::from_secs(5))?;
+            conn.busy_timeout(BUSY_TIMEOUT)?;
             conn.pragma_update(None, "foreign_keys", true)?;
             // Every transaction here writes. IMMEDIATE takes the write lock up
             // front (waiting on busy_timeout); a DEFERRED one that read first
@@ -49,21 +54,45 @@ impl Db {
             .max_size(POOL_SIZE)
             .build(manager)
             .with_context(|| format!("cannot open the database {}", path.display()))?;
-
-        let mut conn = pool.get()?;
-        // WAL is a property of the file, so it is set once here, not per connection.
-        let mode: String =
-            conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            anyhow::bail!(
-                "the database {} cannot use write-ahead logging (journal mode is {mode}); \
-                 is the data directory on a network share?",
-                path.display()
-            );
-        }
-        migrate(&mut conn)?;
-        drop(conn);
         Ok(Self(pool))
+    }
+
+    /// Moves every committed page from the write-ahead log into the database
+    /// file and empties the log: what shutdown does, so the file alone is
+    /// complete (a copy of it is a whole backup).
+    pub fn checkpoint(&self) -> anyhow::Result<()> {
+        let conn = self.0.get()?;
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+        anyhow::ensure!(busy == 0, "the checkpoint was blocked by a reader");
+        Ok(())
+    }
+
+    /// What `clinicdesk check` prints about the database.
+    pub fn report(&self) -> anyhow::Result<StorageReport> {
+        let conn = self.0.get()?;
+        let pragma = |name: &str| -> anyhow::Result<String> {
+            let value: rusqlite::types::Value =
+                conn.query_row(&format!("PRAGMA {name}"), [], |row| row.get(0))?;
+            Ok(match value {
+                rusqlite::types::Value::Text(text) => text,
+                rusqlite::types::Value::Integer(n) => n.to_string(),
+                other => format!("{other:?}"),
+            })
+        };
+        Ok(StorageReport {
+            sqlite_version: rusqlite::version().to_owned(),
+            journal_mode: pragma("journal_mode")?,
+            synchronous: match pragma("synchronous")?.as_str() {
+                "0" => "OFF".into(),
+                "1" => "NORMAL".into(),
+                "2" => "FULL".into(),
+                "3" => "EXTRA".into(),
+                other => other.to_owned(),
+            },
+            foreign_keys: pragma("foreign_keys")? == "1",
+            schema_version: pragma("user_version")?,
+            integrity: pragma("integrity_check")?,
+        })
     }
 
     /// Runs `f` with a pooled connection on a blocking thread.
@@ -96,6 +125,62 @@ impl Db {
     pub fn connection(&self) -> anyhow::Result<r2d2::PooledConnection<SqliteConnectionManager>> {
         Ok(self.0.get()?)
     }
+}
+
+/// The state of the database file, for a person to read.
+#[derive(Debug)]
+pub struct StorageReport {
+    pub sqlite_version: String,
+    pub journal_mode: String,
+    pub synchronous: String,
+    pub foreign_keys: bool,
+    /// The number of migrations applied.
+    pub schema_version: String,
+    /// `ok`, or what `PRAGMA integrity_check` found.
+    pub integrity: String,
+}
+
+/// Start-up work on one plain connection, so a problem is reported at once
+/// and by name (the pool would retry for half a minute first).
+fn prepare(path: &Path) -> anyhow::Result<()> {
+    let mut conn = Connection::open(path)
+        .with_context(|| format!("cannot open the database {}", path.display()))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // SQLite gives its -wal and -shm files the database file's mode.
+    crate::config::restrict_to_owner(path, 0o600)?;
+    check_integrity(&conn, path)?;
+    // WAL is a property of the file, so it is set once here, not per connection.
+    let mode: String =
+        conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        anyhow::bail!(
+            "the database {} cannot use write-ahead logging (journal mode is {mode}); \
+             is the data directory on a network share?",
+            path.display()
+        );
+    }
+    migrate(&mut conn)
+}
+
+/// Refuses to serve from a damaged file: writing on top of corruption is how
+/// a clinic loses more than it already has.
+fn check_integrity(conn: &Connection, path: &Path) -> anyhow::Result<()> {
+    let verdict: String = conn
+        .query_row("PRAGMA quick_check", [], |row| row.get(0))
+        .with_context(|| {
+            format!(
+                "the database {} cannot be read; is it damaged?",
+                path.display()
+            )
+        })?;
+    if verdict != "ok" {
+        anyhow::bail!(
+            "the database {} is damaged ({verdict}); clinicdesk will not write to it. \
+             Restore the newest backup, or keep a copy of this file for recovery.",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Applies every pending migration.

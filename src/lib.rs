@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod http;
+pub mod lock;
 pub mod openapi;
 pub mod server;
 pub mod telemetry;

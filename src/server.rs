@@ -11,6 +11,7 @@ use rocket::{Build, Rocket};
 use crate::auth::token::Keys;
 use crate::config::Config;
 use crate::db::Db;
+use crate::lock::InstanceLock;
 use crate::setup::SetupToken;
 use crate::throttle::LoginThrottle;
 use crate::{auth, error, health, http, openapi, settings, setup, telemetry, ui, users};
@@ -21,6 +22,7 @@ use crate::{doctors, mappings, patients};
 /// directory, a damaged key file, a database that cannot be migrated).
 pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
     config.prepare_data_dir()?;
+    let lock = InstanceLock::acquire(&config.data_dir)?;
     let db = Db::open(&config.database_path())?;
     let needs_setup = {
         let conn = db.connection()?;
@@ -49,6 +51,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
     .concat();
 
     Ok(rocket::custom(rocket_figment(&config))
+        .manage(lock)
         .manage(db)
         .manage(keys)
         .manage(setup_token)
@@ -62,7 +65,25 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         .attach(telemetry::RequestLog)
         .attach(AdHoc::on_liftoff("announce", |rocket| {
             Box::pin(async move { announce(rocket) })
+        }))
+        .attach(AdHoc::on_shutdown("checkpoint", |rocket| {
+            Box::pin(async move { checkpoint(rocket).await })
         })))
+}
+
+/// After the last request: empty the write-ahead log into the database file.
+async fn checkpoint(rocket: &Rocket<rocket::Orbit>) {
+    let Some(db) = rocket.state::<Db>().cloned() else {
+        return;
+    };
+    let done = rocket::tokio::task::spawn_blocking(move || db.checkpoint()).await;
+    match done {
+        Ok(Ok(())) => tracing::info!("database checkpointed; clinicdesk stopped cleanly"),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "the shutdown checkpoint did not complete; SQLite will finish it at the next start");
+        }
+        Err(e) => tracing::warn!(error = %e, "the shutdown checkpoint task failed"),
+    }
 }
 
 /// Rocket's configuration, from ours alone: `Rocket.toml` and `ROCKET_*` are

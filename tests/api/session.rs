@@ -1,5 +1,5 @@
 //! Browser sessions (`/api/auth/session/*`): the refresh token lives only in
-//! an HttpOnly, SameSite=Strict cookie; the page sees just access tokens.
+//! an `HttpOnly`, `SameSite=Strict` cookie; the page sees just access tokens.
 
 use reqwest::{Method, Response};
 use serde_json::{json, Value};

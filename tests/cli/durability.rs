@@ -1,0 +1,140 @@
+//! Start-up and shutdown safety: one server per data directory, a clean
+//! stop on SIGTERM that leaves the database file complete, and a refusal to
+//! serve from a damaged database.
+
+use std::fs;
+use std::io::{Seek, SeekFrom, Write};
+use std::process::Command;
+
+use crate::harness::{admin_create, clinicdesk, parse_local_url, serve_args, Running, PASSWORD};
+
+/// Starts a server on `dir` and waits until it prints its address.
+fn start_server(dir: &std::path::Path) -> (Running, u16) {
+    let mut server = Running::start(clinicdesk(serve_args(dir)), None);
+    let line = server.wait_for("the address", |l| l.contains("is running at"));
+    let (port, _) = parse_local_url(&line).expect("address line");
+    (server, port)
+}
+
+#[test]
+fn a_second_server_on_the_same_data_directory_is_refused() {
+    // Arrange
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (_first, _) = start_server(dir.path());
+
+    // Act
+    let second = Running::start(clinicdesk(serve_args(dir.path())), None).finish();
+
+    // Assert
+    assert!(!second.status.success(), "the second start must fail");
+    assert!(
+        second.stderr.contains("already using the data directory"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stderr.contains(&dir.path().display().to_string()),
+        "{}",
+        second.stderr
+    );
+}
+
+#[rocket::async_test]
+async fn sigterm_stops_the_server_cleanly_and_leaves_the_write_ahead_log_empty() {
+    // Arrange: a server that has written something.
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(admin_create(dir.path(), "boss@clinic.test", PASSWORD)
+        .status
+        .success());
+    let (mut server, port) = start_server(dir.path());
+    let login = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/auth/login/"))
+        .json(&serde_json::json!({ "email": "boss@clinic.test", "password": PASSWORD }))
+        .send()
+        .await
+        .expect("login sent");
+    assert_eq!(login.status(), 200, "the login writes a refresh-token row");
+
+    // Act
+    let signal = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    let finished = server.finish();
+
+    // Assert
+    assert!(signal.success());
+    assert!(
+        finished.status.success(),
+        "exit 0 on SIGTERM: {:?}\n{}",
+        finished.status,
+        finished.stderr
+    );
+    let wal = dir.path().join("clinicdesk.sqlite3-wal");
+    let wal_len = fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(wal_len, 0, "every committed page is in the database file");
+}
+
+#[test]
+fn a_damaged_database_stops_the_start_with_a_message_naming_it() {
+    // Arrange: a real database, then garbage over its second half.
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(admin_create(dir.path(), "boss@clinic.test", PASSWORD)
+        .status
+        .success());
+    let database = dir.path().join("clinicdesk.sqlite3");
+    let length = fs::metadata(&database).expect("database exists").len();
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .open(&database)
+        .expect("open");
+    file.seek(SeekFrom::Start(length / 2)).expect("seek");
+    file.write_all(&vec![0xA5; usize::try_from(length / 2).expect("small")])
+        .expect("garbage written");
+    drop(file);
+
+    // Act
+    let start = Running::start(clinicdesk(serve_args(dir.path())), None).finish();
+
+    // Assert
+    assert!(
+        !start.status.success(),
+        "a damaged database must not be served"
+    );
+    assert!(
+        start.stderr.contains(&database.display().to_string()),
+        "{}",
+        start.stderr
+    );
+    assert!(start.stderr.contains("damaged"), "{}", start.stderr);
+    assert!(!start.stdout.contains("is running at"), "{}", start.stdout);
+}
+
+#[test]
+fn check_reports_the_database_settings_and_integrity() {
+    // Arrange
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(admin_create(dir.path(), "boss@clinic.test", PASSWORD)
+        .status
+        .success());
+
+    // Act
+    let mut command = clinicdesk(["--data-dir"]);
+    command.arg(dir.path()).arg("check");
+    let report = Running::start(command, None).finish();
+
+    // Assert
+    assert!(report.status.success(), "{}", report.stderr);
+    for expected in [
+        "journal mode:    wal",
+        "synchronous:     FULL",
+        "foreign keys:    on",
+        "integrity:       ok",
+    ] {
+        assert!(
+            report.stdout.contains(expected),
+            "{expected:?} missing from:\n{}",
+            report.stdout
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! Black-box tests of the `clinicdesk` binary (one test binary, as
+//! `tests/api`): each test runs the compiled executable with its own
+//! temporary data directory.
+
+mod commands;
+mod durability;
+mod harness;
