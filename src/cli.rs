@@ -12,7 +12,7 @@ use crate::config::{Config, Overrides};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::users::{self, NewAccount};
-use crate::{server, telemetry};
+use crate::{backup, server, telemetry};
 
 /// clinicdesk: a small clinic's patient records, doctors and assignments in
 /// one program. Start it, then open the printed address in a browser.
@@ -44,6 +44,17 @@ enum Command {
     Serve,
     /// Check the data directory and database, and print what an IT person needs to know
     Check,
+    /// Write a consistent backup of the database (safe while the server runs)
+    Backup {
+        /// Where to write it [default: <data dir>/backups/clinicdesk-<time>.sqlite3]
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Replace the database with a backup (stop the server first); the current one is kept
+    Restore {
+        /// The backup file; its .sha256 file must be beside it
+        file: PathBuf,
+    },
     /// Manage accounts from this computer's console
     Admin {
         #[command(subcommand)]
@@ -74,6 +85,8 @@ pub fn run(cli: Cli) -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&overrides),
         Command::Check => check(&overrides),
+        Command::Backup { out } => backup(&overrides, out.as_deref()),
+        Command::Restore { file } => restore(&overrides, &file),
         Command::Admin {
             command: AdminCommand::Create { email, name },
         } => create_admin(&overrides, &email, name.as_deref()),
@@ -94,6 +107,36 @@ fn serve(overrides: &Overrides) -> anyhow::Result<()> {
     rocket::execute(rocket.launch())
         .map(|_| ())
         .map_err(|e| anyhow::anyhow!("the server stopped: {e}"))
+}
+
+fn backup(overrides: &Overrides, out: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let config = Config::load(overrides)?;
+    let (path, manifest) = backup::create(&config, out)?;
+    println!("Backup written: {}", path.display());
+    println!(
+        "  {} patients, {} doctors, {} mappings, {} accounts; sha256 {}",
+        manifest.rows.patients,
+        manifest.rows.doctors,
+        manifest.rows.mappings,
+        manifest.rows.users,
+        manifest.sha256
+    );
+    Ok(())
+}
+
+fn restore(overrides: &Overrides, file: &std::path::Path) -> anyhow::Result<()> {
+    let config = Config::load(overrides)?;
+    let kept = backup::restore(&config, file)?;
+    println!(
+        "Restored {} into {}.",
+        file.display(),
+        config.database_path().display()
+    );
+    if kept.exists() {
+        println!("The previous database is kept as {}.", kept.display());
+    }
+    println!("Start clinicdesk to serve the restored records.");
+    Ok(())
 }
 
 fn check(overrides: &Overrides) -> anyhow::Result<()> {
@@ -117,7 +160,13 @@ fn check(overrides: &Overrides) -> anyhow::Result<()> {
     );
     println!("schema version:  {}", report.schema_version);
     println!("integrity:       {}", report.integrity);
-    println!("last backup:     none (backups are not implemented yet)");
+    match backup::newest(&config.data_dir) {
+        Some(path) => println!("newest backup:   {}", path.display()),
+        None => println!(
+            "newest backup:   none in {}",
+            config.data_dir.join(backup::BACKUP_DIR).display()
+        ),
+    }
     anyhow::ensure!(
         report.integrity == "ok",
         "the database failed its integrity check"

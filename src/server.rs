@@ -14,7 +14,7 @@ use crate::db::Db;
 use crate::lock::InstanceLock;
 use crate::setup::SetupToken;
 use crate::throttle::LoginThrottle;
-use crate::{auth, error, health, http, openapi, settings, setup, telemetry, ui, users};
+use crate::{auth, backup, error, health, http, openapi, settings, setup, telemetry, ui, users};
 use crate::{doctors, mappings, patients};
 
 /// Prepares the data directory and database and returns the server, ready
@@ -23,7 +23,14 @@ use crate::{doctors, mappings, patients};
 pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
     config.prepare_data_dir()?;
     let lock = InstanceLock::acquire(&config.data_dir)?;
-    let db = Db::open(&config.database_path())?;
+    let db =
+        Db::open(&config.database_path()).map_err(|e| match backup::newest(&config.data_dir) {
+            Some(newest) => anyhow::anyhow!(
+                "{e:#}\nThe newest backup is {0}; to go back to it: clinicdesk restore {0}",
+                newest.display()
+            ),
+            None => e,
+        })?;
     let needs_setup = {
         let conn = db.connection()?;
         settings::sql::initialise(&conn, config.registration)

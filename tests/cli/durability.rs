@@ -77,11 +77,14 @@ async fn sigterm_stops_the_server_cleanly_and_leaves_the_write_ahead_log_empty()
 
 #[test]
 fn a_damaged_database_stops_the_start_with_a_message_naming_it() {
-    // Arrange: a real database, then garbage over its second half.
+    // Arrange: a real database with a backup, then garbage over its second half.
     let dir = tempfile::tempdir().expect("temp dir");
     assert!(admin_create(dir.path(), "boss@clinic.test", PASSWORD)
         .status
         .success());
+    let mut backup = clinicdesk(["--data-dir"]);
+    backup.arg(dir.path()).arg("backup");
+    assert!(Running::start(backup, None).finish().status.success());
     let database = dir.path().join("clinicdesk.sqlite3");
     let length = fs::metadata(&database).expect("database exists").len();
     let mut file = fs::OpenOptions::new()
@@ -107,6 +110,11 @@ fn a_damaged_database_stops_the_start_with_a_message_naming_it() {
         start.stderr
     );
     assert!(start.stderr.contains("damaged"), "{}", start.stderr);
+    assert!(
+        start.stderr.contains("clinicdesk restore"),
+        "names the newest backup: {}",
+        start.stderr
+    );
     assert!(!start.stdout.contains("is running at"), "{}", start.stdout);
 }
 

@@ -2,6 +2,7 @@
 //! `tests/api`): each test runs the compiled executable with its own
 //! temporary data directory.
 
+mod backup;
 mod commands;
 mod durability;
 mod harness;

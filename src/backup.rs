@@ -1,0 +1,252 @@
+//! Backups and restore (`clinicdesk backup`, `clinicdesk restore`).
+//!
+//! A backup is an online, consistent copy of the database made with
+//! `VACUUM INTO` (the clinic keeps working meanwhile), written under a
+//! temporary name, fsynced and renamed into place, so a crash mid-backup
+//! never leaves a file under the final name. Beside it: `<file>.sha256`
+//! (`sha256sum` format) and `<file>.json`, a manifest with the versions,
+//! the time and row counts.
+//!
+//! The token-signing key is deliberately not in the backup: a backup file
+//! that leaks cannot be used to forge logins. Restoring on another machine
+//! therefore signs everyone out once; passwords are in the database, so
+//! everyone can sign in again at once.
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use rusqlite::{Connection, OpenFlags};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::Config;
+use crate::lock::InstanceLock;
+
+/// The folder in the data directory that backups go to by default.
+pub const BACKUP_DIR: &str = "backups";
+
+/// What `<backup>.json` records.
+#[derive(Debug, Serialize)]
+pub struct Manifest {
+    pub clinicdesk_version: &'static str,
+    pub schema_version: i64,
+    pub created_at: String,
+    pub sha256: String,
+    pub rows: Rows,
+}
+
+/// Row counts, so a person can see at a glance what a backup holds.
+#[derive(Debug, Serialize)]
+pub struct Rows {
+    pub users: i64,
+    pub patients: i64,
+    pub doctors: i64,
+    pub mappings: i64,
+}
+
+/// Writes a backup of the configured database to `out` (default:
+/// `<data dir>/backups/clinicdesk-<UTC time>.sqlite3`) and returns its path.
+pub fn create(config: &Config, out: Option<&Path>) -> anyhow::Result<(PathBuf, Manifest)> {
+    let database = config.database_path();
+    anyhow::ensure!(
+        database.exists(),
+        "there is no database at {} to back up",
+        database.display()
+    );
+    let stamp = crate::db::now().replace(':', "");
+    let out = match out {
+        Some(path) => path.to_path_buf(),
+        None => config
+            .data_dir
+            .join(BACKUP_DIR)
+            .join(format!("clinicdesk-{stamp}.sqlite3")),
+    };
+    anyhow::ensure!(
+        !out.exists(),
+        "{} exists already; choose another --out",
+        out.display()
+    );
+    let folder = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+
+    // A temporary name in the same folder, so the final rename is atomic.
+    let partial = folder.join(format!(".{}.partial", file_name(&out)));
+    let _ = fs::remove_file(&partial);
+    let result = write_snapshot(&database, &partial).and_then(|()| {
+        crate::config::restrict_to_owner(&partial, 0o600)?;
+        File::open(&partial)?.sync_all()?;
+        fs::rename(&partial, &out)?;
+        sync_folder(folder);
+        Ok(())
+    });
+    if let Err(e) = result {
+        let _ = fs::remove_file(&partial);
+        return Err(e.context(format!("the backup to {} failed", out.display())));
+    }
+
+    let sha256 = sha256_of(&out)?;
+    let manifest = describe(&out, sha256)?;
+    write_beside(
+        &out,
+        "sha256",
+        format!("{}  {}\n", manifest.sha256, file_name(&out)).as_bytes(),
+    )?;
+    write_beside(&out, "json", &serde_json::to_vec_pretty(&manifest)?)?;
+    Ok((out, manifest))
+}
+
+/// Replaces the configured database with the backup at `backup`, after
+/// checking it. Needs the server stopped; keeps the current database as
+/// `clinicdesk.sqlite3.pre-restore-<time>`. Any failure before the final
+/// rename leaves the current database as it was.
+pub fn restore(config: &Config, backup: &Path) -> anyhow::Result<PathBuf> {
+    config.prepare_data_dir()?;
+    let _lock = InstanceLock::acquire(&config.data_dir)
+        .context("stop the clinicdesk server before restoring")?;
+    verify(backup)?;
+
+    let database = config.database_path();
+    let incoming = config.data_dir.join(".restore.partial");
+    fs::copy(backup, &incoming).with_context(|| format!("cannot copy {}", backup.display()))?;
+    File::open(&incoming)?.sync_all()?;
+
+    let stamp = crate::db::now().replace(':', "");
+    let kept = config
+        .data_dir
+        .join(format!("clinicdesk.sqlite3.pre-restore-{stamp}"));
+    if database.exists() {
+        // Fold the current write-ahead log into the file first, so the kept
+        // copy is complete on its own.
+        Connection::open(&database)?.query_row(
+            "PRAGMA wal_checkpoint(TRUNCATE)",
+            [],
+            |_| Ok(()),
+        )?;
+        fs::rename(&database, &kept)?;
+    }
+    for suffix in ["-wal", "-shm"] {
+        let _ = fs::remove_file(config.data_dir.join(format!("clinicdesk.sqlite3{suffix}")));
+    }
+    fs::rename(&incoming, &database)?;
+    crate::config::restrict_to_owner(&database, 0o600)?;
+    sync_folder(&config.data_dir);
+    Ok(kept)
+}
+
+/// The newest backup in the data directory's `backups/` folder, if any.
+pub fn newest(data_dir: &Path) -> Option<PathBuf> {
+    let entries = fs::read_dir(data_dir.join(BACKUP_DIR)).ok()?;
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "sqlite3"))
+        .filter_map(|path| Some((fs::metadata(&path).ok()?.modified().ok()?, path)))
+        .max()
+        .map(|(_, path)| path)
+}
+
+/// The backup matches its `.sha256` sidecar and passes `integrity_check`.
+pub fn verify(backup: &Path) -> anyhow::Result<()> {
+    let sidecar = sidecar(backup, "sha256");
+    let expected = fs::read_to_string(&sidecar)
+        .with_context(|| format!("cannot read the checksum file {}", sidecar.display()))?;
+    let expected = expected
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_lowercase();
+    let actual = sha256_of(backup)?;
+    anyhow::ensure!(
+        expected == actual,
+        "{} does not match its checksum file: it is damaged or was changed",
+        backup.display()
+    );
+    let conn = Connection::open_with_flags(backup, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let verdict: String = conn.query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
+    anyhow::ensure!(
+        verdict == "ok",
+        "{} fails its integrity check: {verdict}",
+        backup.display()
+    );
+    Ok(())
+}
+
+fn write_snapshot(database: &Path, target: &Path) -> anyhow::Result<()> {
+    let conn = Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    let target = target
+        .to_str()
+        .context("the backup path is not valid UTF-8")?;
+    conn.execute("VACUUM INTO ?1", [target])?;
+    Ok(())
+}
+
+fn describe(backup: &Path, sha256: String) -> anyhow::Result<Manifest> {
+    let conn = Connection::open_with_flags(backup, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let count = |table: &str| -> anyhow::Result<i64> {
+        Ok(
+            conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })?,
+        )
+    };
+    Ok(Manifest {
+        clinicdesk_version: env!("CARGO_PKG_VERSION"),
+        schema_version: conn.pragma_query_value(None, "user_version", |row| row.get(0))?,
+        created_at: crate::db::now(),
+        sha256,
+        rows: Rows {
+            users: count("users")?,
+            patients: count("patients")?,
+            doctors: count("doctors")?,
+            mappings: count("mappings")?,
+        },
+    })
+}
+
+fn sha256_of(path: &Path) -> anyhow::Result<String> {
+    let mut file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn sidecar(backup: &Path, extension: &str) -> PathBuf {
+    let mut name = backup.as_os_str().to_owned();
+    name.push(format!(".{extension}"));
+    PathBuf::from(name)
+}
+
+fn write_beside(backup: &Path, extension: &str, contents: &[u8]) -> anyhow::Result<()> {
+    let path = sidecar(backup, extension);
+    let mut file =
+        File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    Ok(())
+}
+
+/// Makes a rename in `folder` durable (a no-op where folders cannot be opened).
+fn sync_folder(folder: &Path) {
+    if let Ok(dir) = File::open(folder) {
+        let _ = dir.sync_all();
+    }
+}

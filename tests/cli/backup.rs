@@ -1,0 +1,154 @@
+//! `clinicdesk backup` and `clinicdesk restore`: an online backup holds
+//! what was committed, restores into another data directory, and a damaged
+//! or tampered backup is refused without touching the current database.
+
+use std::fs;
+use std::path::Path;
+
+use serde_json::{json, Value};
+
+use crate::harness::{
+    admin_create, clinicdesk, login, parse_local_url, serve_args, Finished, Running, PASSWORD,
+};
+
+const ADMIN: &str = "boss@clinic.test";
+
+fn run(data_dir: &Path, args: &[&str]) -> Finished {
+    let mut command = clinicdesk(["--data-dir"]);
+    command.arg(data_dir).args(args);
+    Running::start(command, None).finish()
+}
+
+fn start_server(dir: &Path) -> (Running, u16) {
+    let mut server = Running::start(clinicdesk(serve_args(dir)), None);
+    let line = server.wait_for("the address", |l| l.contains("is running at"));
+    (server, parse_local_url(&line).expect("address").0)
+}
+
+async fn access_token(port: u16) -> String {
+    let body: Value = login(port, ADMIN, PASSWORD)
+        .await
+        .json()
+        .await
+        .expect("login body");
+    body["access"].as_str().expect("access").to_owned()
+}
+
+#[rocket::async_test]
+async fn a_backup_taken_while_serving_restores_into_a_new_data_directory() {
+    // Arrange: a running clinic with one patient.
+    let clinic = tempfile::tempdir().expect("temp dir");
+    assert!(admin_create(clinic.path(), ADMIN, PASSWORD)
+        .status
+        .success());
+    let (server, port) = start_server(clinic.path());
+    let token = access_token(port).await;
+    let created = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/patients/"))
+        .bearer_auth(&token)
+        .json(&json!({ "first_name": "Grace", "last_name": "Hopper" }))
+        .send()
+        .await
+        .expect("patient sent");
+    assert_eq!(created.status(), 201);
+    let out = clinic.path().join("copy.sqlite3");
+
+    // Act: back up while the server runs, then restore elsewhere.
+    let backup = run(
+        clinic.path(),
+        &["backup", "--out", out.to_str().expect("utf-8")],
+    );
+    drop(server);
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let restored = run(elsewhere.path(), &["restore", out.to_str().expect("utf-8")]);
+
+    // Assert: the files, then the old account and patient on the new machine.
+    assert!(backup.status.success(), "{}", backup.stderr);
+    let manifest: Value = serde_json::from_slice(
+        &fs::read(clinic.path().join("copy.sqlite3.json")).expect("manifest"),
+    )
+    .expect("JSON");
+    assert_eq!(manifest["rows"]["patients"], 1);
+    let checksum =
+        fs::read_to_string(clinic.path().join("copy.sqlite3.sha256")).expect("checksum file");
+    assert!(checksum.ends_with("  copy.sqlite3\n"), "{checksum}");
+    assert!(restored.status.success(), "{}", restored.stderr);
+    let (_server, port) = start_server(elsewhere.path());
+    let token = access_token(port).await;
+    let list: Value = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/api/patients/"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("list sent")
+        .json()
+        .await
+        .expect("list body");
+    assert_eq!(list[0]["name"], "Grace Hopper");
+}
+
+#[test]
+fn a_tampered_backup_is_refused_and_the_current_database_is_left_alone() {
+    // Arrange
+    let clinic = tempfile::tempdir().expect("temp dir");
+    assert!(admin_create(clinic.path(), ADMIN, PASSWORD)
+        .status
+        .success());
+    let out = clinic.path().join("copy.sqlite3");
+    assert!(run(
+        clinic.path(),
+        &["backup", "--out", out.to_str().expect("utf-8")]
+    )
+    .status
+    .success());
+    let target = tempfile::tempdir().expect("temp dir");
+    assert!(admin_create(target.path(), "other@clinic.test", PASSWORD)
+        .status
+        .success());
+    let before = fs::read(target.path().join("clinicdesk.sqlite3")).expect("current database");
+    let mut bytes = fs::read(&out).expect("backup");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xFF;
+    fs::write(&out, bytes).expect("tampered");
+
+    // Act
+    let restored = run(target.path(), &["restore", out.to_str().expect("utf-8")]);
+
+    // Assert
+    assert!(!restored.status.success());
+    assert!(
+        restored.stderr.contains("does not match its checksum"),
+        "{}",
+        restored.stderr
+    );
+    let after = fs::read(target.path().join("clinicdesk.sqlite3")).expect("current database");
+    assert!(before == after, "the current database is unchanged");
+}
+
+#[test]
+fn restore_is_refused_while_a_server_uses_the_data_directory() {
+    // Arrange
+    let clinic = tempfile::tempdir().expect("temp dir");
+    assert!(admin_create(clinic.path(), ADMIN, PASSWORD)
+        .status
+        .success());
+    let out = clinic.path().join("copy.sqlite3");
+    assert!(run(
+        clinic.path(),
+        &["backup", "--out", out.to_str().expect("utf-8")]
+    )
+    .status
+    .success());
+    let (_server, _) = start_server(clinic.path());
+
+    // Act
+    let restored = run(clinic.path(), &["restore", out.to_str().expect("utf-8")]);
+
+    // Assert
+    assert!(!restored.status.success());
+    assert!(
+        restored.stderr.contains("stop the clinicdesk server"),
+        "{}",
+        restored.stderr
+    );
+}
