@@ -37,13 +37,14 @@ pub struct Manifest {
     pub rows: Rows,
 }
 
-/// Row counts, so a person can see at a glance what a backup holds.
+/// Row counts, so a person can see at a glance what a backup holds
+/// (`null` for a table an older schema did not have yet).
 #[derive(Debug, Serialize)]
 pub struct Rows {
-    pub users: i64,
-    pub patients: i64,
-    pub doctors: i64,
-    pub mappings: i64,
+    pub users: Option<i64>,
+    pub patients: Option<i64>,
+    pub doctors: Option<i64>,
+    pub mappings: Option<i64>,
 }
 
 /// Writes a backup of the configured database to `out` (default:
@@ -77,26 +78,26 @@ pub fn create(config: &Config, out: Option<&Path>) -> anyhow::Result<(PathBuf, M
     // A temporary name in the same folder, so the final rename is atomic.
     let partial = folder.join(format!(".{}.partial", file_name(&out)));
     let _ = fs::remove_file(&partial);
+    // Described and checksummed before it gets its name: a file under the
+    // final name always has its sidecars.
     let result = write_snapshot(&database, &partial).and_then(|()| {
         crate::config::restrict_to_owner(&partial, 0o600)?;
         File::open(&partial)?.sync_all()?;
+        let manifest = describe(&partial, sha256_of(&partial)?)?;
+        let checksum = format!("{}  {}\n", manifest.sha256, file_name(&out));
+        write_beside(&out, "sha256", checksum.as_bytes())?;
+        write_beside(&out, "json", &serde_json::to_vec_pretty(&manifest)?)?;
         fs::rename(&partial, &out)?;
         sync_folder(folder);
-        Ok(())
+        Ok(manifest)
     });
-    if let Err(e) = result {
-        let _ = fs::remove_file(&partial);
-        return Err(e.context(format!("the backup to {} failed", out.display())));
-    }
-
-    let sha256 = sha256_of(&out)?;
-    let manifest = describe(&out, sha256)?;
-    write_beside(
-        &out,
-        "sha256",
-        format!("{}  {}\n", manifest.sha256, file_name(&out)).as_bytes(),
-    )?;
-    write_beside(&out, "json", &serde_json::to_vec_pretty(&manifest)?)?;
+    let manifest = match result {
+        Ok(manifest) => manifest,
+        Err(e) => {
+            let _ = fs::remove_file(&partial);
+            return Err(e.context(format!("the backup to {} failed", out.display())));
+        }
+    };
     Ok((out, manifest))
 }
 
@@ -136,6 +137,14 @@ pub fn restore(config: &Config, backup: &Path) -> anyhow::Result<PathBuf> {
     crate::config::restrict_to_owner(&database, 0o600)?;
     sync_folder(&config.data_dir);
     Ok(kept)
+}
+
+/// Where the backup made before upgrading from schema `version` goes.
+pub fn pre_migration_path(config: &Config, version: usize) -> PathBuf {
+    let stamp = crate::db::now().replace(':', "");
+    config.data_dir.join(BACKUP_DIR).join(format!(
+        "clinicdesk-{stamp}-before-upgrade-from-schema-{version}.sqlite3"
+    ))
 }
 
 /// The newest backup in the data directory's `backups/` folder, if any.
@@ -188,12 +197,20 @@ fn write_snapshot(database: &Path, target: &Path) -> anyhow::Result<()> {
 
 fn describe(backup: &Path, sha256: String) -> anyhow::Result<Manifest> {
     let conn = Connection::open_with_flags(backup, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    let count = |table: &str| -> anyhow::Result<i64> {
-        Ok(
-            conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
-                row.get(0)
-            })?,
-        )
+    let count = |table: &str| -> anyhow::Result<Option<i64>> {
+        let exists: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
+            [table],
+            |row| row.get(0),
+        )?;
+        if !exists {
+            return Ok(None);
+        }
+        Ok(Some(conn.query_row(
+            &format!("SELECT count(*) FROM {table}"),
+            [],
+            |row| row.get(0),
+        )?))
     };
     Ok(Manifest {
         clinicdesk_version: env!("CARGO_PKG_VERSION"),

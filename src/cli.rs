@@ -113,12 +113,13 @@ fn backup(overrides: &Overrides, out: Option<&std::path::Path>) -> anyhow::Resul
     let config = Config::load(overrides)?;
     let (path, manifest) = backup::create(&config, out)?;
     println!("Backup written: {}", path.display());
+    let count = |n: Option<i64>| n.unwrap_or(0);
     println!(
         "  {} patients, {} doctors, {} mappings, {} accounts; sha256 {}",
-        manifest.rows.patients,
-        manifest.rows.doctors,
-        manifest.rows.mappings,
-        manifest.rows.users,
+        count(manifest.rows.patients),
+        count(manifest.rows.doctors),
+        count(manifest.rows.mappings),
+        count(manifest.rows.users),
         manifest.sha256
     );
     Ok(())
@@ -149,7 +150,7 @@ fn check(overrides: &Overrides) -> anyhow::Result<()> {
         database.display()
     );
     // Opening runs the start-up checks (quick_check, WAL) and any migration.
-    let report = Db::open(&database)?.report()?;
+    let report = Db::open(&config)?.report()?;
     println!("database:        {}", database.display());
     println!("SQLite version:  {}", report.sqlite_version);
     println!("journal mode:    {}", report.journal_mode);
@@ -177,7 +178,7 @@ fn check(overrides: &Overrides) -> anyhow::Result<()> {
 fn create_admin(overrides: &Overrides, email: &str, name: Option<&str>) -> anyhow::Result<()> {
     let config = Config::load(overrides)?;
     config.prepare_data_dir()?;
-    let db = Db::open(&config.database_path())?;
+    let db = Db::open(&config)?;
     let secret = read_password()?;
     let body = serde_json::json!({ "email": email, "name": name, "password": secret });
     let body = body.as_object().cloned().unwrap_or_default();

@@ -11,6 +11,7 @@ use rusqlite_migration::{Migrations, M};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::config::Config;
 use crate::error::ApiError;
 
 /// The schema, oldest first. Files are never edited once released: a change
@@ -37,8 +38,9 @@ pub struct Db(r2d2::Pool<SqliteConnectionManager>);
 impl Db {
     /// Opens (creating if needed) the database file, checks it, brings its
     /// schema up to date, and only then opens the pool.
-    pub fn open(path: &Path) -> anyhow::Result<Self> {
-        prepare(path)?;
+    pub fn open(config: &Config) -> anyhow::Result<Self> {
+        let path = &config.database_path();
+        prepare(config, path)?;
         let manager = SqliteConnectionManager::file(path).with_init(|conn| {
             // First: wait for a lock instead of failing with SQLITE_BUSY.
             conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -142,7 +144,7 @@ pub struct StorageReport {
 
 /// Start-up work on one plain connection, so a problem is reported at once
 /// and by name (the pool would retry for half a minute first).
-fn prepare(path: &Path) -> anyhow::Result<()> {
+fn prepare(config: &Config, path: &Path) -> anyhow::Result<()> {
     let mut conn = Connection::open(path)
         .with_context(|| format!("cannot open the database {}", path.display()))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
@@ -158,6 +160,28 @@ fn prepare(path: &Path) -> anyhow::Result<()> {
              is the data directory on a network share?",
             path.display()
         );
+    }
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let version = usize::try_from(version).unwrap_or(usize::MAX);
+    if version > MIGRATIONS.len() {
+        anyhow::bail!(
+            "the database {} was written by a newer clinicdesk (schema {version}; this one knows up to {}); \
+             run the newer clinicdesk, or restore a backup made by this version",
+            path.display(),
+            MIGRATIONS.len()
+        );
+    }
+    if version > 0 && version < MIGRATIONS.len() {
+        // An upgrade: keep the database as it was before changing its schema.
+        let (backup, _) = crate::backup::create(
+            config,
+            Some(&crate::backup::pre_migration_path(config, version)),
+        )
+        .context("cannot write the backup that must precede a schema upgrade")?;
+        tracing::info!(backup = %backup.display(), from = version, to = MIGRATIONS.len(), "upgrading the database schema");
+        return migrate(&mut conn).with_context(|| {
+            format!("the upgrade failed and was rolled back; the database is unchanged (and backed up to {})", backup.display())
+        });
     }
     migrate(&mut conn)
 }

@@ -23,14 +23,13 @@ use crate::{doctors, mappings, patients};
 pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
     config.prepare_data_dir()?;
     let lock = InstanceLock::acquire(&config.data_dir)?;
-    let db =
-        Db::open(&config.database_path()).map_err(|e| match backup::newest(&config.data_dir) {
-            Some(newest) => anyhow::anyhow!(
-                "{e:#}\nThe newest backup is {0}; to go back to it: clinicdesk restore {0}",
-                newest.display()
-            ),
-            None => e,
-        })?;
+    let db = Db::open(&config).map_err(|e| match backup::newest(&config.data_dir) {
+        Some(newest) => anyhow::anyhow!(
+            "{e:#}\nThe newest backup is {0}; to go back to it: clinicdesk restore {0}",
+            newest.display()
+        ),
+        None => e,
+    })?;
     let needs_setup = {
         let conn = db.connection()?;
         settings::sql::initialise(&conn, config.registration)

@@ -6,3 +6,4 @@ mod backup;
 mod commands;
 mod durability;
 mod harness;
+mod upgrade;

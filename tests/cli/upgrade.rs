@@ -1,0 +1,97 @@
+//! Upgrades: a database written by an older clinicdesk is backed up, then
+//! migrated at start-up; one from a newer clinicdesk is refused untouched.
+
+use std::fs;
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::harness::{clinicdesk, login, parse_local_url, serve_args, Running, PASSWORD};
+
+/// A database as the first release left it: schema 1, one admin.
+fn first_release_database(dir: &Path) {
+    let conn = Connection::open(dir.join("clinicdesk.sqlite3")).expect("database");
+    conn.execute_batch(include_str!("../../migrations/0001_users.sql"))
+        .expect("schema 1");
+    let hash = clinicdesk::auth::password::hash(PASSWORD).expect("hash");
+    conn.execute(
+        "INSERT INTO users (email, password_hash, role, created_at, updated_at)
+         VALUES ('old@clinic.test', ?1, 'admin', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z')",
+        [hash],
+    )
+    .expect("the old admin");
+    conn.pragma_update(None, "user_version", 1)
+        .expect("version 1");
+}
+
+fn user_version(path: &Path) -> i64 {
+    Connection::open(path)
+        .expect("open")
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .expect("user_version")
+}
+
+#[rocket::async_test]
+async fn a_database_from_an_older_release_is_backed_up_then_upgraded() {
+    // Arrange
+    let dir = tempfile::tempdir().expect("temp dir");
+    first_release_database(dir.path());
+
+    // Act
+    let mut server = Running::start(clinicdesk(serve_args(dir.path())), None);
+    let line = server.wait_for("the address", |l| l.contains("is running at"));
+    let (port, _) = parse_local_url(&line).expect("address");
+
+    // Assert: the old admin logs in, a patient can be stored (schema 4)...
+    let body: serde_json::Value = login(port, "old@clinic.test", PASSWORD)
+        .await
+        .json()
+        .await
+        .expect("login");
+    let created = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/patients/"))
+        .bearer_auth(body["access"].as_str().expect("access"))
+        .json(&serde_json::json!({ "first_name": "Grace" }))
+        .send()
+        .await
+        .expect("patient sent");
+    assert_eq!(created.status(), 201);
+    // ...and the schema-1 database was kept first.
+    let backups: Vec<_> = fs::read_dir(dir.path().join("backups"))
+        .expect("a backups folder")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "sqlite3"))
+        .collect();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    let name = backups[0].display().to_string();
+    assert!(name.contains("before-upgrade-from-schema-1"), "{name}");
+    assert_eq!(user_version(&backups[0]), 1);
+}
+
+#[test]
+fn a_database_from_a_newer_release_is_refused_and_left_as_it_is() {
+    // Arrange
+    let dir = tempfile::tempdir().expect("temp dir");
+    first_release_database(dir.path());
+    let database = dir.path().join("clinicdesk.sqlite3");
+    Connection::open(&database)
+        .expect("open")
+        .pragma_update(None, "user_version", 99)
+        .expect("99");
+
+    // Act
+    let start = Running::start(clinicdesk(serve_args(dir.path())), None).finish();
+
+    // Assert
+    assert!(!start.status.success());
+    assert!(
+        start.stderr.contains("newer clinicdesk"),
+        "{}",
+        start.stderr
+    );
+    assert_eq!(user_version(&database), 99);
+    assert!(
+        !dir.path().join("backups").exists(),
+        "nothing was backed up or changed"
+    );
+}
