@@ -146,3 +146,123 @@ fn check_reports_the_database_settings_and_integrity() {
         );
     }
 }
+
+/// Patients created by `writers` concurrent clients until `stop` is set or
+/// each has made `limit` requests; returns the ids the server acknowledged.
+async fn write_until_stopped(
+    port: u16,
+    token: &str,
+    writers: usize,
+    limit: usize,
+    stop: &std::sync::atomic::AtomicBool,
+    acknowledged: &std::sync::Mutex<Vec<i64>>,
+) {
+    use std::sync::atomic::Ordering;
+    let http = reqwest::Client::new();
+    let clients = (0..writers).map(|writer| {
+        let http = http.clone();
+        async move {
+            for i in 0..limit {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let body = serde_json::json!({ "first_name": format!("W{writer}"), "last_name": format!("N{i}") });
+                let sent = http
+                    .post(format!("http://127.0.0.1:{port}/api/patients/"))
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await;
+                let Ok(response) = sent else { break };
+                if response.status() == 201 {
+                    let created: serde_json::Value = response.json().await.unwrap_or_default();
+                    if let Some(id) = created["id"].as_i64() {
+                        acknowledged.lock().expect("not poisoned").push(id);
+                    }
+                }
+            }
+        }
+    });
+    rocket::futures::future::join_all(clients).await;
+}
+
+#[rocket::async_test]
+async fn every_acknowledged_write_survives_kill_9_under_load() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Mutex;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(admin_create(dir.path(), "boss@clinic.test", PASSWORD)
+        .status
+        .success());
+    let acknowledged = Mutex::new(Vec::new());
+    // An unpredictable moment: after between 10 and 59 acknowledged writes.
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    for round in 0..3u32 {
+        // Arrange: a server under load from six writers.
+        let (mut server, port) = start_server(dir.path());
+        let token = access_token(port).await;
+        let stop = AtomicBool::new(false);
+        let before = acknowledged.lock().expect("not poisoned").len();
+        let kill_after = before + 10 + usize::try_from((seed >> (round * 5)) % 50).expect("small");
+
+        // Act: kill -9 once enough writes were acknowledged.
+        let killer = async {
+            while acknowledged.lock().expect("not poisoned").len() < kill_after
+                && !stop.load(Ordering::SeqCst)
+            {
+                rocket::tokio::task::yield_now().await;
+            }
+            let _ = server.child.kill();
+            stop.store(true, Ordering::SeqCst);
+        };
+        let load = async {
+            write_until_stopped(port, &token, 6, 200, &stop, &acknowledged).await;
+            stop.store(true, Ordering::SeqCst);
+        };
+        rocket::futures::future::join(killer, load).await;
+        drop(server);
+
+        // Assert: intact, and nothing acknowledged is missing.
+        let mut check = clinicdesk(["--data-dir"]);
+        check.arg(dir.path()).arg("check");
+        let report = Running::start(check, None).finish();
+        assert!(
+            report.stdout.contains("integrity:       ok"),
+            "round {round}: {}{}",
+            report.stdout,
+            report.stderr
+        );
+        let (_server, port) = start_server(dir.path());
+        let token = access_token(port).await;
+        let http = reqwest::Client::new();
+        let ids = acknowledged.lock().expect("not poisoned").clone();
+        assert!(ids.len() > before, "round {round} wrote something");
+        for id in ids {
+            let status = http
+                .get(format!("http://127.0.0.1:{port}/api/patients/{id}/"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("read sent")
+                .status();
+            assert_eq!(
+                status, 200,
+                "round {round}: acknowledged patient {id} is missing"
+            );
+        }
+    }
+}
+
+async fn access_token(port: u16) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/auth/login/"))
+        .json(&serde_json::json!({ "email": "boss@clinic.test", "password": PASSWORD }))
+        .send()
+        .await
+        .expect("login sent");
+    let body: serde_json::Value = response.json().await.expect("login body");
+    body["access"].as_str().expect("access token").to_owned()
+}
