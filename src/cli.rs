@@ -101,8 +101,11 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn serve(overrides: &Overrides) -> anyhow::Result<()> {
+    // Before anything starts a thread: afterwards the offset cannot be read safely.
+    let local_offset = time::UtcOffset::current_local_offset().ok();
     telemetry::init(telemetry::DEFAULT_FILTER);
-    let config = Config::load(overrides)?;
+    let mut config = Config::load(overrides)?;
+    config.local_offset = local_offset;
     let rocket = server::build(config)?;
     rocket::execute(rocket.launch())
         .map(|_| ())
@@ -161,12 +164,9 @@ fn check(overrides: &Overrides) -> anyhow::Result<()> {
     );
     println!("schema version:  {}", report.schema_version);
     println!("integrity:       {}", report.integrity);
-    match backup::newest(&config.data_dir) {
+    match backup::newest(&config) {
         Some(path) => println!("newest backup:   {}", path.display()),
-        None => println!(
-            "newest backup:   none in {}",
-            config.data_dir.join(backup::BACKUP_DIR).display()
-        ),
+        None => println!("newest backup:   none in {}", config.backup_dir().display()),
     }
     anyhow::ensure!(
         report.integrity == "ok",

@@ -52,9 +52,20 @@ pub struct Config {
     pub registration: Registration,
     pub access_token_minutes: u64,
     pub refresh_token_days: u64,
+    /// Where backups go (a USB drive or NAS path); `<data dir>/backups` if unset.
+    pub backup_dir: Option<PathBuf>,
+    /// Local time of the daily backup, `HH:MM`; `off` for none.
+    pub backup_time: String,
+    /// How many daily backups to keep.
+    pub backup_keep: u32,
     /// Install Ctrl-C / SIGTERM handlers (off in tests, which run many servers).
     #[serde(skip)]
     pub handle_signals: bool,
+    /// The machine's offset from UTC, for the backup time. Read once at
+    /// start-up, before any thread exists (later it cannot be read safely);
+    /// UTC when unknown.
+    #[serde(skip)]
+    pub local_offset: Option<time::UtcOffset>,
 }
 
 /// Values given on the command line; `None` leaves the lower layers' value.
@@ -77,7 +88,11 @@ impl Config {
             registration: Registration::Closed,
             access_token_minutes: 15,
             refresh_token_days: 7,
+            backup_dir: None,
+            backup_time: "02:00".into(),
+            backup_keep: 7,
             handle_signals: true,
+            local_offset: None,
         }
     }
 
@@ -103,6 +118,9 @@ impl Config {
                 "registration",
                 "access_token_minutes",
                 "refresh_token_days",
+                "backup_dir",
+                "backup_time",
+                "backup_keep",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()
@@ -116,11 +134,13 @@ impl Config {
         Ok(config)
     }
 
-    /// A server for tests: loopback, an OS-chosen port, no signal handlers.
+    /// A server for tests: loopback, an OS-chosen port, no signal handlers,
+    /// no scheduled backups.
     pub fn for_tests(data_dir: &Path) -> Self {
         Self {
             port: 0,
             handle_signals: false,
+            backup_time: "off".into(),
             ..Self::defaults(data_dir.to_path_buf())
         }
     }
@@ -132,12 +152,30 @@ impl Config {
         if self.refresh_token_days == 0 || self.refresh_token_days > 365 {
             anyhow::bail!("refresh_token_days must be between 1 and 365");
         }
+        if self.backup_keep == 0 {
+            anyhow::bail!("backup_keep must be at least 1");
+        }
+        if self.backup_time != "off"
+            && crate::backup::schedule::parse_time(&self.backup_time).is_none()
+        {
+            anyhow::bail!(
+                "backup_time must be HH:MM (24-hour clock) or off, not {:?}",
+                self.backup_time
+            );
+        }
         Ok(())
     }
 
     /// The database file.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join(DATABASE_FILE)
+    }
+
+    /// Where backups go.
+    pub fn backup_dir(&self) -> PathBuf {
+        self.backup_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join(crate::backup::BACKUP_DIR))
     }
 
     /// Creates the data directory (owner-only) if needed and checks it is usable.

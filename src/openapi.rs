@@ -15,7 +15,7 @@ use utoipa::openapi::{Content, OpenApi as Document, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::{auth, doctors, health, mappings, patients, settings, setup, users};
+use crate::{auth, backup, doctors, health, mappings, patients, settings, setup, users};
 
 /// `POST /api/setup/`.
 #[derive(Deserialize, ToSchema)]
@@ -126,6 +126,7 @@ pub struct ErrorBody {
         mappings::list, mappings::create, mappings::for_patient, mappings::update, mappings::replace,
         mappings::remove, mappings::detail, mappings::detail_update, mappings::detail_replace,
         mappings::detail_remove, mappings::delete_alias,
+        backup::routes::list, backup::routes::create, backup::routes::status, backup::routes::download,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Mounted)

@@ -2,6 +2,7 @@
 //! `clinicdesk serve` launches and what the tests start in-process.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use rocket::config::{Ident, LogLevel, Shutdown};
 use rocket::fairing::AdHoc;
@@ -9,6 +10,7 @@ use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
 use crate::auth::token::Keys;
+use crate::backup::schedule::BackupStatus;
 use crate::config::Config;
 use crate::db::Db;
 use crate::lock::InstanceLock;
@@ -23,7 +25,7 @@ use crate::{doctors, mappings, patients};
 pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
     config.prepare_data_dir()?;
     let lock = InstanceLock::acquire(&config.data_dir)?;
-    let db = Db::open(&config).map_err(|e| match backup::newest(&config.data_dir) {
+    let db = Db::open(&config).map_err(|e| match backup::newest(&config) {
         Some(newest) => anyhow::anyhow!(
             "{e:#}\nThe newest backup is {0}; to go back to it: clinicdesk restore {0}",
             newest.display()
@@ -52,6 +54,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         patients::routes(),
         doctors::routes(),
         mappings::routes(),
+        backup::routes::routes(),
         http::fallback_routes(),
     ]
     .concat();
@@ -62,6 +65,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         .manage(keys)
         .manage(setup_token)
         .manage(LoginThrottle::default())
+        .manage(Arc::new(BackupStatus::default()))
         .manage(config)
         .mount("/api", api_routes)
         .mount("/", openapi::routes())
@@ -72,9 +76,31 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         .attach(AdHoc::on_liftoff("announce", |rocket| {
             Box::pin(async move { announce(rocket) })
         }))
+        .attach(AdHoc::on_liftoff("daily backup", |rocket| {
+            Box::pin(async move { start_daily_backup(rocket) })
+        }))
         .attach(AdHoc::on_shutdown("checkpoint", |rocket| {
             Box::pin(async move { checkpoint(rocket).await })
         })))
+}
+
+/// Starts the daily backup task (unless `backup_time = "off"`).
+fn start_daily_backup(rocket: &Rocket<rocket::Orbit>) {
+    let (Some(config), Some(status)) = (
+        rocket.state::<Config>(),
+        rocket.state::<Arc<BackupStatus>>(),
+    ) else {
+        return;
+    };
+    if config.backup_time == "off" {
+        return;
+    }
+    tracing::info!(at = %config.backup_time, folder = %config.backup_dir().display(), keep = config.backup_keep, "daily backups scheduled");
+    rocket::tokio::spawn(backup::schedule::run(
+        config.clone(),
+        Arc::clone(status),
+        rocket.shutdown(),
+    ));
 }
 
 /// After the last request: empty the write-ahead log into the database file.

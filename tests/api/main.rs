@@ -2,6 +2,7 @@
 //! with its own temporary data directory and talks HTTP to it.
 
 mod auth;
+mod backups;
 mod concurrency;
 mod contract;
 mod doctors;

@@ -24,6 +24,9 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::lock::InstanceLock;
 
+pub mod routes;
+pub mod schedule;
+
 /// The folder in the data directory that backups go to by default.
 pub const BACKUP_DIR: &str = "backups";
 
@@ -56,13 +59,9 @@ pub fn create(config: &Config, out: Option<&Path>) -> anyhow::Result<(PathBuf, M
         "there is no database at {} to back up",
         database.display()
     );
-    let stamp = crate::db::now().replace(':', "");
     let out = match out {
         Some(path) => path.to_path_buf(),
-        None => config
-            .data_dir
-            .join(BACKUP_DIR)
-            .join(format!("clinicdesk-{stamp}.sqlite3")),
+        None => free_name(&config.backup_dir(), "clinicdesk", ""),
     };
     anyhow::ensure!(
         !out.exists(),
@@ -141,22 +140,31 @@ pub fn restore(config: &Config, backup: &Path) -> anyhow::Result<PathBuf> {
 
 /// Where the backup made before upgrading from schema `version` goes.
 pub fn pre_migration_path(config: &Config, version: usize) -> PathBuf {
-    let stamp = crate::db::now().replace(':', "");
-    config.data_dir.join(BACKUP_DIR).join(format!(
-        "clinicdesk-{stamp}-before-upgrade-from-schema-{version}.sqlite3"
-    ))
+    free_name(
+        &config.backup_dir(),
+        "clinicdesk",
+        &format!("-before-upgrade-from-schema-{version}"),
+    )
 }
 
-/// The newest backup in the data directory's `backups/` folder, if any.
-pub fn newest(data_dir: &Path) -> Option<PathBuf> {
-    let entries = fs::read_dir(data_dir.join(BACKUP_DIR)).ok()?;
-    entries
+/// The backups in the backup folder, newest first.
+pub fn list(config: &Config) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(config.backup_dir()) else {
+        return Vec::new();
+    };
+    let mut backups: Vec<(std::time::SystemTime, PathBuf)> = entries
         .filter_map(Result::ok)
         .map(|entry| entry.path())
         .filter(|path| path.extension().is_some_and(|ext| ext == "sqlite3"))
         .filter_map(|path| Some((fs::metadata(&path).ok()?.modified().ok()?, path)))
-        .max()
-        .map(|(_, path)| path)
+        .collect();
+    backups.sort_by(|a, b| b.cmp(a));
+    backups.into_iter().map(|(_, path)| path).collect()
+}
+
+/// The newest backup in the backup folder, if any.
+pub fn newest(config: &Config) -> Option<PathBuf> {
+    list(config).into_iter().next()
 }
 
 /// The backup matches its `.sha256` sidecar and passes `integrity_check`.
@@ -183,6 +191,35 @@ pub fn verify(backup: &Path) -> anyhow::Result<()> {
         backup.display()
     );
     Ok(())
+}
+
+/// `<folder>/<prefix>-<UTC time to the millisecond><suffix>.sqlite3`, with
+/// `-2`, `-3`… added if that name is taken (two backups in one millisecond).
+fn free_name(folder: &Path, prefix: &str, suffix: &str) -> PathBuf {
+    let now = time::OffsetDateTime::now_utc();
+    let stamp = format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}.{:03}Z",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+        now.millisecond()
+    );
+    let base = format!("{prefix}-{stamp}{suffix}");
+    // Bounded: a thousand backups in one millisecond is not a real case.
+    (1..1000)
+        .map(|n| {
+            if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            }
+        })
+        .map(|name| folder.join(format!("{name}.sqlite3")))
+        .find(|path| !path.exists())
+        .unwrap_or_else(|| folder.join(format!("{base}.sqlite3")))
 }
 
 fn write_snapshot(database: &Path, target: &Path) -> anyhow::Result<()> {
@@ -226,7 +263,7 @@ fn describe(backup: &Path, sha256: String) -> anyhow::Result<Manifest> {
     })
 }
 
-fn sha256_of(path: &Path) -> anyhow::Result<String> {
+pub(crate) fn sha256_of(path: &Path) -> anyhow::Result<String> {
     let mut file = File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; 1 << 16];
@@ -246,7 +283,7 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn sidecar(backup: &Path, extension: &str) -> PathBuf {
+pub(crate) fn sidecar(backup: &Path, extension: &str) -> PathBuf {
     let mut name = backup.as_os_str().to_owned();
     name.push(format!(".{extension}"));
     PathBuf::from(name)

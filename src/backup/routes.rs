@@ -1,0 +1,180 @@
+//! `/api/admin/backups` (admin only): make a backup now, list them with
+//! size, time and whether each still matches its checksum, see the
+//! schedule and its last failure, and download one.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rocket::fs::NamedFile;
+use rocket::http::{ContentType, Header};
+use rocket::request::Request;
+use rocket::response::status::Created;
+use rocket::response::{self, Responder};
+use rocket::serde::json::Json;
+use rocket::{get, post, routes, Route, State};
+use serde::Serialize;
+
+use super::schedule::{BackupStatus, Failure};
+use crate::auth::Admin;
+use crate::config::Config;
+use crate::error::{ApiError, FieldErrors};
+use crate::http::{self, Page, Paging};
+
+pub fn routes() -> Vec<Route> {
+    routes![list, create, status, download]
+}
+
+/// One backup file as admins see it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BackupInfo {
+    /// The file name (download it at `/api/admin/backups/<name>`).
+    pub name: String,
+    pub size: u64,
+    /// When the file was written (UTC).
+    pub created_at: String,
+    /// It still matches its `.sha256` file.
+    pub verified: bool,
+}
+
+impl BackupInfo {
+    fn of(path: &Path) -> Option<Self> {
+        let metadata = std::fs::metadata(path).ok()?;
+        let modified = time::OffsetDateTime::from(metadata.modified().ok()?);
+        let expected = std::fs::read_to_string(super::sidecar(path, "sha256")).unwrap_or_default();
+        let verified = super::sha256_of(path)
+            .is_ok_and(|actual| expected.split_whitespace().next() == Some(actual.as_str()));
+        Some(Self {
+            name: path.file_name()?.to_string_lossy().into_owned(),
+            size: metadata.len(),
+            created_at: modified
+                .replace_nanosecond(0)
+                .ok()?
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok()?,
+            verified,
+        })
+    }
+}
+
+/// The schedule and its health.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BackupSchedule {
+    /// `HH:MM` local time, or `off`.
+    pub backup_time: String,
+    pub backup_keep: u32,
+    pub backup_dir: String,
+    pub newest: Option<BackupInfo>,
+    /// The last scheduled backup, if it failed.
+    pub last_failure: Option<Failure>,
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
+    rocket::tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("backup task failed: {e}")))?
+        .map_err(ApiError::Internal)
+}
+
+#[utoipa::path(tag = "backups", responses((status = 200, description = "Backups, newest first (admin)", body = [BackupInfo])), security(("bearer" = [])))]
+#[get("/admin/backups?<page>&<page_size>")]
+async fn list(
+    page: Option<&str>,
+    page_size: Option<&str>,
+    _admin: Admin,
+    config: &State<Config>,
+) -> Result<Page<BackupInfo>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let paging = http::checked(Paging::parse(page, page_size, &mut errors), errors)?;
+    let config = config.inner().clone();
+    let all = blocking(move || Ok(super::list(&config))).await?;
+    let total = i64::try_from(all.len()).unwrap_or(i64::MAX);
+    let offset = usize::try_from(paging.offset()).unwrap_or(usize::MAX);
+    let limit = usize::try_from(paging.limit()).unwrap_or(usize::MAX);
+    let wanted: Vec<PathBuf> = all.into_iter().skip(offset).take(limit).collect();
+    let items =
+        blocking(move || Ok(wanted.iter().filter_map(|p| BackupInfo::of(p)).collect())).await?;
+    Ok(Page {
+        items,
+        total,
+        paging,
+    })
+}
+
+#[utoipa::path(tag = "backups", responses((status = 201, description = "Writes a backup now (admin)", body = BackupInfo)), security(("bearer" = [])))]
+#[post("/admin/backups")]
+async fn create(
+    _admin: Admin,
+    config: &State<Config>,
+    status: &State<Arc<BackupStatus>>,
+) -> Result<Created<Json<BackupInfo>>, ApiError> {
+    let config = config.inner().clone();
+    let outcome = blocking(move || {
+        let (path, _) = super::create(&config, None)?;
+        BackupInfo::of(&path).ok_or_else(|| anyhow::anyhow!("the new backup cannot be read"))
+    })
+    .await;
+    status.record(
+        &outcome
+            .as_ref()
+            .map(|_| ())
+            .map_err(|e| anyhow::anyhow!("{e}")),
+    );
+    let info = outcome?;
+    Ok(Created::new(format!("/api/admin/backups/{}", info.name)).body(Json(info)))
+}
+
+#[utoipa::path(tag = "backups", responses((status = 200, description = "The backup schedule, the newest backup and the last failure (admin)", body = BackupSchedule)), security(("bearer" = [])))]
+#[get("/admin/backups/status")]
+async fn status(
+    _admin: Admin,
+    config: &State<Config>,
+    status: &State<Arc<BackupStatus>>,
+) -> Result<Json<BackupSchedule>, ApiError> {
+    let config = config.inner().clone();
+    let last_failure = status.last_failure();
+    blocking(move || {
+        Ok(Json(BackupSchedule {
+            newest: super::newest(&config).and_then(|p| BackupInfo::of(&p)),
+            backup_time: config.backup_time.clone(),
+            backup_keep: config.backup_keep,
+            backup_dir: config.backup_dir().display().to_string(),
+            last_failure,
+        }))
+    })
+    .await
+}
+
+/// A backup file as a download.
+struct Attachment(NamedFile, String);
+
+impl<'r> Responder<'r, 'static> for Attachment {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = self.0.respond_to(req)?;
+        response.set_header(ContentType::Binary);
+        response.set_header(Header::new(
+            "Content-Disposition",
+            format!("attachment; filename=\"{}\"", self.1),
+        ));
+        Ok(response)
+    }
+}
+
+#[utoipa::path(tag = "backups", responses((status = 200, description = "Downloads a backup (admin)", content_type = "application/octet-stream")), security(("bearer" = [])))]
+#[get("/admin/backups/<name>", rank = 2)]
+async fn download(
+    name: &str,
+    _admin: Admin,
+    config: &State<Config>,
+) -> Result<Attachment, ApiError> {
+    // Only a plain file name of a listed backup: nothing else in the folder.
+    let path = super::list(config)
+        .into_iter()
+        .find(|path| path.file_name().is_some_and(|n| n == name))
+        .ok_or(ApiError::NotFound)?;
+    let file = NamedFile::open(&path)
+        .await
+        .map_err(|_| ApiError::NotFound)?;
+    Ok(Attachment(file, name.to_owned()))
+}

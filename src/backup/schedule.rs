@@ -1,0 +1,145 @@
+//! The daily backup: at `backup_time` (the machine's local time), write a
+//! backup into the backup folder and keep the newest `backup_keep` daily
+//! ones. A failure is logged and kept for admins to see
+//! (`GET /api/admin/backups/status`); the next day tries again.
+
+use std::fs;
+use std::sync::Mutex;
+
+use rocket::tokio;
+use serde::Serialize;
+use time::{Duration, OffsetDateTime, Time, UtcOffset};
+
+use crate::config::Config;
+
+/// Prefix of the daily (and manual default) backups; the only ones pruned.
+const DAILY_PREFIX: &str = "clinicdesk-";
+/// Backups made before a schema upgrade are never pruned.
+const UPGRADE_MARK: &str = "before-upgrade";
+
+/// `HH:MM` on a 24-hour clock.
+pub fn parse_time(text: &str) -> Option<Time> {
+    let (hours, minutes) = text.trim().split_once(':')?;
+    Time::from_hms(hours.parse().ok()?, minutes.parse().ok()?, 0).ok()
+}
+
+/// The next moment at `at` strictly after `now` (today or tomorrow).
+pub fn next_run(now: OffsetDateTime, at: Time) -> OffsetDateTime {
+    let today = now.replace_time(at);
+    if today > now {
+        today
+    } else {
+        today + Duration::days(1)
+    }
+}
+
+/// The last scheduled backup that failed, for admins to see.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Failure {
+    pub at: String,
+    pub error: String,
+}
+
+/// Shared between the scheduler and the admin routes; managed by Rocket.
+#[derive(Debug, Default)]
+pub struct BackupStatus(Mutex<Option<Failure>>);
+
+impl BackupStatus {
+    /// The last failure, unless a backup has succeeded since.
+    pub fn last_failure(&self) -> Option<Failure> {
+        self.0.lock().ok().and_then(|slot| slot.clone())
+    }
+
+    pub fn record(&self, outcome: &anyhow::Result<()>) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = outcome.as_ref().err().map(|e| Failure {
+                at: crate::db::now(),
+                error: format!("{e:#}"),
+            });
+        }
+    }
+}
+
+/// Writes one backup and prunes old daily ones.
+pub fn back_up_now(config: &Config) -> anyhow::Result<()> {
+    let (path, _) = super::create(config, None)?;
+    tracing::info!(backup = %path.display(), "backup written");
+    prune(config)
+}
+
+/// Deletes daily backups beyond the newest `backup_keep`, with their sidecars.
+pub fn prune(config: &Config) -> anyhow::Result<()> {
+    let keep = usize::try_from(config.backup_keep).unwrap_or(usize::MAX);
+    let daily = super::list(config).into_iter().filter(|path| {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        name.starts_with(DAILY_PREFIX) && !name.contains(UPGRADE_MARK)
+    });
+    for old in daily.skip(keep) {
+        fs::remove_file(&old)?;
+        for extension in ["sha256", "json"] {
+            let _ = fs::remove_file(super::sidecar(&old, extension));
+        }
+        tracing::info!(backup = %old.display(), "old backup removed");
+    }
+    Ok(())
+}
+
+/// Runs the daily backup until `shutdown` fires.
+pub async fn run(config: Config, status: std::sync::Arc<BackupStatus>, shutdown: rocket::Shutdown) {
+    let Some(at) = parse_time(&config.backup_time) else {
+        return;
+    };
+    let offset = config.local_offset.unwrap_or(UtcOffset::UTC);
+    tokio::pin!(shutdown);
+    loop {
+        let now = OffsetDateTime::now_utc().to_offset(offset);
+        let wait = (next_run(now, at) - now).unsigned_abs();
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = &mut shutdown => return,
+        }
+        let job_config = config.clone();
+        let outcome = tokio::task::spawn_blocking(move || back_up_now(&job_config))
+            .await
+            .unwrap_or_else(|e| Err(anyhow::anyhow!("the backup task failed: {e}")));
+        if let Err(e) = &outcome {
+            tracing::error!(error = %format!("{e:#}"), "the daily backup failed");
+        }
+        status.record(&outcome);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn the_next_run_is_today_if_still_ahead_else_tomorrow() {
+        let two = parse_time("02:00").expect("time");
+        assert_eq!(
+            next_run(datetime!(2026-11-23 01:30 +1), two),
+            datetime!(2026-11-23 02:00 +1)
+        );
+        assert_eq!(
+            next_run(datetime!(2026-11-23 02:00 +1), two),
+            datetime!(2026-11-24 02:00 +1)
+        );
+        assert_eq!(
+            next_run(datetime!(2026-11-23 23:59 +1), two),
+            datetime!(2026-11-24 02:00 +1)
+        );
+    }
+
+    #[test]
+    fn backup_times_are_24_hour_clock_readings() {
+        assert!(parse_time("00:00").is_some());
+        assert!(parse_time("23:59").is_some());
+        for bad in ["24:00", "2", "02:60", "two", ""] {
+            assert!(parse_time(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! `/api/admin/backups` (admin only) and the daily job's pruning.
+
+use clinicdesk::backup;
+use clinicdesk::config::Config;
+use clinicdesk::db::Db;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::helpers::{assert_error, json_with, spawn_app};
+
+#[rocket::async_test]
+async fn an_admin_backs_up_now_then_lists_and_downloads_a_verified_backup() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+
+    // Act
+    let created = json_with(
+        app.post("/api/admin/backups", &admin.access, &Value::Null)
+            .await,
+        201,
+    )
+    .await;
+    let listed = app.get("/api/admin/backups/", &admin.access).await;
+    let total = listed.headers()["x-total-count"]
+        .to_str()
+        .expect("count")
+        .to_owned();
+    let listed = json_with(listed, 200).await;
+    let name = created["name"].as_str().expect("name");
+    let download = app
+        .get(&format!("/api/admin/backups/{name}"), &admin.access)
+        .await;
+
+    // Assert
+    assert_eq!(created["verified"], true);
+    assert_eq!(total, "1");
+    assert_eq!(listed[0]["name"], name);
+    assert_eq!(download.status(), 200);
+    assert_eq!(
+        download.headers()["content-type"],
+        "application/octet-stream"
+    );
+    assert!(download.headers()["content-disposition"]
+        .to_str()
+        .expect("header")
+        .contains(name));
+    let bytes = download.bytes().await.expect("file");
+    assert!(bytes.starts_with(b"SQLite format 3\0"));
+    let sidecar = std::fs::read_to_string(
+        app.data_dir
+            .path()
+            .join("backups")
+            .join(format!("{name}.sha256")),
+    )
+    .expect("sha256 file");
+    assert!(
+        sidecar.starts_with(&hex::encode(Sha256::digest(&bytes))),
+        "the download is the checksummed file"
+    );
+}
+
+#[rocket::async_test]
+async fn only_admins_reach_backups() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let staff = app.account(&admin, "staff", "staff@clinic.test").await;
+
+    // Act + Assert
+    assert_error(
+        app.post("/api/admin/backups", &staff.access, &Value::Null)
+            .await,
+        403,
+        "permission_denied",
+    )
+    .await;
+    assert_error(
+        app.get("/api/admin/backups", &staff.access).await,
+        403,
+        "permission_denied",
+    )
+    .await;
+    assert_error(
+        app.get("/api/admin/backups/status", &staff.access).await,
+        403,
+        "permission_denied",
+    )
+    .await;
+    assert_error(
+        app.get("/api/admin/backups", "").await,
+        401,
+        "not_authenticated",
+    )
+    .await;
+}
+
+#[rocket::async_test]
+async fn a_changed_backup_is_listed_as_unverified_and_nothing_else_downloads() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let created = json_with(
+        app.post("/api/admin/backups", &admin.access, &Value::Null)
+            .await,
+        201,
+    )
+    .await;
+    let path = app
+        .data_dir
+        .path()
+        .join("backups")
+        .join(created["name"].as_str().expect("name"));
+    let mut bytes = std::fs::read(&path).expect("backup");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&path, bytes).expect("changed");
+
+    // Act
+    let listed = json_with(app.get("/api/admin/backups", &admin.access).await, 200).await;
+
+    // Assert
+    assert_eq!(listed[0]["verified"], false);
+    for other in ["jwt.key", "..%2Fjwt.key", "clinicdesk.sqlite3", ".."] {
+        let response = app
+            .get(&format!("/api/admin/backups/{other}"), &admin.access)
+            .await;
+        assert_eq!(response.status(), 404, "{other}");
+    }
+}
+
+#[rocket::async_test]
+async fn the_status_shows_the_schedule_and_the_newest_backup() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let created = json_with(
+        app.post("/api/admin/backups", &admin.access, &Value::Null)
+            .await,
+        201,
+    )
+    .await;
+
+    // Act
+    let status = json_with(
+        app.get("/api/admin/backups/status", &admin.access).await,
+        200,
+    )
+    .await;
+
+    // Assert
+    assert_eq!(
+        status["backup_time"], "off",
+        "tests run without the daily job"
+    );
+    assert_eq!(status["backup_keep"], 7);
+    assert_eq!(status["newest"]["name"], created["name"]);
+    assert!(status["last_failure"].is_null());
+}
+
+#[test]
+fn the_daily_job_keeps_the_newest_backups_and_never_prunes_upgrade_backups() {
+    // Arrange: a database and a backup made before an upgrade.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = Config {
+        backup_keep: 2,
+        ..Config::for_tests(dir.path())
+    };
+    config.prepare_data_dir().expect("data dir");
+    drop(Db::open(&config).expect("database"));
+    backup::create(&config, Some(&backup::pre_migration_path(&config, 3))).expect("upgrade backup");
+
+    // Act
+    for _ in 0..4 {
+        backup::schedule::back_up_now(&config).expect("daily backup");
+    }
+
+    // Assert
+    let names: Vec<String> = backup::list(&config)
+        .iter()
+        .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names.len(),
+        3,
+        "two daily and the upgrade backup: {names:?}"
+    );
+    assert_eq!(
+        names
+            .iter()
+            .filter(|n| n.contains("before-upgrade"))
+            .count(),
+        1
+    );
+    let sidecars = std::fs::read_dir(config.backup_dir())
+        .expect("folder")
+        .count();
+    assert_eq!(
+        sidecars, 9,
+        "each kept backup has its two sidecars, pruned ones none"
+    );
+}
