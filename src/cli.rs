@@ -8,11 +8,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::auth::{password, Role};
+use crate::backup::{self, crypt};
 use crate::config::{Config, Overrides};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::users::{self, NewAccount};
-use crate::{backup, server, telemetry};
+use crate::{server, telemetry};
 
 /// clinicdesk: a small clinic's patient records, doctors and assignments in
 /// one program. Start it, then open the printed address in a browser.
@@ -54,6 +55,9 @@ enum Command {
     Restore {
         /// The backup file; its .sha256 file must be beside it
         file: PathBuf,
+        /// For an encrypted backup: a file holding its passphrase [default: the configured one, else asked]
+        #[arg(long, value_name = "FILE")]
+        passphrase_file: Option<PathBuf>,
     },
     /// Manage accounts from this computer's console
     Admin {
@@ -86,7 +90,10 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Serve => serve(&overrides),
         Command::Check => check(&overrides),
         Command::Backup { out } => backup(&overrides, out.as_deref()),
-        Command::Restore { file } => restore(&overrides, &file),
+        Command::Restore {
+            file,
+            passphrase_file,
+        } => restore(&overrides, &file, passphrase_file.as_deref()),
         Command::Admin {
             command: AdminCommand::Create { email, name },
         } => create_admin(&overrides, &email, name.as_deref()),
@@ -128,9 +135,20 @@ fn backup(overrides: &Overrides, out: Option<&std::path::Path>) -> anyhow::Resul
     Ok(())
 }
 
-fn restore(overrides: &Overrides, file: &std::path::Path) -> anyhow::Result<()> {
+fn restore(
+    overrides: &Overrides,
+    file: &std::path::Path,
+    passphrase_file: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     let config = Config::load(overrides)?;
-    let kept = backup::restore(&config, file)?;
+    let passphrase = match passphrase_file {
+        Some(path) => Some(crypt::read_passphrase_file(path)?),
+        None if crypt::is_encrypted(file) && config.backup_passphrase_file.is_none() => {
+            Some(read_secret("Backup passphrase: ", false)?.into())
+        }
+        None => None,
+    };
+    let kept = backup::restore(&config, file, passphrase)?;
     println!(
         "Restored {} into {}.",
         file.display(),
@@ -179,7 +197,7 @@ fn create_admin(overrides: &Overrides, email: &str, name: Option<&str>) -> anyho
     let config = Config::load(overrides)?;
     config.prepare_data_dir()?;
     let db = Db::open(&config)?;
-    let secret = read_password()?;
+    let secret = read_secret("Password for the new admin: ", true)?;
     let body = serde_json::json!({ "email": email, "name": name, "password": secret });
     let body = body.as_object().cloned().unwrap_or_default();
     let account = NewAccount::read(&body, Some(Role::Admin)).map_err(describe)?;
@@ -195,12 +213,15 @@ fn create_admin(overrides: &Overrides, email: &str, name: Option<&str>) -> anyho
     Ok(())
 }
 
-/// Prompts twice without echo on a terminal; otherwise reads one line of stdin.
-fn read_password() -> anyhow::Result<String> {
+/// Prompts without echo on a terminal (twice with `confirm`); otherwise
+/// reads one line of standard input.
+fn read_secret(prompt: &str, confirm: bool) -> anyhow::Result<String> {
     if std::io::stdin().is_terminal() {
-        let first = rpassword::prompt_password("Password for the new admin: ")?;
-        let second = rpassword::prompt_password("Same password again: ")?;
-        anyhow::ensure!(first == second, "the two passwords differ");
+        let first = rpassword::prompt_password(prompt)?;
+        if confirm {
+            let second = rpassword::prompt_password("Same again: ")?;
+            anyhow::ensure!(first == second, "the two entries differ");
+        }
         Ok(first)
     } else {
         let mut line = String::new();

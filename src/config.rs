@@ -58,6 +58,8 @@ pub struct Config {
     pub backup_time: String,
     /// How many daily backups to keep.
     pub backup_keep: u32,
+    /// A file holding a passphrase; when set, every backup is encrypted with it.
+    pub backup_passphrase_file: Option<PathBuf>,
     /// Install Ctrl-C / SIGTERM handlers (off in tests, which run many servers).
     #[serde(skip)]
     pub handle_signals: bool,
@@ -91,6 +93,7 @@ impl Config {
             backup_dir: None,
             backup_time: "02:00".into(),
             backup_keep: 7,
+            backup_passphrase_file: None,
             handle_signals: true,
             local_offset: None,
         }
@@ -121,6 +124,7 @@ impl Config {
                 "backup_dir",
                 "backup_time",
                 "backup_keep",
+                "backup_passphrase_file",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()

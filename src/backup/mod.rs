@@ -16,6 +16,7 @@ use std::fs::{self, File};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
+use age::secrecy::SecretString;
 use anyhow::Context;
 use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
@@ -24,6 +25,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Config;
 use crate::lock::InstanceLock;
 
+pub mod crypt;
 pub mod routes;
 pub mod schedule;
 
@@ -37,6 +39,8 @@ pub struct Manifest {
     pub schema_version: i64,
     pub created_at: String,
     pub sha256: String,
+    /// Encrypted with the backup passphrase (age format).
+    pub encrypted: bool,
     pub rows: Rows,
 }
 
@@ -50,8 +54,9 @@ pub struct Rows {
     pub mappings: Option<i64>,
 }
 
-/// Writes a backup of the configured database to `out` (default:
-/// `<data dir>/backups/clinicdesk-<UTC time>.sqlite3`) and returns its path.
+/// Writes a backup of the configured database to `out` (default: a new
+/// name in the backup folder) and returns its path. With a configured
+/// passphrase the backup is encrypted (`.sqlite3.age`).
 pub fn create(config: &Config, out: Option<&Path>) -> anyhow::Result<(PathBuf, Manifest)> {
     let database = config.database_path();
     anyhow::ensure!(
@@ -59,9 +64,15 @@ pub fn create(config: &Config, out: Option<&Path>) -> anyhow::Result<(PathBuf, M
         "there is no database at {} to back up",
         database.display()
     );
+    let passphrase = crypt::configured_passphrase(config)?;
+    let extension = if passphrase.is_some() {
+        "sqlite3.age"
+    } else {
+        "sqlite3"
+    };
     let out = match out {
         Some(path) => path.to_path_buf(),
-        None => free_name(&config.backup_dir(), "clinicdesk", ""),
+        None => free_name(&config.backup_dir(), "clinicdesk", "", extension),
     };
     anyhow::ensure!(
         !out.exists(),
@@ -74,47 +85,91 @@ pub fn create(config: &Config, out: Option<&Path>) -> anyhow::Result<(PathBuf, M
         .unwrap_or(Path::new("."));
     fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
 
-    // A temporary name in the same folder, so the final rename is atomic.
+    // The snapshot is taken inside the data directory, so plain patient data
+    // never lands in the backup folder of an encrypted backup; the partial
+    // file sits beside the target so the final rename is atomic.
+    let snapshot = config
+        .data_dir
+        .join(format!(".backup-{}.partial", uuid::Uuid::new_v4().simple()));
     let partial = folder.join(format!(".{}.partial", file_name(&out)));
-    let _ = fs::remove_file(&partial);
-    // Described and checksummed before it gets its name: a file under the
-    // final name always has its sidecars.
-    let result = write_snapshot(&database, &partial).and_then(|()| {
+    let written = (|| {
+        write_snapshot(&database, &snapshot)?;
+        let (schema_version, rows) = describe(&snapshot)?;
+        match &passphrase {
+            Some(passphrase) => crypt::encrypt_file(&snapshot, &partial, passphrase)?,
+            // Same file system: a rename; a USB drive or NAS: a copy.
+            None => fs::rename(&snapshot, &partial)
+                .or_else(|_| fs::copy(&snapshot, &partial).map(drop))?,
+        }
         crate::config::restrict_to_owner(&partial, 0o600)?;
         File::open(&partial)?.sync_all()?;
-        let manifest = describe(&partial, sha256_of(&partial)?)?;
+        // Described and checksummed before it gets its name: a file under
+        // the final name always has its sidecars.
+        let manifest = Manifest {
+            clinicdesk_version: env!("CARGO_PKG_VERSION"),
+            schema_version,
+            created_at: crate::db::now(),
+            sha256: sha256_of(&partial)?,
+            encrypted: passphrase.is_some(),
+            rows,
+        };
         let checksum = format!("{}  {}\n", manifest.sha256, file_name(&out));
         write_beside(&out, "sha256", checksum.as_bytes())?;
         write_beside(&out, "json", &serde_json::to_vec_pretty(&manifest)?)?;
         fs::rename(&partial, &out)?;
         sync_folder(folder);
-        Ok(manifest)
-    });
-    let manifest = match result {
-        Ok(manifest) => manifest,
-        Err(e) => {
-            let _ = fs::remove_file(&partial);
-            return Err(e.context(format!("the backup to {} failed", out.display())));
-        }
-    };
+        Ok::<_, anyhow::Error>(manifest)
+    })();
+    let _ = fs::remove_file(&snapshot);
+    let _ = fs::remove_file(&partial);
+    let manifest = written.with_context(|| format!("the backup to {} failed", out.display()))?;
     Ok((out, manifest))
 }
 
 /// Replaces the configured database with the backup at `backup`, after
 /// checking it. Needs the server stopped; keeps the current database as
-/// `clinicdesk.sqlite3.pre-restore-<time>`. Any failure before the final
+/// `clinicdesk.sqlite3.pre-restore-<time>`. An encrypted backup needs
+/// `passphrase` (or the configured one). Any failure before the final
 /// rename leaves the current database as it was.
-pub fn restore(config: &Config, backup: &Path) -> anyhow::Result<PathBuf> {
+pub fn restore(
+    config: &Config,
+    backup: &Path,
+    passphrase: Option<SecretString>,
+) -> anyhow::Result<PathBuf> {
     config.prepare_data_dir()?;
     let _lock = InstanceLock::acquire(&config.data_dir)
         .context("stop the clinicdesk server before restoring")?;
-    verify(backup)?;
+    verify_checksum(backup)?;
+
+    let incoming = config.data_dir.join(".restore.partial");
+    let checked = (|| {
+        if crypt::is_encrypted(backup) {
+            let passphrase = match passphrase {
+                Some(passphrase) => passphrase,
+                None => crypt::configured_passphrase(config)?
+                    .context("this backup is encrypted: give its passphrase (--passphrase-file)")?,
+            };
+            crypt::decrypt_file(backup, &incoming, &passphrase)?;
+        } else {
+            fs::copy(backup, &incoming)
+                .with_context(|| format!("cannot copy {}", backup.display()))?;
+            File::open(&incoming)?.sync_all()?;
+        }
+        let conn = Connection::open_with_flags(&incoming, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+        let verdict: String = conn.query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
+        anyhow::ensure!(
+            verdict == "ok",
+            "{} fails its integrity check: {verdict}",
+            backup.display()
+        );
+        Ok(())
+    })();
+    if let Err(e) = checked {
+        let _ = fs::remove_file(&incoming);
+        return Err(e);
+    }
 
     let database = config.database_path();
-    let incoming = config.data_dir.join(".restore.partial");
-    fs::copy(backup, &incoming).with_context(|| format!("cannot copy {}", backup.display()))?;
-    File::open(&incoming)?.sync_all()?;
-
     let stamp = crate::db::now().replace(':', "");
     let kept = config
         .data_dir
@@ -144,6 +199,7 @@ pub fn pre_migration_path(config: &Config, version: usize) -> PathBuf {
         &config.backup_dir(),
         "clinicdesk",
         &format!("-before-upgrade-from-schema-{version}"),
+        "sqlite3",
     )
 }
 
@@ -155,11 +211,17 @@ pub fn list(config: &Config) -> Vec<PathBuf> {
     let mut backups: Vec<(std::time::SystemTime, PathBuf)> = entries
         .filter_map(Result::ok)
         .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|ext| ext == "sqlite3"))
+        .filter(|path| is_backup(path))
         .filter_map(|path| Some((fs::metadata(&path).ok()?.modified().ok()?, path)))
         .collect();
     backups.sort_by(|a, b| b.cmp(a));
     backups.into_iter().map(|(_, path)| path).collect()
+}
+
+/// A backup file by its name: `*.sqlite3` or, encrypted, `*.sqlite3.age`.
+fn is_backup(path: &Path) -> bool {
+    let name = file_name(path);
+    !name.starts_with('.') && (name.ends_with(".sqlite3") || name.ends_with(".sqlite3.age"))
 }
 
 /// The newest backup in the backup folder, if any.
@@ -167,8 +229,8 @@ pub fn newest(config: &Config) -> Option<PathBuf> {
     list(config).into_iter().next()
 }
 
-/// The backup matches its `.sha256` sidecar and passes `integrity_check`.
-pub fn verify(backup: &Path) -> anyhow::Result<()> {
+/// The backup matches its `.sha256` sidecar.
+pub fn verify_checksum(backup: &Path) -> anyhow::Result<()> {
     let sidecar = sidecar(backup, "sha256");
     let expected = fs::read_to_string(&sidecar)
         .with_context(|| format!("cannot read the checksum file {}", sidecar.display()))?;
@@ -177,17 +239,9 @@ pub fn verify(backup: &Path) -> anyhow::Result<()> {
         .next()
         .unwrap_or_default()
         .to_lowercase();
-    let actual = sha256_of(backup)?;
     anyhow::ensure!(
-        expected == actual,
+        expected == sha256_of(backup)?,
         "{} does not match its checksum file: it is damaged or was changed",
-        backup.display()
-    );
-    let conn = Connection::open_with_flags(backup, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    let verdict: String = conn.query_row("PRAGMA integrity_check", [], |row| row.get(0))?;
-    anyhow::ensure!(
-        verdict == "ok",
-        "{} fails its integrity check: {verdict}",
         backup.display()
     );
     Ok(())
@@ -195,7 +249,7 @@ pub fn verify(backup: &Path) -> anyhow::Result<()> {
 
 /// `<folder>/<prefix>-<UTC time to the millisecond><suffix>.sqlite3`, with
 /// `-2`, `-3`… added if that name is taken (two backups in one millisecond).
-fn free_name(folder: &Path, prefix: &str, suffix: &str) -> PathBuf {
+fn free_name(folder: &Path, prefix: &str, suffix: &str, extension: &str) -> PathBuf {
     let now = time::OffsetDateTime::now_utc();
     let stamp = format!(
         "{:04}{:02}{:02}T{:02}{:02}{:02}.{:03}Z",
@@ -217,9 +271,9 @@ fn free_name(folder: &Path, prefix: &str, suffix: &str) -> PathBuf {
                 format!("{base}-{n}")
             }
         })
-        .map(|name| folder.join(format!("{name}.sqlite3")))
+        .map(|name| folder.join(format!("{name}.{extension}")))
         .find(|path| !path.exists())
-        .unwrap_or_else(|| folder.join(format!("{base}.sqlite3")))
+        .unwrap_or_else(|| folder.join(format!("{base}.{extension}")))
 }
 
 fn write_snapshot(database: &Path, target: &Path) -> anyhow::Result<()> {
@@ -232,8 +286,8 @@ fn write_snapshot(database: &Path, target: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn describe(backup: &Path, sha256: String) -> anyhow::Result<Manifest> {
-    let conn = Connection::open_with_flags(backup, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+fn describe(snapshot: &Path) -> anyhow::Result<(i64, Rows)> {
+    let conn = Connection::open_with_flags(snapshot, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let count = |table: &str| -> anyhow::Result<Option<i64>> {
         let exists: bool = conn.query_row(
             "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1)",
@@ -249,18 +303,16 @@ fn describe(backup: &Path, sha256: String) -> anyhow::Result<Manifest> {
             |row| row.get(0),
         )?))
     };
-    Ok(Manifest {
-        clinicdesk_version: env!("CARGO_PKG_VERSION"),
-        schema_version: conn.pragma_query_value(None, "user_version", |row| row.get(0))?,
-        created_at: crate::db::now(),
-        sha256,
-        rows: Rows {
-            users: count("users")?,
-            patients: count("patients")?,
-            doctors: count("doctors")?,
-            mappings: count("mappings")?,
-        },
-    })
+    let rows = Rows {
+        users: count("users")?,
+        patients: count("patients")?,
+        doctors: count("doctors")?,
+        mappings: count("mappings")?,
+    };
+    Ok((
+        conn.pragma_query_value(None, "user_version", |row| row.get(0))?,
+        rows,
+    ))
 }
 
 pub(crate) fn sha256_of(path: &Path) -> anyhow::Result<String> {

@@ -152,3 +152,82 @@ fn restore_is_refused_while_a_server_uses_the_data_directory() {
         restored.stderr
     );
 }
+
+#[test]
+fn an_encrypted_backup_restores_with_its_passphrase_and_a_wrong_one_changes_nothing() {
+    // Arrange: a clinic whose configuration encrypts backups.
+    let clinic = tempfile::tempdir().expect("temp dir");
+    assert!(admin_create(clinic.path(), ADMIN, PASSWORD)
+        .status
+        .success());
+    let secret = clinic.path().join("backup-passphrase.txt");
+    fs::write(&secret, "a long backup passphrase\n").expect("passphrase file");
+    let config = format!(
+        "backup_passphrase_file = {:?}\n",
+        secret.display().to_string()
+    );
+    fs::write(clinic.path().join("clinicdesk.toml"), config).expect("config");
+    let made = run(clinic.path(), &["backup"]);
+    assert!(made.status.success(), "{}", made.stderr);
+    let file = fs::read_dir(clinic.path().join("backups"))
+        .expect("backups")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.to_string_lossy().ends_with(".sqlite3.age"))
+        .expect("an encrypted backup");
+    let wrong = clinic.path().join("wrong.txt");
+    fs::write(&wrong, "not the passphrase\n").expect("wrong file");
+    let target = tempfile::tempdir().expect("temp dir");
+    assert!(admin_create(target.path(), "other@clinic.test", PASSWORD)
+        .status
+        .success());
+    let before = fs::read(target.path().join("clinicdesk.sqlite3")).expect("database");
+    let file_arg = file.to_str().expect("utf-8");
+
+    // Act
+    let refused = run(
+        target.path(),
+        &[
+            "restore",
+            file_arg,
+            "--passphrase-file",
+            wrong.to_str().expect("utf-8"),
+        ],
+    );
+    let after_refusal = fs::read(target.path().join("clinicdesk.sqlite3")).expect("database");
+    let restored = run(
+        target.path(),
+        &[
+            "restore",
+            file_arg,
+            "--passphrase-file",
+            secret.to_str().expect("utf-8"),
+        ],
+    );
+
+    // Assert
+    let raw = fs::read(&file).expect("backup");
+    assert!(
+        !raw.starts_with(b"SQLite format 3"),
+        "the backup is not plain SQLite"
+    );
+    assert!(
+        !raw.windows(ADMIN.len()).any(|w| w == ADMIN.as_bytes()),
+        "no readable account data"
+    );
+    assert!(!refused.status.success());
+    assert!(
+        refused.stderr.contains("passphrase does not open"),
+        "{}",
+        refused.stderr
+    );
+    assert!(
+        before == after_refusal,
+        "a wrong passphrase changes nothing"
+    );
+    assert!(restored.status.success(), "{}", restored.stderr);
+    let conn = rusqlite::Connection::open(target.path().join("clinicdesk.sqlite3")).expect("open");
+    let email: String = conn
+        .query_row("SELECT email FROM users", [], |row| row.get(0))
+        .expect("the old account");
+    assert_eq!(email, ADMIN);
+}
