@@ -6,7 +6,10 @@ use std::fs;
 use std::io::{Seek, SeekFrom, Write};
 use std::process::Command;
 
-use crate::harness::{admin_create, clinicdesk, parse_local_url, serve_args, Running, PASSWORD};
+use crate::harness::{
+    access_token, admin_create, clinicdesk, parse_local_url, serve_args, write_until_stopped,
+    Running, PASSWORD,
+};
 
 /// Starts a server on `dir` and waits until it prints its address.
 fn start_server(dir: &std::path::Path) -> (Running, u16) {
@@ -147,45 +150,6 @@ fn check_reports_the_database_settings_and_integrity() {
     }
 }
 
-/// Patients created by `writers` concurrent clients until `stop` is set or
-/// each has made `limit` requests; returns the ids the server acknowledged.
-async fn write_until_stopped(
-    port: u16,
-    token: &str,
-    writers: usize,
-    limit: usize,
-    stop: &std::sync::atomic::AtomicBool,
-    acknowledged: &std::sync::Mutex<Vec<i64>>,
-) {
-    use std::sync::atomic::Ordering;
-    let http = reqwest::Client::new();
-    let clients = (0..writers).map(|writer| {
-        let http = http.clone();
-        async move {
-            for i in 0..limit {
-                if stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let body = serde_json::json!({ "first_name": format!("W{writer}"), "last_name": format!("N{i}") });
-                let sent = http
-                    .post(format!("http://127.0.0.1:{port}/api/patients/"))
-                    .bearer_auth(token)
-                    .json(&body)
-                    .send()
-                    .await;
-                let Ok(response) = sent else { break };
-                if response.status() == 201 {
-                    let created: serde_json::Value = response.json().await.unwrap_or_default();
-                    if let Some(id) = created["id"].as_i64() {
-                        acknowledged.lock().expect("not poisoned").push(id);
-                    }
-                }
-            }
-        }
-    });
-    rocket::futures::future::join_all(clients).await;
-}
-
 #[rocket::async_test]
 async fn every_acknowledged_write_survives_kill_9_under_load() {
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -254,15 +218,4 @@ async fn every_acknowledged_write_survives_kill_9_under_load() {
             );
         }
     }
-}
-
-async fn access_token(port: u16) -> String {
-    let response = reqwest::Client::new()
-        .post(format!("http://127.0.0.1:{port}/api/auth/login/"))
-        .json(&serde_json::json!({ "email": "boss@clinic.test", "password": PASSWORD }))
-        .send()
-        .await
-        .expect("login sent");
-    let body: serde_json::Value = response.json().await.expect("login body");
-    body["access"].as_str().expect("access token").to_owned()
 }

@@ -203,3 +203,61 @@ pub async fn login(port: u16, email: &str, password: &str) -> reqwest::Response 
         .await
         .expect("login sent")
 }
+
+/// Patients created by `writers` concurrent clients until `stop` is set or
+/// each has made `limit` requests. The ids the server acknowledged go into
+/// `acknowledged`; returns how many answers were not `201` (a refused
+/// connection ends a client and is not counted: that is the server gone).
+pub async fn write_until_stopped(
+    port: u16,
+    token: &str,
+    writers: usize,
+    limit: usize,
+    stop: &std::sync::atomic::AtomicBool,
+    acknowledged: &std::sync::Mutex<Vec<i64>>,
+) -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let failures = AtomicUsize::new(0);
+    let failures = &failures;
+    let http = reqwest::Client::new();
+    let clients = (0..writers).map(|writer| {
+        let http = http.clone();
+        async move {
+            for i in 0..limit {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let body = serde_json::json!({ "first_name": format!("W{writer}"), "last_name": format!("N{i}") });
+                let sent = http
+                    .post(format!("http://127.0.0.1:{port}/api/patients/"))
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await;
+                let Ok(response) = sent else { break };
+                if response.status() != 201 {
+                    failures.fetch_add(1, Ordering::SeqCst);
+                    continue;
+                }
+                let created: serde_json::Value = response.json().await.unwrap_or_default();
+                if let Some(id) = created["id"].as_i64() {
+                    acknowledged.lock().expect("not poisoned").push(id);
+                }
+            }
+        }
+    });
+    rocket::futures::future::join_all(clients).await;
+    failures.load(Ordering::SeqCst)
+}
+
+/// An access token for `boss@clinic.test` (made by `admin_create`).
+pub async fn access_token(port: u16) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("http://127.0.0.1:{port}/api/auth/login/"))
+        .json(&serde_json::json!({ "email": "boss@clinic.test", "password": PASSWORD }))
+        .send()
+        .await
+        .expect("login sent");
+    let body: serde_json::Value = response.json().await.expect("login body");
+    body["access"].as_str().expect("access token").to_owned()
+}
