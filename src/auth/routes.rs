@@ -198,17 +198,22 @@ fn refresh_claims(body: &JsonBody, keys: &Keys) -> Result<Claims, ApiError> {
 
 async fn rotate(body: JsonBody, db: &Db, keys: &Keys) -> Result<TokenPair, ApiError> {
     let claims = refresh_claims(&body, keys)?;
-    rotate_verified(claims, db, keys).await
+    rotate_verified(claims, 0, db, keys).await
 }
 
 /// Spends a verified refresh token and issues the next pair of its login.
+/// `grace_seconds`: how long after its first use the same token may still
+/// be presented (two tabs of one browser renewing at once) before reuse
+/// counts as theft. The token API allows none.
 pub(super) async fn rotate_verified(
     claims: Claims,
+    grace_seconds: i64,
     db: &Db,
     keys: &Keys,
 ) -> Result<TokenPair, ApiError> {
     let keys = keys.clone();
-    db.run(move |conn| sql::rotate(conn, &keys, &claims)).await
+    db.run(move |conn| sql::rotate(conn, &keys, &claims, grace_seconds))
+        .await
 }
 
 #[utoipa::path(tag = "auth", request_body = crate::openapi::RefreshRequest, responses((status = 204, description = "Ends the login the refresh token belongs to")))]
@@ -322,15 +327,20 @@ pub mod sql {
         conn: &mut Connection,
         keys: &Keys,
         claims: &Claims,
+        grace_seconds: i64,
     ) -> Result<TokenPair, ApiError> {
         let tx = conn.transaction()?;
+        let now = db::now();
         let row = tx
             .query_row(
-                "SELECT r.family, r.user_id, (r.used_at IS NOT NULL OR r.revoked_at IS NOT NULL) AS spent,
+                "SELECT r.family, r.user_id,
+                        (r.revoked_at IS NOT NULL
+                         OR (r.used_at IS NOT NULL
+                             AND (julianday(?2) - julianday(r.used_at)) * 86400.0 > ?3)) AS spent,
                         u.role, u.is_active
                    FROM refresh_tokens r JOIN users u ON u.id = r.user_id
                   WHERE r.jti = ?1",
-                [&claims.jti],
+                params![claims.jti, now, grace_seconds],
                 |row| {
                     Ok((
                         row.get::<_, String>("family")?,
@@ -359,9 +369,11 @@ pub mod sql {
         if !is_active {
             return Err(ApiError::unauthenticated("This account is deactivated."));
         }
+        // The first use counts: a token renewed within its grace stays used
+        // from the first time, so the grace never stretches.
         tx.execute(
-            "UPDATE refresh_tokens SET used_at = ?2 WHERE jti = ?1",
-            params![claims.jti, db::now()],
+            "UPDATE refresh_tokens SET used_at = ?2 WHERE jti = ?1 AND used_at IS NULL",
+            params![claims.jti, now],
         )?;
         let (pair, next) = issue_pair(keys, user_id, role)?;
         store(&tx, &next, &family, user_id)?;

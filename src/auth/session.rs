@@ -6,6 +6,10 @@
 //!
 //! Cross-site requests cannot use the cookie (`SameSite=Strict`), and the
 //! access token comes back in a JSON body another origin cannot read.
+//!
+//! The cookie has no `Max-Age` (closing the browser ends it), and a session
+//! not renewed within the idle limit is refused here, so a tab left open or
+//! closed on a shared reception PC does not stay signed in for days.
 
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::response::status::NoContent;
@@ -24,6 +28,12 @@ use crate::users::{self, User};
 
 const COOKIE: &str = "clinicdesk_session";
 const COOKIE_PATH: &str = "/api/auth/session";
+/// Two tabs of one browser may renew with the same cookie at the same moment.
+const RENEWAL_GRACE_SECONDS: i64 = 10;
+/// The page renews its access token a minute before it expires while the
+/// user works, and signs out after 15 idle minutes; a session not renewed
+/// for longer than both was abandoned (a closed tab) and is not renewed.
+const IDLE_MINUTES: u64 = 15;
 
 pub fn routes() -> Vec<Route> {
     routes![open, refresh, close]
@@ -40,16 +50,14 @@ pub struct Session {
     pub user: Option<User>,
 }
 
-/// Moves the refresh token from `pair` into the cookie.
-fn hand_over(pair: TokenPair, user: Option<User>, jar: &CookieJar<'_>, config: &Config) -> Session {
-    let lifetime =
-        rocket::time::Duration::days(i64::try_from(config.refresh_token_days).unwrap_or(7));
+/// Moves the refresh token from `pair` into the cookie. A session cookie
+/// (no `Max-Age`): closing the browser ends it.
+fn hand_over(pair: TokenPair, user: Option<User>, jar: &CookieJar<'_>) -> Session {
     jar.add(
         Cookie::build((COOKIE, pair.refresh))
             .http_only(true)
             .same_site(SameSite::Strict)
-            .path(COOKIE_PATH)
-            .max_age(lifetime),
+            .path(COOKIE_PATH),
     );
     Session {
         access: pair.access,
@@ -71,13 +79,12 @@ async fn open(
     client: ClientAddr,
     throttle: &State<LoginThrottle>,
     jar: &CookieJar<'_>,
-    config: &State<Config>,
     db: &State<Db>,
     keys: &State<Keys>,
 ) -> Result<Json<Session>, ApiError> {
     let mut pair = sign_in(body, client, throttle, db, keys).await?;
     let user = pair.user.take();
-    Ok(Json(hand_over(pair, user, jar, config)))
+    Ok(Json(hand_over(pair, user, jar)))
 }
 
 /// A new access token (and a rotated cookie) for the browser's session.
@@ -95,14 +102,20 @@ async fn refresh(
             .map(|cookie| cookie.value().to_owned())
             .ok_or_else(|| ApiError::unauthenticated("There is no session; please sign in."))?;
         let claims = keys.verify(&token, TokenKind::Refresh)?;
+        let idle_limit = (config.access_token_minutes.max(IDLE_MINUTES) + 1) * 60;
+        if jsonwebtoken::get_current_timestamp().saturating_sub(claims.iat) > idle_limit {
+            return Err(ApiError::unauthenticated(
+                "You were signed out after a period without activity. Please sign in again.",
+            ));
+        }
         let user_id = claims.user_id()?;
-        let pair = rotate_verified(claims, db, keys).await?;
+        let pair = rotate_verified(claims, RENEWAL_GRACE_SECONDS, db, keys).await?;
         let user = db.run(move |conn| users::sql::find(conn, user_id)).await?;
         Ok::<_, ApiError>((pair, user))
     }
     .await;
     match renewed {
-        Ok((pair, user)) => Ok(Json(hand_over(pair, user, jar, config))),
+        Ok((pair, user)) => Ok(Json(hand_over(pair, user, jar))),
         Err(err) => {
             forget(jar);
             Err(err)
