@@ -1,0 +1,156 @@
+// Form building and the API's per-field errors. Every input gets a <label>,
+// a `name` equal to the API field, and an error element
+// [data-error-for="<name>"] right under it. Forms are `novalidate`: the API is
+// the one judge of what is valid, and its messages appear next to the field.
+
+import { h, $, $$ } from "./dom.js";
+import { showAlert, alertError } from "./ui.js";
+
+let seq = 0;
+
+/**
+ * field({ name, label, type, value, options: [[value, label]], required, hint,
+ *         autocomplete, min, max, step, rows, wide, placeholder, inputmode })
+ * type: text | email | password | tel | date | number | textarea | select | checkbox | radio
+ */
+export function field(spec) {
+  const id = `f-${spec.name}-${++seq}`;
+  const errId = id + "-err";
+  const hintId = id + "-hint";
+  const described = [spec.hint ? hintId : null, errId].filter(Boolean).join(" ");
+  const error = h("p", { class: "field-error", id: errId, dataset: { errorFor: spec.name }, "aria-live": "polite" });
+  const hint = spec.hint ? h("p", { class: "field-hint", id: hintId }, spec.hint) : null;
+  const common = {
+    id, name: spec.name, "aria-describedby": described,
+    "aria-required": spec.required ? "true" : null,
+    autocomplete: spec.autocomplete, placeholder: spec.placeholder, inputmode: spec.inputmode,
+  };
+  const value = spec.value ?? "";
+
+  if (spec.type === "radio") {
+    const radios = spec.options.map(([v, l, note]) => {
+      const rid = `${id}-${v}`;
+      return h("div", { class: "radio" },
+        h("input", { type: "radio", id: rid, name: spec.name, value: v, checked: String(value) === String(v) }),
+        h("label", { for: rid }, l, note ? h("span", { class: "field-hint block" }, note) : null));
+    });
+    return h("fieldset", { class: ["field", "radio-group", spec.wide && "wide"], "aria-describedby": described },
+      h("legend", {}, spec.label), radios, hint, error);
+  }
+  if (spec.type === "checkbox") {
+    return h("div", { class: ["field", "check", spec.wide && "wide"] },
+      h("input", { ...common, type: "checkbox", checked: !!spec.value }),
+      h("label", { for: id }, spec.label),
+      hint, error);
+  }
+
+  let control;
+  if (spec.type === "select") {
+    control = h("select", common,
+      spec.options.map(([v, l]) => h("option", { value: v, selected: String(v) === String(value) }, l)));
+  } else if (spec.type === "textarea") {
+    control = h("textarea", { ...common, rows: spec.rows || 3 });
+    control.value = value;
+  } else {
+    control = h("input", {
+      ...common, type: spec.type || "text", value: String(value),
+      min: spec.min, max: spec.max, step: spec.step, maxlength: spec.maxlength,
+    });
+  }
+  return h("div", { class: ["field", spec.wide && "wide", spec.class] },
+    h("label", { for: id }, spec.label, spec.required ? h("span", { class: "req", "aria-hidden": "true" }, " *") : null),
+    control, hint, error);
+}
+
+/** Reads the named controls of `specs` from `form` into an API body. */
+export function values(form, specs) {
+  const out = {};
+  for (const s of specs) {
+    if (s.type === "radio") {
+      const checked = $(`input[name="${s.name}"]:checked`, form);
+      out[s.name] = checked ? checked.value : null;
+      continue;
+    }
+    const el = form.elements.namedItem(s.name);
+    if (!el) continue;
+    if (s.type === "checkbox") out[s.name] = el.checked;
+    else if (s.type === "number") {
+      const raw = el.value.trim();
+      // Empty means "no value"; something unparsable goes as typed so the API names the problem.
+      out[s.name] = raw === "" ? null : Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    } else if (s.type === "password") out[s.name] = el.value;
+    else out[s.name] = el.value.trim();
+  }
+  return out;
+}
+
+export function clearErrors(form) {
+  for (const e of $$("[data-error-for]", form)) e.textContent = "";
+  for (const e of $$('[aria-invalid="true"]', form)) e.removeAttribute("aria-invalid");
+}
+
+/**
+ * Puts each `errors[field]` next to its field. `aliases` maps API names to
+ * the form's (e.g. contact_number → phone). Returns messages that had no field.
+ */
+export function showErrors(form, errors, aliases = {}) {
+  clearErrors(form);
+  const unplaced = [];
+  let first = null;
+  for (const [key, msgs] of Object.entries(errors || {})) {
+    const name = aliases[key] || key;
+    const slot = $(`[data-error-for="${CSS.escape(name)}"]`, form);
+    const text = [].concat(msgs).join(" ");
+    if (!slot) { unplaced.push(`${key}: ${text}`); continue; }
+    slot.textContent = text;
+    for (const input of $$(`[name="${CSS.escape(name)}"]`, form)) {
+      input.setAttribute("aria-invalid", "true");
+      if (!first) first = input;
+    }
+  }
+  if (first) first.focus();
+  return unplaced;
+}
+
+function setBusy(form, busy) {
+  for (const b of $$('button[type="submit"]', form)) b.disabled = busy;
+  if (busy) form.setAttribute("aria-busy", "true");
+  else form.removeAttribute("aria-busy");
+}
+
+/** Shows an API error on a form: field errors next to fields, the rest in the alert. */
+export function formError(form, err, aliases) {
+  if (err && err.errors) {
+    const rest = showErrors(form, err.errors, aliases);
+    showAlert(["Please check the highlighted fields.", ...rest].join(" "), "error");
+  } else if (err && err.status === 429) {
+    const says = /\d+\s*seconds?/.test(err.message);
+    showAlert(err.retryAfter && !says ? `${err.message} Try again in ${err.retryAfter} seconds.` : err.message, "error");
+  } else {
+    alertError(err);
+  }
+}
+
+/** Wires submit: prevents the page load, disables the button while busy, shows errors. */
+export function onSubmit(form, fn, { aliases } = {}) {
+  form.noValidate = true;
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (form.getAttribute("aria-busy")) return;
+    clearErrors(form);
+    setBusy(form, true);
+    try {
+      await fn(e);
+    } catch (err) {
+      if (err && err.name === "AbortError") return;
+      formError(form, err, aliases);
+    } finally {
+      setBusy(form, false);
+    }
+  });
+}
+
+/** A submit button (the tests look for button[type=submit]). */
+export function submitButton(label, extra = {}) {
+  return h("button", { type: "submit", class: "btn", ...extra }, label);
+}

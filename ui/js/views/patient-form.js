@@ -1,0 +1,82 @@
+// Create or edit a patient. Every field's error from the API's `errors`
+// appears next to that field ([data-error-for]).
+
+import { h } from "../dom.js";
+import * as api from "../api.js";
+import { navigate } from "../router.js";
+import { field, values, onSubmit, submitButton } from "../forms.js";
+import { notFound, pageHeader, setTitle, flash, clearAlert } from "../ui.js";
+import { GENDERS, BLOOD_GROUPS, personName } from "../fmt.js";
+
+export const GROUPS = [
+  ["Identity", [
+    { name: "first_name", label: "First name", required: true, autocomplete: "off" },
+    { name: "last_name", label: "Last name", autocomplete: "off" },
+    { name: "gender", label: "Gender", type: "select", options: [["", "Not recorded"], ...GENDERS] },
+    // The picker stops at today; the API still has the last word (it allows a day of time-zone slack).
+    { name: "date_of_birth", label: "Date of birth", type: "date", max: new Date().toISOString().slice(0, 10) },
+    { name: "age", label: "Age (years)", type: "number", min: 0, max: 130, hint: "Only if the date of birth is unknown." },
+    { name: "is_active", label: "Active patient", type: "checkbox", value: true, hint: "Inactive patients stay on file but are marked in lists." },
+  ]],
+  ["Contact", [
+    { name: "phone", label: "Phone", type: "tel", autocomplete: "off" },
+    { name: "email", label: "Email", type: "email", autocomplete: "off" },
+    { name: "address", label: "Address", wide: true, autocomplete: "off" },
+    { name: "city", label: "City", autocomplete: "off" },
+    { name: "state", label: "State / region", autocomplete: "off" },
+    { name: "postal_code", label: "Postal code", autocomplete: "off" },
+    { name: "country", label: "Country", autocomplete: "off" },
+  ]],
+  ["Medical", [
+    { name: "blood_group", label: "Blood group", type: "select", options: [["", "Not recorded"], ...BLOOD_GROUPS.map((g) => [g, g])] },
+    { name: "allergies", label: "Allergies", type: "textarea", wide: true, rows: 2 },
+    { name: "current_medications", label: "Current medications", type: "textarea", wide: true, rows: 2 },
+    { name: "medical_history", label: "Medical history", type: "textarea", wide: true, rows: 4 },
+  ]],
+  ["Emergency contact", [
+    { name: "emergency_contact_name", label: "Name", autocomplete: "off" },
+    { name: "emergency_contact_phone", label: "Phone", type: "tel", autocomplete: "off" },
+    { name: "emergency_contact_relation", label: "Relation", autocomplete: "off" },
+  ]],
+];
+const SPECS = GROUPS.flatMap(([, specs]) => specs);
+const ALIASES = { contact_number: "phone", name: "first_name" };
+
+export default async function patientForm(el, ctx) {
+  const id = ctx.params.id;
+  let patient = null;
+  if (id) {
+    el.append(h("p", { class: "loading-text", dataset: { state: "loading" } }, "Loading patient…"));
+    patient = await api.get(`/api/patients/${encodeURIComponent(id)}/`, { signal: ctx.signal }).catch(notFound("patient"));
+    el.replaceChildren();
+  }
+  const title = patient ? `Edit ${personName(patient)}` : "New patient";
+  setTitle(title);
+
+  const valueOf = (s) => {
+    if (!patient) return s.value;
+    // A computed age (from the date of birth) is not something to edit.
+    if (s.name === "age") return patient.date_of_birth ? "" : patient.age ?? "";
+    return patient[s.name] ?? (s.type === "checkbox" ? false : "");
+  };
+  const form = h("form", { class: "form section", dataset: { form: "patient" } },
+    GROUPS.map(([legend, specs]) => h("fieldset", { class: "group" },
+      h("legend", {}, legend),
+      h("div", { class: "form-grid" }, specs.map((s) => field({ ...s, value: valueOf(s) }))))),
+    h("div", { class: "form-actions" },
+      submitButton(patient ? "Save changes" : "Create patient"),
+      h("a", { class: "btn btn-quiet", href: patient ? `/patients/${patient.id}` : "/patients", dataset: { action: "cancel" } }, "Cancel")));
+
+  onSubmit(form, async () => {
+    const body = values(form, SPECS);
+    clearAlert();
+    const saved = patient
+      ? await api.patch(`/api/patients/${patient.id}/`, body)
+      : await api.post("/api/patients/", body);
+    flash(patient ? "Changes saved." : `${personName(saved)} is added.`, "success");
+    navigate(`/patients/${saved.id}`);
+  }, { aliases: ALIASES });
+
+  el.append(pageHeader(title, { sub: patient ? null : "Only the first name is required; add the rest when you know it." }), form);
+  form.elements.first_name.focus();
+}

@@ -1,0 +1,204 @@
+// One patient: every field, and the doctors assigned to them (assign, change
+// the status, remove). Archive asks first.
+
+import { h } from "../dom.js";
+import * as api from "../api.js";
+import { navigate } from "../router.js";
+import { field, values, onSubmit, submitButton } from "../forms.js";
+import { notFound, pageHeader, setTitle, flash, showAlert, alertError, confirmDialog, dataTable, stateRow } from "../ui.js";
+import { detailGroups } from "../details.js";
+import { GENDERS, STATUSES, label, date, dateTime, personName, years } from "../fmt.js";
+
+export default async function patientPage(el, ctx) {
+  const id = encodeURIComponent(ctx.params.id);
+  el.append(h("p", { class: "loading-text", dataset: { state: "loading" } }, "Loading patient…"));
+  const p = await api.get(`/api/patients/${id}/`, { signal: ctx.signal }).catch(notFound("patient"));
+  el.replaceChildren();
+  const name = personName(p);
+  setTitle(name);
+
+  const archiveBtn = h("button", { type: "button", class: "btn btn-quiet btn-danger-text", dataset: { action: "archive" } }, "Archive");
+  el.append(pageHeader(name, {
+    sub: [`Patient #${p.id}`, p.is_active === false ? "inactive" : null, `added ${date(p.created_at)}`].filter(Boolean).join(" · "),
+    actions: [h("a", { class: "btn btn-quiet", href: `/patients/${p.id}/edit`, dataset: { action: "edit" } }, "Edit"), archiveBtn],
+  }));
+
+  archiveBtn.addEventListener("click", async () => {
+    const ok = await confirmDialog({
+      title: `Archive ${name}?`,
+      message: "The patient disappears from lists and searches, with their doctor assignments. An administrator can restore them later.",
+      confirmLabel: "Archive patient",
+      danger: true,
+    });
+    if (!ok) return;
+    archiveBtn.disabled = true;
+    try {
+      await api.del(`/api/patients/${p.id}/`);
+      flash(`${name} is archived.`, "success");
+      navigate("/patients");
+    } catch (err) {
+      archiveBtn.disabled = false;
+      alertError(err, "Could not archive the patient.");
+    }
+  });
+
+  const details = h("section", { class: "section", "aria-labelledby": "details-h" },
+    h("h2", { id: "details-h" }, "Details"),
+    detailGroups([
+      ["Identity", [
+        ["first_name", "First name", p.first_name], ["last_name", "Last name", p.last_name],
+        ["gender", "Gender", p.gender ? label(GENDERS, p.gender) : null],
+        ["date_of_birth", "Date of birth", p.date_of_birth ? date(p.date_of_birth) : null],
+        ["age", "Age", p.age === null || p.age === undefined ? null : years(p.age)],
+        ["is_active", "Status", p.is_active === false ? "Inactive" : "Active"],
+      ]],
+      ["Contact", [
+        ["phone", "Phone", p.phone], ["email", "Email", p.email],
+        ["address", "Address", p.address, true],
+        ["city", "City", p.city], ["state", "State / region", p.state],
+        ["postal_code", "Postal code", p.postal_code], ["country", "Country", p.country],
+      ]],
+      ["Medical", [
+        ["blood_group", "Blood group", p.blood_group],
+        ["allergies", "Allergies", p.allergies, true],
+        ["current_medications", "Current medications", p.current_medications, true],
+        ["medical_history", "Medical history", p.medical_history, true],
+      ]],
+      ["Emergency contact", [
+        ["emergency_contact_name", "Name", p.emergency_contact_name],
+        ["emergency_contact_phone", "Phone", p.emergency_contact_phone],
+        ["emergency_contact_relation", "Relation", p.emergency_contact_relation],
+      ]],
+      ["Record", [
+        ["created_at", "Created", dateTime(p.created_at)], ["updated_at", "Last changed", dateTime(p.updated_at)],
+      ]],
+    ]));
+
+  const assignments = assignmentSection(p, ctx);
+  el.append(h("div", { class: "layout-two side-first" }, details, assignments));
+}
+
+/** The "Assigned doctors" box: the list plus the assign form. */
+function assignmentSection(p, ctx) {
+  // Three columns so it fits the side panel; reason and date go under the name.
+  const table = dataTable("assignments", [
+    { label: "Doctor" }, { label: "Status" }, { label: "", class: "actions" },
+  ], { caption: "Assigned doctors" });
+
+  const doctorSelect = field({ name: "doctor", label: "Doctor", type: "select", options: [["", "Loading doctors…"]], required: true });
+  const form = h("form", { class: "inline-form", dataset: { form: "assign" } },
+    doctorSelect,
+    field({ name: "reason", label: "Reason (optional)", autocomplete: "off" }),
+    h("div", { class: "form-actions" }, submitButton("Assign")));
+  const select = form.elements.doctor;
+
+  let doctors = [];
+  let current = [];
+
+  async function load() {
+    table.table.dataset.state = "loading";
+    stateRow(table.tbody, table.cols, "loading", "Loading…");
+    try {
+      current = await api.all(`/api/mappings/${p.id}/`, {}, { signal: ctx.signal });
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      table.table.dataset.state = "error";
+      stateRow(table.tbody, table.cols, "error", `Could not load the assigned doctors. ${err.message}`, load);
+      return;
+    }
+    if (!current.length) {
+      table.table.dataset.state = "empty";
+      stateRow(table.tbody, table.cols, "empty", "No doctor assigned yet.");
+    } else {
+      // Active first, then the most recent.
+      current.sort((a, b) => ((b.status === "ACTIVE") - (a.status === "ACTIVE")) || b.id - a.id);
+      table.tbody.replaceChildren(...current.map(row));
+      table.table.dataset.state = "ready";
+    }
+    fillSelect();
+  }
+
+  function row(m) {
+    const d = m.doctor_details;
+    const dname = d ? personName(d) : `Doctor #${m.doctor}`;
+    const status = h("select", { name: "status", "aria-label": `Status of the assignment to ${dname}` },
+      STATUSES.map(([v, l]) => h("option", { value: v, selected: v === m.status }, l)));
+    status.addEventListener("change", async () => {
+      status.disabled = true;
+      try {
+        await api.patch(`/api/mappings/${m.id}/`, { status: status.value });
+        m.status = status.value;
+        showAlert(`${dname}: status is now ${label(STATUSES, m.status).toLowerCase()}.`, "success");
+        fillSelect();
+      } catch (err) {
+        status.value = m.status;
+        alertError(err, "Could not change the status.");
+      } finally {
+        status.disabled = false;
+      }
+    });
+    const remove = h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { action: "unassign" }, "aria-label": `Remove ${dname}` }, "Remove");
+    remove.addEventListener("click", async () => {
+      const ok = await confirmDialog({
+        title: `Remove ${dname}?`,
+        message: `${dname} will no longer be listed for ${personName(p)}. To keep the history, set the status to Completed instead.`,
+        confirmLabel: "Remove", danger: true,
+      });
+      if (!ok) return;
+      try {
+        await api.del(`/api/mappings/${m.id}/`);
+        showAlert(`${dname} is removed from this patient.`, "success");
+        load();
+      } catch (err) {
+        alertError(err, "Could not remove the assignment.");
+      }
+    });
+    return h("tr", { dataset: { id: m.id, doctorId: m.doctor, status: m.status } },
+      h("td", {}, d ? h("a", { href: `/doctors/${m.doctor}` }, dname) : dname,
+        h("span", { class: "cell-sub" }, [d && d.specialization, `since ${date(m.created_at)}`].filter(Boolean).join(" · ")),
+        m.reason ? h("span", { class: "cell-sub", dataset: { field: "reason" } }, `Reason: ${m.reason}`) : null,
+        m.notes ? h("span", { class: "cell-sub", dataset: { field: "notes" } }, m.notes) : null),
+      h("td", {}, status),
+      h("td", { class: "actions" }, remove));
+  }
+
+  // Doctors already actively assigned are left out of the choice.
+  function fillSelect() {
+    const taken = new Set(current.filter((m) => m.status === "ACTIVE").map((m) => m.doctor));
+    const keep = select.value;
+    const choices = doctors.filter((d) => !taken.has(d.id));
+    select.replaceChildren(
+      h("option", { value: "" }, choices.length ? "Choose a doctor…" : doctors.length ? "Every doctor is assigned" : "No doctors yet"),
+      ...choices.map((d) => h("option", { value: d.id, selected: String(d.id) === keep },
+        personName(d) + (d.specialization ? ` — ${d.specialization}` : "") + (d.is_available === false ? " (not available)" : ""))));
+  }
+
+  async function loadDoctors() {
+    try {
+      doctors = await api.all("/api/doctors/", { ordering: "last_name" }, { signal: ctx.signal });
+      fillSelect();
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      select.replaceChildren(h("option", { value: "" }, "Could not load doctors"));
+    }
+  }
+
+  onSubmit(form, async () => {
+    const body = values(form, [{ name: "doctor" }, { name: "reason" }]);
+    // No doctor chosen → null, and the API's "required" message shows next to the select.
+    const m = await api.post("/api/mappings/", { patient: p.id, doctor: body.doctor ? Number(body.doctor) : null, reason: body.reason });
+    form.reset();
+    const dname = m.doctor_details ? personName(m.doctor_details) : "The doctor";
+    showAlert(`${dname} is assigned to ${personName(p)}.`, "success");
+    await load();
+    select.focus();
+  }, { aliases: { doctor_id: "doctor", patient_id: "patient" } });
+
+  load();
+  loadDoctors();
+
+  return h("section", { class: "section", "aria-labelledby": "assign-h" },
+    h("div", { class: "section-head" }, h("h2", { id: "assign-h" }, "Assigned doctors")),
+    table.wrap,
+    form);
+}

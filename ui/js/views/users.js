@@ -1,0 +1,131 @@
+// Accounts (admin): list, create (with role), change role, deactivate and
+// reactivate. The API refuses to demote/deactivate the last admin (409).
+
+import { h } from "../dom.js";
+import * as api from "../api.js";
+import * as session from "../session.js";
+import { navigate } from "../router.js";
+import { listScreen } from "../listview.js";
+import { field, values, onSubmit, submitButton } from "../forms.js";
+import { pageHeader, setTitle, showAlert, alertError, confirmDialog, badge } from "../ui.js";
+import { ROLES, roleLabel, text, date } from "../fmt.js";
+import { strengthMeter } from "../strength.js";
+
+const ROLE_HELP = "Staff: every patient and doctor. User: only the patients they add; reads doctors. Admin: everything, including accounts and settings.";
+
+const CREATE = [
+  { name: "name", label: "Name", autocomplete: "off" },
+  { name: "email", label: "Email", type: "email", required: true, autocomplete: "off" },
+  { name: "username", label: "Username (optional)", autocomplete: "off" },
+  { name: "password", label: "Initial password", type: "password", required: true, autocomplete: "new-password", hint: "Give it to the person; they can change it under “My account”." },
+  { name: "role", label: "Role", type: "select", value: "staff", options: [["staff", "Staff"], ["user", "User"], ["admin", "Admin"]], hint: ROLE_HELP },
+];
+
+export default async function usersView(el, ctx) {
+  setTitle("Users");
+  el.append(pageHeader("Users", { sub: "Accounts are never deleted: a deactivated account can no longer sign in, and its history stays attributable." }));
+  const listBox = h("div", { class: "list-column" });
+  const form = h("form", { class: "form", dataset: { form: "user-create" } }, CREATE.map(field),
+    h("div", { class: "form-actions" }, submitButton("Create account")));
+  const pw = form.elements.password;
+  pw.after(strengthMeter(pw, () => [form.elements.email.value, form.elements.name.value]));
+  el.append(h("div", { class: "layout-two wide-left" },
+    listBox,
+    h("section", { class: "section", "aria-labelledby": "new-user-h" }, h("h2", { id: "new-user-h" }, "Add an account"), form)));
+
+  const me = session.currentUser();
+  const screen = listScreen(listBox, ctx, {
+    key: "users", list: "users", path: "/api/users/", caption: "Accounts",
+    columns: [{ label: "Name", sort: "name" }, { label: "Email", sort: "email" }, { label: "Role" }, { label: "Status" }, { label: "", class: "actions" }],
+    filters: [
+      { name: "search", label: "Search", type: "search", class: "search", placeholder: "Name, email or username", autocomplete: "off" },
+      { name: "role", label: "Role", type: "select", options: [["", "Any"], ...ROLES] },
+      { name: "is_active", label: "Status", type: "select", options: [["", "Any"], ["true", "Active"], ["false", "Deactivated"]] },
+    ],
+    defaults: { search: "", role: "", is_active: "", ordering: "email" },
+    emptyText: (f) => (f ? "No accounts match." : "No accounts."),
+    row: (u) => userRow(u, me, () => screen.reload()),
+  });
+
+  onSubmit(form, async () => {
+    const body = values(form, CREATE);
+    if (!body.username) delete body.username;
+    const u = await api.post("/api/users/", body);
+    form.reset();
+    showAlert(`Account created for ${u.email} (${roleLabel(u.role)}).`, "success");
+    screen.reload();
+    form.elements.name.focus();
+  });
+}
+
+function userRow(u, me, reload) {
+  const self = me && me.id === u.id;
+  const who = u.name || u.username || u.email;
+  const role = h("select", { name: "role", "aria-label": `Role of ${who}`, disabled: !u.is_active },
+    ROLES.map(([v, l]) => h("option", { value: v, selected: v === u.role }, l)));
+  role.addEventListener("change", async () => {
+    if (self && role.value !== "admin") {
+      const ok = await confirmDialog({
+        title: "Give up your admin role?",
+        message: "You will lose access to users and settings straight away.",
+        confirmLabel: "Change my role", danger: true,
+      });
+      if (!ok) { role.value = u.role; return; }
+    }
+    role.disabled = true;
+    try {
+      const updated = await api.patch(`/api/users/${u.id}/`, { role: role.value });
+      u.role = updated.role;
+      showAlert(`${who} is now ${roleLabel(u.role)}.`, "success");
+      if (self) {
+        session.setUser(await api.get("/api/auth/me/"));
+        navigate("/patients");
+      }
+    } catch (err) {
+      role.value = u.role;
+      alertError(err, "Could not change the role.");
+    } finally {
+      role.disabled = false;
+    }
+  });
+
+  let action;
+  if (u.is_active) {
+    action = h("button", { type: "button", class: "btn btn-quiet btn-small btn-danger-text", dataset: { action: "deactivate" } }, "Deactivate");
+    action.addEventListener("click", async () => {
+      const ok = await confirmDialog({
+        title: `Deactivate ${who}?`,
+        message: self ? "This is your own account: you will be signed out." : "They will be signed out and can no longer sign in. You can reactivate the account later.",
+        confirmLabel: "Deactivate", danger: true,
+      });
+      if (!ok) return;
+      try {
+        await api.del(`/api/users/${u.id}/`);
+        if (self) return session.logout("manual");
+        showAlert(`${who} is deactivated.`, "success");
+        reload();
+      } catch (err) {
+        alertError(err, "Could not deactivate the account.");
+      }
+    });
+  } else {
+    action = h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { action: "activate" } }, "Reactivate");
+    action.addEventListener("click", async () => {
+      try {
+        await api.patch(`/api/users/${u.id}/`, { is_active: true });
+        showAlert(`${who} can sign in again.`, "success");
+        reload();
+      } catch (err) {
+        alertError(err, "Could not reactivate the account.");
+      }
+    });
+  }
+
+  return h("tr", { dataset: { id: u.id } },
+    h("td", {}, text(u.name), self ? [" ", badge("you", "neutral")] : null,
+      u.username ? h("span", { class: "cell-sub" }, "@" + u.username) : null),
+    h("td", {}, u.email, h("span", { class: "cell-sub" }, `since ${date(u.created_at)}`)),
+    h("td", {}, role),
+    h("td", {}, u.is_active ? badge("Active", "ok") : badge("Deactivated", "off")),
+    h("td", { class: "actions" }, action));
+}
