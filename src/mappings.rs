@@ -83,7 +83,9 @@ struct MappingQuery<'r> {
 
 /// A validated mapping list request.
 struct MappingFilter {
-    patient_id: Option<i64>,
+    /// One or more patients (`patient_id=7` or `patient_id=7,8,9`: a page
+    /// of patients' doctors in one request).
+    patient_ids: Option<Vec<i64>>,
     doctor_id: Option<i64>,
     status: Option<&'static str>,
     paging: Paging,
@@ -102,10 +104,24 @@ impl MappingQuery<'_> {
             }
             parsed.and_then(Result::ok)
         };
-        let patient_id = id("patient_id", self.patient_id);
         let doctor_id = id("doctor_id", self.doctor_id);
+        let patient_ids = self.patient_id.map(|raw| {
+            let ids: Option<Vec<i64>> = raw
+                .split(',')
+                .map(|part| part.trim().parse().ok())
+                .collect();
+            match ids {
+                Some(ids) if (1..=500).contains(&ids.len()) => ids,
+                _ => {
+                    errors.entry("patient_id".into()).or_default().push(
+                        "Must be a whole number, or up to 500 of them separated by commas.".into(),
+                    );
+                    Vec::new()
+                }
+            }
+        });
         let filter = MappingFilter {
-            patient_id,
+            patient_ids,
             doctor_id,
             status: http::choice(
                 &mut errors,
@@ -162,7 +178,7 @@ async fn for_patient(
     db: &State<Db>,
 ) -> Result<Page<Mapping>, ApiError> {
     let mut filter = query.validate()?;
-    filter.patient_id = Some(patient_id);
+    filter.patient_ids = Some(vec![patient_id]);
     let paging = filter.paging;
     let (items, total) = db
         .run(move |conn| {
@@ -423,12 +439,17 @@ mod sql {
     ) -> Result<(Vec<Mapping>, i64), ApiError> {
         let where_clause = format!(
             "WHERE {VISIBLE}
-               AND (:patient IS NULL OR m.patient_id = :patient)
+               AND (:patients IS NULL OR m.patient_id IN (SELECT value FROM json_each(:patients)))
                AND (:doctor IS NULL OR m.doctor_id = :doctor)
                AND (:status IS NULL OR m.status = :status)"
         );
+        // The patient ids as a JSON array, which json_each turns into rows.
+        let patients = filter
+            .patient_ids
+            .as_ref()
+            .map(|ids| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()));
         let params = named_params! {
-            ":all": caller.sees_all_patients(), ":caller": caller.id, ":patient": filter.patient_id,
+            ":all": caller.sees_all_patients(), ":caller": caller.id, ":patients": patients,
             ":doctor": filter.doctor_id, ":status": filter.status,
         };
         let total: i64 = conn

@@ -490,3 +490,42 @@ async fn a_user_touches_only_the_mappings_of_their_own_patients() {
     );
     assert_no_content(&app.delete(&own_path, user).await);
 }
+
+#[rocket::async_test]
+async fn the_active_mappings_of_a_page_of_patients_come_in_one_request() {
+    // Arrange: three patients, two of them with a doctor.
+    let (app, _admin, staff) = spawn_clinic().await;
+    let staff = &staff.access;
+    let (a, b, c) = (
+        app.create_patient(staff, &patient("Ada")).await,
+        app.create_patient(staff, &patient("Bea")).await,
+        app.create_patient(staff, &patient("Cy")).await,
+    );
+    let d = app.create_doctor(staff, &doctor("Greg")).await;
+    for p in [&a, &b] {
+        app.create_mapping(staff, &json!({ "patient": p["id"], "doctor": d["id"] }))
+            .await;
+    }
+
+    // Act
+    let path = format!(
+        "/api/mappings/?status=ACTIVE&patient_id={},{},{}",
+        a["id"], b["id"], c["id"]
+    );
+    let listed = ok(app.get(&path, staff).await).await;
+    let bad = app.get("/api/mappings/?patient_id=1,x", staff).await;
+
+    // Assert
+    let mut patients: Vec<i64> = listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|m| m["patient"].as_i64().expect("id"))
+        .collect();
+    patients.sort_unstable();
+    assert_eq!(
+        patients,
+        vec![a["id"].as_i64().expect("id"), b["id"].as_i64().expect("id")]
+    );
+    assert_error(bad, 400, "validation_error").await;
+}

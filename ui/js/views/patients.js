@@ -47,25 +47,25 @@ function row(p) {
     h("td", { class: "doctor-list", dataset: { col: "doctors" } }, "…"));
 }
 
-/** Fills the "Assigned doctors" column: one small request per patient, four at a time. */
+/** Fills the "Assigned doctors" column: the active mappings of the whole page in one request. */
 async function fillDoctors(items, tbody, signal) {
-  const queue = [...items];
-  const worker = async () => {
-    while (queue.length) {
-      const p = queue.shift();
-      const cell = tbody.querySelector(`tr[data-id="${p.id}"] [data-col="doctors"]`);
-      if (!cell) continue;
-      try {
-        const { items: maps } = await api.list("/api/mappings/", { patient_id: p.id, status: "ACTIVE", page_size: 50 }, { signal });
-        const names = maps.map((m) => (m.doctor_details ? personName(m.doctor_details) : `Doctor #${m.doctor}`));
-        cell.textContent = names.length ? names.join(", ") : DASH;
-      } catch (err) {
-        if (err && err.name === "AbortError") return;
-        cell.textContent = "(not loaded)";
-      }
+  const cells = new Map(items.map((p) => [p.id, tbody.querySelector(`tr[data-id="${p.id}"] [data-col="doctors"]`)]));
+  if (!items.length) return;
+  try {
+    const ids = items.map((p) => p.id).join(",");
+    const { items: maps } = await api.list("/api/mappings/", { patient_id: ids, status: "ACTIVE", page_size: 500 }, { signal });
+    const names = new Map();
+    for (const m of maps) {
+      const name = m.doctor_details ? personName(m.doctor_details) : `Doctor #${m.doctor}`;
+      names.set(m.patient, [...(names.get(m.patient) || []), name]);
     }
-  };
-  await Promise.all([1, 2, 3, 4].map(worker));
+    for (const [id, cell] of cells) {
+      if (cell) cell.textContent = names.has(id) ? names.get(id).join(", ") : DASH;
+    }
+  } catch (err) {
+    if (err && err.name === "AbortError") return;
+    for (const cell of cells.values()) if (cell) cell.textContent = "(not loaded)";
+  }
 }
 
 export async function list(el, ctx) {
