@@ -202,8 +202,10 @@ fn create_admin(overrides: &Overrides, email: &str, name: Option<&str>) -> anyho
     let body = body.as_object().cloned().unwrap_or_default();
     let account = NewAccount::read(&body, Some(Role::Admin)).map_err(describe)?;
     let hash = password::hash(&account.password)?;
-    let conn = db.connection()?;
-    let user = users::sql::insert(&conn, &account, &hash).map_err(describe)?;
+    let mut conn = db.connection()?;
+    let tx = conn.transaction()?;
+    let user = users::sql::insert(&tx, &account, &hash).map_err(describe)?;
+    tx.commit()?;
     println!(
         "Created admin {} (id {}) in {}.",
         user.email,

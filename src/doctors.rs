@@ -285,7 +285,14 @@ async fn create(
     };
     apply(&body.0, &mut record, true)?;
     let doctor = db
-        .run(move |conn| sql::insert(conn, &writer.0, &record))
+        .run(move |conn| {
+            // An explicit transaction: in autocommit mode a failed commit of an
+            // INSERT … RETURNING is dropped with the statement, unreported.
+            let tx = conn.transaction()?;
+            let doctor = sql::insert(&tx, &writer.0, &record)?;
+            tx.commit()?;
+            Ok(doctor)
+        })
         .await?;
     Ok(Created::new(format!("/api/doctors/{}/", doctor.id)).body(Json(doctor)))
 }

@@ -5,7 +5,7 @@
 //! `not_authenticated`, `invalid_credentials`, `account_inactive`,
 //! `permission_denied`, `registration_closed`, `not_found`, `method_not_allowed`,
 //! `duplicate`, `last_admin`, `payload_too_large`, `unsupported_media_type`,
-//! `throttled`, `bad_request`, `server_error`.
+//! `throttled`, `bad_request`, `storage_full`, `server_error`.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -81,8 +81,21 @@ impl ApiError {
         Self::Validation(BTreeMap::from([(name.to_owned(), vec![message.into()])]))
     }
 
+    /// The disk holding the database is full: nothing was written (`SQLite`
+    /// rolled the transaction back) and writes work again once there is room.
+    fn is_disk_full(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(rusqlite::Error::SqliteFailure(failure, _))
+                if failure.code == rusqlite::ErrorCode::DiskFull
+        )
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status(&self) -> Status {
+        if self.is_disk_full() {
+            return Status::InsufficientStorage;
+        }
         match self {
             Self::Validation(_) | Self::BadRequest { .. } => Status::BadRequest,
             Self::Unauthorized { .. } => Status::Unauthorized,
@@ -99,6 +112,9 @@ impl ApiError {
 
     /// The machine-readable `code` of the body.
     pub fn code(&self) -> &'static str {
+        if self.is_disk_full() {
+            return "storage_full";
+        }
         match self {
             Self::Validation(_) => "validation_error",
             Self::BadRequest { code, .. }
@@ -126,7 +142,12 @@ struct Body<'a> {
 impl<'r> Responder<'r, 'static> for ApiError {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let status = self.status();
-        let detail = if status.class().is_server_error() {
+        let detail = if self.is_disk_full() {
+            tracing::error!(path = %req.uri().path(), "the disk holding the database is full; a write was refused");
+            "The server's disk is full, so nothing was saved. Ask the person who looks after the \
+             clinic's computers to free some space; clinicdesk carries on by itself once there is room."
+                .to_owned()
+        } else if status.class().is_server_error() {
             // The cause goes to the log only: database text can quote patient data.
             // The path is logged without its query, which may hold search terms.
             tracing::error!(error = ?self, method = %req.method(), path = %req.uri().path(), "request failed");

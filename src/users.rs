@@ -99,7 +99,15 @@ impl NewAccount {
     /// Hashes the password (off the async workers) and stores the account.
     pub async fn create(self, db: &Db) -> Result<User, ApiError> {
         let hash = password::hash_off_worker(self.password.clone()).await?;
-        db.run(move |conn| sql::insert(conn, &self, &hash)).await
+        db.run(move |conn| {
+            // An explicit transaction: in autocommit mode a failed commit of an
+            // INSERT … RETURNING is dropped with the statement, unreported.
+            let tx = conn.transaction()?;
+            let user = sql::insert(&tx, &self, &hash)?;
+            tx.commit()?;
+            Ok(user)
+        })
+        .await
     }
 }
 

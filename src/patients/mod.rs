@@ -176,7 +176,14 @@ async fn create(
     let mut record = PatientFields::empty();
     apply(&body.0, &mut record, true)?;
     let patient = db
-        .run(move |conn| sql::insert(conn, &caller, &record))
+        .run(move |conn| {
+            // An explicit transaction: in autocommit mode a failed commit of an
+            // INSERT … RETURNING is dropped with the statement, unreported.
+            let tx = conn.transaction()?;
+            let patient = sql::insert(&tx, &caller, &record)?;
+            tx.commit()?;
+            Ok(patient)
+        })
         .await?;
     Ok(Created::new(format!("/api/patients/{}/", patient.id)).body(Json(patient)))
 }

@@ -4,6 +4,7 @@
 
 mod backup;
 mod commands;
+mod disk_full;
 mod durability;
 mod harness;
 mod upgrade;
