@@ -4,9 +4,11 @@
 import { h, $, $$, clear } from "./dom.js";
 import * as router from "./router.js";
 import * as session from "./session.js";
+import { isStale } from "./views/backups.js";
+import * as api from "./api.js";
 import * as idle from "./idle.js";
 import * as store from "./store.js";
-import { showFlash, flash, errorScreen, setTitle, closeDialogs, clearAlert } from "./ui.js";
+import { showFlash, flash, errorScreen, setTitle, closeDialogs, clearAlert, showAlert } from "./ui.js";
 import { roleLabel } from "./fmt.js";
 
 import loginView from "./views/login.js";
@@ -138,9 +140,23 @@ const LOGOUT_MESSAGES = {
   "other-tab": ["You signed out in another tab.", "info"],
 };
 
+/** After an admin signs in: a warning on the first screen when there is no good backup from the last day. */
+async function warnAboutBackups() {
+  try {
+    const status = await api.get("/api/admin/backups/status");
+    // The first screen has been entered by now (its navigation cleared the alert area).
+    if (isStale(status) && session.isAdmin()) {
+      showAlert("There is no good backup from the last 24 hours. See Settings → Backups.", "error");
+    }
+  } catch {
+    // The Settings screen shows the details; a failed check must not block signing in.
+  }
+}
+
 session.onChange((user, reason) => {
   if (reason === "login" || reason === "restore") {
     idle.start(() => session.logout("idle"));
+    if (session.isAdmin() && reason === "login") warnAboutBackups();
     // Signed in on the login/register screen (or in another tab): into the app.
     const found = router.match(location.pathname);
     if (found && found.route.guestOnly) enterApp();

@@ -1,9 +1,11 @@
-// Clinic settings (admin): self-registration open/closed, the clinic's name.
+// Clinic settings (admin): self-registration open/closed, the clinic's
+// name, and the state of the backups.
 
 import { h } from "../dom.js";
 import * as api from "../api.js";
 import { field, values, onSubmit, submitButton } from "../forms.js";
 import { pageHeader, setTitle, showAlert } from "../ui.js";
+import { backupSection } from "./backups.js";
 
 const SPECS = [
   { name: "clinic_name", label: "Clinic name", autocomplete: "organization" },
@@ -29,5 +31,5 @@ export default async function settingsView(el, ctx) {
     await api.patch("/api/settings/", body);
     showAlert("Settings saved. They apply at once.", "success");
   });
-  el.append(pageHeader("Settings"), form);
+  el.append(pageHeader("Settings"), form, backupSection(ctx.signal));
 }
