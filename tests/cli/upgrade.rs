@@ -95,3 +95,37 @@ fn a_database_from_a_newer_release_is_refused_and_left_as_it_is() {
         "nothing was backed up or changed"
     );
 }
+
+#[test]
+fn a_failed_upgrade_is_rolled_back_and_the_start_refused_with_the_backup_named() {
+    // Arrange: schema 1, plus a table in the way of migration 2.
+    let dir = tempfile::tempdir().expect("temp dir");
+    first_release_database(dir.path());
+    let database = dir.path().join("clinicdesk.sqlite3");
+    Connection::open(&database)
+        .expect("open")
+        .execute_batch("CREATE TABLE patients (something_else TEXT);")
+        .expect("an obstacle");
+
+    // Act
+    let start = Running::start(clinicdesk(serve_args(dir.path())), None).finish();
+
+    // Assert: refused, unchanged, and the pre-upgrade backup is named.
+    assert!(!start.status.success());
+    assert!(start.stderr.contains("rolled back"), "{}", start.stderr);
+    assert!(
+        start.stderr.contains("before-upgrade-from-schema-1"),
+        "{}",
+        start.stderr
+    );
+    assert_eq!(user_version(&database), 1);
+    let conn = Connection::open(&database).expect("open");
+    let doctors: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'doctors')",
+            [],
+            |row| row.get(0),
+        )
+        .expect("schema query");
+    assert!(!doctors, "no part of the upgrade stayed");
+}
