@@ -3,6 +3,7 @@
 
 mod auth;
 mod backups;
+mod browser;
 mod concurrency;
 mod contract;
 mod doctors;
@@ -13,4 +14,5 @@ mod patients;
 mod robustness;
 mod session;
 mod tokens;
+mod ui;
 mod users;
