@@ -336,7 +336,9 @@ pub mod sql {
                 "SELECT r.family, r.user_id,
                         (r.revoked_at IS NOT NULL
                          OR (r.used_at IS NOT NULL
-                             AND (julianday(?2) - julianday(r.used_at)) * 86400.0 > ?3)) AS spent,
+                             -- No grace: any second use is theft (times are whole
+                             -- seconds, so 'elapsed > 0' would miss a quick replay).
+                             AND (?3 <= 0 OR (julianday(?2) - julianday(r.used_at)) * 86400.0 > ?3))) AS spent,
                         u.role, u.is_active
                    FROM refresh_tokens r JOIN users u ON u.id = r.user_id
                   WHERE r.jti = ?1",

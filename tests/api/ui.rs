@@ -770,3 +770,67 @@ async fn the_patient_screens_fit_a_tablet_without_sideways_scrolling() {
     // Assert
     assert_eq!(browser.js(fits).await, true, "the patient page fits 768 px");
 }
+
+#[rocket::async_test]
+async fn on_the_patient_page_staff_edit_details_change_an_assignment_and_remove_it() {
+    // Arrange
+    let (app, _admin, staff) = spawn_clinic().await;
+    let id = add_patient(&app, &staff.access, &patient("Lise")).await;
+    let otto = add_doctor(&app, &staff.access, &doctor("Otto")).await;
+    let mapping = add_mapping(&app, &staff.access, id, otto).await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(&staff.email, PASSWORD).await;
+    browser.click(&format!(r#"a[href="/patients/{id}"]"#)).await;
+
+    // Act: edit the city
+    browser.act("edit").await;
+    let first_name = format!(r#"{PATIENT_FORM} [name="first_name"]"#);
+    browser.wait_for(&first_name).await;
+    let prefilled = format!("return document.querySelector('{first_name}').value;");
+    assert_eq!(
+        browser.js(&prefilled).await,
+        "Lise",
+        "the form starts with the record"
+    );
+    browser.fill_in(PATIENT_FORM, "city", "Berlin").await;
+    browser.submit(PATIENT_FORM).await;
+
+    // Assert
+    browser.wait_for_alert("Changes saved.").await;
+    browser
+        .wait_for_in(r#"dd[data-field="city"]"#, "Berlin")
+        .await;
+
+    // Act: mark the assignment completed
+    let assignment = row("assignments", &mapping.to_string());
+    browser
+        .select(
+            &format!(r#"{assignment} select[name="status"]"#),
+            "COMPLETED",
+        )
+        .await;
+
+    // Assert
+    browser
+        .wait_for_alert("Otto House: status is now completed.")
+        .await;
+    let of_patient = format!("/api/mappings/{id}/");
+    let saved = ok(app.get(&of_patient, &staff.access).await).await;
+    assert_eq!(saved[0]["status"], "COMPLETED", "{saved}");
+
+    // Act: remove it (confirming)
+    browser
+        .click(&format!(r#"{assignment} [data-action="unassign"]"#))
+        .await;
+    browser
+        .click(r#"dialog[open] button[data-action="confirm"]"#)
+        .await;
+
+    // Assert
+    browser
+        .wait_for_alert("Otto House is removed from this patient.")
+        .await;
+    browser.wait_gone(&assignment).await;
+    let left = ok(app.get(&of_patient, &staff.access).await).await;
+    assert_eq!(left, json!([]), "no assignment left");
+}
