@@ -277,20 +277,13 @@ async fn a_backup_under_ten_continuous_writers_holds_every_earlier_write_and_dis
     assert!(restored.status.success(), "{}", restored.stderr);
     let (_copy, port) = start_server(elsewhere.path());
     let token = crate::harness::access_token(port).await;
-    let http = reqwest::Client::new();
-    for id in before {
-        let status = http
-            .get(format!("http://127.0.0.1:{port}/api/patients/{id}/"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("read sent")
-            .status();
-        assert_eq!(
-            status, 200,
-            "patient {id}, committed before the backup began, is in it"
-        );
-    }
+    crate::harness::assert_patients_readable(
+        port,
+        &token,
+        &before,
+        "committed before the backup began",
+    )
+    .await;
 }
 
 #[test]

@@ -7,8 +7,8 @@ use std::io::{Seek, SeekFrom, Write};
 use std::process::Command;
 
 use crate::harness::{
-    access_token, admin_create, clinicdesk, parse_local_url, serve_args, write_until_stopped,
-    Running, PASSWORD,
+    access_token, admin_create, assert_patients_readable, clinicdesk, parse_local_url, serve_args,
+    write_until_stopped, Running, PASSWORD,
 };
 
 /// Starts a server on `dir` and waits until it prints its address.
@@ -201,21 +201,9 @@ async fn every_acknowledged_write_survives_kill_9_under_load() {
         );
         let (_server, port) = start_server(dir.path());
         let token = access_token(port).await;
-        let http = reqwest::Client::new();
         let ids = acknowledged.lock().expect("not poisoned").clone();
         assert!(ids.len() > before, "round {round} wrote something");
-        for id in ids {
-            let status = http
-                .get(format!("http://127.0.0.1:{port}/api/patients/{id}/"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .expect("read sent")
-                .status();
-            assert_eq!(
-                status, 200,
-                "round {round}: acknowledged patient {id} is missing"
-            );
-        }
+        let context = format!("round {round}, acknowledged before kill -9");
+        assert_patients_readable(port, &token, &ids, &context).await;
     }
 }

@@ -261,3 +261,18 @@ pub async fn access_token(port: u16) -> String {
     let body: serde_json::Value = response.json().await.expect("login body");
     body["access"].as_str().expect("access token").to_owned()
 }
+
+/// Asserts every patient in `ids` reads back (`200`) from the server on `port`.
+pub async fn assert_patients_readable(port: u16, token: &str, ids: &[i64], context: &str) {
+    let http = reqwest::Client::new();
+    for id in ids {
+        let status = http
+            .get(format!("http://127.0.0.1:{port}/api/patients/{id}/"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("read sent")
+            .status();
+        assert_eq!(status, 200, "{context}: patient {id} is missing");
+    }
+}
