@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fantoccini::elements::Element;
 use fantoccini::error::CmdError;
@@ -102,32 +102,32 @@ fn delete_session(driver_url: &str, session: &str) {
     }
 }
 
-/// Waits until chromedriver answers `GET /status` with `ready: true` (true), or
-/// exits early (false, e.g. when another process took the port); fails the test after `PATIENCE`.
-async fn wait_until_ready(driver: &mut Child, driver_url: &str) -> bool {
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        if let Ok(Some(_)) = driver.try_wait() {
-            return false;
-        }
-        if let Ok(response) = http.get(format!("{driver_url}/status")).send().await {
-            let ready = response
-                .json::<Value>()
-                .await
-                .is_ok_and(|body| body["value"]["ready"] == true);
-            // Ready, and from our chromedriver rather than whatever else took the port.
-            if ready {
-                return driver.try_wait().is_ok_and(|status| status.is_none());
+/// Waits for chromedriver's own readiness line on its output (`ChromeDriver
+/// was started successfully`), copying every line to `log`. `false` when it
+/// exits first (e.g. another process took the port); fails after `PATIENCE`.
+async fn wait_until_ready(driver: &mut Child, log_file: &std::fs::File) -> bool {
+    let output = driver
+        .stdout
+        .take()
+        .expect("chromedriver's output is piped");
+    let mut log = log_file.try_clone().expect("log file handle");
+    let (ready_tx, ready_rx) = rocket::tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut ready_tx = Some(ready_tx);
+        for line in std::io::BufRead::lines(std::io::BufReader::new(output)).map_while(Result::ok) {
+            let _ = writeln!(log, "{line}");
+            if line.contains("started successfully") {
+                if let Some(tx) = ready_tx.take() {
+                    let _ = tx.send(());
+                }
             }
         }
-        assert!(
-            Instant::now() < deadline,
-            "chromedriver did not answer {driver_url}/status within {PATIENCE:?}"
-        );
-        // A bounded poll: chromedriver has no readiness signal other than answering /status.
-        rocket::tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        // Output closed without the line: chromedriver exited; dropping ready_tx says so.
+    });
+    let said = rocket::tokio::time::timeout(PATIENCE, ready_rx)
+        .await
+        .unwrap_or_else(|_| panic!("chromedriver did not say it was ready within {PATIENCE:?}"));
+    said.is_ok() && driver.try_wait().is_ok_and(|status| status.is_none())
 }
 
 /// Starts chromedriver on a free port and waits until it is ready; tries another
@@ -140,14 +140,14 @@ async fn start_driver(log_file: &std::fs::File, log: &std::path::Path) -> (Child
         let mut driver = Command::new(&chromedriver)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log file handle"))
+            .stdout(Stdio::piped())
             .stderr(log_file.try_clone().expect("log file handle"))
             .spawn()
             .unwrap_or_else(|e| {
                 panic!("cannot start {chromedriver} ({e}); install it: apt-get install -y chromium chromium-driver")
             });
         let driver_url = format!("http://127.0.0.1:{port}");
-        if wait_until_ready(&mut driver, &driver_url).await {
+        if wait_until_ready(&mut driver, log_file).await {
             return (driver, driver_url);
         }
         let _ = driver.kill();
