@@ -156,7 +156,9 @@ async function warnAboutBackups() {
 session.onChange((user, reason) => {
   if (reason === "login" || reason === "restore") {
     idle.start(() => session.logout("idle"));
-    if (session.isAdmin() && reason === "login") warnAboutBackups();
+    // Not in the first-run setup: a new clinic has no backup yet, and its
+    // welcome message must not be replaced by a warning.
+    if (session.isAdmin() && reason === "login" && location.pathname !== "/setup") warnAboutBackups();
     // Signed in on the login/register screen (or in another tab): into the app.
     const found = router.match(location.pathname);
     if (found && found.route.guestOnly) enterApp();
