@@ -25,6 +25,7 @@ use crate::{doctors, mappings, patients};
 pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
     config.prepare_data_dir()?;
     let lock = InstanceLock::acquire(&config.data_dir)?;
+    backup::sweep_partials(&config);
     let db = Db::open(&config).map_err(|e| match backup::newest(&config) {
         Some(newest) => anyhow::anyhow!(
             "{e:#}\nThe newest backup is {0}; to go back to it: clinicdesk restore {0}",

@@ -218,6 +218,31 @@ pub fn list(config: &Config) -> Vec<PathBuf> {
     backups.into_iter().map(|(_, path)| path).collect()
 }
 
+/// Removes temporary files that an interrupted backup or restore left (a
+/// `kill -9`, a power cut): `.…partial` files in the data directory and the
+/// backup folder older than an hour, so one running right now is left alone.
+pub fn sweep_partials(config: &Config) {
+    let hour = std::time::Duration::from_secs(60 * 60);
+    for folder in [config.data_dir.clone(), config.backup_dir()] {
+        let Ok(entries) = fs::read_dir(&folder) else {
+            continue;
+        };
+        for path in entries.filter_map(Result::ok).map(|entry| entry.path()) {
+            let name = file_name(&path);
+            let stale = fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .is_ok_and(|modified| modified.elapsed().is_ok_and(|age| age > hour));
+            if name.starts_with('.')
+                && name.ends_with(".partial")
+                && stale
+                && fs::remove_file(&path).is_ok()
+            {
+                tracing::info!(file = %path.display(), "removed a temporary file left by an interrupted backup");
+            }
+        }
+    }
+}
+
 /// A backup file by its name: `*.sqlite3` or, encrypted, `*.sqlite3.age`.
 fn is_backup(path: &Path) -> bool {
     let name = file_name(path);

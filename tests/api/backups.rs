@@ -200,3 +200,30 @@ fn the_daily_job_keeps_the_newest_backups_and_never_prunes_upgrade_backups() {
         "each kept backup has its two sidecars, pruned ones none"
     );
 }
+
+#[test]
+fn stale_temporary_files_of_an_interrupted_backup_are_swept_at_start_up() {
+    // Arrange: one partial file from long ago, one from just now.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = Config::for_tests(dir.path());
+    config.prepare_data_dir().expect("data dir");
+    let old = dir.path().join(".backup-dead.partial");
+    let fresh = dir.path().join(".backup-running.partial");
+    for path in [&old, &fresh] {
+        std::fs::write(path, b"half a snapshot").expect("partial");
+    }
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(2 * 60 * 60);
+    std::fs::File::options()
+        .write(true)
+        .open(&old)
+        .expect("open")
+        .set_modified(long_ago)
+        .expect("aged");
+
+    // Act
+    backup::sweep_partials(&config);
+
+    // Assert: the old one is gone; one that may belong to a running backup stays.
+    assert!(!old.exists());
+    assert!(fresh.exists());
+}
