@@ -5,7 +5,7 @@
 //! `not_authenticated`, `invalid_credentials`, `account_inactive`,
 //! `permission_denied`, `registration_closed`, `not_found`, `method_not_allowed`,
 //! `duplicate`, `last_admin`, `payload_too_large`, `unsupported_media_type`,
-//! `throttled`, `bad_request`, `storage_full`, `server_error`.
+//! `throttled`, `busy`, `bad_request`, `storage_full`, `server_error`.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -43,6 +43,8 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("Too many failed attempts. Try again in {retry_after} seconds.")]
     Throttled { retry_after: u64 },
+    #[error("The server is busy signing people in. Try again in {retry_after} seconds.")]
+    Busy { retry_after: u64 },
     #[error("database error")]
     Database(#[from] rusqlite::Error),
     #[error("database pool error")]
@@ -106,6 +108,7 @@ impl ApiError {
             Self::PayloadTooLarge => Status::PayloadTooLarge,
             Self::UnsupportedMediaType => Status::UnsupportedMediaType,
             Self::Throttled { .. } => Status::TooManyRequests,
+            Self::Busy { .. } => Status::ServiceUnavailable,
             Self::Database(_) | Self::Pool(_) | Self::Internal(_) => Status::InternalServerError,
         }
     }
@@ -126,6 +129,7 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::Throttled { .. } => "throttled",
+            Self::Busy { .. } => "busy",
             Self::Database(_) | Self::Pool(_) | Self::Internal(_) => "server_error",
         }
     }
@@ -147,7 +151,7 @@ impl<'r> Responder<'r, 'static> for ApiError {
             "The server's disk is full, so nothing was saved. Ask the person who looks after the \
              clinic's computers to free some space; clinicdesk carries on by itself once there is room."
                 .to_owned()
-        } else if status.class().is_server_error() {
+        } else if matches!(self, Self::Database(_) | Self::Pool(_) | Self::Internal(_)) {
             // The cause goes to the log only: database text can quote patient data.
             // The path is logged without its query, which may hold search terms.
             tracing::error!(error = ?self, method = %req.method(), path = %req.uri().path(), "request failed");
@@ -177,7 +181,7 @@ impl<'r> Responder<'r, 'static> for ApiError {
             Self::MethodNotAllowed { allow } => {
                 response.header(Header::new("Allow", allow.clone()));
             }
-            Self::Throttled { retry_after } => {
+            Self::Throttled { retry_after } | Self::Busy { retry_after } => {
                 response.header(Header::new("Retry-After", retry_after.to_string()));
             }
             _ => {}

@@ -9,6 +9,7 @@ use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
+use crate::auth::password::Hasher;
 use crate::auth::token::Keys;
 use crate::backup::schedule::BackupStatus;
 use crate::config::Config;
@@ -66,6 +67,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         .manage(keys)
         .manage(setup_token)
         .manage(LoginThrottle::default())
+        .manage(Hasher::new())
         .manage(Arc::new(BackupStatus::default()))
         .manage(config)
         .mount("/api", api_routes)

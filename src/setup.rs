@@ -13,6 +13,7 @@ use rocket::response::status::Created;
 use rocket::serde::json::Json;
 use rocket::{post, routes, Route, State};
 
+use crate::auth::password::Hasher;
 use crate::auth::Role;
 use crate::db::Db;
 use crate::error::ApiError;
@@ -92,6 +93,7 @@ fn same(a: &str, b: &str) -> bool {
 async fn setup(
     body: JsonBody,
     db: &State<Db>,
+    hasher: &State<Hasher>,
     token: &State<SetupToken>,
 ) -> Result<Created<Json<User>>, ApiError> {
     if db.run(|conn| users::sql::admin_exists(conn)).await? {
@@ -112,7 +114,7 @@ async fn setup(
     if !token.take(&given) {
         return Err(wrong_token());
     }
-    let user = account.create(db).await?;
+    let user = account.create(db, hasher).await?;
     tracing::info!(
         user_id = user.id,
         "first admin created through the setup link"

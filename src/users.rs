@@ -11,7 +11,8 @@ use rocket::{delete, get, patch, post, routes, FromForm, Route, State};
 use serde::Serialize;
 use serde_json::Map;
 
-use crate::auth::{password, Admin, Role};
+use crate::auth::password::{self, Hasher};
+use crate::auth::{Admin, Role};
 use crate::db::Db;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{self, JsonBody, Ordering, Page, Paging};
@@ -97,8 +98,8 @@ impl NewAccount {
     }
 
     /// Hashes the password (off the async workers) and stores the account.
-    pub async fn create(self, db: &Db) -> Result<User, ApiError> {
-        let hash = password::hash_off_worker(self.password.clone()).await?;
+    pub async fn create(self, db: &Db, hasher: &Hasher) -> Result<User, ApiError> {
+        let hash = hasher.hash(self.password.clone()).await?;
         db.run(move |conn| {
             // An explicit transaction: in autocommit mode a failed commit of an
             // INSERT … RETURNING is dropped with the statement, unreported.
@@ -239,9 +240,10 @@ async fn create(
     body: JsonBody,
     _admin: Admin,
     db: &State<Db>,
+    hasher: &State<Hasher>,
 ) -> Result<Created<Json<User>>, ApiError> {
     let account = NewAccount::read(&body.0, None)?;
-    let user = account.create(db).await?;
+    let user = account.create(db, hasher).await?;
     Ok(Created::new(format!("/api/users/{}/", user.id)).body(Json(user)))
 }
 
@@ -261,6 +263,7 @@ async fn update(
     body: JsonBody,
     _admin: Admin,
     db: &State<Db>,
+    hasher: &State<Hasher>,
 ) -> Result<Json<User>, ApiError> {
     let current = db
         .run(move |conn| sql::find(conn, id))
@@ -288,7 +291,7 @@ async fn update(
     };
     fields.finish()?;
     let password_hash = match password {
-        Some(password) => Some(password::hash_off_worker(password).await?),
+        Some(password) => Some(hasher.hash(password).await?),
         None => None,
     };
     let changes = AccountChanges {

@@ -5,6 +5,9 @@
 //! functions here run it on Tokio's blocking pool, never on a worker.
 
 use std::sync::LazyLock;
+use std::time::Duration;
+
+use rocket::tokio::sync::{Semaphore, SemaphorePermit};
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
@@ -36,26 +39,70 @@ pub fn verify(password: &str, phc: &str) -> bool {
         .is_ok()
 }
 
-/// `hash` on the blocking pool.
-pub async fn hash_off_worker(password: String) -> Result<String, ApiError> {
-    rocket::tokio::task::spawn_blocking(move || hash(&password))
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing task failed: {e}")))?
-        .map_err(ApiError::Internal)
+/// Runs argon2 off the async workers, a bounded number at a time. Each hash
+/// holds 19 MiB; without a bound a login flood would start one blocking
+/// thread per request (Tokio allows hundreds) and exhaust memory. Past the
+/// bound a request waits up to `wait`, then gets `503 busy`. Managed by Rocket.
+pub struct Hasher {
+    permits: Semaphore,
+    wait: Duration,
 }
 
-/// `verify` on the blocking pool; with no stored hash, spends the same time
-/// on a dummy hash and answers `false`.
-pub async fn verify_off_worker(password: String, phc: Option<String>) -> Result<bool, ApiError> {
-    rocket::tokio::task::spawn_blocking(move || match phc {
-        Some(phc) => verify(&password, &phc),
-        None => {
-            verify(&password, &DUMMY_HASH);
-            false
+impl Hasher {
+    /// Two hashes per core at once: all the CPU there is, 38 MiB a core.
+    pub fn new() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self::with_limits(2 * cores, Duration::from_secs(5))
+    }
+
+    pub fn with_limits(permits: usize, wait: Duration) -> Self {
+        Self {
+            permits: Semaphore::new(permits),
+            wait,
         }
-    })
-    .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("verification task failed: {e}")))
+    }
+
+    async fn permit(&self) -> Result<SemaphorePermit<'_>, ApiError> {
+        match rocket::tokio::time::timeout(self.wait, self.permits.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => {
+                tracing::warn!("password hashing is saturated; a request was turned away");
+                Err(ApiError::Busy {
+                    retry_after: self.wait.as_secs().max(1),
+                })
+            }
+        }
+    }
+
+    /// `hash` on the blocking pool.
+    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+        let _permit = self.permit().await?;
+        rocket::tokio::task::spawn_blocking(move || hash(&password))
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing task failed: {e}")))?
+            .map_err(ApiError::Internal)
+    }
+
+    /// `verify` on the blocking pool; with no stored hash, spends the same
+    /// time on a dummy hash and answers `false`.
+    pub async fn verify(&self, password: String, phc: Option<String>) -> Result<bool, ApiError> {
+        let _permit = self.permit().await?;
+        rocket::tokio::task::spawn_blocking(move || match phc {
+            Some(phc) => verify(&password, &phc),
+            None => {
+                verify(&password, &DUMMY_HASH);
+                false
+            }
+        })
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("verification task failed: {e}")))
+    }
+}
+
+impl Default for Hasher {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The strength rule: 8+ characters, at most 256 bytes, not the email or the
@@ -101,6 +148,17 @@ mod tests {
         assert!(verify("correct horse battery 9", &phc));
         assert!(!verify("correct horse battery 8", &phc));
         assert!(!verify("anything", "not a hash"));
+    }
+
+    #[rocket::async_test]
+    async fn past_its_bound_the_hasher_turns_work_away_instead_of_queueing_forever() {
+        let hasher = Hasher::with_limits(1, Duration::from_millis(50));
+        let _held = hasher.permit().await.expect("the one permit");
+        let turned_away = hasher.verify("anything".into(), None).await;
+        assert!(
+            matches!(turned_away, Err(ApiError::Busy { .. })),
+            "{turned_away:?}"
+        );
     }
 
     #[test]

@@ -9,8 +9,9 @@ use rocket::serde::json::Json;
 use rocket::{get, patch, post, routes, Route, State};
 use serde::Serialize;
 
+use crate::auth::password::Hasher;
 use crate::auth::token::{Claims, Keys, TokenKind};
-use crate::auth::{password, Caller, Role};
+use crate::auth::{Caller, Role};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::JsonBody;
@@ -64,7 +65,11 @@ fn issue_pair(keys: &Keys, user_id: i64, role: Role) -> Result<(TokenPair, Claim
 
 #[utoipa::path(tag = "auth", request_body = crate::openapi::RegisterRequest, responses((status = 201, description = "Self-registration (when open); the account is a `user`", body = User)))]
 #[post("/auth/register", data = "<body>")]
-async fn register(body: JsonBody, db: &State<Db>) -> Result<Created<Json<User>>, ApiError> {
+async fn register(
+    body: JsonBody,
+    db: &State<Db>,
+    hasher: &State<Hasher>,
+) -> Result<Created<Json<User>>, ApiError> {
     if !db
         .run(|conn| crate::settings::sql::registration_open(conn))
         .await?
@@ -77,7 +82,7 @@ async fn register(body: JsonBody, db: &State<Db>) -> Result<Created<Json<User>>,
         });
     }
     let account = NewAccount::read(&body.0, Some(Role::User))?;
-    let user = account.create(db).await?;
+    let user = account.create(db, hasher).await?;
     Ok(Created::new(format!("/api/users/{}/", user.id)).body(Json(user)))
 }
 
@@ -89,8 +94,11 @@ async fn login(
     throttle: &State<LoginThrottle>,
     db: &State<Db>,
     keys: &State<Keys>,
+    hasher: &State<Hasher>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    sign_in(body, client, throttle, db, keys).await.map(Json)
+    sign_in(body, client, throttle, db, keys, hasher)
+        .await
+        .map(Json)
 }
 
 /// `POST /api/token/`: the simplejwt name for login.
@@ -102,8 +110,11 @@ async fn token(
     throttle: &State<LoginThrottle>,
     db: &State<Db>,
     keys: &State<Keys>,
+    hasher: &State<Hasher>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    sign_in(body, client, throttle, db, keys).await.map(Json)
+    sign_in(body, client, throttle, db, keys, hasher)
+        .await
+        .map(Json)
 }
 
 /// Checks the credentials in `body` and opens a login: a token pair and the user.
@@ -113,6 +124,7 @@ pub(super) async fn sign_in(
     throttle: &LoginThrottle,
     db: &Db,
     keys: &Keys,
+    hasher: &Hasher,
 ) -> Result<TokenPair, ApiError> {
     // Before any work: a throttled address gets no password check at all.
     throttle.check(client)?;
@@ -132,7 +144,7 @@ pub(super) async fn sign_in(
         .run(move |conn| users::sql::find_login(conn, &login))
         .await?;
     let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
-    let matches = password::verify_off_worker(secret, stored_hash).await?;
+    let matches = hasher.verify(secret, stored_hash).await?;
     let account = match account {
         Some(account) if matches => account,
         _ => {
@@ -258,6 +270,7 @@ async fn change_password(
     body: JsonBody,
     caller: Caller,
     db: &State<Db>,
+    hasher: &State<Hasher>,
 ) -> Result<NoContent, ApiError> {
     let user = db
         .run(move |conn| {
@@ -280,13 +293,13 @@ async fn change_password(
         user.name.as_deref(),
     );
     if let Some(current) = current {
-        if !password::verify_off_worker(current, Some(hash)).await? {
+        if !hasher.verify(current, Some(hash)).await? {
             fields.error("current_password", "The current password is wrong.");
         }
     }
     fields.finish()?;
 
-    let new_hash = password::hash_off_worker(new.unwrap_or_default()).await?;
+    let new_hash = hasher.hash(new.unwrap_or_default()).await?;
     let changes = AccountChanges {
         password: Some(new_hash),
         ..AccountChanges::default()

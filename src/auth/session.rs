@@ -17,6 +17,7 @@ use rocket::serde::json::Json;
 use rocket::{post, routes, Route, State};
 use serde::Serialize;
 
+use crate::auth::password::Hasher;
 use crate::auth::routes::{rotate_verified, sign_in, sql, TokenPair};
 use crate::auth::token::{Keys, TokenKind};
 use crate::config::Config;
@@ -81,8 +82,9 @@ async fn open(
     jar: &CookieJar<'_>,
     db: &State<Db>,
     keys: &State<Keys>,
+    hasher: &State<Hasher>,
 ) -> Result<Json<Session>, ApiError> {
-    let mut pair = sign_in(body, client, throttle, db, keys).await?;
+    let mut pair = sign_in(body, client, throttle, db, keys, hasher).await?;
     let user = pair.user.take();
     Ok(Json(hand_over(pair, user, jar)))
 }
