@@ -1,6 +1,7 @@
-//! Brute-force protection for login: each client address may fail at most
-//! `MAX_FAILURES` times a minute; past that, login answers `429 throttled`
+//! Brute-force protection for login, per client address: at most
+//! `MAX_FAILURES` failures a minute; past that, login answers `429 throttled`
 //! with `Retry-After` until the minute is over, right password or not.
+//! (Per account, see `users::sql::record_login_failure`: ten in a row lock it.)
 //!
 //! The address is the TCP peer. Headers such as `X-Forwarded-For` or
 //! `X-Real-IP` are never trusted (anyone can send them), so a client cannot
@@ -15,8 +16,9 @@ use rocket::request::{FromRequest, Outcome, Request};
 
 use crate::error::ApiError;
 
-/// Failed logins allowed per address within one `WINDOW`.
-const MAX_FAILURES: u32 = 10;
+/// Failed logins allowed per address within one `WINDOW`: above one
+/// account's lockout (10), since several people share a reception PC.
+const MAX_FAILURES: u32 = 20;
 const WINDOW: Duration = Duration::from_secs(60);
 /// Above this many tracked addresses, expired entries are swept out, so a
 /// flood from many addresses cannot grow the map without bound.

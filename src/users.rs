@@ -31,6 +31,9 @@ pub struct User {
     pub username: Option<String>,
     pub role: Role,
     pub is_active: bool,
+    /// Set while the account is locked after repeated failed sign-ins
+    /// (an admin unlocks it with `PATCH {"locked": false}`).
+    pub locked_until: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -44,6 +47,7 @@ impl User {
             username: row.get("username")?,
             role: row.get("role")?,
             is_active: row.get("is_active")?,
+            locked_until: row.get("locked_until")?,
             created_at: row.get("created_at")?,
             updated_at: row.get("updated_at")?,
         })
@@ -167,6 +171,8 @@ pub struct AccountChanges {
     pub role: Option<Role>,
     pub is_active: Option<bool>,
     pub password: Option<String>,
+    /// Ends a lockout after failed sign-ins.
+    pub unlock: bool,
 }
 
 /// `GET /api/users` query: filters, ordering, paging.
@@ -278,6 +284,18 @@ async fn update(
         None
     };
     let is_active = fields.boolean("is_active");
+    // Only unlocking is possible; locking is what failed sign-ins do.
+    let unlock = match fields.boolean("locked") {
+        Some(true) => {
+            fields.error(
+                "locked",
+                "Accounts lock themselves after failed sign-ins; only false (unlock) may be sent.",
+            );
+            false
+        }
+        Some(false) => true,
+        None => false,
+    };
     let password = if fields.has(&["password"]) {
         let display_name = name.clone().flatten().or_else(|| current.name.clone());
         read_password(
@@ -300,6 +318,7 @@ async fn update(
         role,
         is_active,
         password: password_hash,
+        unlock,
     };
     let user = db.run(move |conn| sql::update(conn, id, &changes)).await?;
     Ok(Json(user))
@@ -327,7 +346,10 @@ pub mod sql {
     use crate::validation::like_pattern;
 
     const SELECT: &str =
-        "SELECT id, name, email, username, role, is_active, created_at, updated_at FROM users";
+        "SELECT id, name, email, username, role, is_active,
+                CASE WHEN locked_until > strftime('%Y-%m-%dT%H:%M:%SZ', 'now') THEN locked_until END AS locked_until,
+                created_at, updated_at
+           FROM users";
 
     /// The role and active flag behind a token's user id.
     pub fn auth_state(conn: &Connection, id: i64) -> Result<Option<(Role, bool)>, ApiError> {
@@ -340,15 +362,21 @@ pub mod sql {
     /// What login needs of the account with this email or username.
     pub fn find_login(conn: &Connection, login: &str) -> Result<Option<Login>, ApiError> {
         let mut stmt = conn.prepare_cached(
-            "SELECT id, password_hash, role, is_active FROM users WHERE email = ?1 OR username = ?1 LIMIT 1",
+            "SELECT id, password_hash, role, is_active,
+                    CASE WHEN locked_until > ?2
+                         THEN CAST((julianday(locked_until) - julianday(?2)) * 86400 AS INTEGER) + 1
+                         ELSE 0 END AS locked_seconds
+               FROM users WHERE email = ?1 OR username = ?1 LIMIT 1",
         )?;
         let login = stmt
-            .query_row([login], |row| {
+            .query_row(params![login, db::now()], |row| {
                 Ok(Login {
                     id: row.get("id")?,
                     password_hash: row.get("password_hash")?,
                     role: row.get("role")?,
                     is_active: row.get("is_active")?,
+                    locked_seconds: u64::try_from(row.get::<_, i64>("locked_seconds")?)
+                        .unwrap_or(0),
                 })
             })
             .optional()?;
@@ -361,6 +389,43 @@ pub mod sql {
         pub password_hash: String,
         pub role: Role,
         pub is_active: bool,
+        /// Seconds until a lockout ends; 0 when not locked.
+        pub locked_seconds: u64,
+    }
+
+    /// Failed sign-ins in a row that lock an account, and for how long.
+    const LOCK_AFTER: i64 = 10;
+    const LOCK_MINUTES: i64 = 15;
+
+    /// Counts a wrong password for the account; the tenth in a row locks it.
+    pub fn record_login_failure(conn: &Connection, id: i64) -> Result<(), ApiError> {
+        let failures: i64 = conn.query_row(
+            "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
+            [id],
+            |row| row.get(0),
+        )?;
+        if failures >= LOCK_AFTER {
+            conn.execute(
+                "UPDATE users SET failed_logins = 0,
+                        locked_until = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?2)
+                  WHERE id = ?1",
+                params![id, format!("+{LOCK_MINUTES} minutes")],
+            )?;
+            tracing::warn!(
+                user_id = id,
+                "account locked for {LOCK_MINUTES} minutes after {LOCK_AFTER} failed sign-ins"
+            );
+        }
+        Ok(())
+    }
+
+    /// A successful sign-in starts the count again.
+    pub fn record_login_success(conn: &Connection, id: i64) -> Result<(), ApiError> {
+        conn.execute(
+            "UPDATE users SET failed_logins = 0 WHERE id = ?1 AND failed_logins != 0",
+            [id],
+        )?;
+        Ok(())
     }
 
     /// The stored password hash of an account.
@@ -391,7 +456,7 @@ pub mod sql {
         let mut stmt = conn.prepare_cached(
             "INSERT INTO users (email, username, name, password_hash, role, created_at, updated_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-             RETURNING id, name, email, username, role, is_active, created_at, updated_at",
+             RETURNING id, name, email, username, role, is_active, NULL AS locked_until, created_at, updated_at",
         )?;
         let result: Result<User, ApiError> = stmt
             .query_row(
@@ -465,6 +530,12 @@ pub mod sql {
         })?;
         if changes.password.is_some() || !is_active {
             crate::auth::routes::sql::revoke_all(&tx, id)?;
+        }
+        if changes.unlock {
+            tx.execute(
+                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1",
+                [id],
+            )?;
         }
         let user = find(&tx, id)?.ok_or(ApiError::NotFound)?;
         tx.commit()?;

@@ -143,12 +143,26 @@ pub(super) async fn sign_in(
     let account = db
         .run(move |conn| users::sql::find_login(conn, &login))
         .await?;
+    // A locked account is refused before any password check, right or wrong.
+    if let Some(locked) = account
+        .as_ref()
+        .map(|a| a.locked_seconds)
+        .filter(|s| *s > 0)
+    {
+        return Err(ApiError::Throttled {
+            retry_after: locked,
+        });
+    }
     let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
     let matches = hasher.verify(secret, stored_hash).await?;
     let account = match account {
         Some(account) if matches => account,
-        _ => {
+        wrong => {
             throttle.record_failure(client);
+            if let Some(id) = wrong.map(|a| a.id) {
+                db.run(move |conn| users::sql::record_login_failure(conn, id))
+                    .await?;
+            }
             return Err(ApiError::Unauthorized {
                 code: "invalid_credentials",
                 detail: "The email/username or password is wrong.".into(),
@@ -167,6 +181,7 @@ pub(super) async fn sign_in(
     let user = db
         .run(move |conn| {
             let tx = conn.transaction()?;
+            users::sql::record_login_success(&tx, user_id)?;
             sql::store(&tx, &refresh_claims, &refresh_claims.jti, user_id)?;
             let user = users::sql::find(&tx, user_id)?;
             tx.commit()?;

@@ -407,14 +407,19 @@ async fn password_change_swaps_the_password_and_revokes_every_refresh_token() {
 
 #[rocket::async_test]
 async fn a_spoofed_client_address_header_does_not_escape_the_login_throttle() {
-    // Arrange: use up this address's failures.
+    // Arrange: use up this address's failures, on accounts that do not exist
+    // (so no account lockout is involved: only the per-address limit).
     let app = spawn_app().await;
     app.admin().await;
-    let wrong = json!({ "email": ADMIN_EMAIL, "password": "correct horse battery 8" });
+    let wrong =
+        json!({ "email": "nobody-else@clinic.test", "password": "correct horse battery 8" });
     let mut throttled = false;
-    for _ in 0..30 {
+    for i in 0..30 {
         if app
-            .login(ADMIN_EMAIL, "correct horse battery 8")
+            .login(
+                &format!("nobody-{i}@clinic.test"),
+                "correct horse battery 8",
+            )
             .await
             .status()
             == 429
@@ -437,4 +442,78 @@ async fn a_spoofed_client_address_header_does_not_escape_the_login_throttle() {
 
     // Assert
     assert_error(response, 429, "throttled").await;
+}
+
+#[rocket::async_test]
+async fn ten_failed_sign_ins_lock_the_account_until_it_times_out_or_an_admin_unlocks_it() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let nurse = app.account(&admin, "staff", "nurse@clinic.test").await;
+
+    // Act: ten wrong passwords, then the right one.
+    for _ in 0..10 {
+        assert_error(
+            app.login(&nurse.email, "correct horse battery 8").await,
+            401,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    let locked = app.login(&nurse.email, PASSWORD).await;
+
+    // Assert: locked even for the right password, for about 15 minutes.
+    let retry_after: u64 = header(&locked, "retry-after").parse().expect("seconds");
+    assert!((840..=900).contains(&retry_after), "{retry_after}");
+    assert_error(locked, 429, "throttled").await;
+    let shown = json_with(
+        app.get(&format!("/api/users/{}/", nurse.id), &admin.access)
+            .await,
+        200,
+    )
+    .await;
+    assert!(shown["locked_until"].is_string(), "{shown}");
+
+    // Act: an admin unlocks.
+    let path = format!("/api/users/{}/", nurse.id);
+    let refused = app
+        .patch(&path, &admin.access, &json!({ "locked": true }))
+        .await;
+    let unlocked = json_with(
+        app.patch(&path, &admin.access, &json!({ "locked": false }))
+            .await,
+        200,
+    )
+    .await;
+
+    // Assert
+    assert_field_errors(refused, &["locked"]).await;
+    assert!(unlocked["locked_until"].is_null(), "{unlocked}");
+    assert_eq!(app.login(&nurse.email, PASSWORD).await.status(), 200);
+}
+
+#[rocket::async_test]
+async fn a_successful_sign_in_starts_the_failure_count_again() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let nurse = app.account(&admin, "staff", "nurse@clinic.test").await;
+
+    // Act: nine failures, a success, nine more failures.
+    for round in 0..2 {
+        for _ in 0..9 {
+            assert_eq!(
+                app.login(&nurse.email, "correct horse battery 8")
+                    .await
+                    .status(),
+                401
+            );
+        }
+        if round == 0 {
+            assert_eq!(app.login(&nurse.email, PASSWORD).await.status(), 200);
+        }
+    }
+
+    // Assert: eighteen failures, never ten in a row: not locked.
+    assert_eq!(app.login(&nurse.email, PASSWORD).await.status(), 200);
 }
