@@ -177,3 +177,29 @@ async fn an_admin_is_warned_until_there_is_a_recent_backup_and_can_make_one_from
     assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
     assert_eq!(listed[0]["verified"], true);
 }
+
+#[rocket::async_test]
+async fn an_admin_sees_a_locked_account_and_unlocks_it() {
+    // Arrange: a nurse who mistyped ten times.
+    let (app, admin, _staff) = spawn_clinic().await;
+    let nurse = app.account(&admin, "staff", "nurse@clinic.test").await;
+    for _ in 0..10 {
+        app.login(&nurse.email, "correct horse battery 8").await;
+    }
+    assert_eq!(app.login(&nurse.email, PASSWORD).await.status(), 429);
+    let browser = Browser::start(&app).await;
+    browser.sign_in(ADMIN_EMAIL, PASSWORD).await;
+
+    // Act
+    browser.nav("users").await;
+    browser.wait_for_list("users").await;
+    let nurse_row = row("users", &nurse.id.to_string());
+    browser.wait_for_in(&nurse_row, "Locked until").await;
+    browser
+        .click(&format!(r#"{nurse_row} [data-action="unlock"]"#))
+        .await;
+
+    // Assert
+    browser.wait_for_alert("can sign in again").await;
+    assert_eq!(app.login(&nurse.email, PASSWORD).await.status(), 200);
+}

@@ -8,7 +8,7 @@ import { navigate } from "../router.js";
 import { listScreen } from "../listview.js";
 import { field, values, onSubmit, submitButton } from "../forms.js";
 import { pageHeader, setTitle, showAlert, alertError, confirmDialog, badge } from "../ui.js";
-import { ROLES, roleLabel, text, date } from "../fmt.js";
+import { ROLES, roleLabel, text, date, dateTime } from "../fmt.js";
 import { strengthMeter } from "../strength.js";
 
 const ROLE_HELP = "Staff: every patient and doctor. User: only the patients they add; reads doctors. Admin: everything, including accounts and settings.";
@@ -121,11 +121,27 @@ function userRow(u, me, reload) {
     });
   }
 
+  // Ten failed sign-ins in a row lock an account for a while; an admin can end that at once.
+  let unlock = null;
+  if (u.locked_until) {
+    unlock = h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { action: "unlock" } }, "Unlock");
+    unlock.addEventListener("click", async () => {
+      try {
+        await api.patch(`/api/users/${u.id}/`, { locked: false });
+        showAlert(`${who} can sign in again.`, "success");
+        reload();
+      } catch (err) {
+        alertError(err, "Could not unlock the account.");
+      }
+    });
+  }
+
   return h("tr", { dataset: { id: u.id } },
     h("td", {}, text(u.name), self ? [" ", badge("you", "neutral")] : null,
       u.username ? h("span", { class: "cell-sub" }, "@" + u.username) : null),
     h("td", {}, u.email, h("span", { class: "cell-sub" }, `since ${date(u.created_at)}`)),
     h("td", {}, role),
-    h("td", {}, u.is_active ? badge("Active", "ok") : badge("Deactivated", "off")),
-    h("td", { class: "actions" }, action));
+    h("td", {}, u.is_active ? badge("Active", "ok") : badge("Deactivated", "off"),
+      u.locked_until ? [" ", badge(`Locked until ${dateTime(u.locked_until)}`, "off")] : null),
+    h("td", { class: "actions" }, unlock, unlock ? " " : null, action));
 }
