@@ -196,12 +196,6 @@ const ORDERING: &[(&str, &str)] = &[
     ("created_at", "created_at"),
 ];
 
-fn text_param(raw: Option<&str>) -> Option<String> {
-    raw.map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-}
-
 impl DoctorQuery<'_> {
     fn validate(&self, caller: &Caller) -> Result<DoctorFilter, ApiError> {
         let mut errors = FieldErrors::new();
@@ -227,17 +221,15 @@ impl DoctorQuery<'_> {
                 .push("Must be an amount with at most two decimals.".into());
         }
         let filter = DoctorFilter {
-            specialization: text_param(self.specialization),
-            city: text_param(self.city),
+            specialization: http::text_param(self.specialization),
+            city: http::text_param(self.city),
             is_available: http::flag(&mut errors, "is_available", self.is_available),
             min_experience: min_experience.and_then(Result::ok),
             max_fee_cents: max_fee.flatten(),
             listing,
         };
         let filter = http::checked(filter, errors)?;
-        if filter.listing.archived && !caller.is_admin() {
-            return Err(ApiError::forbidden());
-        }
+        filter.listing.allowed_for(caller)?;
         Ok(filter)
     }
 }

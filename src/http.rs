@@ -12,6 +12,7 @@ use rocket::serde::json::Json;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::auth::Caller;
 use crate::error::{self, ApiError, FieldErrors};
 
 /// The largest request body accepted (the contract's 1 MiB).
@@ -185,6 +186,14 @@ pub struct Listing {
 }
 
 impl Listing {
+    /// Archived records are listed to admins only; everyone else gets `403`.
+    pub fn allowed_for(&self, caller: &Caller) -> Result<(), ApiError> {
+        if self.archived && !caller.is_admin() {
+            return Err(ApiError::forbidden());
+        }
+        Ok(())
+    }
+
     /// Longest search term accepted, in characters.
     const MAX_SEARCH: usize = 200;
 
@@ -211,6 +220,13 @@ impl Listing {
             paging: Paging::parse(paging.0, paging.1, errors),
         }
     }
+}
+
+/// A free-text query parameter, trimmed; blank counts as absent.
+pub fn text_param(raw: Option<&str>) -> Option<String> {
+    raw.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 /// A `true`/`false` query parameter; a bad value adds an error.

@@ -213,11 +213,7 @@ impl UserQuery<'_> {
             "admin, staff, user",
         );
         let filter = UserFilter {
-            search: self
-                .search
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned),
+            search: http::text_param(self.search),
             role: role.and_then(Role::parse),
             is_active: http::flag(&mut errors, "is_active", self.is_active),
             ordering: Ordering::parse(self.ordering, ORDERING, &mut errors),

@@ -150,11 +150,7 @@ impl PatientQuery<'_> {
                 normalise_gender,
                 "M, F, O, U",
             ),
-            city: self
-                .city
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned),
+            city: http::text_param(self.city),
             blood_group: http::choice(
                 &mut errors,
                 "blood_group",
@@ -166,9 +162,7 @@ impl PatientQuery<'_> {
             listing,
         };
         let filter = http::checked(filter, errors)?;
-        if filter.listing.archived && !caller.is_admin() {
-            return Err(ApiError::forbidden());
-        }
+        filter.listing.allowed_for(caller)?;
         Ok(filter)
     }
 }
