@@ -25,6 +25,21 @@ fn start_server(dir: &Path) -> (Running, u16) {
     (server, parse_local_url(&line).expect("address").0)
 }
 
+/// A data directory with an admin, backed up to `<dir>/copy.sqlite3`.
+fn clinic_with_backup() -> (tempfile::TempDir, std::path::PathBuf) {
+    let clinic = tempfile::tempdir().expect("temp dir");
+    assert!(admin_create(clinic.path(), ADMIN, PASSWORD)
+        .status
+        .success());
+    let out = clinic.path().join("copy.sqlite3");
+    let made = run(
+        clinic.path(),
+        &["backup", "--out", out.to_str().expect("utf-8")],
+    );
+    assert!(made.status.success(), "{}", made.stderr);
+    (clinic, out)
+}
+
 async fn access_token(port: u16) -> String {
     let body: Value = login(port, ADMIN, PASSWORD)
         .await
@@ -90,17 +105,7 @@ async fn a_backup_taken_while_serving_restores_into_a_new_data_directory() {
 #[test]
 fn a_tampered_backup_is_refused_and_the_current_database_is_left_alone() {
     // Arrange
-    let clinic = tempfile::tempdir().expect("temp dir");
-    assert!(admin_create(clinic.path(), ADMIN, PASSWORD)
-        .status
-        .success());
-    let out = clinic.path().join("copy.sqlite3");
-    assert!(run(
-        clinic.path(),
-        &["backup", "--out", out.to_str().expect("utf-8")]
-    )
-    .status
-    .success());
+    let (_clinic, out) = clinic_with_backup();
     let target = tempfile::tempdir().expect("temp dir");
     assert!(admin_create(target.path(), "other@clinic.test", PASSWORD)
         .status
@@ -128,17 +133,7 @@ fn a_tampered_backup_is_refused_and_the_current_database_is_left_alone() {
 #[test]
 fn restore_is_refused_while_a_server_uses_the_data_directory() {
     // Arrange
-    let clinic = tempfile::tempdir().expect("temp dir");
-    assert!(admin_create(clinic.path(), ADMIN, PASSWORD)
-        .status
-        .success());
-    let out = clinic.path().join("copy.sqlite3");
-    assert!(run(
-        clinic.path(),
-        &["backup", "--out", out.to_str().expect("utf-8")]
-    )
-    .status
-    .success());
+    let (clinic, out) = clinic_with_backup();
     let (_server, _) = start_server(clinic.path());
 
     // Act
