@@ -359,8 +359,10 @@ pub mod sql {
     pub fn find_login(conn: &Connection, login: &str) -> Result<Option<Login>, ApiError> {
         let mut stmt = conn.prepare_cached(
             "SELECT id, password_hash, role, is_active,
+                    -- Whole seconds (both times are to the second), so the
+                    -- answer is exact: julianday's floating point was not.
                     CASE WHEN locked_until > ?2
-                         THEN CAST((julianday(locked_until) - julianday(?2)) * 86400 AS INTEGER) + 1
+                         THEN unixepoch(locked_until) - unixepoch(?2)
                          ELSE 0 END AS locked_seconds
                FROM users WHERE email = ?1 OR username = ?1 LIMIT 1",
         )?;
