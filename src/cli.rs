@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::audit::{self, Action, Actor, Entity, Event};
 use crate::auth::{password, Role};
 use crate::backup::{self, crypt};
 use crate::config::{Config, Overrides};
@@ -122,6 +123,10 @@ fn serve(overrides: &Overrides) -> anyhow::Result<()> {
 fn backup(overrides: &Overrides, out: Option<&std::path::Path>) -> anyhow::Result<()> {
     let config = Config::load(overrides)?;
     let (path, manifest) = backup::create(&config, out)?;
+    audit::record_offline(
+        &config.database_path(),
+        Event::new(Action::Backup).about(Entity::Backup),
+    )?;
     println!("Backup written: {}", path.display());
     let count = |n: Option<i64>| n.unwrap_or(0);
     println!(
@@ -154,6 +159,10 @@ fn restore(
         file.display(),
         config.database_path().display()
     );
+    let event = Event::new(Action::Restore).about(Entity::Backup);
+    if !audit::record_offline(&config.database_path(), event)? {
+        println!("(This backup predates the audit trail; the restore is not recorded in it.)");
+    }
     if kept.exists() {
         println!("The previous database is kept as {}.", kept.display());
     }
@@ -205,6 +214,13 @@ fn create_admin(overrides: &Overrides, email: &str, name: Option<&str>) -> anyho
     let mut conn = db.connection()?;
     let tx = conn.transaction()?;
     let user = users::sql::insert(&tx, &account, &hash).map_err(describe)?;
+    let event = Event::new(Action::Create).on(Entity::User, user.id);
+    audit::record(
+        &tx,
+        Actor::system(),
+        event.fields(["email", "role", "password"]),
+    )
+    .map_err(describe)?;
     tx.commit()?;
     println!(
         "Created admin {} (id {}) in {}.",

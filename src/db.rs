@@ -23,6 +23,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0003_doctors.sql")),
     M::up(include_str!("../migrations/0004_mappings.sql")),
     M::up(include_str!("../migrations/0005_login_lockout.sql")),
+    M::up(include_str!("../migrations/0006_audit_log.sql")),
 ];
 
 /// Connections in the pool. WAL lets readers run beside the one writer;

@@ -17,6 +17,7 @@ use rocket::{delete, get, patch, post, put, routes, FromForm, Route, State};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::audit::{self, Action, Entity, Event};
 use crate::auth::{Admin, Caller};
 use crate::db::Db;
 use crate::error::{self, ApiError, FieldErrors};
@@ -64,6 +65,28 @@ pub struct DoctorFields {
     /// Answered as `consultation_fee`, a number with two decimals.
     #[serde(skip)]
     pub fee_cents: Option<i64>,
+}
+
+impl DoctorFields {
+    fn empty() -> Self {
+        Self {
+            first_name: String::new(),
+            last_name: None,
+            specialization: String::new(),
+            years_of_experience: None,
+            phone: None,
+            email: None,
+            qualification: None,
+            license_number: None,
+            available_days: None,
+            available_time: None,
+            bio: None,
+            languages_spoken: None,
+            city: None,
+            is_available: true,
+            fee_cents: None,
+        }
+    }
 }
 
 /// A doctor as the API answers it.
@@ -258,23 +281,7 @@ async fn create(
     writer: Writer,
     db: &State<Db>,
 ) -> Result<Created<Json<Doctor>>, ApiError> {
-    let mut record = DoctorFields {
-        first_name: String::new(),
-        last_name: None,
-        specialization: String::new(),
-        years_of_experience: None,
-        phone: None,
-        email: None,
-        qualification: None,
-        license_number: None,
-        available_days: None,
-        available_time: None,
-        bio: None,
-        languages_spoken: None,
-        city: None,
-        is_available: true,
-        fee_cents: None,
-    };
+    let mut record = DoctorFields::empty();
     apply(&body.0, &mut record, true)?;
     let doctor = db
         .run(move |conn| {
@@ -282,6 +289,9 @@ async fn create(
             // INSERT … RETURNING is dropped with the statement, unreported.
             let tx = conn.transaction()?;
             let doctor = sql::insert(&tx, &writer.0, &record)?;
+            let fields = audit::changed_fields(&DoctorFields::empty(), &record);
+            let event = Event::new(Action::Create).on(Entity::Doctor, doctor.id);
+            audit::record(&tx, &writer.0, event.fields(fields))?;
             tx.commit()?;
             Ok(doctor)
         })
@@ -302,10 +312,10 @@ async fn read(id: i64, _caller: Caller, db: &State<Db>) -> Result<Json<Doctor>, 
 async fn replace(
     id: i64,
     body: JsonBody,
-    _writer: Writer,
+    writer: Writer,
     db: &State<Db>,
 ) -> Result<Json<Doctor>, ApiError> {
-    db.run(move |conn| sql::change(conn, id, &body.0, true))
+    db.run(move |conn| sql::change(conn, &writer.0, id, &body.0, true))
         .await
         .map(Json)
 }
@@ -315,18 +325,20 @@ async fn replace(
 async fn update(
     id: i64,
     body: JsonBody,
-    _writer: Writer,
+    writer: Writer,
     db: &State<Db>,
 ) -> Result<Json<Doctor>, ApiError> {
-    db.run(move |conn| sql::change(conn, id, &body.0, false))
+    db.run(move |conn| sql::change(conn, &writer.0, id, &body.0, false))
         .await
         .map(Json)
 }
 
 #[utoipa::path(tag = "doctors", responses((status = 204, description = "Archives a doctor and ends their active mappings (staff, admin)")), security(("bearer" = [])))]
 #[delete("/doctors/<id>")]
-async fn archive(id: i64, _writer: Writer, db: &State<Db>) -> Result<NoContent, ApiError> {
-    let archived = db.run(move |conn| sql::archive(conn, id)).await?;
+async fn archive(id: i64, writer: Writer, db: &State<Db>) -> Result<NoContent, ApiError> {
+    let archived = db
+        .run(move |conn| sql::archive(conn, &writer.0, id))
+        .await?;
     if archived {
         Ok(NoContent)
     } else {
@@ -336,8 +348,8 @@ async fn archive(id: i64, _writer: Writer, db: &State<Db>) -> Result<NoContent, 
 
 #[utoipa::path(tag = "doctors", responses((status = 200, description = "Restores an archived doctor (admin)", body = Doctor)), security(("bearer" = [])))]
 #[post("/doctors/<id>/restore")]
-async fn restore(id: i64, _admin: Admin, db: &State<Db>) -> Result<Json<Doctor>, ApiError> {
-    let doctor = db.run(move |conn| sql::restore(conn, id)).await?;
+async fn restore(id: i64, admin: Admin, db: &State<Db>) -> Result<Json<Doctor>, ApiError> {
+    let doctor = db.run(move |conn| sql::restore(conn, &admin.0, id)).await?;
     doctor.map(Json).ok_or(ApiError::NotFound)
 }
 
@@ -347,6 +359,7 @@ pub mod sql {
     use serde_json::{Map, Value};
 
     use super::{apply, Doctor, DoctorFields, DoctorFilter};
+    use crate::audit::{self, Action, Entity, Event};
     use crate::auth::Caller;
     use crate::db::{self, NamedValues, ResultExt};
     use crate::error::ApiError;
@@ -440,12 +453,14 @@ pub mod sql {
     /// PUT/PATCH in one transaction: read, apply the body, write whole.
     pub fn change(
         conn: &mut Connection,
+        caller: &Caller,
         id: i64,
         body: &Map<String, Value>,
         complete: bool,
     ) -> Result<Doctor, ApiError> {
         let tx = conn.transaction()?;
-        let mut record = find(&tx, id)?.ok_or(ApiError::NotFound)?.fields;
+        let before = find(&tx, id)?.ok_or(ApiError::NotFound)?.fields;
+        let mut record = before.clone();
         apply(body, &mut record, complete)?;
         let mut values = write_params(&record);
         values.push((":id", Box::new(id)));
@@ -462,12 +477,18 @@ pub mod sql {
             .execute(db::bind(&values).as_slice());
         unique_errors(updated.map_err(ApiError::from))?;
         let doctor = find(&tx, id)?.ok_or(ApiError::NotFound)?;
+        let event = Event::new(Action::Update).on(Entity::Doctor, id);
+        audit::record(
+            &tx,
+            caller,
+            event.fields(audit::changed_fields(&before, &record)),
+        )?;
         tx.commit()?;
         Ok(doctor)
     }
 
     /// Archives a doctor and ends their active mappings; `false` if none.
-    pub fn archive(conn: &mut Connection, id: i64) -> Result<bool, ApiError> {
+    pub fn archive(conn: &mut Connection, caller: &Caller, id: i64) -> Result<bool, ApiError> {
         let tx = conn.transaction()?;
         let now = db::now();
         let changed = tx.execute(
@@ -478,17 +499,38 @@ pub mod sql {
             "UPDATE mappings SET status = 'INACTIVE', updated_at = ?2 WHERE doctor_id = ?1 AND status = 'ACTIVE'",
             params![id, now],
         )?;
+        if changed == 1 {
+            audit::record(
+                &tx,
+                caller,
+                Event::new(Action::Archive).on(Entity::Doctor, id),
+            )?;
+        }
         tx.commit()?;
         Ok(changed == 1)
     }
 
     /// Brings an archived doctor back (a live one is left as is).
-    pub fn restore(conn: &Connection, id: i64) -> Result<Option<Doctor>, ApiError> {
-        conn.execute(
+    pub fn restore(
+        conn: &mut Connection,
+        caller: &Caller,
+        id: i64,
+    ) -> Result<Option<Doctor>, ApiError> {
+        let tx = conn.transaction()?;
+        let changed = tx.execute(
             "UPDATE doctors SET deleted_at = NULL, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NOT NULL",
             params![id, db::now()],
         )?;
-        find(conn, id)
+        if changed == 1 {
+            audit::record(
+                &tx,
+                caller,
+                Event::new(Action::Restore).on(Entity::Doctor, id),
+            )?;
+        }
+        let doctor = find(&tx, id)?;
+        tx.commit()?;
+        Ok(doctor)
     }
 
     pub(super) fn select_page(

@@ -16,6 +16,7 @@ use rocket::serde::json::Json;
 use rocket::{delete, get, patch, post, put, routes, FromForm, Route, State};
 use serde::Serialize;
 
+use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Caller;
 use crate::db::Db;
 use crate::doctors::Doctor;
@@ -146,7 +147,17 @@ async fn list(
     let filter = query.validate()?;
     let paging = filter.paging;
     let (items, total) = db
-        .run(move |conn| sql::select_page(conn, &caller, &filter))
+        .run(move |conn| {
+            let tx = conn.transaction()?;
+            let page = sql::select_page(&tx, &caller, &filter)?;
+            audit::record(
+                &tx,
+                &caller,
+                Event::new(Action::Search).about(Entity::Mapping),
+            )?;
+            tx.commit()?;
+            Ok(page)
+        })
         .await?;
     Ok(Page {
         items,
@@ -182,9 +193,15 @@ async fn for_patient(
     let paging = filter.paging;
     let (items, total) = db
         .run(move |conn| {
-            crate::patients::sql::find_visible(conn, &caller, patient_id)?
+            let tx = conn.transaction()?;
+            crate::patients::sql::find_visible(&tx, &caller, patient_id)?
                 .ok_or(ApiError::NotFound)?;
-            sql::select_page(conn, &caller, &filter)
+            let page = sql::select_page(&tx, &caller, &filter)?;
+            // Who looks after a patient is part of that patient's record.
+            let event = Event::new(Action::View).on(Entity::Patient, patient_id);
+            audit::record(&tx, &caller, event.fields(["mappings"]))?;
+            tx.commit()?;
+            Ok(page)
         })
         .await?;
     Ok(Page {
@@ -196,9 +213,19 @@ async fn for_patient(
 
 async fn read_one(id: i64, caller: Caller, db: &Db) -> Result<Json<Mapping>, ApiError> {
     let mapping = db
-        .run(move |conn| sql::find_visible(conn, &caller, id))
+        .run(move |conn| {
+            let tx = conn.transaction()?;
+            let mapping = sql::find_visible(&tx, &caller, id)?.ok_or(ApiError::NotFound)?;
+            audit::record(
+                &tx,
+                &caller,
+                Event::new(Action::View).on(Entity::Mapping, id),
+            )?;
+            tx.commit()?;
+            Ok(mapping)
+        })
         .await?;
-    mapping.map(Json).ok_or(ApiError::NotFound)
+    Ok(Json(mapping))
 }
 
 async fn change(
@@ -297,6 +324,7 @@ mod sql {
     use serde_json::{Map, Value};
 
     use super::{normalise_status, Mapping, MappingFilter, PatientSummary, STATUSES};
+    use crate::audit::{self, Action, Entity, Event};
     use crate::auth::Caller;
     use crate::db::{self, ResultExt};
     use crate::error::ApiError;
@@ -391,6 +419,19 @@ mod sql {
         );
         let id = duplicate_active(inserted.map_err(ApiError::from))?;
         let mapping = find_visible(&tx, caller, id)?.ok_or(ApiError::NotFound)?;
+        let given = [
+            ("patient", true),
+            ("doctor", true),
+            ("reason", reason.is_some()),
+            ("notes", notes.is_some()),
+            ("status", true),
+        ];
+        let fields = given
+            .into_iter()
+            .filter(|(_, set)| *set)
+            .map(|(name, _)| name);
+        let event = Event::new(Action::Create).on(Entity::Mapping, id);
+        audit::record(&tx, caller, event.fields(fields))?;
         tx.commit()?;
         Ok(mapping)
     }
@@ -405,13 +446,24 @@ mod sql {
         let tx = conn.transaction()?;
         let current = find_visible(&tx, caller, id)?.ok_or(ApiError::NotFound)?;
         let mut f = Fields::new(body);
-        let reason = f.text(&["reason"], 500).unwrap_or(current.reason);
-        let notes = f.text(&["notes"], 10_000).unwrap_or(current.notes);
+        let reason = f.text(&["reason"], 500).unwrap_or(current.reason.clone());
+        let notes = f.text(&["notes"], 10_000).unwrap_or(current.notes.clone());
         let status = f.choice(&["status"], normalise_status, STATUSES);
         let status = f
             .require(&["status"], status, false)
-            .map_or(current.status, str::to_owned);
+            .map_or(current.status.clone(), str::to_owned);
         f.finish()?;
+        let changed = [
+            ("reason", reason != current.reason),
+            ("notes", notes != current.notes),
+            ("status", status != current.status),
+        ];
+        let fields = changed
+            .into_iter()
+            .filter(|(_, c)| *c)
+            .map(|(name, _)| name);
+        let event = Event::new(Action::Update).on(Entity::Mapping, id);
+        audit::record(&tx, caller, event.fields(fields))?;
         let updated = tx.execute(
             "UPDATE mappings SET reason = ?2, notes = ?3, status = ?4, updated_at = ?5 WHERE id = ?1",
             params![id, reason, notes, status, db::now()],
@@ -423,12 +475,21 @@ mod sql {
     }
 
     /// Removes a visible mapping; `false` if there is none.
-    pub fn delete(conn: &Connection, caller: &Caller, id: i64) -> Result<bool, ApiError> {
-        let deleted = conn.execute(
+    pub fn delete(conn: &mut Connection, caller: &Caller, id: i64) -> Result<bool, ApiError> {
+        let tx = conn.transaction()?;
+        let deleted = tx.execute(
             "DELETE FROM mappings WHERE id = ?1 AND patient_id IN
                 (SELECT id FROM patients WHERE deleted_at IS NULL AND (?2 OR created_by = ?3))",
             params![id, caller.sees_all_patients(), caller.id],
         )?;
+        if deleted == 1 {
+            audit::record(
+                &tx,
+                caller,
+                Event::new(Action::Delete).on(Entity::Mapping, id),
+            )?;
+        }
+        tx.commit()?;
         Ok(deleted == 1)
     }
 

@@ -15,7 +15,7 @@ use utoipa::openapi::{Content, OpenApi as Document, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::{auth, backup, doctors, health, mappings, patients, settings, setup, users};
+use crate::{audit, auth, backup, doctors, health, mappings, patients, settings, setup, users};
 
 /// `POST /api/setup/`.
 #[derive(Deserialize, ToSchema)]
@@ -127,6 +127,7 @@ pub struct ErrorBody {
         mappings::remove, mappings::detail, mappings::detail_update, mappings::detail_replace,
         mappings::detail_remove, mappings::delete_alias,
         backup::routes::list, backup::routes::create, backup::routes::status, backup::routes::download,
+        audit::routes::list, audit::routes::export,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Mounted)

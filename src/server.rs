@@ -17,8 +17,8 @@ use crate::db::Db;
 use crate::lock::InstanceLock;
 use crate::setup::SetupToken;
 use crate::throttle::LoginThrottle;
+use crate::{audit, doctors, mappings, patients};
 use crate::{auth, backup, error, health, http, openapi, settings, setup, telemetry, ui, users};
-use crate::{doctors, mappings, patients};
 
 /// Prepares the data directory and database and returns the server, ready
 /// to launch. Fails with a message naming what is wrong (an unusable data
@@ -57,6 +57,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         doctors::routes(),
         mappings::routes(),
         backup::routes::routes(),
+        audit::routes::routes(),
         http::fallback_routes(),
     ]
     .concat();
@@ -76,6 +77,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         .register("/api", error::catchers())
         .attach(http::SecurityHeaders)
         .attach(telemetry::RequestLog)
+        .attach(audit::denied::DeniedAttempts)
         .attach(AdHoc::on_liftoff("announce", |rocket| {
             Box::pin(async move { announce(rocket) })
         }))
@@ -89,8 +91,9 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
 
 /// Starts the daily backup task (unless `backup_time = "off"`).
 fn start_daily_backup(rocket: &Rocket<rocket::Orbit>) {
-    let (Some(config), Some(status)) = (
+    let (Some(config), Some(db), Some(status)) = (
         rocket.state::<Config>(),
+        rocket.state::<Db>(),
         rocket.state::<Arc<BackupStatus>>(),
     ) else {
         return;
@@ -101,6 +104,7 @@ fn start_daily_backup(rocket: &Rocket<rocket::Orbit>) {
     tracing::info!(at = %config.backup_time, folder = %config.backup_dir().display(), keep = config.backup_keep, "daily backups scheduled");
     rocket::tokio::spawn(backup::schedule::run(
         config.clone(),
+        db.clone(),
         Arc::clone(status),
         rocket.shutdown(),
     ));

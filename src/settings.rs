@@ -8,6 +8,7 @@ use rocket::serde::json::Json;
 use rocket::{get, patch, routes, Route, State};
 use serde::Serialize;
 
+use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Admin;
 use crate::db::Db;
 use crate::error::ApiError;
@@ -34,7 +35,7 @@ async fn read(_admin: Admin, db: &State<Db>) -> Result<Json<Settings>, ApiError>
 
 #[utoipa::path(tag = "settings", request_body = Settings, responses((status = 200, description = "Changes clinic settings (admin)", body = Settings)), security(("bearer" = [])))]
 #[patch("/settings", data = "<body>")]
-async fn update(body: JsonBody, _admin: Admin, db: &State<Db>) -> Result<Json<Settings>, ApiError> {
+async fn update(body: JsonBody, admin: Admin, db: &State<Db>) -> Result<Json<Settings>, ApiError> {
     let mut fields = Fields::new(&body.0);
     let registration = fields.choice(
         &["registration"],
@@ -52,8 +53,14 @@ async fn update(body: JsonBody, _admin: Admin, db: &State<Db>) -> Result<Json<Se
     let settings = db
         .run(move |conn| {
             let tx = conn.transaction()?;
+            let before = sql::load(&tx)?;
             sql::update(&tx, registration, clinic_name)?;
             let settings = sql::load(&tx)?;
+            let changed = audit::changed_fields(&before, &settings);
+            if !changed.is_empty() {
+                let event = Event::new(Action::SettingChange).about(Entity::Setting);
+                audit::record(&tx, &admin.0, event.fields(changed))?;
+            }
             tx.commit()?;
             Ok(settings)
         })

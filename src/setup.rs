@@ -13,6 +13,7 @@ use rocket::response::status::Created;
 use rocket::serde::json::Json;
 use rocket::{post, routes, Route, State};
 
+use crate::audit::{Action, Actor, Origin};
 use crate::auth::password::Hasher;
 use crate::auth::Role;
 use crate::db::Db;
@@ -92,6 +93,7 @@ fn same(a: &str, b: &str) -> bool {
 #[post("/setup", data = "<body>")]
 async fn setup(
     body: JsonBody,
+    origin: Origin,
     db: &State<Db>,
     hasher: &State<Hasher>,
     token: &State<SetupToken>,
@@ -114,7 +116,9 @@ async fn setup(
     if !token.take(&given) {
         return Err(wrong_token());
     }
-    let user = account.create(db, hasher).await?;
+    let user = account
+        .create(db, hasher, Action::Setup, Actor::anonymous(origin))
+        .await?;
     tracing::info!(
         user_id = user.id,
         "first admin created through the setup link"

@@ -6,8 +6,12 @@ use std::io::IsTerminal;
 use std::time::Instant;
 
 use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::Header;
 use rocket::{Data, Request, Response};
 use tracing_subscriber::EnvFilter;
+use uuid::Uuid;
+
+use crate::audit::RequestId;
 
 /// The filter used when neither `CLINICDESK_LOG` nor `RUST_LOG` is set.
 /// (Rocket announces its launch as a warning; our own line says the same.)
@@ -28,7 +32,8 @@ pub fn init(default_filter: &str) {
         .try_init();
 }
 
-/// Logs method, route, status and latency of every response.
+/// Gives every request an id (answered as `X-Request-Id`) and logs its
+/// method, route, status and latency.
 pub struct RequestLog;
 
 /// When the request arrived; kept in the request's local cache.
@@ -45,13 +50,18 @@ impl Fairing for RequestLog {
 
     async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
         req.local_cache(|| Started(Instant::now()));
+        req.local_cache(|| RequestId(Uuid::new_v4()));
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
         let elapsed = req.local_cache(|| Started(Instant::now())).0.elapsed();
         // The path without its query: ids are fine, but queries hold search terms.
         let route = req.route().map_or("-", |r| r.uri.as_str());
+        // The same id is in the audit trail: a support call can quote it.
+        let id = req.local_cache(|| RequestId(Uuid::new_v4())).0;
+        res.set_header(Header::new("X-Request-Id", id.to_string()));
         tracing::info!(
+            request_id = %id,
             method = %req.method(),
             route,
             path = %req.uri().path(),

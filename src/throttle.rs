@@ -33,11 +33,17 @@ impl<'r> FromRequest<'r> for ClientAddr {
     type Error = ();
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        Outcome::Success(Self::of(req))
+    }
+}
+
+impl ClientAddr {
+    pub fn of(req: &Request<'_>) -> Self {
         // Only an in-process test client has no peer; it shares one bucket.
-        let ip = req
-            .remote()
-            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.ip());
-        Outcome::Success(Self(ip))
+        Self(
+            req.remote()
+                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.ip()),
+        )
     }
 }
 

@@ -11,6 +11,7 @@ use rocket::{delete, get, patch, post, routes, FromForm, Route, State};
 use serde::Serialize;
 use serde_json::Map;
 
+use crate::audit::{self, Action, Actor, Entity, Event};
 use crate::auth::password::{self, Hasher};
 use crate::auth::{Admin, Role};
 use crate::db::Db;
@@ -101,14 +102,35 @@ impl NewAccount {
         }
     }
 
-    /// Hashes the password (off the async workers) and stores the account.
-    pub async fn create(self, db: &Db, hasher: &Hasher) -> Result<User, ApiError> {
+    /// Hashes the password (off the async workers) and stores the account,
+    /// recording `action` by `by` — or, when `by` names no account
+    /// (registration, setup), by the new account itself.
+    pub async fn create(
+        self,
+        db: &Db,
+        hasher: &Hasher,
+        action: Action,
+        by: Actor,
+    ) -> Result<User, ApiError> {
         let hash = hasher.hash(self.password.clone()).await?;
         db.run(move |conn| {
             // An explicit transaction: in autocommit mode a failed commit of an
             // INSERT … RETURNING is dropped with the statement, unreported.
             let tx = conn.transaction()?;
             let user = sql::insert(&tx, &self, &hash)?;
+            let actor = Actor {
+                account: by.account.or(Some((user.id, user.role))),
+                ..by
+            };
+            let fields = ["email", "name", "username", "role", "password"]
+                .into_iter()
+                .filter(|name| match *name {
+                    "name" => self.name.is_some(),
+                    "username" => self.username.is_some(),
+                    _ => true,
+                });
+            let event = Event::new(action).on(Entity::User, user.id).fields(fields);
+            audit::record(&tx, actor, event)?;
             tx.commit()?;
             Ok(user)
         })
@@ -240,12 +262,14 @@ async fn list(query: UserQuery<'_>, _admin: Admin, db: &State<Db>) -> Result<Pag
 #[post("/users", data = "<body>")]
 async fn create(
     body: JsonBody,
-    _admin: Admin,
+    admin: Admin,
     db: &State<Db>,
     hasher: &State<Hasher>,
 ) -> Result<Created<Json<User>>, ApiError> {
     let account = NewAccount::read(&body.0, None)?;
-    let user = account.create(db, hasher).await?;
+    let user = account
+        .create(db, hasher, Action::Create, Actor::from(&admin.0))
+        .await?;
     Ok(Created::new(format!("/api/users/{}/", user.id)).body(Json(user)))
 }
 
@@ -263,7 +287,7 @@ async fn read(id: i64, _admin: Admin, db: &State<Db>) -> Result<Json<User>, ApiE
 async fn update(
     id: i64,
     body: JsonBody,
-    _admin: Admin,
+    admin: Admin,
     db: &State<Db>,
     hasher: &State<Hasher>,
 ) -> Result<Json<User>, ApiError> {
@@ -316,18 +340,21 @@ async fn update(
         password: password_hash,
         unlock,
     };
-    let user = db.run(move |conn| sql::update(conn, id, &changes)).await?;
+    let user = db
+        .run(move |conn| sql::update(conn, &admin.0, id, &changes))
+        .await?;
     Ok(Json(user))
 }
 
 #[utoipa::path(tag = "users", responses((status = 204, description = "Deactivates an account (admin); accounts are never erased")), security(("bearer" = [])))]
 #[delete("/users/<id>")]
-async fn deactivate(id: i64, _admin: Admin, db: &State<Db>) -> Result<NoContent, ApiError> {
+async fn deactivate(id: i64, admin: Admin, db: &State<Db>) -> Result<NoContent, ApiError> {
     let changes = AccountChanges {
         is_active: Some(false),
         ..AccountChanges::default()
     };
-    db.run(move |conn| sql::update(conn, id, &changes)).await?;
+    db.run(move |conn| sql::update(conn, &admin.0, id, &changes))
+        .await?;
     Ok(NoContent)
 }
 
@@ -336,7 +363,8 @@ pub mod sql {
     use rusqlite::{params, Connection, OptionalExtension};
 
     use super::{AccountChanges, NewAccount, User, UserFilter};
-    use crate::auth::Role;
+    use crate::audit::{self, Action, Actor, Entity, Event, Origin};
+    use crate::auth::{Caller, Role};
     use crate::db::{self, ResultExt};
     use crate::error::ApiError;
     use crate::validation::like_pattern;
@@ -395,25 +423,44 @@ pub mod sql {
     const LOCK_AFTER: i64 = 10;
     const LOCK_MINUTES: i64 = 15;
 
-    /// Counts a wrong password for the account; the tenth in a row locks it.
-    pub fn record_login_failure(conn: &Connection, id: i64) -> Result<(), ApiError> {
-        let failures: i64 = conn.query_row(
+    /// Records a failed sign-in. For a known account it counts towards the
+    /// lockout: the tenth wrong password in a row locks it (audited too).
+    pub fn record_login_failure(
+        conn: &mut Connection,
+        account: Option<(i64, Role)>,
+        origin: Origin,
+    ) -> Result<(), ApiError> {
+        let tx = conn.transaction()?;
+        let Some((id, role)) = account else {
+            let event = Event::new(Action::LoginFailed).about(Entity::User).failed();
+            audit::record(&tx, Actor::anonymous(origin), event)?;
+            tx.commit()?;
+            return Ok(());
+        };
+        let actor = Actor::account(id, role, origin);
+        let event = Event::new(Action::LoginFailed)
+            .on(Entity::User, id)
+            .failed();
+        audit::record(&tx, actor, event)?;
+        let failures: i64 = tx.query_row(
             "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
             [id],
             |row| row.get(0),
         )?;
         if failures >= LOCK_AFTER {
-            conn.execute(
+            tx.execute(
                 "UPDATE users SET failed_logins = 0,
                         locked_until = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?2)
                   WHERE id = ?1",
                 params![id, format!("+{LOCK_MINUTES} minutes")],
             )?;
+            audit::record(&tx, actor, Event::new(Action::Lockout).on(Entity::User, id))?;
             tracing::warn!(
                 user_id = id,
                 "account locked for {LOCK_MINUTES} minutes after {LOCK_AFTER} failed sign-ins"
             );
         }
+        tx.commit()?;
         Ok(())
     }
 
@@ -482,6 +529,7 @@ pub mod sql {
     /// refusing to demote or deactivate the last active admin.
     pub fn update(
         conn: &mut Connection,
+        caller: &Caller,
         id: i64,
         changes: &AccountChanges,
     ) -> Result<User, ApiError> {
@@ -503,8 +551,8 @@ pub mod sql {
                 });
             }
         }
-        let name = changes.name.clone().unwrap_or(current.name);
-        let username = changes.username.clone().unwrap_or(current.username);
+        let name = changes.name.clone().unwrap_or(current.name.clone());
+        let username = changes.username.clone().unwrap_or(current.username.clone());
         let role = changes.role.unwrap_or(current.role);
         let is_active = changes.is_active.unwrap_or(current.is_active);
         let updated: Result<usize, ApiError> = tx
@@ -536,8 +584,43 @@ pub mod sql {
             )?;
         }
         let user = find(&tx, id)?.ok_or(ApiError::NotFound)?;
+        for event in events(&current, &user, changes) {
+            audit::record(&tx, caller, event.on(Entity::User, id))?;
+        }
         tx.commit()?;
         Ok(user)
+    }
+
+    /// The audit events one account change makes: each kind of change is
+    /// its own action, so "who made whom an admin" is one filter away.
+    fn events(before: &User, after: &User, changes: &AccountChanges) -> Vec<Event> {
+        let mut events = Vec::new();
+        if before.role != after.role {
+            events.push(Event::new(Action::RoleChange).fields(["role"]));
+        }
+        if before.is_active && !after.is_active {
+            events.push(Event::new(Action::UserDeactivate).fields(["is_active"]));
+        }
+        if changes.password.is_some() {
+            events.push(Event::new(Action::PasswordChange).fields(["password"]));
+        }
+        if changes.unlock && before.locked_until.is_some() {
+            events.push(Event::new(Action::Unlock).fields(["locked"]));
+        }
+        let mut plain = Vec::new();
+        if before.name != after.name {
+            plain.push("name");
+        }
+        if before.username != after.username {
+            plain.push("username");
+        }
+        if !before.is_active && after.is_active {
+            plain.push("is_active");
+        }
+        if !plain.is_empty() {
+            events.push(Event::new(Action::Update).fields(plain));
+        }
+        events
     }
 
     pub(super) fn select_page(

@@ -9,6 +9,7 @@ use rocket::outcome::try_outcome;
 use rocket::request::{FromRequest, Outcome, Request};
 use serde::{Deserialize, Serialize};
 
+use crate::audit::Origin;
 use crate::db::Db;
 use crate::error::{self, ApiError};
 use crate::users;
@@ -65,11 +66,13 @@ impl rusqlite::ToSql for Role {
     }
 }
 
-/// The authenticated user behind a request.
+/// The authenticated user behind a request, and where it came from (for
+/// the audit trail).
 #[derive(Debug, Clone, Copy)]
 pub struct Caller {
     pub id: i64,
     pub role: Role,
+    pub origin: Origin,
 }
 
 impl Caller {
@@ -140,7 +143,11 @@ async fn authenticate(req: &Request<'_>) -> Result<Caller, ApiError> {
         .run(move |conn| users::sql::auth_state(conn, user_id))
         .await?
     {
-        Some((role, true)) => Ok(Caller { id: user_id, role }),
+        Some((role, true)) => Ok(Caller {
+            id: user_id,
+            role,
+            origin: Origin::of(req),
+        }),
         _ => Err(ApiError::unauthenticated(
             "This account is unknown or deactivated.",
         )),

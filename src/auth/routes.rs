@@ -9,6 +9,7 @@ use rocket::serde::json::Json;
 use rocket::{get, patch, post, routes, Route, State};
 use serde::Serialize;
 
+use crate::audit::{self, Action, Actor, Entity, Event, Origin};
 use crate::auth::password::Hasher;
 use crate::auth::token::{Claims, Keys, TokenKind};
 use crate::auth::{Caller, Role};
@@ -67,6 +68,7 @@ fn issue_pair(keys: &Keys, user_id: i64, role: Role) -> Result<(TokenPair, Claim
 #[post("/auth/register", data = "<body>")]
 async fn register(
     body: JsonBody,
+    origin: Origin,
     db: &State<Db>,
     hasher: &State<Hasher>,
 ) -> Result<Created<Json<User>>, ApiError> {
@@ -82,7 +84,9 @@ async fn register(
         });
     }
     let account = NewAccount::read(&body.0, Some(Role::User))?;
-    let user = account.create(db, hasher).await?;
+    let user = account
+        .create(db, hasher, Action::Create, Actor::anonymous(origin))
+        .await?;
     Ok(Created::new(format!("/api/users/{}/", user.id)).body(Json(user)))
 }
 
@@ -90,13 +94,13 @@ async fn register(
 #[post("/auth/login", data = "<body>")]
 async fn login(
     body: JsonBody,
-    client: ClientAddr,
+    origin: Origin,
     throttle: &State<LoginThrottle>,
     db: &State<Db>,
     keys: &State<Keys>,
     hasher: &State<Hasher>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    sign_in(body, client, throttle, db, keys, hasher)
+    sign_in(body, origin, throttle, db, keys, hasher)
         .await
         .map(Json)
 }
@@ -106,13 +110,13 @@ async fn login(
 #[post("/token", data = "<body>")]
 async fn token(
     body: JsonBody,
-    client: ClientAddr,
+    origin: Origin,
     throttle: &State<LoginThrottle>,
     db: &State<Db>,
     keys: &State<Keys>,
     hasher: &State<Hasher>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    sign_in(body, client, throttle, db, keys, hasher)
+    sign_in(body, origin, throttle, db, keys, hasher)
         .await
         .map(Json)
 }
@@ -120,13 +124,14 @@ async fn token(
 /// Checks the credentials in `body` and opens a login: a token pair and the user.
 pub(super) async fn sign_in(
     body: JsonBody,
-    client: ClientAddr,
+    origin: Origin,
     throttle: &LoginThrottle,
     db: &Db,
     keys: &Keys,
     hasher: &Hasher,
 ) -> Result<TokenPair, ApiError> {
     // Before any work: a throttled address gets no password check at all.
+    let client = ClientAddr(origin.ip);
     throttle.check(client)?;
     let mut fields = Fields::new(&body.0);
     let login = fields.text(&["email", "username"], 254);
@@ -144,11 +149,16 @@ pub(super) async fn sign_in(
         .run(move |conn| users::sql::find_login(conn, &login))
         .await?;
     // A locked account is refused before any password check, right or wrong.
-    if let Some(locked) = account
+    if let Some((id, role, locked)) = account
         .as_ref()
-        .map(|a| a.locked_seconds)
-        .filter(|s| *s > 0)
+        .map(|a| (a.id, a.role, a.locked_seconds))
+        .filter(|(_, _, s)| *s > 0)
     {
+        let event = Event::new(Action::LoginFailed)
+            .on(Entity::User, id)
+            .failed();
+        db.run(move |conn| audit::record(conn, Actor::account(id, role, origin), event))
+            .await?;
         return Err(ApiError::Throttled {
             retry_after: locked,
         });
@@ -159,10 +169,9 @@ pub(super) async fn sign_in(
         Some(account) if matches => account,
         wrong => {
             throttle.record_failure(client);
-            if let Some(id) = wrong.map(|a| a.id) {
-                db.run(move |conn| users::sql::record_login_failure(conn, id))
-                    .await?;
-            }
+            let known = wrong.map(|a| (a.id, a.role));
+            db.run(move |conn| users::sql::record_login_failure(conn, known, origin))
+                .await?;
             return Err(ApiError::Unauthorized {
                 code: "invalid_credentials",
                 detail: "The email/username or password is wrong.".into(),
@@ -170,6 +179,12 @@ pub(super) async fn sign_in(
         }
     };
     if !account.is_active {
+        let (id, role) = (account.id, account.role);
+        let event = Event::new(Action::LoginFailed)
+            .on(Entity::User, id)
+            .failed();
+        db.run(move |conn| audit::record(conn, Actor::account(id, role, origin), event))
+            .await?;
         return Err(ApiError::Unauthorized {
             code: "account_inactive",
             detail: "This account has been deactivated. Ask an admin to reactivate it.".into(),
@@ -177,11 +192,13 @@ pub(super) async fn sign_in(
     }
 
     let (mut pair, refresh_claims) = issue_pair(keys, account.id, account.role)?;
-    let user_id = account.id;
+    let (user_id, role) = (account.id, account.role);
     let user = db
         .run(move |conn| {
             let tx = conn.transaction()?;
             users::sql::record_login_success(&tx, user_id)?;
+            let event = Event::new(Action::Login).on(Entity::User, user_id);
+            audit::record(&tx, Actor::account(user_id, role, origin), event)?;
             sql::store(&tx, &refresh_claims, &refresh_claims.jti, user_id)?;
             let user = users::sql::find(&tx, user_id)?;
             tx.commit()?;
@@ -197,10 +214,11 @@ pub(super) async fn sign_in(
 #[post("/auth/refresh", data = "<body>")]
 async fn refresh(
     body: JsonBody,
+    origin: Origin,
     db: &State<Db>,
     keys: &State<Keys>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    rotate(body, db, keys).await.map(Json)
+    rotate(body, origin, db, keys).await.map(Json)
 }
 
 /// `POST /api/token/refresh/`: the simplejwt name for refresh.
@@ -208,10 +226,11 @@ async fn refresh(
 #[post("/token/refresh", data = "<body>")]
 async fn token_refresh(
     body: JsonBody,
+    origin: Origin,
     db: &State<Db>,
     keys: &State<Keys>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    rotate(body, db, keys).await.map(Json)
+    rotate(body, origin, db, keys).await.map(Json)
 }
 
 /// Reads and verifies the body's `refresh` token.
@@ -223,9 +242,14 @@ fn refresh_claims(body: &JsonBody, keys: &Keys) -> Result<Claims, ApiError> {
     keys.verify(token.as_deref().unwrap_or_default(), TokenKind::Refresh)
 }
 
-async fn rotate(body: JsonBody, db: &Db, keys: &Keys) -> Result<TokenPair, ApiError> {
+async fn rotate(
+    body: JsonBody,
+    origin: Origin,
+    db: &Db,
+    keys: &Keys,
+) -> Result<TokenPair, ApiError> {
     let claims = refresh_claims(&body, keys)?;
-    rotate_verified(claims, 0, db, keys).await
+    rotate_verified(claims, 0, origin, db, keys).await
 }
 
 /// Spends a verified refresh token and issues the next pair of its login.
@@ -235,19 +259,25 @@ async fn rotate(body: JsonBody, db: &Db, keys: &Keys) -> Result<TokenPair, ApiEr
 pub(super) async fn rotate_verified(
     claims: Claims,
     grace_seconds: i64,
+    origin: Origin,
     db: &Db,
     keys: &Keys,
 ) -> Result<TokenPair, ApiError> {
     let keys = keys.clone();
-    db.run(move |conn| sql::rotate(conn, &keys, &claims, grace_seconds))
+    db.run(move |conn| sql::rotate(conn, &keys, &claims, grace_seconds, origin))
         .await
 }
 
 #[utoipa::path(tag = "auth", request_body = crate::openapi::RefreshRequest, responses((status = 204, description = "Ends the login the refresh token belongs to")))]
 #[post("/auth/logout", data = "<body>")]
-async fn logout(body: JsonBody, db: &State<Db>, keys: &State<Keys>) -> Result<NoContent, ApiError> {
+async fn logout(
+    body: JsonBody,
+    origin: Origin,
+    db: &State<Db>,
+    keys: &State<Keys>,
+) -> Result<NoContent, ApiError> {
     let claims = refresh_claims(&body, keys)?;
-    db.run(move |conn| sql::revoke_login(conn, &claims.jti))
+    db.run(move |conn| sql::end_login(conn, &claims, origin))
         .await?;
     Ok(NoContent)
 }
@@ -273,7 +303,7 @@ async fn update_me(body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Jso
     };
     fields.finish()?;
     let user = db
-        .run(move |conn| users::sql::update(conn, caller.id, &changes))
+        .run(move |conn| users::sql::update(conn, &caller, caller.id, &changes))
         .await?;
     Ok(Json(user))
 }
@@ -319,7 +349,7 @@ async fn change_password(
         password: Some(new_hash),
         ..AccountChanges::default()
     };
-    db.run(move |conn| users::sql::update(conn, caller.id, &changes))
+    db.run(move |conn| users::sql::update(conn, &caller, caller.id, &changes))
         .await?;
     Ok(NoContent)
 }
@@ -329,6 +359,7 @@ pub mod sql {
     use rusqlite::{params, Connection, OptionalExtension};
 
     use super::{issue_pair, TokenPair};
+    use crate::audit::{self, Action, Actor, Entity, Event, Origin};
     use crate::auth::token::{Claims, Keys};
     use crate::auth::Role;
     use crate::db;
@@ -356,6 +387,7 @@ pub mod sql {
         keys: &Keys,
         claims: &Claims,
         grace_seconds: i64,
+        origin: Origin,
     ) -> Result<TokenPair, ApiError> {
         let tx = conn.transaction()?;
         let now = db::now();
@@ -387,6 +419,10 @@ pub mod sql {
         };
         if spent {
             revoke_family(&tx, &family)?;
+            let event = Event::new(Action::TokenReuse)
+                .on(Entity::User, user_id)
+                .failed();
+            audit::record(&tx, Actor::account(user_id, role, origin), event)?;
             tx.commit()?;
             tracing::warn!(
                 user_id,
@@ -412,17 +448,27 @@ pub mod sql {
     }
 
     /// Logout: revokes the login the token belongs to.
-    pub fn revoke_login(conn: &Connection, jti: &str) -> Result<(), ApiError> {
-        let family: Option<String> = conn
+    pub fn end_login(
+        conn: &mut Connection,
+        claims: &Claims,
+        origin: Origin,
+    ) -> Result<(), ApiError> {
+        let tx = conn.transaction()?;
+        let family: Option<String> = tx
             .query_row(
                 "SELECT family FROM refresh_tokens WHERE jti = ?1",
-                [jti],
+                [&claims.jti],
                 |row| row.get(0),
             )
             .optional()?;
         let family =
             family.ok_or_else(|| ApiError::unauthenticated("The refresh token is not valid."))?;
-        revoke_family(conn, &family)
+        revoke_family(&tx, &family)?;
+        let user_id = claims.user_id()?;
+        let event = Event::new(Action::Logout).on(Entity::User, user_id);
+        audit::record(&tx, Actor::account(user_id, claims.role, origin), event)?;
+        tx.commit()?;
+        Ok(())
     }
 
     fn revoke_family(conn: &Connection, family: &str) -> Result<(), ApiError> {

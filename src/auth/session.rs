@@ -17,6 +17,7 @@ use rocket::serde::json::Json;
 use rocket::{post, routes, Route, State};
 use serde::Serialize;
 
+use crate::audit::Origin;
 use crate::auth::password::Hasher;
 use crate::auth::routes::{rotate_verified, sign_in, sql, TokenPair};
 use crate::auth::token::{Keys, TokenKind};
@@ -24,7 +25,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::JsonBody;
-use crate::throttle::{ClientAddr, LoginThrottle};
+use crate::throttle::LoginThrottle;
 use crate::users::{self, User};
 
 const COOKIE: &str = "clinicdesk_session";
@@ -77,14 +78,14 @@ fn forget(jar: &CookieJar<'_>) {
 #[post("/auth/session", data = "<body>")]
 async fn open(
     body: JsonBody,
-    client: ClientAddr,
+    origin: Origin,
     throttle: &State<LoginThrottle>,
     jar: &CookieJar<'_>,
     db: &State<Db>,
     keys: &State<Keys>,
     hasher: &State<Hasher>,
 ) -> Result<Json<Session>, ApiError> {
-    let mut pair = sign_in(body, client, throttle, db, keys, hasher).await?;
+    let mut pair = sign_in(body, origin, throttle, db, keys, hasher).await?;
     let user = pair.user.take();
     Ok(Json(hand_over(pair, user, jar)))
 }
@@ -93,6 +94,7 @@ async fn open(
 #[utoipa::path(tag = "auth", responses((status = 200, description = "Renews a browser session from its cookie", body = Session)))]
 #[post("/auth/session/refresh")]
 async fn refresh(
+    origin: Origin,
     jar: &CookieJar<'_>,
     config: &State<Config>,
     db: &State<Db>,
@@ -111,7 +113,7 @@ async fn refresh(
             ));
         }
         let user_id = claims.user_id()?;
-        let pair = rotate_verified(claims, RENEWAL_GRACE_SECONDS, db, keys).await?;
+        let pair = rotate_verified(claims, RENEWAL_GRACE_SECONDS, origin, db, keys).await?;
         let user = db.run(move |conn| users::sql::find(conn, user_id)).await?;
         Ok::<_, ApiError>((pair, user))
     }
@@ -129,6 +131,7 @@ async fn refresh(
 #[utoipa::path(tag = "auth", responses((status = 204, description = "Ends a browser session")))]
 #[post("/auth/session/logout")]
 async fn close(
+    origin: Origin,
     jar: &CookieJar<'_>,
     db: &State<Db>,
     keys: &State<Keys>,
@@ -138,7 +141,7 @@ async fn close(
         .and_then(|cookie| keys.verify(cookie.value(), TokenKind::Refresh).ok());
     forget(jar);
     if let Some(claims) = claims {
-        db.run(move |conn| sql::revoke_login(conn, &claims.jti))
+        db.run(move |conn| sql::end_login(conn, &claims, origin))
             .await?;
     }
     Ok(NoContent)

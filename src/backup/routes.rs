@@ -15,8 +15,10 @@ use rocket::{get, post, routes, Route, State};
 use serde::Serialize;
 
 use super::schedule::{BackupStatus, Failure};
+use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Admin;
 use crate::config::Config;
+use crate::db::Db;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{self, Page, Paging};
 
@@ -105,8 +107,9 @@ async fn list(
 #[utoipa::path(tag = "backups", responses((status = 201, description = "Writes a backup now (admin)", body = BackupInfo)), security(("bearer" = [])))]
 #[post("/admin/backups")]
 async fn create(
-    _admin: Admin,
+    admin: Admin,
     config: &State<Config>,
+    db: &State<Db>,
     status: &State<Arc<BackupStatus>>,
 ) -> Result<Created<Json<BackupInfo>>, ApiError> {
     let config = config.inner().clone();
@@ -121,6 +124,12 @@ async fn create(
             .map(|_| ())
             .map_err(|e| anyhow::anyhow!("{e}")),
     );
+    let mut event = Event::new(Action::Backup).about(Entity::Backup);
+    if outcome.is_err() {
+        event = event.failed();
+    }
+    db.run(move |conn| audit::record(conn, &admin.0, event))
+        .await?;
     let info = outcome?;
     Ok(Created::new(format!("/api/admin/backups/{}", info.name)).body(Json(info)))
 }
@@ -165,8 +174,9 @@ impl<'r> Responder<'r, 'static> for Attachment {
 #[get("/admin/backups/<name>", rank = 2)]
 async fn download(
     name: &str,
-    _admin: Admin,
+    admin: Admin,
     config: &State<Config>,
+    db: &State<Db>,
 ) -> Result<Attachment, ApiError> {
     // Only a plain file name of a listed backup: nothing else in the folder.
     let path = super::list(config)
@@ -176,5 +186,9 @@ async fn download(
     let file = NamedFile::open(&path)
         .await
         .map_err(|_| ApiError::NotFound)?;
+    // A backup holds every record: taking one away is an export of them all.
+    let event = Event::new(Action::Export).about(Entity::Backup);
+    db.run(move |conn| audit::record(conn, &admin.0, event))
+        .await?;
     Ok(Attachment(file, name.to_owned()))
 }

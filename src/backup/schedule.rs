@@ -10,7 +10,9 @@ use rocket::tokio;
 use serde::Serialize;
 use time::{Duration, OffsetDateTime, Time, UtcOffset};
 
+use crate::audit::{self, Action, Actor, Entity, Event};
 use crate::config::Config;
+use crate::db::Db;
 
 /// Prefix of the daily (and manual default) backups; the only ones pruned.
 const DAILY_PREFIX: &str = "clinicdesk-";
@@ -88,7 +90,12 @@ pub fn prune(config: &Config) -> anyhow::Result<()> {
 }
 
 /// Runs the daily backup until `shutdown` fires.
-pub async fn run(config: Config, status: std::sync::Arc<BackupStatus>, shutdown: rocket::Shutdown) {
+pub async fn run(
+    config: Config,
+    db: Db,
+    status: std::sync::Arc<BackupStatus>,
+    shutdown: rocket::Shutdown,
+) {
     let Some(at) = parse_time(&config.backup_time) else {
         return;
     };
@@ -105,10 +112,18 @@ pub async fn run(config: Config, status: std::sync::Arc<BackupStatus>, shutdown:
         let outcome = tokio::task::spawn_blocking(move || back_up_now(&job_config))
             .await
             .unwrap_or_else(|e| Err(anyhow::anyhow!("the backup task failed: {e}")));
+        let mut event = Event::new(Action::Backup).about(Entity::Backup);
         if let Err(e) = &outcome {
             tracing::error!(error = %format!("{e:#}"), "the daily backup failed");
+            event = event.failed();
         }
         status.record(&outcome);
+        let recorded = db
+            .run(move |conn| audit::record(conn, Actor::system(), event))
+            .await;
+        if let Err(e) = recorded {
+            tracing::error!(error = ?e, "could not record the daily backup in the audit log");
+        }
     }
 }
 

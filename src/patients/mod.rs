@@ -14,6 +14,7 @@ use rocket::serde::json::Json;
 use rocket::{delete, get, patch, post, put, routes, Route, State};
 use serde::Serialize;
 
+use crate::audit::{self, Action, Entity, Event};
 use crate::auth::{Admin, Caller};
 use crate::db::Db;
 use crate::error::ApiError;
@@ -157,7 +158,17 @@ async fn list(
     let filter = query.validate(&caller)?;
     let paging = filter.listing.paging;
     let (items, total) = db
-        .run(move |conn| sql::select_page(conn, &caller, &filter))
+        .run(move |conn| {
+            let tx = conn.transaction()?;
+            let page = sql::select_page(&tx, &caller, &filter)?;
+            audit::record(
+                &tx,
+                &caller,
+                Event::new(Action::Search).about(Entity::Patient),
+            )?;
+            tx.commit()?;
+            Ok(page)
+        })
         .await?;
     Ok(Page {
         items,
@@ -181,6 +192,9 @@ async fn create(
             // INSERT … RETURNING is dropped with the statement, unreported.
             let tx = conn.transaction()?;
             let patient = sql::insert(&tx, &caller, &record)?;
+            let fields = audit::changed_fields(&PatientFields::empty(), &record);
+            let event = Event::new(Action::Create).on(Entity::Patient, patient.id);
+            audit::record(&tx, &caller, event.fields(fields))?;
             tx.commit()?;
             Ok(patient)
         })
@@ -192,9 +206,20 @@ async fn create(
 #[get("/patients/<id>")]
 async fn read(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
     let patient = db
-        .run(move |conn| sql::find_visible(conn, &caller, id))
+        .run(move |conn| {
+            // The view is recorded with the read, or the read is not answered.
+            let tx = conn.transaction()?;
+            let patient = sql::find_visible(&tx, &caller, id)?.ok_or(ApiError::NotFound)?;
+            audit::record(
+                &tx,
+                &caller,
+                Event::new(Action::View).on(Entity::Patient, id),
+            )?;
+            tx.commit()?;
+            Ok(patient)
+        })
         .await?;
-    patient.map(Json).ok_or(ApiError::NotFound)
+    Ok(Json(patient))
 }
 
 /// PUT: required fields must be present; omitted optional fields keep their values.
@@ -237,7 +262,7 @@ async fn archive(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, A
 
 #[utoipa::path(tag = "patients", responses((status = 200, description = "Restores an archived patient (admin)", body = Patient)), security(("bearer" = [])))]
 #[post("/patients/<id>/restore")]
-async fn restore(id: i64, _admin: Admin, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
-    let patient = db.run(move |conn| sql::restore(conn, id)).await?;
+async fn restore(id: i64, admin: Admin, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
+    let patient = db.run(move |conn| sql::restore(conn, &admin.0, id)).await?;
     patient.map(Json).ok_or(ApiError::NotFound)
 }

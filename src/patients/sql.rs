@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 
 use super::input::{apply, PatientFilter};
 use super::{Patient, PatientFields};
+use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Caller;
 use crate::db::{self, NamedValues};
 use crate::error::ApiError;
@@ -117,9 +118,10 @@ pub fn change(
     complete: bool,
 ) -> Result<Patient, ApiError> {
     let tx = conn.transaction()?;
-    let mut record = find_visible(&tx, caller, id)?
+    let before = find_visible(&tx, caller, id)?
         .ok_or(ApiError::NotFound)?
         .fields;
+    let mut record = before.clone();
     apply(body, &mut record, complete)?;
     let mut values = write_params(&record);
     values.push((":id", Box::new(id)));
@@ -136,29 +138,59 @@ pub fn change(
     )?
     .execute(db::bind(&values).as_slice())?;
     let patient = find_visible(&tx, caller, id)?.ok_or(ApiError::NotFound)?;
+    let mut fields = audit::changed_fields(&before, &record);
+    if before.stored_age != record.stored_age {
+        fields.push("age".into());
+    }
+    let event = Event::new(Action::Update).on(Entity::Patient, id);
+    audit::record(&tx, caller, event.fields(fields))?;
     tx.commit()?;
     Ok(patient)
 }
 
 /// Archives a visible patient; `false` if there is none to archive.
-pub fn archive(conn: &Connection, caller: &Caller, id: i64) -> Result<bool, ApiError> {
-    let changed = conn.execute(
+pub fn archive(conn: &mut Connection, caller: &Caller, id: i64) -> Result<bool, ApiError> {
+    let tx = conn.transaction()?;
+    let changed = tx.execute(
         "UPDATE patients SET deleted_at = ?4, updated_at = ?4
           WHERE id = ?1 AND deleted_at IS NULL AND (?2 OR created_by = ?3)",
         params![id, caller.sees_all_patients(), caller.id, db::now()],
     )?;
+    if changed == 1 {
+        audit::record(
+            &tx,
+            caller,
+            Event::new(Action::Archive).on(Entity::Patient, id),
+        )?;
+    }
+    tx.commit()?;
     Ok(changed == 1)
 }
 
 /// Brings an archived patient back (admins only; a live one is left as is).
-pub fn restore(conn: &Connection, id: i64) -> Result<Option<Patient>, ApiError> {
-    conn.execute(
+pub fn restore(
+    conn: &mut Connection,
+    caller: &Caller,
+    id: i64,
+) -> Result<Option<Patient>, ApiError> {
+    let tx = conn.transaction()?;
+    let changed = tx.execute(
         "UPDATE patients SET deleted_at = NULL, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NOT NULL",
         params![id, db::now()],
     )?;
-    let mut stmt =
-        conn.prepare_cached(&format!("{SELECT} WHERE id = ?1 AND deleted_at IS NULL"))?;
-    Ok(stmt.query_row([id], Patient::from_row).optional()?)
+    if changed == 1 {
+        audit::record(
+            &tx,
+            caller,
+            Event::new(Action::Restore).on(Entity::Patient, id),
+        )?;
+    }
+    let patient = tx
+        .prepare_cached(&format!("{SELECT} WHERE id = ?1 AND deleted_at IS NULL"))?
+        .query_row([id], Patient::from_row)
+        .optional()?;
+    tx.commit()?;
+    Ok(patient)
 }
 
 pub(super) fn select_page(

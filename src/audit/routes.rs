@@ -1,0 +1,240 @@
+//! `GET /api/audit/` (a page of the trail, newest first) and
+//! `GET /api/audit/export` (the same filters as CSV). Admins only; both are
+//! themselves recorded, since the trail says who saw which record.
+
+use rocket::http::Header;
+use rocket::{get, routes, FromForm, Responder, Route, State};
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime, UtcOffset};
+
+use super::sql::{self, AuditFilter, Entry};
+use super::{record, Action, Entity, Event};
+use crate::auth::Admin;
+use crate::db::Db;
+use crate::error::{ApiError, FieldErrors};
+use crate::http::{self, Page, Paging};
+use crate::validation;
+
+pub fn routes() -> Vec<Route> {
+    routes![list, export]
+}
+
+/// Most rows one export may hold; past it, narrow the dates.
+const EXPORT_MAX: i64 = 100_000;
+
+/// The filters both routes take.
+#[derive(Debug, FromForm, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct AuditQuery<'r> {
+    /// Whose actions (an account id).
+    user_id: Option<&'r str>,
+    /// `patient`, `doctor`, `mapping`, `user`, `setting`, `backup` or `audit`.
+    entity: Option<&'r str>,
+    entity_id: Option<&'r str>,
+    action: Option<&'r str>,
+    /// A date (`YYYY-MM-DD`, from its start, UTC) or an RFC 3339 time.
+    from: Option<&'r str>,
+    /// A date (to its end, inclusive, UTC) or an RFC 3339 time (inclusive).
+    to: Option<&'r str>,
+    page: Option<&'r str>,
+    page_size: Option<&'r str>,
+}
+
+impl AuditQuery<'_> {
+    fn validate(&self) -> Result<(AuditFilter, Paging), ApiError> {
+        let mut errors = FieldErrors::new();
+        let mut id = |name: &str, raw: Option<&str>| {
+            let raw = raw?.trim();
+            let parsed = raw.parse::<i64>().ok().filter(|n| *n > 0);
+            if parsed.is_none() {
+                push(&mut errors, name, "Must be a positive whole number.");
+            }
+            parsed
+        };
+        let user_id = id("user_id", self.user_id);
+        let entity_id = id("entity_id", self.entity_id);
+        let entity = http::choice(
+            &mut errors,
+            "entity",
+            self.entity,
+            |e| Entity::parse(e).map(Entity::as_str),
+            "patient, doctor, mapping, user, setting, backup, audit",
+        )
+        .and_then(Entity::parse);
+        let action = self.action.map(str::trim).and_then(|raw| {
+            let parsed = Action::parse(raw);
+            if parsed.is_none() {
+                push(&mut errors, "action", "Is not an audited action.");
+            }
+            parsed
+        });
+        let from = self.from.and_then(|raw| {
+            let bound = time_bound(raw, false);
+            if bound.is_none() {
+                push(&mut errors, "from", TIME_FORMAT);
+            }
+            bound
+        });
+        let until = self.to.and_then(|raw| {
+            let bound = time_bound(raw, true);
+            if bound.is_none() {
+                push(&mut errors, "to", TIME_FORMAT);
+            }
+            bound
+        });
+        let paging = Paging::parse(self.page, self.page_size, &mut errors);
+        let filter = AuditFilter {
+            user_id,
+            entity,
+            entity_id,
+            action,
+            from,
+            until,
+        };
+        http::checked((filter, paging), errors)
+    }
+}
+
+const TIME_FORMAT: &str = "Must be a date (YYYY-MM-DD) or an RFC 3339 time.";
+
+fn push(errors: &mut FieldErrors, name: &str, message: &str) {
+    errors
+        .entry(name.to_owned())
+        .or_default()
+        .push(message.to_owned());
+}
+
+/// A `from`/`to` value as a bound in the stored format (UTC, to the second).
+/// `from` is inclusive; `to` is made exclusive: the day after a date, the
+/// second after a time, so both forms of `to` include what they name.
+fn time_bound(raw: &str, upper: bool) -> Option<String> {
+    let raw = raw.trim();
+    let instant = match validation::parse_date(raw) {
+        Some(date) => {
+            let start = date.midnight().assume_utc();
+            if upper {
+                start + Duration::days(1)
+            } else {
+                start
+            }
+        }
+        None => {
+            let time = OffsetDateTime::parse(raw, &Rfc3339)
+                .ok()?
+                .to_offset(UtcOffset::UTC);
+            let second = time.replace_nanosecond(0).ok()?;
+            if upper {
+                second + Duration::seconds(1)
+            } else {
+                second
+            }
+        }
+    };
+    instant.format(&Rfc3339).ok()
+}
+
+#[utoipa::path(tag = "audit", params(AuditQuery), responses((status = 200, description = "A page of the audit trail, newest first (admin)", body = [Entry])), security(("bearer" = [])))]
+#[get("/audit?<query..>")]
+async fn list(
+    query: AuditQuery<'_>,
+    admin: Admin,
+    db: &State<Db>,
+) -> Result<Page<Entry>, ApiError> {
+    let (filter, paging) = query.validate()?;
+    let (items, total) = db
+        .run(move |conn| {
+            let tx = conn.transaction()?;
+            let total = sql::count(&tx, &filter)?;
+            let items = sql::select(&tx, &filter, Some(paging))?;
+            record(
+                &tx,
+                &admin.0,
+                Event::new(Action::Search).about(Entity::Audit),
+            )?;
+            tx.commit()?;
+            Ok((items, total))
+        })
+        .await?;
+    Ok(Page {
+        items,
+        total,
+        paging,
+    })
+}
+
+/// A CSV file, offered for download.
+#[derive(Responder)]
+#[response(content_type = "text/csv")]
+struct Csv(Vec<u8>, Header<'static>);
+
+#[utoipa::path(tag = "audit", params(AuditQuery), responses((status = 200, description = "The matching audit trail as CSV, newest first (admin)", content_type = "text/csv")), security(("bearer" = [])))]
+#[get("/audit/export?<query..>")]
+async fn export(query: AuditQuery<'_>, admin: Admin, db: &State<Db>) -> Result<Csv, ApiError> {
+    let (filter, _) = query.validate()?;
+    let rows = db
+        .run(move |conn| {
+            let tx = conn.transaction()?;
+            let total = sql::count(&tx, &filter)?;
+            if total > EXPORT_MAX {
+                return Err(ApiError::BadRequest {
+                    code: "bad_request",
+                    detail: format!(
+                        "The export would hold {total} rows; at most {EXPORT_MAX} fit in one. \
+                         Narrow it with `from` and `to`."
+                    ),
+                });
+            }
+            let rows = sql::select(&tx, &filter, None)?;
+            record(
+                &tx,
+                &admin.0,
+                Event::new(Action::Export).about(Entity::Audit),
+            )?;
+            tx.commit()?;
+            Ok(rows)
+        })
+        .await?;
+    let body = to_csv(&rows).map_err(ApiError::Internal)?;
+    let name = format!("clinicdesk-audit-{}.csv", validation::today());
+    Ok(Csv(
+        body,
+        Header::new(
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}\""),
+        ),
+    ))
+}
+
+fn to_csv(rows: &[Entry]) -> anyhow::Result<Vec<u8>> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "id",
+        "at",
+        "actor_id",
+        "actor_role",
+        "action",
+        "entity",
+        "entity_id",
+        "outcome",
+        "client_ip",
+        "request_id",
+        "fields",
+    ])?;
+    let text = |value: Option<String>| value.unwrap_or_default();
+    for row in rows {
+        out.write_record([
+            row.id.to_string(),
+            row.at.clone(),
+            text(row.actor_id.map(|id| id.to_string())),
+            text(row.actor_role.map(|r| r.as_str().to_owned())),
+            row.action.clone(),
+            text(row.entity.clone()),
+            text(row.entity_id.map(|id| id.to_string())),
+            row.outcome.clone(),
+            text(row.client_ip.clone()),
+            text(row.request_id.clone()),
+            row.fields.join(" "),
+        ])?;
+    }
+    Ok(out.into_inner()?)
+}
