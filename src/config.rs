@@ -72,6 +72,9 @@ pub struct Config {
     /// Web origins (`https://host:port`) whose pages may call the API from a
     /// browser. Empty: none but clinicdesk's own UI. Never `*`.
     pub cors_origins: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client (for
+    /// the login limits and the audit trail). Empty: the header is ignored.
+    pub trusted_proxies: Vec<IpAddr>,
     /// Install Ctrl-C / SIGTERM handlers (off in tests, which run many servers).
     #[serde(skip)]
     pub handle_signals: bool,
@@ -119,6 +122,7 @@ impl Config {
             tls_key: None,
             insecure_http: false,
             cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             handle_signals: true,
             local_offset: None,
         }
@@ -155,6 +159,7 @@ impl Config {
                 "tls_key",
                 "insecure_http",
                 "cors_origins",
+                "trusted_proxies",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()
