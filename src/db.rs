@@ -218,6 +218,34 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
         .context("cannot bring the database schema up to date")
 }
 
+/// Runs `f` in a transaction whose commit does not wait for the disk: for a
+/// read and the audit row recording it. The two commit together or not at
+/// all, like any transaction; only the fsync is left to the next write (or
+/// checkpoint), which makes this row durable with its own. A power cut can
+/// lose the last moments of *read* records, never a change or its record,
+/// and never corrupts anything (WAL with `synchronous=NORMAL`). Measured on
+/// this project's machines: ~150 fsync'd commits a second against ~17,000
+/// without; with every opened record waiting for an fsync, the whole clinic
+/// could open only ~150 records a second.
+pub fn read_and_record<T>(
+    conn: &mut Connection,
+    f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    let result: Result<T, ApiError> = (|| {
+        let tx = conn.transaction()?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    })();
+    // Back to the default before the connection returns to the pool: every
+    // other transaction's commit waits for the disk.
+    let restored = conn.pragma_update(None, "synchronous", "FULL");
+    let value = result?;
+    restored?;
+    Ok(value)
+}
+
 /// The current time as stored and answered: RFC 3339 UTC to the second.
 pub fn now() -> String {
     let now = OffsetDateTime::now_utc()
@@ -263,6 +291,22 @@ impl<T> ResultExt<T> for Result<T, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_recorded_read_skips_the_fsync_and_then_every_commit_waits_for_the_disk_again() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut conn = Connection::open(dir.path().join("t.sqlite3")).expect("open");
+        conn.pragma_update(None, "synchronous", "FULL").expect("full");
+        let level = |c: &Connection| -> i64 {
+            c.pragma_query_value(None, "synchronous", |row| row.get(0))
+                .expect("synchronous")
+        };
+        let inside = read_and_record(&mut conn, |tx| Ok(level(tx))).expect("ran");
+        let failed: Result<(), ApiError> = read_and_record(&mut conn, |_| Err(ApiError::NotFound));
+        assert_eq!(inside, 1, "NORMAL inside");
+        assert!(failed.is_err());
+        assert_eq!(level(&conn), 2, "FULL again, even after a failure");
+    }
 
     #[test]
     fn every_migration_applies_to_an_empty_database_with_consistent_foreign_keys() {

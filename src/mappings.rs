@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Caller;
-use crate::db::Db;
+use crate::db::{self, Db};
 use crate::doctors::Doctor;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{self, JsonBody, Page, Paging};
@@ -148,15 +148,15 @@ async fn list(
     let paging = filter.paging;
     let (items, total) = db
         .run(move |conn| {
-            let tx = conn.transaction()?;
-            let page = sql::select_page(&tx, &caller, &filter)?;
-            audit::record(
-                &tx,
-                &caller,
-                Event::new(Action::Search).about(Entity::Mapping),
-            )?;
-            tx.commit()?;
-            Ok(page)
+            db::read_and_record(conn, |tx| {
+                let page = sql::select_page(tx, &caller, &filter)?;
+                audit::record(
+                    tx,
+                    &caller,
+                    Event::new(Action::Search).about(Entity::Mapping),
+                )?;
+                Ok(page)
+            })
         })
         .await?;
     Ok(Page {
@@ -193,15 +193,15 @@ async fn for_patient(
     let paging = filter.paging;
     let (items, total) = db
         .run(move |conn| {
-            let tx = conn.transaction()?;
-            crate::patients::sql::find_visible(&tx, &caller, patient_id)?
-                .ok_or(ApiError::NotFound)?;
-            let page = sql::select_page(&tx, &caller, &filter)?;
-            // Who looks after a patient is part of that patient's record.
-            let event = Event::new(Action::View).on(Entity::Patient, patient_id);
-            audit::record(&tx, &caller, event.fields(["mappings"]))?;
-            tx.commit()?;
-            Ok(page)
+            db::read_and_record(conn, |tx| {
+                crate::patients::sql::find_visible(tx, &caller, patient_id)?
+                    .ok_or(ApiError::NotFound)?;
+                let page = sql::select_page(tx, &caller, &filter)?;
+                // Who looks after a patient is part of that patient's record.
+                let event = Event::new(Action::View).on(Entity::Patient, patient_id);
+                audit::record(tx, &caller, event.fields(["mappings"]))?;
+                Ok(page)
+            })
         })
         .await?;
     Ok(Page {
@@ -214,15 +214,15 @@ async fn for_patient(
 async fn read_one(id: i64, caller: Caller, db: &Db) -> Result<Json<Mapping>, ApiError> {
     let mapping = db
         .run(move |conn| {
-            let tx = conn.transaction()?;
-            let mapping = sql::find_visible(&tx, &caller, id)?.ok_or(ApiError::NotFound)?;
-            audit::record(
-                &tx,
-                &caller,
-                Event::new(Action::View).on(Entity::Mapping, id),
-            )?;
-            tx.commit()?;
-            Ok(mapping)
+            db::read_and_record(conn, |tx| {
+                let mapping = sql::find_visible(tx, &caller, id)?.ok_or(ApiError::NotFound)?;
+                audit::record(
+                    tx,
+                    &caller,
+                    Event::new(Action::View).on(Entity::Mapping, id),
+                )?;
+                Ok(mapping)
+            })
         })
         .await?;
     Ok(Json(mapping))

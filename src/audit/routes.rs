@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 use super::sql::{self, AuditFilter, Entry};
 use super::{record, Action, Entity, Event};
 use crate::auth::Admin;
-use crate::db::Db;
+use crate::db::{self, Db};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{self, Page, Paging};
 use crate::validation;
@@ -143,16 +143,16 @@ async fn list(
     let (filter, paging) = query.validate()?;
     let (items, total) = db
         .run(move |conn| {
-            let tx = conn.transaction()?;
-            let total = sql::count(&tx, &filter)?;
-            let items = sql::select(&tx, &filter, Some(paging))?;
-            record(
-                &tx,
-                &admin.0,
-                Event::new(Action::Search).about(Entity::Audit),
-            )?;
-            tx.commit()?;
-            Ok((items, total))
+            db::read_and_record(conn, |tx| {
+                let total = sql::count(tx, &filter)?;
+                let items = sql::select(tx, &filter, Some(paging))?;
+                record(
+                    tx,
+                    &admin.0,
+                    Event::new(Action::Search).about(Entity::Audit),
+                )?;
+                Ok((items, total))
+            })
         })
         .await?;
     Ok(Page {
@@ -173,25 +173,25 @@ async fn export(query: AuditQuery<'_>, admin: Admin, db: &State<Db>) -> Result<C
     let (filter, _) = query.validate()?;
     let rows = db
         .run(move |conn| {
-            let tx = conn.transaction()?;
-            let total = sql::count(&tx, &filter)?;
-            if total > EXPORT_MAX {
-                return Err(ApiError::BadRequest {
-                    code: "bad_request",
-                    detail: format!(
-                        "The export would hold {total} rows; at most {EXPORT_MAX} fit in one. \
-                         Narrow it with `from` and `to`."
-                    ),
-                });
-            }
-            let rows = sql::select(&tx, &filter, None)?;
-            record(
-                &tx,
-                &admin.0,
-                Event::new(Action::Export).about(Entity::Audit),
-            )?;
-            tx.commit()?;
-            Ok(rows)
+            db::read_and_record(conn, |tx| {
+                let total = sql::count(tx, &filter)?;
+                if total > EXPORT_MAX {
+                    return Err(ApiError::BadRequest {
+                        code: "bad_request",
+                        detail: format!(
+                            "The export would hold {total} rows; at most {EXPORT_MAX} fit in one. \
+                             Narrow it with `from` and `to`."
+                        ),
+                    });
+                }
+                let rows = sql::select(tx, &filter, None)?;
+                record(
+                    tx,
+                    &admin.0,
+                    Event::new(Action::Export).about(Entity::Audit),
+                )?;
+                Ok(rows)
+            })
         })
         .await?;
     let body = to_csv(&rows).map_err(ApiError::Internal)?;

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Action, Entity, Event};
 use crate::auth::{Admin, Caller};
-use crate::db::Db;
+use crate::db::{self, Db};
 use crate::error::ApiError;
 use crate::http::{JsonBody, Page};
 use crate::validation;
@@ -159,15 +159,15 @@ async fn list(
     let paging = filter.listing.paging;
     let (items, total) = db
         .run(move |conn| {
-            let tx = conn.transaction()?;
-            let page = sql::select_page(&tx, &caller, &filter)?;
-            audit::record(
-                &tx,
-                &caller,
-                Event::new(Action::Search).about(Entity::Patient),
-            )?;
-            tx.commit()?;
-            Ok(page)
+            db::read_and_record(conn, |tx| {
+                let page = sql::select_page(tx, &caller, &filter)?;
+                audit::record(
+                    tx,
+                    &caller,
+                    Event::new(Action::Search).about(Entity::Patient),
+                )?;
+                Ok(page)
+            })
         })
         .await?;
     Ok(Page {
@@ -208,15 +208,15 @@ async fn read(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Patient>, 
     let patient = db
         .run(move |conn| {
             // The view is recorded with the read, or the read is not answered.
-            let tx = conn.transaction()?;
-            let patient = sql::find_visible(&tx, &caller, id)?.ok_or(ApiError::NotFound)?;
-            audit::record(
-                &tx,
-                &caller,
-                Event::new(Action::View).on(Entity::Patient, id),
-            )?;
-            tx.commit()?;
-            Ok(patient)
+            db::read_and_record(conn, |tx| {
+                let patient = sql::find_visible(tx, &caller, id)?.ok_or(ApiError::NotFound)?;
+                audit::record(
+                    tx,
+                    &caller,
+                    Event::new(Action::View).on(Entity::Patient, id),
+                )?;
+                Ok(patient)
+            })
         })
         .await?;
     Ok(Json(patient))
