@@ -5,7 +5,8 @@
 //! `not_authenticated`, `invalid_credentials`, `account_inactive`,
 //! `permission_denied`, `registration_closed`, `not_found`, `method_not_allowed`,
 //! `duplicate`, `last_admin`, `payload_too_large`, `unsupported_media_type`,
-//! `throttled`, `busy`, `bad_request`, `storage_full`, `server_error`.
+//! `throttled`, `busy`, `bad_request`, `storage_full`, `server_error`,
+//! `password_change_required`.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

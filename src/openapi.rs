@@ -77,6 +77,12 @@ pub struct UserRequest {
     /// `admin`, `staff` or `user` (default `user`).
     role: Option<String>,
     is_active: Option<bool>,
+    /// Whether the owner must choose a new password at next sign-in. Default
+    /// `true` whenever the admin sets a password; `false` e.g. for a lab
+    /// system's account.
+    must_change_password: Option<bool>,
+    /// `false` unlocks an account locked after failed sign-ins.
+    locked: Option<bool>,
 }
 
 /// `POST /api/mappings/` (`patient`/`doctor` also as `patient_id`/`doctor_id`);

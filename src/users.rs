@@ -35,6 +35,9 @@ pub struct User {
     /// Set while the account is locked after repeated failed sign-ins
     /// (an admin unlocks it with `PATCH {"locked": false}`).
     pub locked_until: Option<String>,
+    /// The password was set by an admin: until its owner chooses their own
+    /// (`POST /api/auth/password/`), every other request is refused.
+    pub must_change_password: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -49,6 +52,7 @@ impl User {
             role: row.get("role")?,
             is_active: row.get("is_active")?,
             locked_until: row.get("locked_until")?,
+            must_change_password: row.get("must_change_password")?,
             created_at: row.get("created_at")?,
             updated_at: row.get("updated_at")?,
         })
@@ -62,6 +66,8 @@ pub struct NewAccount {
     pub name: Option<String>,
     pub username: Option<String>,
     pub role: Role,
+    /// Set by an admin's account (default): the password is temporary.
+    pub must_change_password: bool,
 }
 
 impl NewAccount {
@@ -77,9 +83,14 @@ impl NewAccount {
         let email = fields.require(&["email"], email, true);
         let name = fields.text(&["name"], 150).flatten();
         let username = read_username(&mut fields).flatten();
-        let role = match role {
-            Some(role) => role,
-            None => read_role(&mut fields).unwrap_or(Role::User),
+        // An account made by an admin (no fixed role) gets a temporary
+        // password unless the admin says otherwise (e.g. a lab system's account).
+        let (role, must_change_password) = match role {
+            Some(role) => (role, false),
+            None => (
+                read_role(&mut fields).unwrap_or(Role::User),
+                fields.boolean("must_change_password").unwrap_or(true),
+            ),
         };
         let password = read_password(&mut fields, "password", email.as_deref(), name.as_deref());
         if let (Some(password), Some(confirm)) = (&password, body.get("password_confirm")) {
@@ -95,6 +106,7 @@ impl NewAccount {
                 name,
                 username,
                 role,
+                must_change_password,
             }),
             _ => Err(ApiError::Internal(anyhow::anyhow!(
                 "validated account is incomplete"
@@ -195,6 +207,7 @@ pub struct AccountChanges {
     pub password: Option<String>,
     /// Ends a lockout after failed sign-ins.
     pub unlock: bool,
+    pub must_change_password: Option<bool>,
 }
 
 /// `GET /api/users` query: filters, ordering, paging.
@@ -327,6 +340,10 @@ async fn update(
     } else {
         None
     };
+    // A password an admin sets is temporary unless they say otherwise.
+    let must_change_password = fields
+        .boolean("must_change_password")
+        .or(password.as_ref().map(|_| true));
     fields.finish()?;
     let password_hash = match password {
         Some(password) => Some(hasher.hash(password).await?),
@@ -339,6 +356,7 @@ async fn update(
         is_active,
         password: password_hash,
         unlock,
+        must_change_password,
     };
     let user = db
         .run(move |conn| sql::update(conn, &admin.0, id, &changes))
@@ -372,14 +390,16 @@ pub mod sql {
     const SELECT: &str =
         "SELECT id, name, email, username, role, is_active,
                 CASE WHEN locked_until > strftime('%Y-%m-%dT%H:%M:%SZ', 'now') THEN locked_until END AS locked_until,
-                created_at, updated_at
+                must_change_password, created_at, updated_at
            FROM users";
 
-    /// The role and active flag behind a token's user id.
-    pub fn auth_state(conn: &Connection, id: i64) -> Result<Option<(Role, bool)>, ApiError> {
-        let mut stmt = conn.prepare_cached("SELECT role, is_active FROM users WHERE id = ?1")?;
+    /// What a token's user id may do now: role, active, must change password.
+    pub fn auth_state(conn: &Connection, id: i64) -> Result<Option<(Role, bool, bool)>, ApiError> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT role, is_active, must_change_password FROM users WHERE id = ?1",
+        )?;
         Ok(stmt
-            .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+            .query_row([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
             .optional()?)
     }
 
@@ -499,9 +519,11 @@ pub mod sql {
     ) -> Result<User, ApiError> {
         let now = db::now();
         let mut stmt = conn.prepare_cached(
-            "INSERT INTO users (email, username, name, password_hash, role, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)
-             RETURNING id, name, email, username, role, is_active, NULL AS locked_until, created_at, updated_at",
+            "INSERT INTO users (email, username, name, password_hash, role, must_change_password,
+                                created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+             RETURNING id, name, email, username, role, is_active, NULL AS locked_until,
+                       must_change_password, created_at, updated_at",
         )?;
         let result: Result<User, ApiError> = stmt
             .query_row(
@@ -511,6 +533,7 @@ pub mod sql {
                     account.name,
                     password_hash,
                     account.role,
+                    account.must_change_password,
                     now
                 ],
                 User::from_row,
@@ -555,10 +578,14 @@ pub mod sql {
         let username = changes.username.clone().unwrap_or(current.username.clone());
         let role = changes.role.unwrap_or(current.role);
         let is_active = changes.is_active.unwrap_or(current.is_active);
+        let must_change = changes
+            .must_change_password
+            .unwrap_or(current.must_change_password);
         let updated: Result<usize, ApiError> = tx
             .execute(
                 "UPDATE users SET name = ?2, username = ?3, role = ?4, is_active = ?5,
-                        password_hash = coalesce(?6, password_hash), updated_at = ?7
+                        password_hash = coalesce(?6, password_hash), must_change_password = ?7,
+                        updated_at = ?8
                   WHERE id = ?1",
                 params![
                     id,
@@ -567,6 +594,7 @@ pub mod sql {
                     role,
                     is_active,
                     changes.password,
+                    must_change,
                     db::now()
                 ],
             )
@@ -616,6 +644,9 @@ pub mod sql {
         }
         if !before.is_active && after.is_active {
             plain.push("is_active");
+        }
+        if before.must_change_password != after.must_change_password {
+            plain.push("must_change_password");
         }
         if !plain.is_empty() {
             events.push(Event::new(Action::Update).fields(plain));

@@ -143,7 +143,13 @@ async fn authenticate(req: &Request<'_>) -> Result<Caller, ApiError> {
         .run(move |conn| users::sql::auth_state(conn, user_id))
         .await?
     {
-        Some((role, true)) => Ok(Caller {
+        Some((_, true, true)) if !serves_temporary_password(req) => Err(ApiError::Forbidden {
+            code: "password_change_required",
+            detail: "An admin set a temporary password for this account. \
+                     Choose your own (POST /api/auth/password/) to continue."
+                .into(),
+        }),
+        Some((role, true, _)) => Ok(Caller {
             id: user_id,
             role,
             origin: Origin::of(req),
@@ -152,6 +158,15 @@ async fn authenticate(req: &Request<'_>) -> Result<Caller, ApiError> {
             "This account is unknown or deactivated.",
         )),
     }
+}
+
+/// What a signed-in account with a temporary password may still do: see
+/// who it is, and choose its own password. (Logout needs no access token.)
+fn serves_temporary_password(req: &Request<'_>) -> bool {
+    let path = req.uri().path();
+    let path = path.as_str().trim_end_matches('/');
+    (path == "/api/auth/me" && req.method() == rocket::http::Method::Get)
+        || path == "/api/auth/password"
 }
 
 /// Guard for admin-only routes (users, settings).

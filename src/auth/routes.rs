@@ -347,6 +347,7 @@ async fn change_password(
     let new_hash = hasher.hash(new.unwrap_or_default()).await?;
     let changes = AccountChanges {
         password: Some(new_hash),
+        must_change_password: Some(false),
         ..AccountChanges::default()
     };
     db.run(move |conn| users::sql::update(conn, &caller, caller.id, &changes))

@@ -150,8 +150,12 @@ impl TestApp {
 
     /// An admin creates an account with `role` (`admin`, `staff` or `user`); it logs in.
     pub async fn account(&self, admin: &Account, role: &str, email: &str) -> Account {
-        let body =
-            json!({ "email": email, "password": PASSWORD, "name": "Test Person", "role": role });
+        // Ready to use, as an admin sets up a lab system's account: the
+        // temporary-password rule has its own tests (tests/api/passwords.rs).
+        let body = json!({
+            "email": email, "password": PASSWORD, "name": "Test Person", "role": role,
+            "must_change_password": false,
+        });
         let created = self.post("/api/users/", &admin.access, &body).await;
         assert_eq!(created.status(), 201, "admin creates a {role}");
         self.logged_in(email, PASSWORD).await
