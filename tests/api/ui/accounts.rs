@@ -168,6 +168,43 @@ async fn a_temporary_password_must_be_replaced_before_anything_else() {
     let own = app.logged_in("tom@clinic.test", OWN_PASSWORD).await;
     let now = app.get("/api/patients/", &own.access).await;
     assert_eq!(now.status(), 200, "the block is lifted");
+
+    // Act: a reload (the change revoked the old refresh cookie)
+    browser.reload().await;
+
+    // Assert: still signed in, on the same screen
+    browser.wait_for_list("patients").await;
+    assert_eq!(browser.path().await, "/patients");
+}
+
+#[rocket::async_test]
+async fn a_password_reset_while_signed_in_sends_its_owner_to_choose_a_new_one() {
+    // Arrange: a nurse at work in the browser.
+    let (app, admin, _staff) = spawn_clinic().await;
+    let nurse = app.account(&admin, "staff", "nurse@clinic.test").await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(&nurse.email, PASSWORD).await;
+
+    // Act: an admin sets a temporary password meanwhile; she moves on
+    let path = format!("/api/users/{}/", nurse.id);
+    let reset = json!({ "password": "temporary horse 31" });
+    assert_eq!(app.patch(&path, &admin.access, &reset).await.status(), 200);
+    browser.nav("doctors").await;
+
+    // Assert: the API's 403 password_change_required leads to the new-password screen
+    browser.wait_for(PASSWORD_REQUIRED).await;
+    assert_eq!(browser.path().await, "/password");
+    assert!(
+        !browser.visible(r#"a[data-nav="patients"]"#).await,
+        "no navigation"
+    );
+
+    // Act
+    replace_temporary_password(&browser, "temporary horse 31").await;
+
+    // Assert: on to where she was going
+    browser.wait_for_list("doctors").await;
+    assert_eq!(browser.path().await, "/doctors");
 }
 
 #[rocket::async_test]
