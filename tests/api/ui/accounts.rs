@@ -236,6 +236,8 @@ async fn an_admin_sets_a_new_password_which_its_owner_must_replace() {
         .wait_for_alert("must replace it at their next sign-in")
         .await;
     browser.wait_gone("dialog[open]").await;
+    let badge = format!(r#"{nurse_row} [data-role="temporary-password"]"#);
+    browser.wait_for(&badge).await;
     assert_eq!(app.login(&nurse.email, PASSWORD).await.status(), 401);
 
     // Act: she signs in with it

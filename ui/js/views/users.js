@@ -1,5 +1,7 @@
-// Accounts (admin): list, create (with role), change role, deactivate and
-// reactivate. The API refuses to demote/deactivate the last admin (409).
+// Accounts (admin): list, create (with role), change role, set a password,
+// unlock, deactivate and reactivate. The API refuses to demote/deactivate the
+// last admin (409). A password set here is temporary unless the admin says
+// otherwise: its owner must choose their own at the next sign-in.
 
 import { h, $ } from "../dom.js";
 import * as api from "../api.js";
@@ -137,7 +139,7 @@ function userRow(u, me, reload) {
   let reset = null;
   if (u.is_active && !self) {
     reset = h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { action: "reset-password" } }, "Set password");
-    reset.addEventListener("click", () => resetPassword(u, who));
+    reset.addEventListener("click", () => resetPassword(u, who, reload));
   }
 
   // Ten failed sign-ins in a row lock an account for a while; an admin can end that at once.
@@ -161,12 +163,13 @@ function userRow(u, me, reload) {
     h("td", {}, u.email, h("span", { class: "cell-sub" }, `since ${date(u.created_at)}`)),
     h("td", {}, role),
     h("td", {}, u.is_active ? badge("Active", "ok") : badge("Deactivated", "off"),
-      u.locked_until ? [" ", badge(`Locked until ${dateTime(u.locked_until)}`, "off")] : null),
+      u.locked_until ? [" ", badge(`Locked until ${dateTime(u.locked_until)}`, "off")] : null,
+      u.must_change_password ? [" ", h("span", { class: "badge badge-warn", dataset: { role: "temporary-password" } }, "Temporary password")] : null),
     h("td", { class: "actions" }, unlock, unlock ? " " : null, reset, reset ? " " : null, action));
 }
 
 /** A dialog with the password form; PATCHes the account and says so when done. */
-function resetPassword(u, who) {
+function resetPassword(u, who, reload) {
   const titleId = `reset-title-${u.id}`;
   const problem = h("p", { class: "field-error", dataset: { role: "dialog-error" }, "aria-live": "polite" });
   const cancel = h("button", { type: "button", class: "btn btn-quiet", dataset: { action: "cancel" } }, "Cancel");
@@ -195,6 +198,7 @@ function resetPassword(u, who) {
     try {
       await api.patch(`/api/users/${u.id}/`, values(form, RESET));
       dlg.close();
+      reload();
       showAlert(form.elements.must_change_password.checked
         ? `${who} has a new password and must replace it at their next sign-in.`
         : `${who} has a new password.`, "success");
