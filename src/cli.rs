@@ -13,6 +13,7 @@ use crate::backup::{self, crypt};
 use crate::config::{Config, Overrides};
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::tls::TlsMode;
 use crate::users::{self, NewAccount};
 use crate::{server, telemetry};
 
@@ -36,6 +37,18 @@ pub struct Cli {
     /// Port to listen on; 0 picks a free one [env: `CLINICDESK_PORT`] [default: 8000]
     #[arg(long, global = true)]
     port: Option<u16>,
+    /// HTTPS: auto (on whenever other machines can connect), on, or off [env: `CLINICDESK_TLS`] [default: auto]
+    #[arg(long, global = true, value_name = "MODE")]
+    tls: Option<TlsMode>,
+    /// The clinic's own TLS certificate (PEM), instead of a self-signed one [env: `CLINICDESK_TLS_CERT`]
+    #[arg(long, global = true, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert [env: `CLINICDESK_TLS_KEY`]
+    #[arg(long, global = true, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve other machines without TLS (patient data in clear text on the network) [env: `CLINICDESK_INSECURE_HTTP`]
+    #[arg(long, global = true)]
+    insecure_http: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -86,6 +99,10 @@ pub fn run(cli: Cli) -> ExitCode {
         data_dir: cli.data_dir,
         address: cli.address,
         port: cli.port,
+        tls: cli.tls,
+        tls_cert: cli.tls_cert,
+        tls_key: cli.tls_key,
+        insecure_http: cli.insecure_http.then_some(true),
     };
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&overrides),

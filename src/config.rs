@@ -13,6 +13,8 @@ use rocket::figment::providers::{Env, Format, Serialized, Toml};
 use rocket::figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::tls::TlsMode;
+
 /// The name of the optional settings file inside the data directory.
 pub const CONFIG_FILE: &str = "clinicdesk.toml";
 /// The database file inside the data directory.
@@ -60,6 +62,19 @@ pub struct Config {
     pub backup_keep: u32,
     /// A file holding a passphrase; when set, every backup is encrypted with it.
     pub backup_passphrase_file: Option<PathBuf>,
+    /// HTTPS (see `tls`): `auto` encrypts whenever other machines can connect.
+    pub tls: TlsMode,
+    /// The clinic's own certificate and key (PEM), used instead of a self-signed one.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Serve a non-loopback address without TLS, knowingly.
+    pub insecure_http: bool,
+    /// Web origins (`https://host:port`) whose pages may call the API from a
+    /// browser. Empty: none but clinicdesk's own UI. Never `*`.
+    pub cors_origins: Vec<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the real client (for
+    /// the login limits and the audit trail). Empty: the header is ignored.
+    pub trusted_proxies: Vec<IpAddr>,
     /// Install Ctrl-C / SIGTERM handlers (off in tests, which run many servers).
     #[serde(skip)]
     pub handle_signals: bool,
@@ -79,6 +94,14 @@ pub struct Overrides {
     pub address: Option<IpAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insecure_http: Option<bool>,
 }
 
 impl Config {
@@ -94,6 +117,12 @@ impl Config {
             backup_time: "02:00".into(),
             backup_keep: 7,
             backup_passphrase_file: None,
+            tls: TlsMode::Auto,
+            tls_cert: None,
+            tls_key: None,
+            insecure_http: false,
+            cors_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             handle_signals: true,
             local_offset: None,
         }
@@ -125,6 +154,12 @@ impl Config {
                 "backup_time",
                 "backup_keep",
                 "backup_passphrase_file",
+                "tls",
+                "tls_cert",
+                "tls_key",
+                "insecure_http",
+                "cors_origins",
+                "trusted_proxies",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()
@@ -155,6 +190,17 @@ impl Config {
         }
         if self.refresh_token_days == 0 || self.refresh_token_days > 365 {
             anyhow::bail!("refresh_token_days must be between 1 and 365");
+        }
+        for origin in &self.cors_origins {
+            let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
+                && !origin.trim_end_matches('/').contains(['*', ' '])
+                && origin.matches('/').count() == 2;
+            if !valid {
+                anyhow::bail!(
+                    "cors_origins entries must be origins such as https://lab.clinic.lan:8443 \
+                     (scheme, host, optional port; no path, no wildcard), not {origin:?}"
+                );
+            }
         }
         if self.backup_keep == 0 {
             anyhow::bail!("backup_keep must be at least 1");

@@ -390,8 +390,11 @@ pub fn fallback_routes() -> Vec<Route> {
 }
 
 /// Security headers on every response; `no-store` on the API, whose answers
-/// hold patient data that must not linger in a browser cache.
-pub struct SecurityHeaders;
+/// hold patient data that must not linger in a browser cache; HSTS when the
+/// server speaks HTTPS, so browsers never fall back to clear text.
+pub struct SecurityHeaders {
+    pub hsts: bool,
+}
 
 #[rocket::async_trait]
 impl Fairing for SecurityHeaders {
@@ -422,6 +425,9 @@ impl Fairing for SecurityHeaders {
         res.set_header(Header::new("X-Frame-Options", "DENY"));
         if path.starts_with("/api") {
             res.set_header(Header::new("Cache-Control", "no-store"));
+        }
+        if self.hsts {
+            res.set_header(Header::new("Strict-Transport-Security", "max-age=31536000"));
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod backup;
 pub mod cli;
 pub mod config;
+pub mod cors;
 pub mod db;
 pub mod error;
 pub mod http;
@@ -15,6 +16,7 @@ pub mod openapi;
 pub mod server;
 pub mod telemetry;
 pub mod throttle;
+pub mod tls;
 pub mod ui;
 pub mod validation;
 

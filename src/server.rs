@@ -17,7 +17,8 @@ use crate::db::Db;
 use crate::lock::InstanceLock;
 use crate::setup::SetupToken;
 use crate::throttle::LoginThrottle;
-use crate::{audit, doctors, mappings, patients};
+use crate::tls::{self, Transport};
+use crate::{audit, cors, doctors, mappings, patients};
 use crate::{auth, backup, error, health, http, openapi, settings, setup, telemetry, ui, users};
 
 /// Prepares the data directory and database and returns the server, ready
@@ -25,6 +26,12 @@ use crate::{auth, backup, error, health, http, openapi, settings, setup, telemet
 /// directory, a damaged key file, a database that cannot be migrated).
 pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
     config.prepare_data_dir()?;
+    // Before anything listens: clear text on the LAN is refused here.
+    let transport = tls::prepare(&config)?;
+    let security_headers = http::SecurityHeaders {
+        hsts: transport.is_tls(),
+    };
+    let cors = cors::Cors::new(&config.cors_origins);
     let lock = InstanceLock::acquire(&config.data_dir)?;
     backup::sweep_partials(&config);
     let db = Db::open(&config).map_err(|e| match backup::newest(&config) {
@@ -62,7 +69,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
     ]
     .concat();
 
-    Ok(rocket::custom(rocket_figment(&config))
+    Ok(rocket::custom(rocket_figment(&config, &transport))
         .manage(lock)
         .manage(db)
         .manage(keys)
@@ -71,11 +78,13 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         .manage(Hasher::new())
         .manage(Arc::new(BackupStatus::default()))
         .manage(config)
+        .manage(transport)
         .mount("/api", api_routes)
         .mount("/", openapi::routes())
         .mount("/", ui::routes())
         .register("/api", error::catchers())
-        .attach(http::SecurityHeaders)
+        .attach(security_headers)
+        .attach(cors)
         .attach(telemetry::RequestLog)
         .attach(audit::denied::DeniedAttempts)
         .attach(AdHoc::on_liftoff("announce", |rocket| {
@@ -127,7 +136,7 @@ async fn checkpoint(rocket: &Rocket<rocket::Orbit>) {
 
 /// Rocket's configuration, from ours alone: `Rocket.toml` and `ROCKET_*` are
 /// never read, so there is one place to configure clinicdesk.
-fn rocket_figment(config: &Config) -> Figment {
+fn rocket_figment(config: &Config, transport: &Transport) -> Figment {
     let mut shutdown = Shutdown {
         ctrlc: config.handle_signals,
         ..Shutdown::default()
@@ -148,7 +157,13 @@ fn rocket_figment(config: &Config) -> Figment {
         shutdown,
         ..rocket::Config::default()
     };
-    Figment::from(rocket_config)
+    let figment = Figment::from(rocket_config);
+    match transport {
+        Transport::Tls { cert, key, .. } => {
+            figment.merge(("tls", rocket::config::TlsConfig::from_paths(cert, key)))
+        }
+        Transport::Plain { .. } => figment,
+    }
 }
 
 /// Prints where the server is and, while no admin exists, the setup link.
@@ -160,9 +175,15 @@ fn announce(rocket: &Rocket<rocket::Orbit>) {
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
+    let transport = rocket.state::<Transport>();
+    let scheme = if transport.is_some_and(Transport::is_tls) {
+        "https"
+    } else {
+        "http"
+    };
     let base = match host {
-        IpAddr::V4(ip) => format!("http://{ip}:{port}"),
-        IpAddr::V6(ip) => format!("http://[{ip}]:{port}"),
+        IpAddr::V4(ip) => format!("{scheme}://{ip}:{port}"),
+        IpAddr::V6(ip) => format!("{scheme}://[{ip}]:{port}"),
     };
     let data_dir = rocket
         .state::<Config>()
@@ -176,6 +197,34 @@ fn announce(rocket: &Rocket<rocket::Orbit>) {
     println!("Data directory: {data_dir}");
     if rocket.config().address.is_unspecified() {
         println!("Other computers on the clinic's network use this computer's name or address instead of {host}.");
+    }
+    match transport {
+        Some(Transport::Tls {
+            fingerprint,
+            cert,
+            generated,
+            ..
+        }) => {
+            println!("HTTPS certificate: {}", cert.display());
+            println!("Certificate SHA-256 fingerprint: {fingerprint}");
+            if *generated {
+                println!(
+                    "This certificate is self-signed: the first time, each browser warns about it. \
+                     Check that the fingerprint it shows (certificate details) is the one above, then \
+                     accept it, or install the certificate file as trusted on each staff computer."
+                );
+            }
+        }
+        Some(Transport::Plain { insecure: true }) => {
+            tracing::warn!("serving the network WITHOUT TLS (--insecure-http)");
+            println!();
+            println!(
+                "WARNING: HTTPS IS OFF (--insecure-http). Patient data and passwords cross the"
+            );
+            println!("WARNING: clinic network in clear text; anyone on it can read them.");
+            println!();
+        }
+        _ => {}
     }
     if let Some(token) = rocket.state::<SetupToken>().and_then(SetupToken::current) {
         println!();

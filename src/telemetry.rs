@@ -17,12 +17,23 @@ use crate::audit::RequestId;
 /// (Rocket announces its launch as a warning; our own line says the same.)
 pub const DEFAULT_FILTER: &str = "clinicdesk=info,rocket=warn,rocket::launch=error";
 
+/// Targets whose verbose output can carry patient data or credentials.
+const QUIET_DEPENDENCIES: [&str; 4] = ["rocket=warn", "hyper=warn", "rustls=warn", "reqwest=warn"];
+
 /// Installs the global subscriber (and the `log` bridge that carries Rocket's
 /// own messages). Call once, before building the server; later calls are no-ops.
 pub fn init(default_filter: &str) {
-    let filter = std::env::var("CLINICDESK_LOG")
+    let mut filter = std::env::var("CLINICDESK_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .map_or_else(|_| EnvFilter::new(default_filter), EnvFilter::new);
+    // Whatever level is asked for, the HTTP stack stays at warnings: its
+    // info lines hold query strings (search terms) and its debug lines whole
+    // headers (access tokens). Our own request line says what is safe.
+    for cap in QUIET_DEPENDENCIES {
+        if let Ok(directive) = cap.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     // `try_init` fails only if a subscriber exists already (tests start many servers).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

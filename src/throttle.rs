@@ -4,8 +4,10 @@
 //! (Per account, see `users::sql::record_login_failure`: ten in a row lock it.)
 //!
 //! The address is the TCP peer. Headers such as `X-Forwarded-For` or
-//! `X-Real-IP` are never trusted (anyone can send them), so a client cannot
-//! reset its own count. Counts live in memory: a restart forgets them.
+//! `X-Real-IP` are not trusted (anyone can send them), so a client cannot
+//! reset its own count; only when the peer is a configured trusted proxy
+//! (`trusted_proxies`) is the address that proxy reports used. Counts live
+//! in memory: a restart forgets them.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
@@ -14,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use rocket::request::{FromRequest, Outcome, Request};
 
+use crate::config::Config;
 use crate::error::ApiError;
 
 /// Failed logins allowed per address within one `WINDOW`: above one
@@ -40,11 +43,42 @@ impl<'r> FromRequest<'r> for ClientAddr {
 impl ClientAddr {
     pub fn of(req: &Request<'_>) -> Self {
         // Only an in-process test client has no peer; it shares one bucket.
-        Self(
-            req.remote()
-                .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.ip()),
-        )
+        let peer = req
+            .remote()
+            .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |peer| peer.ip());
+        let trusted = req
+            .rocket()
+            .state::<Config>()
+            .map_or(&[][..], |c| c.trusted_proxies.as_slice());
+        Self(client_behind(
+            peer,
+            trusted,
+            req.headers().get("X-Forwarded-For"),
+        ))
     }
+}
+
+/// The client's address: the TCP peer, unless the peer is a configured
+/// trusted proxy; then the nearest `X-Forwarded-For` hop that is not one
+/// (each proxy appends the address it saw, so hops further left could be
+/// anything a client chose to send).
+fn client_behind<'a>(
+    peer: IpAddr,
+    trusted: &[IpAddr],
+    forwarded: impl Iterator<Item = &'a str>,
+) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = forwarded.flat_map(|value| value.split(',')).collect();
+    for hop in hops.into_iter().rev() {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => {}
+            Ok(ip) => return ip,
+            Err(_) => return peer,
+        }
+    }
+    peer
 }
 
 /// Failed-login counts per address; managed by Rocket.
@@ -105,6 +139,18 @@ impl LoginThrottle {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.1".parse().expect("ip");
+        let client: IpAddr = "10.0.0.7".parse().expect("ip");
+        let spoofed = ["6.6.6.6, 10.0.0.7"];
+        assert_eq!(client_behind(client, &[], spoofed.into_iter()), client);
+        assert_eq!(client_behind(proxy, &[], spoofed.into_iter()), proxy);
+        assert_eq!(client_behind(proxy, &[proxy], spoofed.into_iter()), client);
+        assert_eq!(client_behind(proxy, &[proxy], ["junk"].into_iter()), proxy);
+        assert_eq!(client_behind(proxy, &[proxy], [].into_iter()), proxy);
+    }
 
     #[test]
     fn an_address_is_throttled_after_its_allowance_and_others_are_not() {

@@ -5,8 +5,8 @@
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_error, assert_field_errors, created, header, id, json_with, patient, spawn_app, Account,
-    TestApp, PASSWORD,
+    assert_error, assert_field_errors, created, header, id, json_with, patient, spawn_app,
+    spawn_app_with, Account, TestApp, PASSWORD,
 };
 
 /// The trail an admin sees for `query`, newest first.
@@ -341,4 +341,30 @@ async fn the_audit_table_refuses_update_and_delete_even_through_sql() {
     )
     .await;
     assert!(created["id"].is_i64(), "the server goes on writing");
+}
+
+#[rocket::async_test]
+async fn behind_a_trusted_proxy_the_forwarded_client_address_is_recorded_and_otherwise_ignored() {
+    // Arrange
+    let proxied = spawn_app_with(|config| {
+        config.trusted_proxies = vec!["127.0.0.1".parse().expect("ip")];
+    })
+    .await;
+    let direct = spawn_app().await;
+    let mut trails = Vec::new();
+
+    // Act
+    for app in [&proxied, &direct] {
+        let admin = app.admin().await;
+        app.request(reqwest::Method::GET, "/api/patients/", &admin.access)
+            .header("X-Forwarded-For", "10.9.8.7")
+            .send()
+            .await
+            .expect("sent");
+        trails.push(trail(app, &admin, "action=search&entity=patient").await);
+    }
+
+    // Assert
+    assert_eq!(trails[0][0]["client_ip"], "10.9.8.7");
+    assert_eq!(trails[1][0]["client_ip"], "127.0.0.1");
 }

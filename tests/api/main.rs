@@ -7,6 +7,7 @@ mod backups;
 mod browser;
 mod concurrency;
 mod contract;
+mod cors;
 mod doctors;
 mod helpers;
 mod mappings;

@@ -56,6 +56,12 @@ where
         "CLINICDESK_PORT",
         "CLINICDESK_ADDRESS",
         "CLINICDESK_REGISTRATION",
+        "CLINICDESK_TLS",
+        "CLINICDESK_TLS_CERT",
+        "CLINICDESK_TLS_KEY",
+        "CLINICDESK_INSECURE_HTTP",
+        "CLINICDESK_CORS_ORIGINS",
+        "CLINICDESK_LOG",
     ] {
         command.env_remove(var);
     }

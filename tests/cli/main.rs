@@ -7,4 +7,5 @@ mod commands;
 mod disk_full;
 mod durability;
 mod harness;
+mod security;
 mod upgrade;
