@@ -26,6 +26,7 @@ const hooks = {
   token: () => null,
   refresh: async () => false,
   expired: () => {},
+  passwordRequired: () => {},
 };
 export function configure(h) { Object.assign(hooks, h); }
 
@@ -41,12 +42,13 @@ function queryString(query) {
 }
 
 /**
- * request("GET", "/api/patients/", { query, body, signal, auth })
+ * request("GET", "/api/patients/", { query, body, signal, auth, blob })
  * → { data, headers, status }; throws ApiError (or the AbortError of `signal`).
+ * With `blob: true` a successful answer's `data` is its body as a Blob (files such as CSV).
  */
 export async function request(method, path, opts = {}) {
-  const { body, query, signal, auth = true, retried = false } = opts;
-  const headers = { Accept: "application/json" };
+  const { body, query, signal, auth = true, blob = false, retried = false } = opts;
+  const headers = { Accept: blob ? "*/*" : "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const token = auth ? hooks.token() : null;
   if (token) headers.Authorization = "Bearer " + token;
@@ -69,7 +71,9 @@ export async function request(method, path, opts = {}) {
     if (await hooks.refresh()) return request(method, path, { ...opts, retried: true });
     hooks.expired();
   }
+  if (res.ok && blob) return { data: await res.blob(), headers: res.headers, status: res.status };
   const data = res.status === 204 ? null : await res.json().catch(() => null);
+  if (res.status === 403 && data && data.code === "password_change_required") hooks.passwordRequired();
   if (!res.ok) throw new ApiError(res.status, data, res.headers);
   return { data, headers: res.headers, status: res.status };
 }
@@ -95,4 +99,16 @@ export async function all(path, query = {}, opts = {}) {
     if (items.length >= r.total || r.items.length === 0) break;
   }
   return items;
+}
+
+/**
+ * A file from the API (such as a CSV export): { blob, filename }. The name comes
+ * from Content-Disposition, else `fallbackName`. Fetched with the in-memory token,
+ * so a file route never needs a token in its URL.
+ */
+export async function file(path, query, fallbackName, opts = {}) {
+  const r = await request("GET", path, { ...opts, query, blob: true });
+  const disposition = r.headers.get("Content-Disposition") || "";
+  const named = /filename="?([^";]+)"?/i.exec(disposition);
+  return { blob: r.data, filename: named ? named[1] : fallbackName };
 }

@@ -10,6 +10,7 @@ import * as idle from "./idle.js";
 import * as store from "./store.js";
 import { showFlash, flash, errorScreen, setTitle, closeDialogs, clearAlert, showAlert } from "./ui.js";
 import { roleLabel } from "./fmt.js";
+import { isInsecure } from "./insecure.js";
 
 import loginView from "./views/login.js";
 import registerView from "./views/register.js";
@@ -23,6 +24,8 @@ import doctorForm from "./views/doctor-form.js";
 import usersView from "./views/users.js";
 import settingsView from "./views/settings.js";
 import accountView from "./views/account.js";
+import auditView from "./views/audit.js";
+import passwordRequiredView from "./views/password-required.js";
 
 const STAFF = ["admin", "staff"];
 const ADMIN = ["admin"];
@@ -46,16 +49,22 @@ router.define([
   { path: "/users", view: usersView, nav: "users", roles: ADMIN },
   { path: "/settings", view: settingsView, nav: "settings", roles: ADMIN },
   { path: "/account", view: accountView, nav: "account" },
+  { path: "/audit", view: auditView, nav: "audit", roles: ADMIN },
+  // The only screen while an admin-set temporary password is still in use.
+  { path: "/password", view: passwordRequiredView, passwordChange: true },
 ]);
 
 const viewEl = () => $("#view");
 let current = null;     // AbortController of the screen on show
 let afterLogin = null;  // where a signed-out visitor wanted to go
+let afterPassword = null;  // where someone who must first choose a new password wanted to go
 
 function updateShell(activeNav) {
   const user = session.currentUser();
   const bar = $(".topbar");
   bar.hidden = !user;
+  // A temporary password unlocks nothing but choosing a new one (and signing out).
+  $(".mainnav", bar).hidden = !!user?.must_change_password;
   for (const li of $$("[data-needs-role]", bar)) {
     li.hidden = !user || !li.dataset.needsRole.split(" ").includes(user.role);
   }
@@ -86,13 +95,23 @@ async function render() {
     return router.navigate("/login", { replace: true });
   }
   if (found && found.route.guestOnly && user) return router.navigate("/patients", { replace: true });
+  if (user && user.must_change_password && !(found && found.route.passwordChange)) {
+    afterPassword = location.pathname + location.search;
+    return router.navigate("/password", { replace: true });
+  }
+  if (found && found.route.passwordChange && !user.must_change_password) return router.navigate("/patients", { replace: true });
+  const next = found && found.route.passwordChange ? afterPassword || "/patients" : null;
+  if (next) afterPassword = null;
 
   updateShell(found && found.route.nav);
   showFlash();
   const el = clear(viewEl());
   el.className = "";
   window.scrollTo(0, 0);
-  const ctx = { params: found ? found.params : {}, signal: ctrl.signal, query: new URLSearchParams(location.search), user };
+  const ctx = {
+    params: found ? found.params : {}, signal: ctrl.signal, query: new URLSearchParams(location.search), user,
+    next,
+  };
 
   if (!found) {
     setTitle("Not found");
@@ -158,12 +177,15 @@ session.onChange((user, reason) => {
     idle.start(() => session.logout("idle"));
     // Not in the first-run setup: a new clinic has no backup yet, and its
     // welcome message must not be replaced by a warning.
-    if (session.isAdmin() && reason === "login" && location.pathname !== "/setup") warnAboutBackups();
+    if (session.isAdmin() && reason === "login" && location.pathname !== "/setup" && !user.must_change_password) warnAboutBackups();
     // Signed in on the login/register screen (or in another tab): into the app.
     const found = router.match(location.pathname);
     if (found && found.route.guestOnly) enterApp();
   } else if (reason === "user") {
     updateShell($("[data-nav][aria-current]")?.dataset.nav);
+  } else if (reason === "password-required") {
+    // The API refused a call until the temporary password is replaced.
+    router.reload();
   } else if (reason.startsWith("logout:")) {
     // Clear the screen at once: nothing with patient data may stay visible.
     idle.stop();
@@ -172,6 +194,7 @@ session.onChange((user, reason) => {
     clear(viewEl());
     clearAlert();
     store.resetAll();
+    afterPassword = null;
     updateShell(null);
     const [msg, kind] = LOGOUT_MESSAGES[reason.slice(7)] || LOGOUT_MESSAGES.expired;
     flash(msg, kind);
@@ -189,6 +212,7 @@ $('[data-action="logout"]').addEventListener("click", () => session.logout("manu
 $('[data-action="stay-signed-in"]').addEventListener("click", () => { $('[data-role="idle-warning"]').hidden = true; });
 
 async function boot() {
+  $('[data-role="insecure-warning"]').hidden = !isInsecure(location);
   try {
     // A reload keeps the session: the cookie gets us a fresh access token.
     await session.restore();

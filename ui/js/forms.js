@@ -38,8 +38,12 @@ export function field(spec) {
       h("legend", {}, spec.label), radios, hint, error);
   }
   if (spec.type === "checkbox") {
+    const box = h("input", { ...common, type: "checkbox" });
+    // The default too, so form.reset() returns to it.
+    box.defaultChecked = !!spec.value;
+    box.checked = !!spec.value;
     return h("div", { class: ["field", "check", spec.wide && "wide"] },
-      h("input", { ...common, type: "checkbox", checked: !!spec.value }),
+      box,
       h("label", { for: id }, spec.label),
       hint, error);
   }

@@ -23,7 +23,10 @@ export const isAdmin = () => user?.role === "admin";
 /** Doctors: admin and staff write, `user` reads. */
 export const canEditDoctors = () => user?.role === "admin" || user?.role === "staff";
 
-/** fn(user, reason) on every change: "login", "restore", "user", "logout:<why>". */
+/**
+ * fn(user, reason) on every change: "login", "restore", "user", "password-required"
+ * (the API asked for the temporary password to be replaced first), "logout:<why>".
+ */
 export function onChange(fn) {
   listeners.add(fn);
   return () => listeners.delete(fn);
@@ -36,6 +39,11 @@ api.configure({
   token: () => access,
   refresh: () => refresh().catch(() => false),
   expired: () => end("expired"),
+  passwordRequired: () => {
+    if (!user || user.must_change_password) return;
+    user = { ...user, must_change_password: true };
+    emit("password-required");
+  },
 });
 
 function accept(session) {

@@ -184,3 +184,16 @@ export function pager({ page, pageSize, total, onPage }) {
 export function badge(text, kind = "neutral") {
   return h("span", { class: "badge badge-" + kind }, text);
 }
+
+// ---- files ----
+
+/** Offers `blob` to the browser as a download named `filename` (an object URL and a temporary <a download>). */
+export function saveFile(blob, filename) {
+  const url = URL.createObjectURL(blob);
+  const a = h("a", { href: url, download: filename, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  // The click has started the download; the URL may go once the browser has read it.
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}

@@ -1,7 +1,39 @@
 //! Accounts and settings in the browser: creating accounts and roles,
-//! self-registration, password change, backups.
+//! temporary passwords, self-registration, password change, backups.
 
 use super::*;
+
+const PASSWORD_REQUIRED: &str = r#"form[data-form="password-required"]"#;
+
+/// What people choose when their temporary password must go.
+const OWN_PASSWORD: &str = "a password of my own 7";
+
+/// Signs in with an admin-set `temporary` password, which lands on "Choose a new
+/// password" (and nowhere else); chooses `OWN_PASSWORD` there.
+async fn sign_in_and_replace_temporary_password(browser: &Browser, email: &str, temporary: &str) {
+    browser.open("/login").await;
+    browser.fill_in(LOGIN_FORM, "email", email).await;
+    browser.fill_in(LOGIN_FORM, "password", temporary).await;
+    browser.submit(LOGIN_FORM).await;
+    browser.wait_for(PASSWORD_REQUIRED).await;
+    assert_eq!(browser.path().await, "/password");
+    replace_temporary_password(browser, temporary).await;
+}
+
+/// On "Choose a new password": the temporary password, then `OWN_PASSWORD` twice.
+async fn replace_temporary_password(browser: &Browser, temporary: &str) {
+    browser
+        .fill_in(PASSWORD_REQUIRED, "current_password", temporary)
+        .await;
+    browser
+        .fill_in(PASSWORD_REQUIRED, "new_password", OWN_PASSWORD)
+        .await;
+    browser
+        .fill_in(PASSWORD_REQUIRED, "new_password_confirm", OWN_PASSWORD)
+        .await;
+    browser.submit(PASSWORD_REQUIRED).await;
+    browser.wait_for_alert("Your new password is saved.").await;
+}
 
 #[rocket::async_test]
 async fn an_admin_creates_an_account_changes_its_role_and_that_person_can_sign_in() {
@@ -41,7 +73,8 @@ async fn an_admin_creates_an_account_changes_its_role_and_that_person_can_sign_i
     let saved = app.get(&format!("/api/users/{nora}/"), &admin.access).await;
     assert_eq!(ok(saved).await["role"], "user");
     browser.act("logout").await;
-    browser.sign_in("nora@clinic.test", PASSWORD).await;
+    sign_in_and_replace_temporary_password(&browser, "nora@clinic.test", PASSWORD).await;
+    browser.wait_for_list("patients").await;
     let whoami = browser.text(r#"[data-role="whoami"]"#).await;
     assert!(
         whoami.contains("Nora Nurse") && whoami.contains("User"),
@@ -51,6 +84,170 @@ async fn an_admin_creates_an_account_changes_its_role_and_that_person_can_sign_i
         !browser.visible(r#"a[data-nav="users"]"#).await,
         "no Users link"
     );
+}
+
+#[rocket::async_test]
+async fn a_temporary_password_must_be_replaced_before_anything_else() {
+    // Arrange: the admin creates an account, leaving "must choose a new password" ticked.
+    let (app, admin, _staff) = spawn_clinic().await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(ADMIN_EMAIL, PASSWORD).await;
+    browser.nav("users").await;
+    let form = r#"form[data-form="user-create"]"#;
+    let must_change = format!(r#"{form} [name="must_change_password"]"#);
+    browser.wait_for(&must_change).await;
+    let ticked = format!("return document.querySelector('{must_change}').checked;");
+    assert_eq!(browser.js(&ticked).await, true, "ticked by default");
+    browser.fill_in(form, "name", "Tom Temp").await;
+    browser.fill_in(form, "email", "tom@clinic.test").await;
+    browser.fill_in(form, "password", PASSWORD).await;
+    browser.submit(form).await;
+    browser
+        .wait_for_alert("Account created for tom@clinic.test")
+        .await;
+    let tom = ok(app.get("/api/users/?search=tom", &admin.access).await).await;
+    assert_eq!(tom[0]["must_change_password"], true, "{tom}");
+    browser.act("logout").await;
+
+    // Act: Tom signs in with the temporary password
+    browser.wait_for(LOGIN_FORM).await;
+    browser
+        .fill_in(LOGIN_FORM, "email", "tom@clinic.test")
+        .await;
+    browser.fill_in(LOGIN_FORM, "password", PASSWORD).await;
+    browser.submit(LOGIN_FORM).await;
+
+    // Assert: only the new-password screen, with the reason; no navigation but sign-out
+    browser.wait_for(PASSWORD_REQUIRED).await;
+    assert_eq!(browser.path().await, "/password");
+    browser
+        .wait_for_in(
+            "main",
+            "An admin set a temporary password for you. Choose your own to continue.",
+        )
+        .await;
+    assert!(
+        !browser.visible(r#"a[data-nav="patients"]"#).await,
+        "no navigation"
+    );
+    assert!(
+        browser.visible(r#"[data-action="logout"]"#).await,
+        "sign-out stays"
+    );
+    browser.screenshot("password-required").await;
+
+    // Act: try to go elsewhere (a reload that restores the session, too)
+    browser.open("/doctors").await;
+
+    // Assert: back on the new-password screen; the API refuses the rest as well
+    browser.wait_for(PASSWORD_REQUIRED).await;
+    assert_eq!(browser.path().await, "/password");
+    let token = app.logged_in("tom@clinic.test", PASSWORD).await.access;
+    let refused = app.get("/api/patients/", &token).await;
+    assert_error(refused, 403, "password_change_required").await;
+
+    // Act: a too short one first (the meter says so), then a good one
+    browser
+        .fill_in(PASSWORD_REQUIRED, "new_password", "abc")
+        .await;
+    browser
+        .wait_for_in(r#"[data-role="password-strength"]"#, "Too short")
+        .await;
+    replace_temporary_password(&browser, PASSWORD).await;
+
+    // Assert: on to the page Tom asked for; only the new password works now
+    browser.wait_for_list("doctors").await;
+    assert_eq!(browser.path().await, "/doctors");
+    assert!(
+        browser.visible(r#"a[data-nav="patients"]"#).await,
+        "navigation is back"
+    );
+    browser.nav("patients").await;
+    browser.wait_for_list("patients").await;
+    assert_eq!(app.login("tom@clinic.test", PASSWORD).await.status(), 401);
+    let own = app.logged_in("tom@clinic.test", OWN_PASSWORD).await;
+    let now = app.get("/api/patients/", &own.access).await;
+    assert_eq!(now.status(), 200, "the block is lifted");
+
+    // Act: a reload (the change revoked the old refresh cookie)
+    browser.reload().await;
+
+    // Assert: still signed in, on the same screen
+    browser.wait_for_list("patients").await;
+    assert_eq!(browser.path().await, "/patients");
+}
+
+#[rocket::async_test]
+async fn a_password_reset_while_signed_in_sends_its_owner_to_choose_a_new_one() {
+    // Arrange: a nurse at work in the browser.
+    let (app, admin, _staff) = spawn_clinic().await;
+    let nurse = app.account(&admin, "staff", "nurse@clinic.test").await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(&nurse.email, PASSWORD).await;
+
+    // Act: an admin sets a temporary password meanwhile; she moves on
+    let path = format!("/api/users/{}/", nurse.id);
+    let reset = json!({ "password": "temporary horse 31" });
+    assert_eq!(app.patch(&path, &admin.access, &reset).await.status(), 200);
+    browser.nav("doctors").await;
+
+    // Assert: the API's 403 password_change_required leads to the new-password screen
+    browser.wait_for(PASSWORD_REQUIRED).await;
+    assert_eq!(browser.path().await, "/password");
+    assert!(
+        !browser.visible(r#"a[data-nav="patients"]"#).await,
+        "no navigation"
+    );
+
+    // Act
+    replace_temporary_password(&browser, "temporary horse 31").await;
+
+    // Assert: on to where she was going
+    browser.wait_for_list("doctors").await;
+    assert_eq!(browser.path().await, "/doctors");
+}
+
+#[rocket::async_test]
+async fn an_admin_sets_a_new_password_which_its_owner_must_replace() {
+    // Arrange: a nurse who forgot her password.
+    let (app, admin, _staff) = spawn_clinic().await;
+    let nurse = app.account(&admin, "staff", "nurse@clinic.test").await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(ADMIN_EMAIL, PASSWORD).await;
+    browser.nav("users").await;
+    browser.wait_for_list("users").await;
+    let nurse_row = row("users", &nurse.id.to_string());
+    let temporary = "temporary horse 31";
+
+    // Act: "Set password", with "must choose a new password" left ticked
+    browser
+        .click(&format!(r#"{nurse_row} [data-action="reset-password"]"#))
+        .await;
+    let dialog = r#"dialog[open] form[data-form="password-reset"]"#;
+    browser.fill_in(dialog, "password", temporary).await;
+    let ticked = format!(
+        r#"return document.querySelector('{dialog} [name="must_change_password"]').checked;"#
+    );
+    assert_eq!(browser.js(&ticked).await, true, "ticked by default");
+    browser.submit(dialog).await;
+
+    // Assert
+    browser
+        .wait_for_alert("must replace it at their next sign-in")
+        .await;
+    browser.wait_gone("dialog[open]").await;
+    let badge = format!(r#"{nurse_row} [data-role="temporary-password"]"#);
+    browser.wait_for(&badge).await;
+    assert_eq!(app.login(&nurse.email, PASSWORD).await.status(), 401);
+
+    // Act: she signs in with it
+    browser.act("logout").await;
+    browser.wait_for(LOGIN_FORM).await;
+    sign_in_and_replace_temporary_password(&browser, &nurse.email, temporary).await;
+
+    // Assert
+    browser.wait_for_list("patients").await;
+    assert_eq!(app.login(&nurse.email, OWN_PASSWORD).await.status(), 200);
 }
 
 /// Fills and sends the self-registration form at `/register`.

@@ -1,5 +1,6 @@
-//! Sessions in the browser: reload, sign-out, idle sign-out, and where the
-//! tokens live (never in web storage; the refresh token only in its cookie).
+//! Sessions in the browser: reload, sign-out, idle sign-out, where the
+//! tokens live (never in web storage; the refresh token only in its cookie),
+//! and the warning when the connection itself is not encrypted.
 
 use super::*;
 
@@ -135,4 +136,36 @@ async fn an_idle_session_warns_then_signs_out_and_clears_the_screen() {
     browser.reload().await;
     browser.wait_for(LOGIN_FORM).await;
     assert!(!browser.visible("header.topbar").await, "still signed out");
+}
+
+#[rocket::async_test]
+async fn plain_http_under_a_network_name_shows_the_not_encrypted_banner_and_loopback_does_not() {
+    // Arrange: Chromium reaches the test server as clinic.example (resolved to 127.0.0.1).
+    let app = spawn_app().await;
+    let browser = Browser::start_as(&app, "clinic.example").await;
+    let banner = r#"[data-role="insecure-warning"]"#;
+
+    // Act
+    browser.open("/login").await;
+
+    // Assert: the warning, over the sign-in form
+    browser.wait_for(LOGIN_FORM).await;
+    let shown = browser.wait_for(&format!("{banner}:not([hidden])")).await;
+    let text = shown.text().await.unwrap_or_default();
+    assert_eq!(
+        text,
+        "This connection is not encrypted: patient data crosses the network in clear text. \
+         Ask your IT person to turn on HTTPS."
+    );
+    assert!(browser.visible(banner).await, "the banner is displayed");
+    browser.screenshot("insecure-warning").await;
+
+    // Act: the same server on its loopback address
+    let loopback = format!("{}/login", app.base);
+    browser.client.goto(&loopback).await.expect("open loopback");
+
+    // Assert: no warning there
+    browser.wait_for(LOGIN_FORM).await;
+    browser.wait_for(&format!("{banner}[hidden]")).await;
+    assert!(!browser.visible(banner).await, "no banner on loopback");
 }

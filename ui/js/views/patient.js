@@ -3,6 +3,7 @@
 
 import { h } from "../dom.js";
 import * as api from "../api.js";
+import * as session from "../session.js";
 import { navigate } from "../router.js";
 import { field, values, onSubmit, submitButton } from "../forms.js";
 import { notFound, pageHeader, setTitle, flash, showAlert, alertError, confirmDialog, dataTable, stateRow } from "../ui.js";
@@ -20,7 +21,12 @@ export default async function patientPage(el, ctx) {
   const archiveBtn = h("button", { type: "button", class: "btn btn-quiet btn-danger-text", dataset: { action: "archive" } }, "Archive");
   el.append(pageHeader(name, {
     sub: [`Patient #${p.id}`, p.is_active === false ? "inactive" : null, `added ${date(p.created_at)}`].filter(Boolean).join(" · "),
-    actions: [h("a", { class: "btn btn-quiet", href: `/patients/${p.id}/edit`, dataset: { action: "edit" } }, "Edit"), archiveBtn],
+    actions: [
+      h("a", { class: "btn btn-quiet", href: `/patients/${p.id}/edit`, dataset: { action: "edit" } }, "Edit"),
+      // Who opened or changed this record: the audit trail, filtered to it (admins only).
+      session.isAdmin() ? h("a", { class: "btn btn-quiet", href: `/audit?entity=patient&entity_id=${p.id}`, dataset: { action: "audit-trail" } }, "Audit trail") : null,
+      archiveBtn,
+    ].filter(Boolean),
   }));
 
   archiveBtn.addEventListener("click", async () => {

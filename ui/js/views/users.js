@@ -1,24 +1,38 @@
-// Accounts (admin): list, create (with role), change role, deactivate and
-// reactivate. The API refuses to demote/deactivate the last admin (409).
+// Accounts (admin): list, create (with role), change role, set a password,
+// unlock, deactivate and reactivate. The API refuses to demote/deactivate the
+// last admin (409). A password set here is temporary unless the admin says
+// otherwise: its owner must choose their own at the next sign-in.
 
-import { h } from "../dom.js";
+import { h, $ } from "../dom.js";
 import * as api from "../api.js";
 import * as session from "../session.js";
 import { navigate } from "../router.js";
 import { listScreen } from "../listview.js";
-import { field, values, onSubmit, submitButton } from "../forms.js";
+import { field, values, onSubmit, submitButton, showErrors, clearErrors } from "../forms.js";
 import { pageHeader, setTitle, showAlert, alertError, confirmDialog, badge } from "../ui.js";
 import { ROLES, roleLabel, text, date, dateTime } from "../fmt.js";
 import { strengthMeter } from "../strength.js";
 
 const ROLE_HELP = "Staff: every patient and doctor. User: only the patients they add; reads doctors. Admin: everything, including accounts and settings.";
 
+// A password an admin chose is known to two people: by default its owner must replace it.
+const MUST_CHANGE = {
+  name: "must_change_password", label: "Must choose a new password at next sign-in", type: "checkbox", value: true,
+  hint: "Until then they can do nothing else.",
+};
+
+const RESET = [
+  { name: "password", label: "New password", type: "password", required: true, autocomplete: "new-password", hint: "Give it to the person in private." },
+  MUST_CHANGE,
+];
+
 const CREATE = [
   { name: "name", label: "Name", autocomplete: "off" },
   { name: "email", label: "Email", type: "email", required: true, autocomplete: "off" },
   { name: "username", label: "Username (optional)", autocomplete: "off" },
-  { name: "password", label: "Initial password", type: "password", required: true, autocomplete: "new-password", hint: "Give it to the person; they can change it under “My account”." },
+  { name: "password", label: "Initial password", type: "password", required: true, autocomplete: "new-password", hint: "Give it to the person in private." },
   { name: "role", label: "Role", type: "select", value: "staff", options: [["staff", "Staff"], ["user", "User"], ["admin", "Admin"]], hint: ROLE_HELP },
+  MUST_CHANGE,
 ];
 
 export default async function usersView(el, ctx) {
@@ -121,6 +135,13 @@ function userRow(u, me, reload) {
     });
   }
 
+  // Someone who forgot their password gets a new one from an admin (their own: "My account").
+  let reset = null;
+  if (u.is_active && !self) {
+    reset = h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { action: "reset-password" } }, "Set password");
+    reset.addEventListener("click", () => resetPassword(u, who, reload));
+  }
+
   // Ten failed sign-ins in a row lock an account for a while; an admin can end that at once.
   let unlock = null;
   if (u.locked_until) {
@@ -142,6 +163,56 @@ function userRow(u, me, reload) {
     h("td", {}, u.email, h("span", { class: "cell-sub" }, `since ${date(u.created_at)}`)),
     h("td", {}, role),
     h("td", {}, u.is_active ? badge("Active", "ok") : badge("Deactivated", "off"),
-      u.locked_until ? [" ", badge(`Locked until ${dateTime(u.locked_until)}`, "off")] : null),
-    h("td", { class: "actions" }, unlock, unlock ? " " : null, action));
+      u.locked_until ? [" ", badge(`Locked until ${dateTime(u.locked_until)}`, "off")] : null,
+      u.must_change_password ? [" ", h("span", { class: "badge badge-warn", dataset: { role: "temporary-password" } }, "Temporary password")] : null),
+    h("td", { class: "actions" }, unlock, unlock ? " " : null, reset, reset ? " " : null, action));
+}
+
+/** A dialog with the password form; PATCHes the account and says so when done. */
+function resetPassword(u, who, reload) {
+  const titleId = `reset-title-${u.id}`;
+  const problem = h("p", { class: "field-error", dataset: { role: "dialog-error" }, "aria-live": "polite" });
+  const cancel = h("button", { type: "button", class: "btn btn-quiet", dataset: { action: "cancel" } }, "Cancel");
+  const form = h("form", { class: "form", dataset: { form: "password-reset" } },
+    RESET.map(field), problem,
+    h("div", { class: "dialog-actions" }, cancel, submitButton("Set password")));
+  const pw = form.elements.password;
+  pw.after(strengthMeter(pw, () => [u.email, u.name]));
+  const dlg = h("dialog", { class: "dialog", "aria-labelledby": titleId },
+    h("h2", { id: titleId }, `New password for ${who}`), form);
+  const opener = document.activeElement;
+  cancel.addEventListener("click", () => dlg.close());
+  dlg.addEventListener("close", () => {
+    dlg.remove();
+    if (opener && opener.isConnected) opener.focus();
+  });
+
+  form.noValidate = true;
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (form.getAttribute("aria-busy")) return;
+    clearErrors(form);
+    problem.textContent = "";
+    form.setAttribute("aria-busy", "true");
+    $('button[type="submit"]', form).disabled = true;
+    try {
+      await api.patch(`/api/users/${u.id}/`, values(form, RESET));
+      dlg.close();
+      reload();
+      showAlert(form.elements.must_change_password.checked
+        ? `${who} has a new password and must replace it at their next sign-in.`
+        : `${who} has a new password.`, "success");
+    } catch (err) {
+      // The page's alert area is behind the dialog: problems are shown in it.
+      const rest = err && err.errors ? showErrors(form, err.errors) : [err.message];
+      problem.textContent = rest.join(" ");
+    } finally {
+      form.removeAttribute("aria-busy");
+      $('button[type="submit"]', form).disabled = false;
+    }
+  });
+
+  document.body.append(dlg);
+  dlg.showModal();
+  pw.focus();
 }

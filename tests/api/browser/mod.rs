@@ -3,10 +3,10 @@
 //! Dropping a `Browser` ends the browser session (Chromium exits) and kills
 //! chromedriver, also when the test panicked.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+mod driver;
+
+use std::path::{Path, PathBuf};
+use std::process::Child;
 use std::time::Duration;
 
 use fantoccini::elements::Element;
@@ -14,8 +14,9 @@ use fantoccini::error::CmdError;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use self::driver::{capabilities, delete_session, start_driver, Setup};
 use crate::helpers::TestApp;
 
 /// The page-level message area of the UI.
@@ -27,8 +28,10 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// A headless Chromium driven through chromedriver; see the module docs.
 pub struct Browser {
     pub client: Client,
-    /// `http://127.0.0.1:<port>` of the test's server.
+    /// `http://127.0.0.1:<port>` of the test's server (or its alias, see `start_as`).
     pub base: String,
+    /// Where Chromium saves downloads.
+    downloads: PathBuf,
     driver: Child,
     driver_url: String,
     session: Option<String>,
@@ -47,128 +50,35 @@ impl Drop for Browser {
     }
 }
 
-/// The session capabilities for Debian's Chromium: headless, no network chatter, fresh profile.
-fn capabilities(profile: &std::path::Path) -> fantoccini::wd::Capabilities {
-    let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
-    let args = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,800",
-    ]
-    .iter()
-    .map(|arg| (*arg).to_owned())
-    .chain([format!("--user-data-dir={}", profile.display())])
-    .collect::<Vec<_>>();
-    let capabilities = json!({
-        "browserName": "chrome",
-        // Leave alert() dialogs open so a test can detect one instead of having it dismissed.
-        "unhandledPromptBehavior": "ignore",
-        "goog:chromeOptions": { "binary": binary, "args": args },
-    });
-    capabilities
-        .as_object()
-        .expect("capabilities are a JSON object")
-        .clone()
-}
-
-/// A loopback port that was free a moment ago.
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    listener.local_addr().expect("local address").port()
-}
-
-/// Sends `DELETE /session/<id>` to chromedriver with plain blocking I/O (usable in `Drop`).
-fn delete_session(driver_url: &str, session: &str) {
-    let address = driver_url.trim_start_matches("http://");
-    let Ok(mut stream) = TcpStream::connect(address) else {
-        return;
-    };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let request = format!(
-        "DELETE /session/{session} HTTP/1.1\r\nHost: {address}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-    );
-    if stream.write_all(request.as_bytes()).is_ok() {
-        // chromedriver answers once Chromium has quit; the first bytes are enough
-        // (it may keep the connection open, so reading to the end would wait for the timeout).
-        let mut first = [0_u8; 64];
-        let _ = stream.read(&mut first);
-    }
-}
-
-/// Waits for chromedriver's own readiness line on its output (`ChromeDriver
-/// was started successfully`), copying every line to `log`. `false` when it
-/// exits first (e.g. another process took the port); fails after `PATIENCE`.
-async fn wait_until_ready(driver: &mut Child, log_file: &std::fs::File) -> bool {
-    let output = driver
-        .stdout
-        .take()
-        .expect("chromedriver's output is piped");
-    let mut log = log_file.try_clone().expect("log file handle");
-    let (ready_tx, ready_rx) = rocket::tokio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        let mut ready_tx = Some(ready_tx);
-        for line in std::io::BufRead::lines(std::io::BufReader::new(output)).map_while(Result::ok) {
-            let _ = writeln!(log, "{line}");
-            if line.contains("started successfully") {
-                if let Some(tx) = ready_tx.take() {
-                    let _ = tx.send(());
-                }
-            }
-        }
-        // Output closed without the line: chromedriver exited; dropping ready_tx says so.
-    });
-    let said = rocket::tokio::time::timeout(PATIENCE, ready_rx)
-        .await
-        .unwrap_or_else(|_| panic!("chromedriver did not say it was ready within {PATIENCE:?}"));
-    said.is_ok() && driver.try_wait().is_ok_and(|status| status.is_none())
-}
-
-/// Starts chromedriver on a free port and waits until it is ready; tries another
-/// port when the chosen one was taken between choosing and binding.
-async fn start_driver(log_file: &std::fs::File, log: &std::path::Path) -> (Child, String) {
-    let chromedriver =
-        std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned());
-    for _attempt in 0..3 {
-        let port = free_port();
-        let mut driver = Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log_file.try_clone().expect("log file handle"))
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start {chromedriver} ({e}); install it: apt-get install -y chromium chromium-driver")
-            });
-        let driver_url = format!("http://127.0.0.1:{port}");
-        if wait_until_ready(&mut driver, log_file).await {
-            return (driver, driver_url);
-        }
-        let _ = driver.kill();
-        let _ = driver.wait();
-    }
-    let output = std::fs::read_to_string(log).unwrap_or_default();
-    panic!("chromedriver did not start (three ports tried): {output}");
-}
-
 impl Browser {
     /// Starts chromedriver and Chromium for the server of `app`.
     pub async fn start(app: &TestApp) -> Browser {
+        Self::launch(app.base.clone(), None).await
+    }
+
+    /// Like `start`, but the browser reaches the server as `http://<host>:<port>`:
+    /// Chromium resolves `host` to 127.0.0.1, so to the page it is not loopback.
+    pub async fn start_as(app: &TestApp, host: &str) -> Browser {
+        let port = app.base.rsplit(':').next().expect("a port in the base URL");
+        Self::launch(format!("http://{host}:{port}"), Some(host)).await
+    }
+
+    async fn launch(base: String, alias: Option<&str>) -> Browser {
         let profile = tempfile::tempdir().expect("temp Chromium profile");
         let log = profile.path().join("chromedriver.log");
         let log_file = std::fs::File::create(&log).expect("chromedriver log file");
+        let downloads = profile.path().join("downloads");
+        std::fs::create_dir(&downloads).expect("create the downloads folder");
 
         let (mut driver, driver_url) = start_driver(&log_file, &log).await;
 
-        let user_data = profile.path().join("profile");
+        let setup = Setup {
+            profile: &profile.path().join("profile"),
+            downloads: &downloads,
+            alias,
+        };
         let connected = ClientBuilder::new(HttpConnector::new())
-            .capabilities(capabilities(&user_data))
+            .capabilities(capabilities(&setup))
             .connect(&driver_url)
             .await;
         let client = match connected {
@@ -183,7 +93,8 @@ impl Browser {
         let session = client.session_id().await.ok().flatten();
         Browser {
             client,
-            base: app.base.clone(),
+            base,
+            downloads,
             driver,
             driver_url,
             session,
@@ -528,6 +439,27 @@ impl Browser {
         }
     }
 
+    /// Waits until Chromium has finished saving a download; returns its file name and text.
+    ///
+    /// The file system cannot be watched from the page, so this polls the folder
+    /// (every 50 ms, like `wait_until` polls the page) until a finished file is there.
+    pub async fn wait_for_download(&self) -> (String, String) {
+        let mut tick = rocket::tokio::time::interval(Duration::from_millis(50));
+        let found = rocket::tokio::time::timeout(PATIENCE, async {
+            loop {
+                tick.tick().await;
+                if let Some(done) = finished_download(&self.downloads) {
+                    return done;
+                }
+            }
+        })
+        .await;
+        match found {
+            Ok((name, text)) => (name, text),
+            Err(_) => self.fail("no download finished").await,
+        }
+    }
+
     /// Saves a PNG of the viewport as `target/ui-screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("take a screenshot");
@@ -565,6 +497,21 @@ impl Browser {
             );
         panic!("{message}\nURL: {url}\npage text:\n{text}")
     }
+}
+
+/// The first download in `folder` that Chromium has finished (no `.crdownload`
+/// part file left), with its text.
+fn finished_download(folder: &Path) -> Option<(String, String)> {
+    let names: Vec<String> = std::fs::read_dir(folder)
+        .ok()?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .collect();
+    if names.iter().any(|name| name.ends_with(".crdownload")) {
+        return None;
+    }
+    let name = names.into_iter().next()?;
+    let text = std::fs::read_to_string(folder.join(&name)).ok()?;
+    Some((name, text))
 }
 
 /// `target/ui-screenshots` (under `CARGO_TARGET_DIR` when that is set).
