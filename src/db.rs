@@ -296,7 +296,8 @@ mod tests {
     fn a_recorded_read_skips_the_fsync_and_then_every_commit_waits_for_the_disk_again() {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut conn = Connection::open(dir.path().join("t.sqlite3")).expect("open");
-        conn.pragma_update(None, "synchronous", "FULL").expect("full");
+        conn.pragma_update(None, "synchronous", "FULL")
+            .expect("full");
         let level = |c: &Connection| -> i64 {
             c.pragma_query_value(None, "synchronous", |row| row.get(0))
                 .expect("synchronous")
