@@ -506,7 +506,11 @@ fn finished_download(folder: &Path) -> Option<(String, String)> {
         .ok()?
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
         .collect();
-    if names.iter().any(|name| name.ends_with(".crdownload")) {
+    // Chromium writes a download first to a hidden `.org.chromium.*` temp
+    // file, then to `*.crdownload`, then renames it: only a plain name with
+    // neither beside it is complete.
+    let partial = |name: &String| name.ends_with(".crdownload") || name.starts_with('.');
+    if names.iter().any(partial) {
         return None;
     }
     let name = names.into_iter().next()?;
