@@ -24,8 +24,8 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0004_mappings.sql")),
     M::up(include_str!("../migrations/0005_login_lockout.sql")),
     M::up(include_str!("../migrations/0006_audit_log.sql")),
-    // 0007 is the search index (on the performance branch).
-    M::up(include_str!("../migrations/0008_temporary_passwords.sql")),
+    M::up(include_str!("../migrations/0007_temporary_passwords.sql")),
+    M::up(include_str!("../migrations/0008_search_index.sql")),
 ];
 
 /// Connections in the pool. WAL lets readers run beside the one writer;

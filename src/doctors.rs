@@ -363,6 +363,7 @@ pub mod sql {
     use crate::auth::Caller;
     use crate::db::{self, NamedValues, ResultExt};
     use crate::error::ApiError;
+    use crate::search::Conditions;
     use crate::validation;
 
     const SELECT: &str = "SELECT id, first_name, last_name, specialization, years_of_experience, phone, email,
@@ -537,33 +538,49 @@ pub mod sql {
         conn: &Connection,
         filter: &DoctorFilter,
     ) -> Result<(Vec<Doctor>, i64), ApiError> {
-        let where_clause =
-            "WHERE (CASE WHEN :archived THEN deleted_at IS NOT NULL ELSE deleted_at IS NULL END)
-              AND (:search IS NULL OR search_text LIKE :search ESCAPE '\\')
-              AND (:specialization IS NULL OR specialization = :specialization COLLATE NOCASE)
-              AND (:city IS NULL OR city = :city COLLATE NOCASE)
-              AND (:available IS NULL OR is_available = :available)
-              AND (:min_experience IS NULL OR years_of_experience >= :min_experience)
-              AND (:max_fee IS NULL OR consultation_fee_cents <= :max_fee)";
         let listing = &filter.listing;
-        let search = listing.search.as_deref().map(validation::like_pattern);
-        let params = named_params! {
-            ":archived": listing.archived, ":search": search, ":specialization": filter.specialization,
-            ":city": filter.city, ":available": filter.is_available, ":min_experience": filter.min_experience,
-            ":max_fee": filter.max_fee_cents,
-        };
+        let mut conditions = Conditions::new("doctors", listing.archived);
+        conditions
+            .search(listing.search.as_deref())
+            .filter(
+                "specialization = :specialization COLLATE NOCASE",
+                ":specialization",
+                filter.specialization.as_deref(),
+            )
+            .filter(
+                "city = :city COLLATE NOCASE",
+                ":city",
+                filter.city.as_deref(),
+            )
+            .filter(
+                "is_available = :available",
+                ":available",
+                filter.is_available,
+            )
+            .filter(
+                "years_of_experience >= :min_experience",
+                ":min_experience",
+                filter.min_experience,
+            )
+            .filter(
+                "consultation_fee_cents <= :max_fee",
+                ":max_fee",
+                filter.max_fee_cents,
+            );
+        let where_clause = conditions.sql();
+        let values = conditions.values();
         let total: i64 = conn
             .prepare_cached(&format!("SELECT count(*) FROM doctors {where_clause}"))?
-            .query_row(params, |row| row.get(0))?;
+            .query_row(values.as_slice(), |row| row.get(0))?;
         let (limit, offset) = (listing.paging.limit(), listing.paging.offset());
-        let mut page_params = params.to_vec();
-        page_params.extend(named_params! { ":limit": limit, ":offset": offset });
+        let mut page_values = values.clone();
+        page_values.extend(named_params! { ":limit": limit, ":offset": offset });
         let mut stmt = conn.prepare_cached(&format!(
             "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
             listing.ordering.sql("doctors")
         ))?;
         let doctors = stmt
-            .query_map(page_params.as_slice(), Doctor::from_row)?
+            .query_map(page_values.as_slice(), Doctor::from_row)?
             .collect::<Result<_, _>>()?;
         Ok((doctors, total))
     }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod http;
 pub mod lock;
 pub mod openapi;
+pub mod search;
 pub mod server;
 pub mod telemetry;
 pub mod throttle;

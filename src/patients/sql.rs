@@ -10,6 +10,7 @@ use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Caller;
 use crate::db::{self, NamedValues};
 use crate::error::ApiError;
+use crate::search::Conditions;
 use crate::validation;
 
 const SELECT: &str =
@@ -198,33 +199,39 @@ pub(super) fn select_page(
     caller: &Caller,
     filter: &PatientFilter,
 ) -> Result<(Vec<Patient>, i64), ApiError> {
-    let where_clause =
-        "WHERE (CASE WHEN :archived THEN deleted_at IS NOT NULL ELSE deleted_at IS NULL END)
-          AND (:all OR created_by = :caller)
-          AND (:search IS NULL OR search_text LIKE :search ESCAPE '\\')
-          AND (:gender IS NULL OR gender = :gender)
-          AND (:city IS NULL OR city = :city COLLATE NOCASE)
-          AND (:blood_group IS NULL OR blood_group = :blood_group)
-          AND (:is_active IS NULL OR is_active = :is_active)";
     let listing = &filter.listing;
-    let search = listing.search.as_deref().map(validation::like_pattern);
-    let params = named_params! {
-        ":archived": listing.archived, ":all": caller.sees_all_patients(), ":caller": caller.id,
-        ":search": search, ":gender": filter.gender, ":city": filter.city,
-        ":blood_group": filter.blood_group, ":is_active": filter.is_active,
-    };
+    let mut conditions = Conditions::new("patients", listing.archived);
+    if !caller.sees_all_patients() {
+        conditions.filter("created_by = :caller", ":caller", Some(caller.id));
+    }
+    conditions
+        .search(listing.search.as_deref())
+        .filter("gender = :gender", ":gender", filter.gender)
+        .filter(
+            "city = :city COLLATE NOCASE",
+            ":city",
+            filter.city.as_deref(),
+        )
+        .filter(
+            "blood_group = :blood_group",
+            ":blood_group",
+            filter.blood_group,
+        )
+        .filter("is_active = :is_active", ":is_active", filter.is_active);
+    let where_clause = conditions.sql();
+    let values = conditions.values();
     let total: i64 = conn
         .prepare_cached(&format!("SELECT count(*) FROM patients {where_clause}"))?
-        .query_row(params, |row| row.get(0))?;
+        .query_row(values.as_slice(), |row| row.get(0))?;
     let (limit, offset) = (listing.paging.limit(), listing.paging.offset());
-    let mut page_params = params.to_vec();
-    page_params.extend(named_params! { ":limit": limit, ":offset": offset });
+    let mut page_values = values.clone();
+    page_values.extend(named_params! { ":limit": limit, ":offset": offset });
     let mut stmt = conn.prepare_cached(&format!(
         "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
         listing.ordering.sql("patients"),
     ))?;
     let patients = stmt
-        .query_map(page_params.as_slice(), Patient::from_row)?
+        .query_map(page_values.as_slice(), Patient::from_row)?
         .collect::<Result<_, _>>()?;
     Ok((patients, total))
 }
