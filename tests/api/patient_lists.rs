@@ -50,6 +50,45 @@ async fn search_matches_name_phone_and_email_case_insensitively_and_literally() 
 }
 
 #[rocket::async_test]
+async fn search_follows_every_edit_archive_and_restore_of_a_patient() {
+    // Arrange
+    let (app, admin, staff) = spawn_clinic().await;
+    let id = add_patient(&app, &staff.access, &json!({ "name": "Miriam Okafor" })).await;
+    add_patient(&app, &staff.access, &json!({ "name": "Okafor Senior" })).await;
+    let found = |term: &'static str| {
+        let path = format!("{LIST}?search={term}");
+        let app = &app;
+        let token = staff.access.clone();
+        async move { list_ids(app, &path, &token).await }
+    };
+    assert!(found("miriam").await.contains(&id));
+
+    // Act: rename her
+    let renamed = app
+        .patch(
+            &format!("{LIST}{id}/"),
+            &staff.access,
+            &json!({ "first_name": "Mira", "phone": "+44 20 7946 0958" }),
+        )
+        .await;
+    ok(renamed).await;
+
+    // Assert: the old name is gone from search, the new name and phone are in
+    assert!(found("miriam").await.is_empty());
+    assert_eq!(found("mira%20oka").await, [id]);
+    assert_eq!(found("2079460958").await, [id]);
+
+    // Act + Assert: archived patients are not found; restored ones are again
+    let archived = app.delete(&format!("{LIST}{id}/"), &staff.access).await;
+    assert_eq!(archived.status(), 204);
+    assert!(found("mira").await.is_empty());
+    let restored = app
+        .post(&format!("{LIST}{id}/restore/"), &admin.access, &json!({}))
+        .await;
+    ok(restored).await;
+    assert_eq!(found("mira").await, [id]);
+}
+#[rocket::async_test]
 async fn patients_can_be_filtered_by_gender_city_blood_group_and_is_active() {
     // Arrange
     let (app, _admin, staff) = spawn_clinic().await;
