@@ -148,15 +148,14 @@ async fn list(
     let paging = filter.paging;
     let (items, total) = db
         .run(move |conn| {
-            db::read_and_record(conn, |tx| {
-                let page = sql::select_page(tx, &caller, &filter)?;
-                audit::record(
-                    tx,
-                    &caller,
-                    Event::new(Action::Search).about(Entity::Mapping),
-                )?;
-                Ok(page)
-            })
+            db::read_and_record(
+                conn,
+                |conn| sql::select_page(conn, &caller, &filter),
+                |tx, _| {
+                    let event = Event::new(Action::Search).about(Entity::Mapping);
+                    audit::record(tx, &caller, event)
+                },
+            )
         })
         .await?;
     Ok(Page {
@@ -193,15 +192,19 @@ async fn for_patient(
     let paging = filter.paging;
     let (items, total) = db
         .run(move |conn| {
-            db::read_and_record(conn, |tx| {
-                crate::patients::sql::find_visible(tx, &caller, patient_id)?
-                    .ok_or(ApiError::NotFound)?;
-                let page = sql::select_page(tx, &caller, &filter)?;
-                // Who looks after a patient is part of that patient's record.
-                let event = Event::new(Action::View).on(Entity::Patient, patient_id);
-                audit::record(tx, &caller, event.fields(["mappings"]))?;
-                Ok(page)
-            })
+            db::read_and_record(
+                conn,
+                |conn| {
+                    crate::patients::sql::find_visible(conn, &caller, patient_id)?
+                        .ok_or(ApiError::NotFound)?;
+                    sql::select_page(conn, &caller, &filter)
+                },
+                |tx, _| {
+                    // Who looks after a patient is part of that patient's record.
+                    let event = Event::new(Action::View).on(Entity::Patient, patient_id);
+                    audit::record(tx, &caller, event.fields(["mappings"]))
+                },
+            )
         })
         .await?;
     Ok(Page {
@@ -214,15 +217,14 @@ async fn for_patient(
 async fn read_one(id: i64, caller: Caller, db: &Db) -> Result<Json<Mapping>, ApiError> {
     let mapping = db
         .run(move |conn| {
-            db::read_and_record(conn, |tx| {
-                let mapping = sql::find_visible(tx, &caller, id)?.ok_or(ApiError::NotFound)?;
-                audit::record(
-                    tx,
-                    &caller,
-                    Event::new(Action::View).on(Entity::Mapping, id),
-                )?;
-                Ok(mapping)
-            })
+            db::read_and_record(
+                conn,
+                |conn| sql::find_visible(conn, &caller, id)?.ok_or(ApiError::NotFound),
+                |tx, _| {
+                    let event = Event::new(Action::View).on(Entity::Mapping, id);
+                    audit::record(tx, &caller, event)
+                },
+            )
         })
         .await?;
     Ok(Json(mapping))
@@ -328,6 +330,7 @@ mod sql {
     use crate::auth::Caller;
     use crate::db::{self, ResultExt};
     use crate::error::ApiError;
+    use crate::search::Conditions;
     use crate::validation::{self, Fields};
     use crate::{doctors, patients};
 
@@ -498,31 +501,35 @@ mod sql {
         caller: &Caller,
         filter: &MappingFilter,
     ) -> Result<(Vec<Mapping>, i64), ApiError> {
-        let where_clause = format!(
-            "WHERE {VISIBLE}
-               AND (:patients IS NULL OR m.patient_id IN (SELECT value FROM json_each(:patients)))
-               AND (:doctor IS NULL OR m.doctor_id = :doctor)
-               AND (:status IS NULL OR m.status = :status)"
-        );
-        // The patient ids as a JSON array, which json_each turns into rows.
-        let patients = filter
-            .patient_ids
-            .as_ref()
-            .map(|ids| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()));
-        let params = named_params! {
-            ":all": caller.sees_all_patients(), ":caller": caller.id, ":patients": patients,
-            ":doctor": filter.doctor_id, ":status": filter.status,
+        let mut conditions = Conditions::with("mappings", "p.deleted_at IS NULL");
+        if !caller.sees_all_patients() {
+            conditions.filter("p.created_by = :caller", ":caller", Some(caller.id));
+        }
+        match filter.patient_ids.as_deref() {
+            // One patient (their page, `/api/mappings/<patient_id>/`): an index lookup.
+            Some([one]) => conditions.filter("m.patient_id = :patient", ":patient", Some(*one)),
+            // Several (a list page's doctors): a JSON array, which json_each turns into rows.
+            ids => conditions.filter(
+                "m.patient_id IN (SELECT value FROM json_each(:patients))",
+                ":patients",
+                ids.map(|ids| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into())),
+            ),
         };
+        conditions
+            .filter("m.doctor_id = :doctor", ":doctor", filter.doctor_id)
+            .filter("m.status = :status", ":status", filter.status);
+        let where_clause = conditions.sql();
+        let values = conditions.values();
         let total: i64 = conn
             .prepare_cached(&format!("SELECT count(*) FROM mappings m JOIN patients p ON p.id = m.patient_id {where_clause}"))?
-            .query_row(params, |row| row.get(0))?;
+            .query_row(values.as_slice(), |row| row.get(0))?;
         let (limit, offset) = (filter.paging.limit(), filter.paging.offset());
-        let mut page_params = params.to_vec();
-        page_params.extend(named_params! { ":limit": limit, ":offset": offset });
+        let mut page_values = values.clone();
+        page_values.extend(named_params! { ":limit": limit, ":offset": offset });
         let mut stmt = conn.prepare_cached(&format!(
             "{SELECT} {where_clause} ORDER BY m.id LIMIT :limit OFFSET :offset"
         ))?;
-        let mut rows = stmt.query(page_params.as_slice())?;
+        let mut rows = stmt.query(page_values.as_slice())?;
         let mut mappings = Vec::new();
         while let Some(row) = rows.next()? {
             mappings.push(load(conn, row)?);

@@ -33,6 +33,12 @@ impl<'a> Conditions<'a> {
         } else {
             "deleted_at IS NULL"
         };
+        Self::with(table, clause)
+    }
+
+    /// Rows of `table` (and whatever it is joined to) that meet `clause`, a
+    /// condition without parameters.
+    pub fn with(table: &'static str, clause: &str) -> Self {
         Self {
             table,
             clauses: vec![clause.to_owned()],

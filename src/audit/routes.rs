@@ -143,16 +143,18 @@ async fn list(
     let (filter, paging) = query.validate()?;
     let (items, total) = db
         .run(move |conn| {
-            db::read_and_record(conn, |tx| {
-                let total = sql::count(tx, &filter)?;
-                let items = sql::select(tx, &filter, Some(paging))?;
-                record(
-                    tx,
-                    &admin.0,
-                    Event::new(Action::Search).about(Entity::Audit),
-                )?;
-                Ok((items, total))
-            })
+            db::read_and_record(
+                conn,
+                |conn| {
+                    let total = sql::count(conn, &filter)?;
+                    let items = sql::select(conn, &filter, Some(paging))?;
+                    Ok((items, total))
+                },
+                |tx, _| {
+                    let event = Event::new(Action::Search).about(Entity::Audit);
+                    record(tx, &admin.0, event)
+                },
+            )
         })
         .await?;
     Ok(Page {
@@ -173,25 +175,26 @@ async fn export(query: AuditQuery<'_>, admin: Admin, db: &State<Db>) -> Result<C
     let (filter, _) = query.validate()?;
     let rows = db
         .run(move |conn| {
-            db::read_and_record(conn, |tx| {
-                let total = sql::count(tx, &filter)?;
-                if total > EXPORT_MAX {
-                    return Err(ApiError::BadRequest {
-                        code: "bad_request",
-                        detail: format!(
+            db::read_and_record(
+                conn,
+                |conn| {
+                    let total = sql::count(conn, &filter)?;
+                    if total > EXPORT_MAX {
+                        return Err(ApiError::BadRequest {
+                            code: "bad_request",
+                            detail: format!(
                             "The export would hold {total} rows; at most {EXPORT_MAX} fit in one. \
                              Narrow it with `from` and `to`."
                         ),
-                    });
-                }
-                let rows = sql::select(tx, &filter, None)?;
-                record(
-                    tx,
-                    &admin.0,
-                    Event::new(Action::Export).about(Entity::Audit),
-                )?;
-                Ok(rows)
-            })
+                        });
+                    }
+                    sql::select(conn, &filter, None)
+                },
+                |tx, _| {
+                    let event = Event::new(Action::Export).about(Entity::Audit);
+                    record(tx, &admin.0, event)
+                },
+            )
         })
         .await?;
     let body = to_csv(&rows).map_err(ApiError::Internal)?;

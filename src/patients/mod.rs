@@ -159,15 +159,14 @@ async fn list(
     let paging = filter.listing.paging;
     let (items, total) = db
         .run(move |conn| {
-            db::read_and_record(conn, |tx| {
-                let page = sql::select_page(tx, &caller, &filter)?;
-                audit::record(
-                    tx,
-                    &caller,
-                    Event::new(Action::Search).about(Entity::Patient),
-                )?;
-                Ok(page)
-            })
+            db::read_and_record(
+                conn,
+                |conn| sql::select_page(conn, &caller, &filter),
+                |tx, _| {
+                    let event = Event::new(Action::Search).about(Entity::Patient);
+                    audit::record(tx, &caller, event)
+                },
+            )
         })
         .await?;
     Ok(Page {
@@ -207,16 +206,15 @@ async fn create(
 async fn read(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
     let patient = db
         .run(move |conn| {
-            // The view is recorded with the read, or the read is not answered.
-            db::read_and_record(conn, |tx| {
-                let patient = sql::find_visible(tx, &caller, id)?.ok_or(ApiError::NotFound)?;
-                audit::record(
-                    tx,
-                    &caller,
-                    Event::new(Action::View).on(Entity::Patient, id),
-                )?;
-                Ok(patient)
-            })
+            // The view is recorded, or the read is not answered.
+            db::read_and_record(
+                conn,
+                |conn| sql::find_visible(conn, &caller, id)?.ok_or(ApiError::NotFound),
+                |tx, _| {
+                    let event = Event::new(Action::View).on(Entity::Patient, id);
+                    audit::record(tx, &caller, event)
+                },
+            )
         })
         .await?;
     Ok(Json(patient))
