@@ -48,11 +48,12 @@ struct Options {
     binary: PathBuf,
     out: Option<PathBuf>,
     smoke: bool,
+    keep: bool,
 }
 
 fn usage() -> &'static str {
     "usage: cargo bench --bench http [-- [--smoke] [--sizes 10000,100000,1000000] \
-     [--concurrency 1,16,64] [--duration SECONDS] [--binary PATH] [--out FILE]]"
+     [--concurrency 1,16,64] [--duration SECONDS] [--binary PATH] [--out FILE] [--keep]]"
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -63,6 +64,7 @@ fn options() -> anyhow::Result<Options> {
         binary: PathBuf::from(env!("CARGO_BIN_EXE_clinicdesk")),
         out: None,
         smoke: false,
+        keep: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -84,6 +86,7 @@ fn options() -> anyhow::Result<Options> {
             "--duration" => o.duration = Duration::from_secs(value()?.parse()?),
             "--binary" => o.binary = PathBuf::from(value()?),
             "--out" => o.out = Some(PathBuf::from(value()?)),
+            "--keep" => o.keep = true,
             "--help" | "-h" => {
                 println!("{}", usage());
                 std::process::exit(0);
@@ -187,6 +190,15 @@ fn run() -> anyhow::Result<bool> {
         report.sizes.push(facts);
     }
     report.total = began.elapsed();
+    if o.keep {
+        // The databases and server logs, for a look at what went wrong.
+        // The wrk scripts there hold access tokens (valid for a day).
+        let kept = scratch.keep();
+        eprintln!(
+            "== kept {} (its scripts/ hold access tokens: delete it when done)",
+            kept.display()
+        );
+    }
     let text = report.render();
     println!("{text}");
     if let Some(out) = &o.out {
@@ -237,6 +249,11 @@ fn run_size(
     let scripts = root.join("scripts");
     std::fs::create_dir_all(&scripts)?;
     for &scenario in SCENARIOS {
+        if scenario == "post_patient" {
+            // The disk's rate varies with other writers on the machine:
+            // measure it right before the durable writes.
+            facts.fsync_per_sec = fsync_rate(&root, Duration::from_secs(2))?;
+        }
         let token = if scenario == "get_patient_user" {
             &user
         } else {
@@ -246,6 +263,7 @@ fn run_size(
         check_once(server.addr, scenario, token, size)?;
         for &c in &o.concurrency {
             let m = wrk::run(server.addr, &script, c, o.duration)?;
+            settle(server.addr, &staff)?;
             eprintln!(
                 "   {scenario:<18} c={c:<3} {:>8.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {}",
                 m.rps, m.p50, m.p99, m.errors
@@ -378,6 +396,24 @@ fn check_once(addr: SocketAddr, scenario: &str, token: &str, size: i64) -> anyho
     Ok(())
 }
 
+/// Waits until requests wrk left queued are done: wrk stops sending when
+/// its time is up, but slow requests already sent keep the server (and
+/// SQLite's one write lock, which recorded reads take) busy and would be
+/// charged to the next scenario. A recorded read that answers within
+/// 50 ms means the queue is gone; at most 60 s.
+fn settle(addr: SocketAddr, staff: &str) -> anyhow::Result<()> {
+    let began = Instant::now();
+    while began.elapsed() < Duration::from_secs(60) {
+        let t = Instant::now();
+        let resp = http::request(addr, "GET", "/api/patients/1/", Some(staff), None)?;
+        if resp.status == 200 && t.elapsed() < Duration::from_millis(50) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    anyhow::bail!("the server was still busy 60 s after the load stopped")
+}
+
 /// Staff reads (one patient) at 16 connections: once alone, then again
 /// while bursts of 50 parallel logins run back to back.
 fn login_burst(
@@ -390,6 +426,7 @@ fn login_burst(
 ) -> anyhow::Result<Burst> {
     let c = 16;
     let script = wrk::write_script(scripts, "get_patient_staff", staff, size)?;
+    settle(server.addr, staff)?;
     let before = wrk::run(server.addr, &script, c, o.duration)?;
     let addr = server.addr;
     let duration = o.duration;

@@ -39,6 +39,8 @@ pub struct SizeFacts {
     /// `/proc/loadavg` when the size started and ended: other work on the
     /// machine (builds) shows here.
     pub load: (String, String),
+    /// The fsync loop just before the POST scenario.
+    pub fsync_per_sec: f64,
 }
 
 pub struct Report {
@@ -135,7 +137,7 @@ impl Report {
                 r.m.p99,
                 r.m.max,
                 r.m.requests,
-                r.m.errors
+                errors(&r.m)
             );
         }
         out.push('\n');
@@ -179,7 +181,7 @@ impl Report {
         for s in &self.sizes {
             let _ = writeln!(
                 out,
-                "- {} patients ({} mappings, seeded in {:.1} s): start-up {:.0} ms; RSS idle {:.1} MiB, after the load {:.1} MiB (peak {:.1} MiB), peak incl. login bursts {:.1} MiB",
+                "- {} patients ({} mappings, seeded in {:.1} s): start-up {:.0} ms; RSS idle {:.1} MiB, after the load {:.1} MiB (peak {:.1} MiB), peak incl. login bursts {:.1} MiB; fsync loop before the POSTs {:.0} /s",
                 s.patients,
                 s.mappings,
                 s.seed_seconds,
@@ -187,7 +189,8 @@ impl Report {
                 mib(s.idle.rss_kib),
                 mib(s.loaded.rss_kib),
                 mib(s.loaded.hwm_kib),
-                mib(s.after_burst.hwm_kib)
+                mib(s.after_burst.hwm_kib),
+                s.fsync_per_sec
             );
             let _ = writeln!(
                 out,
@@ -283,15 +286,15 @@ impl Report {
                 None => line(format!("{scenario} p99 at 16 conns"), None, String::new()),
             }
         }
-        for &n in &sizes {
+        for facts in &self.sizes {
+            let n = facts.patients;
             if let Some(m) = self.find(n, "post_patient", 16) {
                 line(
                     format!("POST patient (synchronous=FULL) ≥ 1,000/s at 16 conns, {n} patients"),
                     Some(m.rps >= 1000.0),
                     format!(
-                        "{:.0} /s (fsync loop: {:.0} /s)",
-                        m.rps,
-                        self.fsync_per_sec.unwrap_or(0.0)
+                        "{:.0} /s (fsync loop just before: {:.0} /s)",
+                        m.rps, facts.fsync_per_sec
                     ),
                 );
             }
@@ -303,6 +306,25 @@ impl Report {
     fn render_fixed_targets(&self, out: &mut String) {
         let mut line =
             |name: String, met: Option<bool>, value: String| verdict(out, &name, met, &value);
+        for s in &self.sizes {
+            if let Some(b) = &s.burst {
+                let ratio = b.during.p99 / b.before.p99.max(0.001);
+                line(
+                    format!(
+                        "50 parallel logins: reads' p99 ≤ 2× baseline, {} patients",
+                        s.patients
+                    ),
+                    Some(ratio <= 2.0),
+                    format!("{ratio:.2}× ({:.2} → {:.2} ms)", b.before.p99, b.during.p99),
+                );
+                let peak = mib(s.after_burst.hwm_kib);
+                line(
+                    format!("peak RSS < 1.2 GiB, {} patients", s.patients),
+                    Some(peak < 1228.8),
+                    format!("{peak:.1} MiB"),
+                );
+            }
+        }
         let startups: Vec<f64> = self.startups.iter().map(|d| ms(*d)).collect();
         let startup = median(&startups);
         line(
@@ -334,6 +356,15 @@ impl Report {
         if self.smoke {
             out.push_str("\n(smoke run: a debug binary and 10,000 patients say nothing about the targets; it checks the harness works.)\n");
         }
+    }
+}
+
+/// The errors cell: the count, and how many of them were socket errors.
+fn errors(m: &Measured) -> String {
+    if m.socket_errors == 0 {
+        m.errors.to_string()
+    } else {
+        format!("{} ({} socket)", m.errors, m.socket_errors)
     }
 }
 

@@ -17,6 +17,8 @@ pub struct Measured {
     pub max: f64,
     /// Responses with status ≥ 400 (wrk's count) plus socket errors and timeouts.
     pub errors: u64,
+    /// Of `errors`: connect, read and write errors and timeouts (30 s).
+    pub socket_errors: u64,
 }
 
 /// Requests per wrk thread, made in `init` and cycled.
@@ -173,6 +175,10 @@ pub fn run(
         p99: ms("p99"),
         max: ms("max"),
         errors: ["connect", "read", "write", "status", "timeout"]
+            .iter()
+            .map(|k| int(k))
+            .sum(),
+        socket_errors: ["connect", "read", "write", "timeout"]
             .iter()
             .map(|k| int(k))
             .sum(),
