@@ -398,7 +398,7 @@ fn check_once(addr: SocketAddr, scenario: &str, token: &str, size: i64) -> anyho
 
 /// Waits until requests wrk left queued are done: wrk stops sending when
 /// its time is up, but slow requests already sent keep the server (and
-/// SQLite's one write lock, which recorded reads take) busy and would be
+/// `SQLite`'s one write lock, which recorded reads take) busy and would be
 /// charged to the next scenario. A recorded read that answers within
 /// 50 ms means the queue is gone; at most 60 s.
 fn settle(addr: SocketAddr, staff: &str) -> anyhow::Result<()> {
