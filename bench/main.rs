@@ -1,0 +1,518 @@
+//! The HTTP benchmark of issue 6: `cargo bench --bench http` (see
+//! `bench/README.md`). It seeds clinics of several sizes through the real
+//! schema, drives the real binary on 127.0.0.1 with wrk, and prints one
+//! table plus start-up time, memory and binary size. It exits non-zero if
+//! any request failed.
+
+mod http;
+mod report;
+mod seed;
+mod server;
+mod wrk;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::report::{Burst, Report, Row, SizeFacts};
+use crate::server::Server;
+
+/// Scenarios in the order they run at each size: reads first, then
+/// writes (which add rows), then the mix.
+const SCENARIOS: &[&str] = &[
+    "health",
+    "get_patient_user",
+    "get_patient_staff",
+    "page50",
+    "page50_last_name",
+    "search_name",
+    "search_phone",
+    "mappings",
+    "post_patient",
+    "patch_patient",
+    "mixed",
+];
+
+/// Parallel logins in one burst.
+const BURST: usize = 50;
+/// Bursts at most, however long the reads run.
+const MAX_BURSTS: usize = 200;
+
+struct Options {
+    sizes: Vec<i64>,
+    concurrency: Vec<u32>,
+    duration: Duration,
+    binary: PathBuf,
+    out: Option<PathBuf>,
+    smoke: bool,
+    keep: bool,
+}
+
+fn usage() -> &'static str {
+    "usage: cargo bench --bench http [-- [--smoke] [--sizes 10000,100000,1000000] \
+     [--concurrency 1,16,64] [--duration SECONDS] [--binary PATH] [--out FILE] [--keep]]"
+}
+
+fn options() -> anyhow::Result<Options> {
+    let mut o = Options {
+        sizes: vec![10_000, 100_000, 1_000_000],
+        concurrency: vec![1, 16, 64],
+        duration: Duration::from_secs(6),
+        binary: PathBuf::from(env!("CARGO_BIN_EXE_clinicdesk")),
+        out: None,
+        smoke: false,
+        keep: false,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .ok_or_else(|| anyhow::anyhow!("{arg} needs a value\n{}", usage()))
+        };
+        match arg.as_str() {
+            // Cargo passes --bench to every bench target.
+            "--bench" => {}
+            "--smoke" => {
+                o.smoke = true;
+                o.sizes = vec![10_000];
+                o.concurrency = vec![1, 16];
+                o.duration = Duration::from_secs(2);
+            }
+            "--sizes" => o.sizes = list(&value()?)?,
+            "--concurrency" => o.concurrency = list(&value()?)?,
+            "--duration" => o.duration = Duration::from_secs(value()?.parse()?),
+            "--binary" => o.binary = PathBuf::from(value()?),
+            "--out" => o.out = Some(PathBuf::from(value()?)),
+            "--keep" => o.keep = true,
+            "--help" | "-h" => {
+                println!("{}", usage());
+                std::process::exit(0);
+            }
+            other => anyhow::bail!("unknown argument {other}\n{}", usage()),
+        }
+    }
+    anyhow::ensure!(
+        !o.sizes.is_empty() && !o.concurrency.is_empty(),
+        "nothing to run"
+    );
+    anyhow::ensure!(
+        o.sizes.iter().all(|&n| (10..=5_000_000).contains(&n)),
+        "sizes are 10..=5,000,000 patients"
+    );
+    anyhow::ensure!(
+        o.concurrency.iter().all(|&c| (1..=512).contains(&c)),
+        "concurrency is 1..=512"
+    );
+    anyhow::ensure!(o.duration.as_secs() <= 600, "at most 600 s a scenario");
+    Ok(o)
+}
+
+fn list<T: std::str::FromStr>(text: &str) -> anyhow::Result<Vec<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    text.split(',')
+        .map(|s| {
+            s.trim()
+                .replace('_', "")
+                .parse::<T>()
+                .map_err(|e| anyhow::anyhow!("{s}: {e}"))
+        })
+        .collect()
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => {
+            eprintln!("bench: some requests FAILED (see the errors column)");
+            ExitCode::FAILURE
+        }
+        Err(e) => {
+            eprintln!("bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Accounts of a seeded clinic. The password never leaves the process.
+struct Accounts {
+    password: String,
+    staff_id: i64,
+    user_id: i64,
+}
+
+const ADMIN: &str = "admin@bench.example";
+const STAFF: &str = "staff@bench.example";
+const USER: &str = "user@bench.example";
+
+fn run() -> anyhow::Result<bool> {
+    let o = options()?;
+    wrk::ensure_installed()?;
+    anyhow::ensure!(
+        o.binary.is_file(),
+        "no server binary at {}",
+        o.binary.display()
+    );
+    let began = Instant::now();
+    let mut report = Report::new(&o.binary, o.smoke);
+    eprintln!("== binary {}", o.binary.display());
+    report.binary_bytes = std::fs::metadata(&o.binary)?.len();
+    report.stripped_bytes = stripped_size(&o.binary).ok();
+
+    let scratch = tempfile::Builder::new()
+        .prefix("clinicdesk-bench-")
+        .tempdir()?;
+    report.fsync_per_sec = Some(fsync_rate(scratch.path(), Duration::from_secs(2))?);
+    eprintln!(
+        "== fsync loop: {:.0} fsyncs/s",
+        report.fsync_per_sec.unwrap_or(0.0)
+    );
+
+    // Start-up on an empty data directory, a few times (fresh each time).
+    for attempt in 0..5 {
+        let root = scratch.path().join(format!("empty-{attempt}"));
+        let data = root.join("data");
+        std::fs::create_dir_all(&root)?;
+        let server = Server::start(&o.binary, &data)?;
+        report.startups.push(server.startup);
+        std::thread::sleep(Duration::from_millis(500));
+        report.idle_empty.push(server.memory()?);
+        server.stop();
+    }
+    eprintln!("== start-up (empty data dir): {:?}", report.startups);
+
+    for &size in &o.sizes {
+        let facts = run_size(&o, scratch.path(), size, &mut report)?;
+        report.sizes.push(facts);
+    }
+    report.total = began.elapsed();
+    if o.keep {
+        // The databases and server logs, for a look at what went wrong.
+        // The wrk scripts there hold access tokens (valid for a day).
+        let kept = scratch.keep();
+        eprintln!(
+            "== kept {} (its scripts/ hold access tokens: delete it when done)",
+            kept.display()
+        );
+    }
+    let text = report.render();
+    println!("{text}");
+    if let Some(out) = &o.out {
+        std::fs::write(out, &text)?;
+        eprintln!("== written to {}", out.display());
+    }
+    Ok(report.failed_requests() == 0)
+}
+
+fn run_size(
+    o: &Options,
+    scratch: &Path,
+    size: i64,
+    report: &mut Report,
+) -> anyhow::Result<SizeFacts> {
+    let load_at_start = loadavg();
+    let root = scratch.join(format!("n{size}"));
+    let data = root.join("data");
+    std::fs::create_dir_all(&root)?;
+    eprintln!("== {size} patients: accounts");
+    let accounts = make_accounts(&o.binary, &data)?;
+    eprintln!("== {size} patients: seeding");
+    let seeded = seed::seed(
+        &data.join(clinicdesk::config::DATABASE_FILE),
+        size,
+        accounts.staff_id,
+        accounts.user_id,
+    )?;
+    eprintln!(
+        "   {} patients, {} doctors, {} mappings in {:.1} s",
+        seeded.patients,
+        seed::DOCTORS,
+        seeded.mappings,
+        seeded.seconds
+    );
+    let server = Server::start(&o.binary, &data)?;
+    let mut facts = SizeFacts {
+        patients: size,
+        mappings: seeded.mappings,
+        seed_seconds: seeded.seconds,
+        startup: server.startup,
+        ..SizeFacts::default()
+    };
+    std::thread::sleep(Duration::from_millis(300));
+    facts.idle = server.memory()?;
+    let staff = login(server.addr, STAFF, &accounts.password)?;
+    let user = login(server.addr, USER, &accounts.password)?;
+    let scripts = root.join("scripts");
+    std::fs::create_dir_all(&scripts)?;
+    for &scenario in SCENARIOS {
+        if scenario == "post_patient" {
+            // The disk's rate varies with other writers on the machine:
+            // measure it right before the durable writes.
+            facts.fsync_per_sec = fsync_rate(&root, Duration::from_secs(2))?;
+        }
+        let token = if scenario == "get_patient_user" {
+            &user
+        } else {
+            &staff
+        };
+        let script = wrk::write_script(&scripts, scenario, token, size)?;
+        check_once(server.addr, scenario, token, size)?;
+        for &c in &o.concurrency {
+            let m = wrk::run(server.addr, &script, c, o.duration)?;
+            settle(server.addr, &staff)?;
+            eprintln!(
+                "   {scenario:<18} c={c:<3} {:>8.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {}",
+                m.rps, m.p50, m.p99, m.errors
+            );
+            report.rows.push(Row {
+                size,
+                scenario,
+                concurrency: c,
+                m,
+            });
+        }
+    }
+    facts.loaded = server.memory()?;
+    facts.burst = Some(login_burst(
+        o,
+        &server,
+        &scripts,
+        &staff,
+        &accounts.password,
+        size,
+    )?);
+    facts.after_burst = server.memory()?;
+    server.stop();
+    facts.load = (load_at_start, loadavg());
+    Ok(facts)
+}
+
+/// The admin from the command line, then a staff and a user account over
+/// the API (with a password of their own, not a temporary one).
+fn make_accounts(binary: &Path, data: &Path) -> anyhow::Result<Accounts> {
+    let clock = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut rng = seed::Rng::new(u64::from(std::process::id()) << 32 | u64::from(clock));
+    let password = format!("Bench-{:016x}-{:016x}", rng.next_u64(), rng.next_u64());
+    server::create_admin(binary, data, ADMIN, &password)?;
+    let server = Server::start(binary, data)?;
+    let admin = login(server.addr, ADMIN, &password)?;
+    let mut ids = Vec::new();
+    for (email, role) in [(STAFF, "staff"), (USER, "user")] {
+        let body = json!({
+            "email": email, "name": format!("Bench {role}"), "password": password,
+            "role": role, "must_change_password": false,
+        });
+        let resp = http::request(
+            server.addr,
+            "POST",
+            "/api/users/",
+            Some(&admin),
+            Some(&body),
+        )?;
+        anyhow::ensure!(
+            resp.status == 201,
+            "creating the {role} account: {} {}",
+            resp.status,
+            resp.body
+        );
+        ids.push(
+            resp.json()?["id"]
+                .as_i64()
+                .ok_or_else(|| anyhow::anyhow!("no id"))?,
+        );
+    }
+    server.stop();
+    Ok(Accounts {
+        password,
+        staff_id: ids[0],
+        user_id: ids[1],
+    })
+}
+
+/// Logs in; returns the access token (never printed).
+fn login(addr: SocketAddr, email: &str, password: &str) -> anyhow::Result<String> {
+    let body = json!({ "email": email, "password": password });
+    let resp = http::request(addr, "POST", "/api/auth/login/", None, Some(&body))?;
+    anyhow::ensure!(
+        resp.status == 200,
+        "login of {email} answered {}",
+        resp.status
+    );
+    resp.json()?["access"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("login answered no access token"))
+}
+
+/// One request of the scenario's kind with the harness's own client, so
+/// a wrong path or token fails loudly before wrk measures anything.
+fn check_once(addr: SocketAddr, scenario: &str, token: &str, size: i64) -> anyhow::Result<()> {
+    let (method, path, body) = match scenario {
+        "health" => ("GET", "/api/health".to_owned(), None),
+        "get_patient_user" => ("GET", "/api/patients/10/".to_owned(), None),
+        "get_patient_staff" | "mixed" => ("GET", format!("/api/patients/{size}/"), None),
+        "page50" => ("GET", "/api/patients/?page=2&page_size=50".to_owned(), None),
+        "page50_last_name" => (
+            "GET",
+            "/api/patients/?page_size=50&ordering=last_name".to_owned(),
+            None,
+        ),
+        "search_name" => ("GET", "/api/patients/?search=mar".to_owned(), None),
+        "search_phone" => ("GET", "/api/patients/?search=4567".to_owned(), None),
+        "mappings" => ("GET", "/api/mappings/1/".to_owned(), None),
+        "post_patient" => (
+            "POST",
+            "/api/patients/".to_owned(),
+            Some(json!({"first_name": "Check", "last_name": "Once"})),
+        ),
+        "patch_patient" => (
+            "PATCH",
+            "/api/patients/1/".to_owned(),
+            Some(json!({"city": "Salem"})),
+        ),
+        other => anyhow::bail!("no check for {other}"),
+    };
+    let token = (scenario != "health").then_some(token);
+    let resp = http::request(addr, method, &path, token, body.as_ref())?;
+    anyhow::ensure!(
+        (200..300).contains(&resp.status),
+        "{scenario}: {method} {path} answered {}: {}",
+        resp.status,
+        resp.body
+    );
+    if scenario == "page50" {
+        let items = resp.json()?.as_array().map_or(0, Vec::len);
+        anyhow::ensure!(
+            items == 50usize.min(usize::try_from(size)?.saturating_sub(50)),
+            "page50 returned {items} rows"
+        );
+    }
+    Ok(())
+}
+
+/// Waits until requests wrk left queued are done: wrk stops sending when
+/// its time is up, but slow requests already sent keep the server (and
+/// `SQLite`'s one write lock, which recorded reads take) busy and would be
+/// charged to the next scenario. A recorded read that answers within
+/// 50 ms means the queue is gone; at most 60 s.
+fn settle(addr: SocketAddr, staff: &str) -> anyhow::Result<()> {
+    let began = Instant::now();
+    while began.elapsed() < Duration::from_secs(60) {
+        let t = Instant::now();
+        let resp = http::request(addr, "GET", "/api/patients/1/", Some(staff), None)?;
+        if resp.status == 200 && t.elapsed() < Duration::from_millis(50) {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    anyhow::bail!("the server was still busy 60 s after the load stopped")
+}
+
+/// Staff reads (one patient) at 16 connections: once alone, then again
+/// while bursts of 50 parallel logins run back to back.
+fn login_burst(
+    o: &Options,
+    server: &Server,
+    scripts: &Path,
+    staff: &str,
+    password: &str,
+    size: i64,
+) -> anyhow::Result<Burst> {
+    let c = 16;
+    let script = wrk::write_script(scripts, "get_patient_staff", staff, size)?;
+    settle(server.addr, staff)?;
+    let before = wrk::run(server.addr, &script, c, o.duration)?;
+    let addr = server.addr;
+    let duration = o.duration;
+    let reads = std::thread::spawn(move || wrk::run(addr, &script, c, duration));
+    // Let wrk connect before the first burst.
+    std::thread::sleep(Duration::from_millis(200));
+    let until = Instant::now() + o.duration.saturating_sub(Duration::from_millis(500));
+    let mut bursts = 0;
+    let (mut logins, mut failed) = (0u64, 0u64);
+    let mut slowest = Duration::ZERO;
+    let began = Instant::now();
+    while Instant::now() < until && bursts < MAX_BURSTS {
+        let handles: Vec<_> = (0..BURST)
+            .map(|_| {
+                let password = password.to_owned();
+                std::thread::spawn(move || {
+                    let t = Instant::now();
+                    let ok = login(addr, STAFF, &password).is_ok();
+                    (ok, t.elapsed())
+                })
+            })
+            .collect();
+        for handle in handles {
+            let (ok, took) = handle
+                .join()
+                .map_err(|_| anyhow::anyhow!("a login thread panicked"))?;
+            logins += 1;
+            if !ok {
+                failed += 1;
+            }
+            slowest = slowest.max(took);
+        }
+        bursts += 1;
+    }
+    let login_seconds = began.elapsed().as_secs_f64();
+    let during = reads
+        .join()
+        .map_err(|_| anyhow::anyhow!("the wrk thread panicked"))??;
+    eprintln!(
+        "   login burst: reads p99 {:.2} ms before, {:.2} ms during; {bursts} bursts, {logins} logins, {failed} failed",
+        before.p99, during.p99
+    );
+    Ok(Burst {
+        before,
+        during,
+        bursts,
+        logins,
+        failed_logins: failed,
+        login_seconds,
+        slowest_login: slowest,
+    })
+}
+
+/// How many `write + fsync` of one 4 KiB page this disk does a second: the
+/// ceiling on durable commits (`SQLite` in WAL mode with synchronous=FULL
+/// syncs the log once per commit).
+fn fsync_rate(dir: &Path, for_how_long: Duration) -> anyhow::Result<f64> {
+    use std::io::{Seek, SeekFrom, Write};
+    let path = dir.join("fsync-probe");
+    let mut file = std::fs::File::create(&path)?;
+    let page = [0x5a_u8; 4096];
+    let began = Instant::now();
+    let mut count = 0u32;
+    while began.elapsed() < for_how_long && count < 1_000_000 {
+        file.seek(SeekFrom::Start(u64::from(count % 256) * 4096))?;
+        file.write_all(&page)?;
+        file.sync_data()?;
+        count += 1;
+    }
+    let rate = f64::from(count) / began.elapsed().as_secs_f64();
+    std::fs::remove_file(path)?;
+    Ok(rate)
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// The size of a stripped copy of the binary (`strip` from binutils).
+fn stripped_size(binary: &Path) -> anyhow::Result<u64> {
+    let dir = tempfile::tempdir()?;
+    let copy = dir.path().join("clinicdesk");
+    std::fs::copy(binary, &copy)?;
+    let status = std::process::Command::new("strip").arg(&copy).status()?;
+    anyhow::ensure!(status.success(), "strip failed");
+    Ok(std::fs::metadata(&copy)?.len())
+}
