@@ -26,6 +26,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0006_audit_log.sql")),
     M::up(include_str!("../migrations/0007_temporary_passwords.sql")),
     M::up(include_str!("../migrations/0008_search_index.sql")),
+    M::up(include_str!("../migrations/0009_patient_counts.sql")),
 ];
 
 /// Connections in the pool. WAL lets readers run beside the one writer;

@@ -123,6 +123,26 @@ pub(super) struct PatientFilter {
     pub(super) is_active: Option<bool>,
 }
 
+impl PatientFilter {
+    /// Whether anything but the caller's own visibility limits the list:
+    /// a search, a filter, or the archive.
+    pub(super) fn narrows(&self) -> bool {
+        let Self {
+            listing,
+            gender,
+            city,
+            blood_group,
+            is_active,
+        } = self;
+        listing.search.is_some()
+            || listing.archived
+            || gender.is_some()
+            || city.is_some()
+            || blood_group.is_some()
+            || is_active.is_some()
+    }
+}
+
 const ORDERING: &[(&str, &str)] = &[
     ("id", "id"),
     ("first_name", "first_name"),

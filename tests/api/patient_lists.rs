@@ -234,6 +234,43 @@ async fn patient_lists_are_paginated_with_a_total_count_and_link_header() {
 }
 
 #[rocket::async_test]
+async fn the_total_of_an_unfiltered_list_follows_creates_archives_and_restores_per_account() {
+    // Arrange: three patients of staff's, two of a user's
+    let (app, admin, staff) = spawn_clinic().await;
+    let user = app.account(&admin, "user", "nurse@clinic.test").await;
+    let mut own = Vec::new();
+    for n in 1..=3 {
+        own.push(add_patient(&app, &staff.access, &patient(&format!("Staff{n}"))).await);
+    }
+    for n in 1..=2 {
+        own.push(add_patient(&app, &user.access, &patient(&format!("User{n}"))).await);
+    }
+    let totals = || async {
+        let staff_total = header(&app.get(LIST, &staff.access).await, "x-total-count");
+        let user_total = header(&app.get(LIST, &user.access).await, "x-total-count");
+        (staff_total, user_total)
+    };
+    assert_eq!(totals().await, ("5".into(), "2".into()));
+
+    // Act: archive one of each, twice over for one of them, and bring one back
+    for id in [own[0], own[3], own[3]] {
+        app.delete(&format!("{LIST}{id}/"), &admin.access).await;
+    }
+    assert_eq!(totals().await, ("3".into(), "1".into()));
+    let restore = format!("{LIST}{}/restore/", own[3]);
+    ok(app.post(&restore, &admin.access, &json!({})).await).await;
+
+    // Assert: every total equals the rows each account can list
+    assert_eq!(totals().await, ("4".into(), "2".into()));
+    let archived = app
+        .get(&format!("{LIST}?archived=true"), &admin.access)
+        .await;
+    assert_eq!(header(&archived, "x-total-count"), "1");
+    let all_rows = list_ids(&app, &format!("{LIST}?page_size=500"), &staff.access).await;
+    assert_eq!(all_rows.len(), 4);
+}
+
+#[rocket::async_test]
 async fn bad_page_or_page_size_values_are_rejected() {
     // Arrange
     let (app, _admin, staff) = spawn_clinic().await;
