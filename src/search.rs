@@ -9,9 +9,10 @@
 //! (`<table>_search`, migration 0008) for terms of three characters or more,
 //! and scans `search_text` for shorter ones; both find the same rows.
 
-use rusqlite::ToSql;
+use rusqlite::{Connection, ToSql};
 
 use crate::db::{self, NamedValues};
+use crate::error::ApiError;
 use crate::validation;
 
 /// A trigram index answers terms of at least this many characters.
@@ -20,6 +21,8 @@ const TRIGRAM: usize = 3;
 /// The conditions of one list query and the values they bind.
 pub struct Conditions<'a> {
     table: &'static str,
+    /// The trigram index holds live records only: the archive is scanned.
+    archived: bool,
     clauses: Vec<String>,
     values: NamedValues<'a>,
 }
@@ -33,7 +36,10 @@ impl<'a> Conditions<'a> {
         } else {
             "deleted_at IS NULL"
         };
-        Self::with(table, clause)
+        Self {
+            archived,
+            ..Self::with(table, clause)
+        }
     }
 
     /// Rows of `table` (and whatever it is joined to) that meet `clause`, a
@@ -41,6 +47,7 @@ impl<'a> Conditions<'a> {
     pub fn with(table: &'static str, clause: &str) -> Self {
         Self {
             table,
+            archived: false,
             clauses: vec![clause.to_owned()],
             values: Vec::new(),
         }
@@ -68,7 +75,7 @@ impl<'a> Conditions<'a> {
             return self;
         };
         let term = term.trim().to_lowercase();
-        if term.chars().count() >= TRIGRAM {
+        if indexed(&term) && !self.archived {
             let table = self.table;
             self.clauses.push(format!(
                 "{table}.id IN (SELECT rowid FROM {table}_search WHERE {table}_search MATCH :search)"
@@ -93,6 +100,31 @@ impl<'a> Conditions<'a> {
     pub fn values(&self) -> Vec<(&'static str, &dyn ToSql)> {
         db::bind(&self.values)
     }
+}
+
+/// How many live records of `table` match `term`, counted from the trigram
+/// index alone (no row of the table is read); `None` for a term too short
+/// for the index. Only for a search with no other condition.
+pub fn count_matches(
+    conn: &Connection,
+    table: &'static str,
+    term: &str,
+) -> Result<Option<i64>, ApiError> {
+    let term = term.trim().to_lowercase();
+    if !indexed(&term) {
+        return Ok(None);
+    }
+    let count = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM {table}_search WHERE {table}_search MATCH ?1"
+        ))?
+        .query_row([phrase(&term)], |row| row.get(0))?;
+    Ok(Some(count))
+}
+
+/// Whether the trigram index can answer `term` (lower-cased and trimmed).
+fn indexed(term: &str) -> bool {
+    term.chars().count() >= TRIGRAM
 }
 
 /// `term` as one FTS5 phrase: inside double quotes every character is
@@ -174,7 +206,14 @@ mod tests {
                 .values
                 .push((":search", Box::new(validation::like_pattern(term))));
             assert!(indexed.sql().contains("MATCH"), "{term:?} uses the index");
-            assert_eq!(ids(&indexed), ids(&scanned), "search {term:?}");
+            let found = ids(&indexed);
+            assert_eq!(found, ids(&scanned), "search {term:?}");
+            let counted = count_matches(&conn, "people", term).expect("count");
+            assert_eq!(
+                counted,
+                i64::try_from(found.len()).ok(),
+                "count of {term:?}"
+            );
         }
         let expected_hits = [
             ("JOSÉ", vec![1]),

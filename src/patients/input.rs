@@ -127,6 +127,20 @@ impl PatientFilter {
     /// Whether anything but the caller's own visibility limits the list:
     /// a search, a filter, or the archive.
     pub(super) fn narrows(&self) -> bool {
+        self.listing.search.is_some() || self.filtered()
+    }
+
+    /// The search term, when it is the only thing that narrows the list.
+    pub(super) fn searches_only(&self) -> Option<&str> {
+        if self.filtered() {
+            return None;
+        }
+        self.listing.search.as_deref()
+    }
+
+    /// A filter or the archive. (Destructured, so a new filter cannot be
+    /// forgotten here.)
+    fn filtered(&self) -> bool {
         let Self {
             listing,
             gender,
@@ -134,8 +148,7 @@ impl PatientFilter {
             blood_group,
             is_active,
         } = self;
-        listing.search.is_some()
-            || listing.archived
+        listing.archived
             || gender.is_some()
             || city.is_some()
             || blood_group.is_some()

@@ -10,7 +10,7 @@ use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Caller;
 use crate::db::{self, NamedValues};
 use crate::error::ApiError;
-use crate::search::Conditions;
+use crate::search::{self, Conditions};
 use crate::validation;
 
 const SELECT: &str =
@@ -233,11 +233,16 @@ pub(super) fn select_page(
         .filter("is_active = :is_active", ":is_active", filter.is_active);
     let where_clause = conditions.sql();
     let values = conditions.values();
-    let total = if filter.narrows() {
-        conn.prepare_cached(&format!("SELECT count(*) FROM patients {where_clause}"))?
-            .query_row(values.as_slice(), |row| row.get(0))?
-    } else {
-        live_count(conn, caller)?
+    let indexed_total = match filter.searches_only() {
+        Some(term) if caller.sees_all_patients() => search::count_matches(conn, "patients", term)?,
+        _ => None,
+    };
+    let total = match indexed_total {
+        Some(total) => total,
+        None if !filter.narrows() => live_count(conn, caller)?,
+        None => conn
+            .prepare_cached(&format!("SELECT count(*) FROM patients {where_clause}"))?
+            .query_row(values.as_slice(), |row| row.get(0))?,
     };
     let (limit, offset) = (listing.paging.limit(), listing.paging.offset());
     let mut page_values = values.clone();

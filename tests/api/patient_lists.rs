@@ -82,6 +82,8 @@ async fn search_follows_every_edit_archive_and_restore_of_a_patient() {
     let archived = app.delete(&format!("{LIST}{id}/"), &staff.access).await;
     assert_eq!(archived.status(), 204);
     assert!(found("mira").await.is_empty());
+    let archive = format!("{LIST}?archived=true&search=mira%20oka");
+    assert_eq!(list_ids(&app, &archive, &admin.access).await, [id]);
     let restored = app
         .post(&format!("{LIST}{id}/restore/"), &admin.access, &json!({}))
         .await;
