@@ -137,6 +137,8 @@ async fn checkpoint(rocket: &Rocket<rocket::Orbit>) {
 /// Rocket's configuration, from ours alone: `Rocket.toml` and `ROCKET_*` are
 /// never read, so there is one place to configure clinicdesk.
 fn rocket_figment(config: &Config, transport: &Transport) -> Figment {
+    // Only Unix has a signal set to clear.
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut shutdown = Shutdown {
         ctrlc: config.handle_signals,
         ..Shutdown::default()
