@@ -83,6 +83,23 @@ pub struct Config {
     /// UTC when unknown.
     #[serde(skip)]
     pub local_offset: Option<time::UtcOffset>,
+    /// Who reads what the start prints: a terminal, a person at the desktop
+    /// (the browser is opened for them), or a service manager's log.
+    #[serde(skip)]
+    pub console: Console,
+}
+
+/// Where the server's console output goes, which decides what it prints and does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Console {
+    /// A terminal, a script or a test: print, open nothing.
+    #[default]
+    Terminal,
+    /// Started from the desktop (see `desktop`): also open the default browser.
+    Desktop,
+    /// Run by a service manager: the output is kept in a log, so the setup
+    /// link is not printed; `admin create` makes the first admin.
+    Service,
 }
 
 /// Values given on the command line; `None` leaves the lower layers' value.
@@ -125,6 +142,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             handle_signals: true,
             local_offset: None,
+            console: Console::Terminal,
         }
     }
 

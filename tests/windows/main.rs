@@ -19,6 +19,90 @@ use harness::{parse_local_url, parse_setup_link, Running, EMAIL, PASSWORD};
 use wine::{windows_path, Wine};
 
 #[rocket::async_test]
+async fn the_windows_service_installs_serves_stops_and_uninstalls_under_wine() {
+    // Arrange: a port for the service (the SCM starts it, so it cannot say
+    // which port it got; this one was free a moment ago).
+    let wine = Wine::prepare();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let port_arg = port.to_string();
+    let run = |args: &[&str]| Running::start(wine.clinicdesk(args), None).finish();
+    let health = || async {
+        reqwest::Client::new()
+            .get(format!("http://127.0.0.1:{port}/api/health"))
+            .send()
+            .await
+    };
+
+    // Act: install and start (`service start` returns once it is running)
+    let installed = run(&["--port", &port_arg, "service", "install"]);
+    assert!(
+        installed.status.success(),
+        "install: {}{}",
+        installed.stdout,
+        installed.stderr
+    );
+    assert!(
+        installed.stdout.contains(r"ProgramData\clinicdesk"),
+        "{}",
+        installed.stdout
+    );
+    let started = run(&["service", "start"]);
+    assert!(
+        started.status.success(),
+        "start: {}{}",
+        started.stdout,
+        started.stderr
+    );
+
+    // Assert: it serves, in ProgramData, and logs there
+    let answer = health().await.expect("the service answers");
+    assert_eq!(answer.status(), 200);
+    let data = wine.prefix().join("drive_c/ProgramData/clinicdesk");
+    assert!(
+        data.join("clinicdesk.sqlite3").is_file(),
+        "database in {}",
+        data.display()
+    );
+
+    // Act: stop (returns once stopped), then uninstall
+    let stopped = run(&["service", "stop"]);
+    assert!(
+        stopped.status.success(),
+        "stop: {}{}",
+        stopped.stdout,
+        stopped.stderr
+    );
+    assert!(health().await.is_err(), "a stopped service answers nothing");
+    let log = std::fs::read_to_string(data.join("clinicdesk.log")).expect("the service log");
+    assert!(log.contains("clinicdesk is serving"), "{log}");
+    assert!(log.contains("stopped cleanly"), "a clean stop: {log}");
+    assert!(!log.contains("/setup#"), "no setup token in a log: {log}");
+    let removed = run(&["service", "uninstall"]);
+    assert!(
+        removed.status.success(),
+        "uninstall: {}{}",
+        removed.stdout,
+        removed.stderr
+    );
+
+    // Assert: gone, data kept
+    let again = run(&["service", "start"]);
+    assert!(!again.status.success(), "no service to start any more");
+    assert!(
+        again.stderr.contains("cannot open the clinicdesk service"),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        data.join("clinicdesk.sqlite3").is_file(),
+        "the data is kept"
+    );
+}
+
+#[rocket::async_test]
 async fn the_windows_build_serves_under_wine_and_keeps_a_patient_across_a_restart() {
     // Arrange: a fresh prefix and an empty data directory, seen as Z:\...
     let wine = Wine::prepare();

@@ -107,6 +107,11 @@ impl Wine {
         command
     }
 
+    /// The prefix on the Linux side (`drive_c/...` is `C:\...`).
+    pub fn prefix(&self) -> &Path {
+        self.prefix.path()
+    }
+
     fn tool(&self, name: &str) -> Command {
         let mut command = Command::new(name);
         self.isolate(&mut command);
