@@ -1,6 +1,7 @@
 //! The Windows build, run for real: the cross-built `clinicdesk.exe` under
 //! Debian's Wine, driven over HTTP on loopback as `tests/cli` drives the
-//! Linux binary. It needs `dist/clinicdesk.exe` (`bash .ci/dist windows`),
+//! Linux binary, by hand and as a Windows service (Wine has a service
+//! control manager). It needs `dist/clinicdesk.exe` (`bash .ci/dist windows`),
 //! Wine and MinGW, all of which `.ci/run` provides first, and it fails with
 //! a message, never skips, when one is missing:
 //!

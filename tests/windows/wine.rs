@@ -31,6 +31,7 @@ pub struct Wine {
     loader: PathBuf,
     exe: PathBuf,
     prefix: tempfile::TempDir,
+    session: Option<std::process::Child>,
 }
 
 impl Wine {
@@ -56,21 +57,26 @@ impl Wine {
             "--version",
             "MinGW (apt-get install gcc-mingw-w64-x86-64)",
         );
-        let wine = Self {
+        let mut wine = Self {
             loader,
             exe,
             prefix: tempfile::tempdir().expect("temp dir for the Wine prefix"),
+            session: None,
         };
 
-        // One persistent wineserver for the whole test, started first: one
-        // started by clinicdesk.exe would inherit (and hold open) its output
-        // pipes, and wineboot's own exits three seconds after it.
-        let mut server = wine.tool("wineserver");
-        server.arg("-p");
-        run_to_end(server, "wineserver -p");
         let mut boot = wine.tool("wineboot");
         boot.arg("-i");
         run_to_end(boot, "wineboot -i (making the Wine prefix)");
+        // Until the boot's wineserver (and its services.exe) are gone: a
+        // second service manager in one prefix answers for half the calls.
+        let mut ended = wine.tool("wineserver");
+        ended.arg("-w");
+        run_to_end(ended, "wineserver -w");
+        // Then one persistent wineserver for the whole test: one started by
+        // clinicdesk.exe itself would inherit (and hold open) its output pipes.
+        let mut server = wine.tool("wineserver");
+        server.arg("-p");
+        run_to_end(server, "wineserver -p");
 
         let system32 = wine.prefix.path().join("drive_c/windows/system32");
         assert!(system32.is_dir(), "wineboot made no {}", system32.display());
@@ -85,6 +91,28 @@ impl Wine {
             gcc,
             "x86_64-w64-mingw32-gcc (the stand-in bcryptprimitives.dll)",
         );
+
+        // A Windows session kept open by an idle cmd.exe. The first process
+        // of a session starts services.exe and the other system processes,
+        // which would inherit (and hold open) clinicdesk.exe's output pipes
+        // if it were that process; and Wine ends them with the session's
+        // last process, then boots them afresh (starting every automatic
+        // service, the service database locked meanwhile) with the next.
+        let mut idle = Command::new(&wine.loader);
+        idle.arg("cmd.exe");
+        wine.isolate(&mut idle);
+        let idle = idle
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("wine cmd.exe starts");
+        wine.session = Some(idle);
+        // Returns once the session is up (its system processes started).
+        let mut ready = Command::new(&wine.loader);
+        ready.args(["cmd.exe", "/c", "ver"]);
+        wine.isolate(&mut ready);
+        run_to_end(ready, "wine cmd.exe /c ver");
         wine
     }
 
@@ -131,6 +159,10 @@ impl Wine {
 
 impl Drop for Wine {
     fn drop(&mut self) {
+        if let Some(mut idle) = self.session.take() {
+            let _ = idle.kill();
+            let _ = idle.wait();
+        }
         // Ends this prefix's wineserver and every Windows process in it.
         let _ = self
             .tool("wineserver")
