@@ -227,6 +227,8 @@ fn announce(rocket: &Rocket<rocket::Orbit>) {
             generated,
             ..
         }) => {
+            // Logged too (it is public): a service's console output goes nowhere.
+            tracing::info!(certificate = %cert.display(), %fingerprint, "serving HTTPS");
             println!("HTTPS certificate: {}", cert.display());
             println!("Certificate SHA-256 fingerprint: {fingerprint}");
             if *generated {
