@@ -1,4 +1,5 @@
-//! The command line: `clinicdesk [serve]` and `clinicdesk admin create`.
+//! The command line: `clinicdesk [serve]`, `check`, `backup`, `restore`,
+//! `admin create` and `service install|uninstall|start|stop`.
 
 use std::io::{BufRead, IsTerminal};
 use std::net::IpAddr;
@@ -12,10 +13,11 @@ use crate::auth::{password, Role};
 use crate::backup::{self, crypt};
 use crate::config::{Config, Overrides};
 use crate::db::Db;
+use crate::desktop::Launch;
 use crate::error::ApiError;
 use crate::tls::TlsMode;
 use crate::users::{self, NewAccount};
-use crate::{server, telemetry};
+use crate::{server, service, telemetry};
 
 /// clinicdesk: a small clinic's patient records, doctors and assignments in
 /// one program. Start it, then open the printed address in a browser.
@@ -49,6 +51,12 @@ pub struct Cli {
     /// Serve other machines without TLS (patient data in clear text on the network) [env: `CLINICDESK_INSECURE_HTTP`]
     #[arg(long, global = true)]
     insecure_http: bool,
+    /// Open the default browser at the setup or sign-in page once serving (what the desktop launcher does)
+    #[arg(long, global = true, conflicts_with = "no_browser")]
+    open_browser: bool,
+    /// Never open a browser, even when started by a double-click
+    #[arg(long, global = true)]
+    no_browser: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -78,6 +86,11 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Run clinicdesk as a system service (Windows service, or systemd on Linux)
+    Service {
+        #[command(subcommand)]
+        command: service::ServiceCommand,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,19 +106,36 @@ enum AdminCommand {
     },
 }
 
+impl Cli {
+    /// The settings given on the command line.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            data_dir: self.data_dir.clone(),
+            address: self.address,
+            port: self.port,
+            tls: self.tls,
+            tls_cert: self.tls_cert.clone(),
+            tls_key: self.tls_key.clone(),
+            insecure_http: self.insecure_http.then_some(true),
+        }
+    }
+
+    /// `--open-browser` / `--no-browser`, if either was given.
+    fn browser_flag(&self) -> Option<bool> {
+        match (self.open_browser, self.no_browser) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
+}
+
 /// Runs the parsed command; errors are printed for a person to act on.
 pub fn run(cli: Cli) -> ExitCode {
-    let overrides = Overrides {
-        data_dir: cli.data_dir,
-        address: cli.address,
-        port: cli.port,
-        tls: cli.tls,
-        tls_cert: cli.tls_cert,
-        tls_key: cli.tls_key,
-        insecure_http: cli.insecure_http.then_some(true),
-    };
+    let overrides = cli.overrides();
+    let launch = Launch::detect(cli.browser_flag());
     let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(&overrides),
+        Command::Serve => serve(&overrides, launch),
         Command::Check => check(&overrides),
         Command::Backup { out } => backup(&overrides, out.as_deref()),
         Command::Restore {
@@ -115,26 +145,30 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Admin {
             command: AdminCommand::Create { email, name },
         } => create_admin(&overrides, &email, name.as_deref()),
+        Command::Service { command } => service::run(command, &overrides),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("clinicdesk: {e:#}");
+            if launch.waits_before_closing() {
+                crate::desktop::wait_for_enter();
+            }
             ExitCode::FAILURE
         }
     }
 }
 
-fn serve(overrides: &Overrides) -> anyhow::Result<()> {
+fn serve(overrides: &Overrides, launch: Launch) -> anyhow::Result<()> {
     // Before anything starts a thread: afterwards the offset cannot be read safely.
     let local_offset = time::UtcOffset::current_local_offset().ok();
     telemetry::init(telemetry::DEFAULT_FILTER);
     let mut config = Config::load(overrides)?;
     config.local_offset = local_offset;
-    let rocket = server::build(config)?;
-    rocket::execute(rocket.launch())
-        .map(|_| ())
-        .map_err(|e| anyhow::anyhow!("the server stopped: {e}"))
+    if launch.opens_browser() {
+        config.console = crate::config::Console::Desktop;
+    }
+    server::run(config, crate::desktop::stop_on_close)
 }
 
 fn backup(overrides: &Overrides, out: Option<&std::path::Path>) -> anyhow::Result<()> {

@@ -83,6 +83,23 @@ pub struct Config {
     /// UTC when unknown.
     #[serde(skip)]
     pub local_offset: Option<time::UtcOffset>,
+    /// Who reads what the start prints: a terminal, a person at the desktop
+    /// (the browser is opened for them), or a service manager's log.
+    #[serde(skip)]
+    pub console: Console,
+}
+
+/// Where the server's console output goes, which decides what it prints and does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Console {
+    /// A terminal, a script or a test: print, open nothing.
+    #[default]
+    Terminal,
+    /// Started from the desktop (see `desktop`): also open the default browser.
+    Desktop,
+    /// Run by a service manager: the output is kept in a log, so the setup
+    /// link is not printed; `admin create` makes the first admin.
+    Service,
 }
 
 /// Values given on the command line; `None` leaves the lower layers' value.
@@ -125,6 +142,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             handle_signals: true,
             local_offset: None,
+            console: Console::Terminal,
         }
     }
 
@@ -265,8 +283,65 @@ pub fn restrict_to_owner(path: &Path, mode: u32) -> anyhow::Result<()> {
         .with_context(|| format!("cannot restrict the permissions of {}", path.display()))
 }
 
-/// On other systems the per-user data directory is already private to the account.
-#[cfg(not(unix))]
+/// Windows has no mode bits; the equivalent of 0600/0700 is an access list
+/// without inherited entries granting full control to this account, SYSTEM
+/// and Administrators only (the Unix owner and root), set with `icacls`,
+/// which ships with Windows. (`mode` only tells a folder, whose entries its
+/// new files inherit, from a file.) A volume without access lists (a FAT
+/// USB drive) cannot be restricted: that is logged, not fatal.
+#[cfg(windows)]
+pub fn restrict_to_owner(path: &Path, _mode: u32) -> anyhow::Result<()> {
+    let rights = if path.is_dir() { "(OI)(CI)F" } else { "F" };
+    // Well-known SIDs, so the names' language does not matter: SYSTEM, Administrators.
+    let mut grants = vec![
+        format!("*S-1-5-18:{rights}"),
+        format!("*S-1-5-32-544:{rights}"),
+    ];
+    if let Some(account) = windows_account() {
+        grants.push(format!("{account}:{rights}"));
+    }
+    let icacls = std::env::var_os("SystemRoot").map_or_else(
+        || PathBuf::from("icacls.exe"),
+        |root| PathBuf::from(root).join("System32").join("icacls.exe"),
+    );
+    let done = std::process::Command::new(icacls)
+        .arg(path)
+        .args(["/inheritance:r", "/grant:r"])
+        .args(&grants)
+        .arg("/Q")
+        .stdin(std::process::Stdio::null())
+        .output();
+    match done {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => tracing::warn!(
+            path = %path.display(),
+            icacls = %String::from_utf8_lossy(&out.stdout).trim(),
+            "could not restrict access to this account; other accounts on this computer may read it"
+        ),
+        Err(e) => tracing::warn!(
+            path = %path.display(), error = %e,
+            "could not run icacls; other accounts on this computer may read this"
+        ),
+    }
+    Ok(())
+}
+
+/// `DOMAIN\user` of the account running clinicdesk, unless it is the
+/// machine account (a service as `LocalSystem`), which SYSTEM already covers.
+#[cfg(windows)]
+fn windows_account() -> Option<String> {
+    let user = std::env::var("USERNAME").ok().filter(|u| !u.is_empty())?;
+    if user.ends_with('$') {
+        return None;
+    }
+    Some(match std::env::var("USERDOMAIN") {
+        Ok(domain) if !domain.is_empty() => format!("{domain}\\{user}"),
+        _ => user,
+    })
+}
+
+/// Elsewhere: nothing to restrict with; the per-user folder is private.
+#[cfg(not(any(unix, windows)))]
 pub fn restrict_to_owner(_path: &Path, _mode: u32) -> anyhow::Result<()> {
     Ok(())
 }

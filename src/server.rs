@@ -12,13 +12,13 @@ use rocket::{Build, Rocket};
 use crate::auth::password::Hasher;
 use crate::auth::token::Keys;
 use crate::backup::schedule::BackupStatus;
-use crate::config::Config;
+use crate::config::{Config, Console};
 use crate::db::Db;
 use crate::lock::InstanceLock;
 use crate::setup::SetupToken;
 use crate::throttle::LoginThrottle;
 use crate::tls::{self, Transport};
-use crate::{audit, cors, doctors, mappings, patients};
+use crate::{audit, cors, desktop, doctors, mappings, patients};
 use crate::{auth, backup, error, health, http, openapi, settings, setup, telemetry, ui, users};
 
 /// Prepares the data directory and database and returns the server, ready
@@ -98,6 +98,26 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         })))
 }
 
+/// Builds the server and runs it until it shuts down. `started` receives the
+/// shutdown handle once the server listens (a Windows service then reports
+/// itself running, and stops through the handle).
+pub fn run(
+    config: Config,
+    started: impl FnOnce(rocket::Shutdown) + Send + 'static,
+) -> anyhow::Result<()> {
+    let started = std::sync::Mutex::new(Some(started));
+    let rocket = build(config)?.attach(AdHoc::on_liftoff("started", move |rocket| {
+        Box::pin(async move {
+            if let Some(started) = started.lock().ok().and_then(|mut slot| slot.take()) {
+                started(rocket.shutdown());
+            }
+        })
+    }));
+    rocket::execute(rocket.launch())
+        .map(|_| ())
+        .map_err(|e| anyhow::anyhow!("the server stopped: {e}"))
+}
+
 /// Starts the daily backup task (unless `backup_time = "off"`).
 fn start_daily_backup(rocket: &Rocket<rocket::Orbit>) {
     let (Some(config), Some(db), Some(status)) = (
@@ -137,6 +157,8 @@ async fn checkpoint(rocket: &Rocket<rocket::Orbit>) {
 /// Rocket's configuration, from ours alone: `Rocket.toml` and `ROCKET_*` are
 /// never read, so there is one place to configure clinicdesk.
 fn rocket_figment(config: &Config, transport: &Transport) -> Figment {
+    // Only Unix has a signal set to clear.
+    #[cfg_attr(not(unix), allow(unused_mut))]
     let mut shutdown = Shutdown {
         ctrlc: config.handle_signals,
         ..Shutdown::default()
@@ -205,6 +227,8 @@ fn announce(rocket: &Rocket<rocket::Orbit>) {
             generated,
             ..
         }) => {
+            // Logged too (it is public): a service's console output goes nowhere.
+            tracing::info!(certificate = %cert.display(), %fingerprint, "serving HTTPS");
             println!("HTTPS certificate: {}", cert.display());
             println!("Certificate SHA-256 fingerprint: {fingerprint}");
             if *generated {
@@ -226,10 +250,24 @@ fn announce(rocket: &Rocket<rocket::Orbit>) {
         }
         _ => {}
     }
-    if let Some(token) = rocket.state::<SetupToken>().and_then(SetupToken::current) {
+    let setup_token = rocket.state::<SetupToken>().and_then(SetupToken::current);
+    let console = rocket.state::<Config>().map(|c| c.console);
+    if console == Some(Console::Service) && setup_token.is_some() {
+        println!("No admin account exists yet. Create one on this computer with");
+        println!(
+            "    clinicdesk --data-dir \"{data_dir}\" admin create --email you@clinic.example"
+        );
+        println!("(A service does not print the setup link: its output is kept in a log.)");
+    } else if let Some(token) = &setup_token {
         println!();
         println!("No admin account exists yet. Open this link within 30 minutes to create one:");
         println!("    {base}/setup#{token}");
         println!("(Or run `clinicdesk admin create --email you@clinic.example`.)");
+    }
+    if console == Some(Console::Desktop) {
+        println!();
+        println!("Opening your browser. Keep this window open while the clinic works;");
+        println!("close it or press Ctrl-C to stop clinicdesk.");
+        desktop::open_browser(desktop::first_page(&base, setup_token.as_deref()));
     }
 }

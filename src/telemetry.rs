@@ -21,8 +21,25 @@ pub const DEFAULT_FILTER: &str = "clinicdesk=info,rocket=warn,rocket::launch=err
 const QUIET_DEPENDENCIES: [&str; 4] = ["rocket=warn", "hyper=warn", "rustls=warn", "reqwest=warn"];
 
 /// Installs the global subscriber (and the `log` bridge that carries Rocket's
-/// own messages). Call once, before building the server; later calls are no-ops.
+/// own messages), writing to stderr. Call once, before building the server;
+/// later calls are no-ops.
 pub fn init(default_filter: &str) {
+    install(
+        default_filter,
+        std::io::stderr,
+        std::io::stderr().is_terminal(),
+    );
+}
+
+/// As `init`, but appending to `file` (a service has no console).
+pub fn init_to_file(default_filter: &str, file: std::fs::File) {
+    install(default_filter, std::sync::Mutex::new(file), false);
+}
+
+fn install<W>(default_filter: &str, writer: W, ansi: bool)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let mut filter = std::env::var("CLINICDESK_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .map_or_else(|_| EnvFilter::new(default_filter), EnvFilter::new);
@@ -37,8 +54,8 @@ pub fn init(default_filter: &str) {
     // `try_init` fails only if a subscriber exists already (tests start many servers).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(writer)
+        .with_ansi(ansi)
         .with_target(false)
         .try_init();
 }

@@ -163,6 +163,9 @@ fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the token key {}", path.display()))?;
     file.write_all(contents)?;
     file.sync_all()?;
+    // Windows: no mode at creation; the access list is set right after.
+    #[cfg(not(unix))]
+    crate::config::restrict_to_owner(path, 0o600)?;
     Ok(())
 }
 

@@ -7,5 +7,6 @@ mod commands;
 mod disk_full;
 mod durability;
 mod harness;
+mod launch;
 mod security;
 mod upgrade;
