@@ -51,19 +51,12 @@ where
 {
     let mut command = Command::new(env!("CARGO_BIN_EXE_clinicdesk"));
     command.args(args);
-    for var in [
-        "CLINICDESK_DATA_DIR",
-        "CLINICDESK_PORT",
-        "CLINICDESK_ADDRESS",
-        "CLINICDESK_REGISTRATION",
-        "CLINICDESK_TLS",
-        "CLINICDESK_TLS_CERT",
-        "CLINICDESK_TLS_KEY",
-        "CLINICDESK_INSECURE_HTTP",
-        "CLINICDESK_CORS_ORIGINS",
-        "CLINICDESK_LOG",
-    ] {
-        command.env_remove(var);
+    // Settings come from CLINICDESK_* variables (the list grows with the
+    // config), so none of the caller's may leak in.
+    for (var, _) in std::env::vars_os() {
+        if var.to_string_lossy().starts_with("CLINICDESK_") {
+            command.env_remove(var);
+        }
     }
     command
 }
