@@ -1,0 +1,309 @@
+//! Account SQL. Also used by `auth` (login, refresh, me) and `setup`.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::{AccountChanges, NewAccount, User, UserFilter};
+use crate::audit::{self, Action, Actor, Entity, Event, Origin};
+use crate::auth::{Caller, Role};
+use crate::db::{self, ResultExt};
+use crate::error::ApiError;
+use crate::validation::like_pattern;
+
+const SELECT: &str =
+    "SELECT id, name, email, username, role, is_active,
+            CASE WHEN locked_until > strftime('%Y-%m-%dT%H:%M:%SZ', 'now') THEN locked_until END AS locked_until,
+            must_change_password, created_at, updated_at
+       FROM users";
+
+/// What a token's user id may do now: role, active, must change password.
+pub fn auth_state(conn: &Connection, id: i64) -> Result<Option<(Role, bool, bool)>, ApiError> {
+    let mut stmt = conn
+        .prepare_cached("SELECT role, is_active, must_change_password FROM users WHERE id = ?1")?;
+    Ok(stmt
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .optional()?)
+}
+
+/// What login needs of the account with this email or username.
+pub fn find_login(conn: &Connection, login: &str) -> Result<Option<Login>, ApiError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, password_hash, role, is_active,
+                -- Whole seconds (both times are to the second), so the
+                -- answer is exact: julianday's floating point was not.
+                CASE WHEN locked_until > ?2
+                     THEN unixepoch(locked_until) - unixepoch(?2)
+                     ELSE 0 END AS locked_seconds
+           FROM users WHERE email = ?1 OR username = ?1 LIMIT 1",
+    )?;
+    let login = stmt
+        .query_row(params![login, db::now()], |row| {
+            Ok(Login {
+                id: row.get("id")?,
+                password_hash: row.get("password_hash")?,
+                role: row.get("role")?,
+                is_active: row.get("is_active")?,
+                locked_seconds: u64::try_from(row.get::<_, i64>("locked_seconds")?).unwrap_or(0),
+            })
+        })
+        .optional()?;
+    Ok(login)
+}
+
+/// An account as login sees it.
+pub struct Login {
+    pub id: i64,
+    pub password_hash: String,
+    pub role: Role,
+    pub is_active: bool,
+    /// Seconds until a lockout ends; 0 when not locked.
+    pub locked_seconds: u64,
+}
+
+/// Failed sign-ins in a row that lock an account, and for how long.
+const LOCK_AFTER: i64 = 10;
+const LOCK_MINUTES: i64 = 15;
+
+/// Records a failed sign-in. For a known account it counts towards the
+/// lockout: the tenth wrong password in a row locks it (audited too).
+pub fn record_login_failure(
+    conn: &mut Connection,
+    account: Option<(i64, Role)>,
+    origin: Origin,
+) -> Result<(), ApiError> {
+    let tx = conn.transaction()?;
+    let Some((id, role)) = account else {
+        let event = Event::new(Action::LoginFailed).about(Entity::User).failed();
+        audit::record(&tx, Actor::anonymous(origin), event)?;
+        tx.commit()?;
+        return Ok(());
+    };
+    let actor = Actor::account(id, role, origin);
+    let event = Event::new(Action::LoginFailed)
+        .on(Entity::User, id)
+        .failed();
+    audit::record(&tx, actor, event)?;
+    let failures: i64 = tx.query_row(
+        "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
+        [id],
+        |row| row.get(0),
+    )?;
+    if failures >= LOCK_AFTER {
+        tx.execute(
+            "UPDATE users SET failed_logins = 0,
+                    locked_until = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?2)
+              WHERE id = ?1",
+            params![id, format!("+{LOCK_MINUTES} minutes")],
+        )?;
+        audit::record(&tx, actor, Event::new(Action::Lockout).on(Entity::User, id))?;
+        tracing::warn!(
+            user_id = id,
+            "account locked for {LOCK_MINUTES} minutes after {LOCK_AFTER} failed sign-ins"
+        );
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// A successful sign-in starts the count again.
+pub fn record_login_success(conn: &Connection, id: i64) -> Result<(), ApiError> {
+    conn.execute(
+        "UPDATE users SET failed_logins = 0 WHERE id = ?1 AND failed_logins != 0",
+        [id],
+    )?;
+    Ok(())
+}
+
+/// The stored password hash of an account.
+pub fn password_hash(conn: &Connection, id: i64) -> Result<Option<String>, ApiError> {
+    let mut stmt = conn.prepare_cached("SELECT password_hash FROM users WHERE id = ?1")?;
+    Ok(stmt.query_row([id], |row| row.get(0)).optional()?)
+}
+
+pub fn find(conn: &Connection, id: i64) -> Result<Option<User>, ApiError> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE id = ?1"))?;
+    Ok(stmt.query_row([id], User::from_row).optional()?)
+}
+
+/// Whether any active admin exists (first-run setup is offered until one does).
+pub fn admin_exists(conn: &Connection) -> Result<bool, ApiError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE role = 'admin' AND is_active = 1)",
+    )?;
+    Ok(stmt.query_row([], |row| row.get(0))?)
+}
+
+pub fn insert(
+    conn: &Connection,
+    account: &NewAccount,
+    password_hash: &str,
+) -> Result<User, ApiError> {
+    let now = db::now();
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO users (email, username, name, password_hash, role, must_change_password,
+                            created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+         RETURNING id, name, email, username, role, is_active, NULL AS locked_until,
+                   must_change_password, created_at, updated_at",
+    )?;
+    let result: Result<User, ApiError> = stmt
+        .query_row(
+            params![
+                account.email,
+                account.username,
+                account.name,
+                password_hash,
+                account.role,
+                account.must_change_password,
+                now
+            ],
+            User::from_row,
+        )
+        .map_err(ApiError::from);
+    result
+        .on_unique("users.email", || {
+            ApiError::duplicate("An account with this email already exists.")
+        })
+        .on_unique("users.username", || {
+            ApiError::duplicate("An account with this username already exists.")
+        })
+}
+
+/// Applies an admin's (or the user's own) changes in one transaction,
+/// refusing to demote or deactivate the last active admin.
+pub fn update(
+    conn: &mut Connection,
+    caller: &Caller,
+    id: i64,
+    changes: &AccountChanges,
+) -> Result<User, ApiError> {
+    let tx = conn.transaction()?;
+    let current = find(&tx, id)?.ok_or(ApiError::NotFound)?;
+    let loses_admin = current.role == Role::Admin
+        && current.is_active
+        && (changes.role.is_some_and(|r| r != Role::Admin) || changes.is_active == Some(false));
+    if loses_admin {
+        let others: i64 = tx.query_row(
+            "SELECT count(*) FROM users WHERE role = 'admin' AND is_active = 1 AND id != ?1",
+            [id],
+            |row| row.get(0),
+        )?;
+        if others == 0 {
+            return Err(ApiError::Conflict {
+                code: "last_admin",
+                detail: "This is the last active admin; make another admin first.".into(),
+            });
+        }
+    }
+    let name = changes.name.clone().unwrap_or(current.name.clone());
+    let username = changes.username.clone().unwrap_or(current.username.clone());
+    let role = changes.role.unwrap_or(current.role);
+    let is_active = changes.is_active.unwrap_or(current.is_active);
+    let must_change = changes
+        .must_change_password
+        .unwrap_or(current.must_change_password);
+    let updated: Result<usize, ApiError> = tx
+        .execute(
+            "UPDATE users SET name = ?2, username = ?3, role = ?4, is_active = ?5,
+                    password_hash = coalesce(?6, password_hash), must_change_password = ?7,
+                    updated_at = ?8
+              WHERE id = ?1",
+            params![
+                id,
+                name,
+                username,
+                role,
+                is_active,
+                changes.password,
+                must_change,
+                db::now()
+            ],
+        )
+        .map_err(ApiError::from);
+    updated.on_unique("users.username", || {
+        ApiError::duplicate("An account with this username already exists.")
+    })?;
+    if changes.password.is_some() || !is_active {
+        crate::auth::routes::sql::revoke_all(&tx, id)?;
+    }
+    if changes.unlock {
+        tx.execute(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1",
+            [id],
+        )?;
+    }
+    let user = find(&tx, id)?.ok_or(ApiError::NotFound)?;
+    for event in events(&current, &user, changes) {
+        audit::record(&tx, caller, event.on(Entity::User, id))?;
+    }
+    tx.commit()?;
+    Ok(user)
+}
+
+/// The audit events one account change makes: each kind of change is
+/// its own action, so "who made whom an admin" is one filter away.
+fn events(before: &User, after: &User, changes: &AccountChanges) -> Vec<Event> {
+    let mut events = Vec::new();
+    if before.role != after.role {
+        events.push(Event::new(Action::RoleChange).fields(["role"]));
+    }
+    if before.is_active && !after.is_active {
+        events.push(Event::new(Action::UserDeactivate).fields(["is_active"]));
+    }
+    if changes.password.is_some() {
+        events.push(Event::new(Action::PasswordChange).fields(["password"]));
+    }
+    if changes.unlock && before.locked_until.is_some() {
+        events.push(Event::new(Action::Unlock).fields(["locked"]));
+    }
+    let mut plain = Vec::new();
+    if before.name != after.name {
+        plain.push("name");
+    }
+    if before.username != after.username {
+        plain.push("username");
+    }
+    if !before.is_active && after.is_active {
+        plain.push("is_active");
+    }
+    if before.must_change_password != after.must_change_password {
+        plain.push("must_change_password");
+    }
+    if !plain.is_empty() {
+        events.push(Event::new(Action::Update).fields(plain));
+    }
+    events
+}
+
+pub(super) fn select_page(
+    conn: &Connection,
+    filter: &UserFilter,
+) -> Result<(Vec<User>, i64), ApiError> {
+    let where_clause =
+        "WHERE (?1 IS NULL OR lower(email) LIKE ?1 ESCAPE '\\' OR lower(name) LIKE ?1 ESCAPE '\\'
+                               OR lower(username) LIKE ?1 ESCAPE '\\')
+                         AND (?2 IS NULL OR role = ?2) AND (?3 IS NULL OR is_active = ?3)";
+    let search = filter.search.as_deref().map(like_pattern);
+    let role = filter.role.map(Role::as_str);
+    let total: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM users {where_clause}"),
+        params![search, role, filter.is_active],
+        |row| row.get(0),
+    )?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} {where_clause} ORDER BY {} LIMIT ?4 OFFSET ?5",
+        filter.ordering.sql("users")
+    ))?;
+    let users = stmt
+        .query_map(
+            params![
+                search,
+                role,
+                filter.is_active,
+                filter.paging.limit(),
+                filter.paging.offset()
+            ],
+            User::from_row,
+        )?
+        .collect::<Result<_, _>>()?;
+    Ok((users, total))
+}
