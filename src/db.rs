@@ -239,7 +239,7 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
 pub fn read_and_record<T>(
     conn: &mut Connection,
     read: impl FnOnce(&Connection) -> Result<T, ApiError>,
-    record: impl FnOnce(&rusqlite::Transaction<'_>, &T) -> Result<(), ApiError>,
+    record: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<(), ApiError>,
 ) -> Result<T, ApiError> {
     let snapshot = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
     let value = read(&snapshot)?;
@@ -248,7 +248,7 @@ pub fn read_and_record<T>(
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     let result: Result<T, ApiError> = (|| {
         let tx = conn.transaction()?;
-        record(&tx, &value)?;
+        record(&tx)?;
         tx.commit()?;
         Ok(value)
     })();
@@ -320,14 +320,14 @@ mod tests {
         let value = read_and_record(
             &mut conn,
             |_| Ok(7),
-            |tx, _| {
+            |tx| {
                 inside = level(tx);
                 Ok(())
             },
         )
         .expect("ran");
         let failed: Result<(), ApiError> =
-            read_and_record(&mut conn, |_| Ok(()), |_, ()| Err(ApiError::NotFound));
+            read_and_record(&mut conn, |_| Ok(()), |_| Err(ApiError::NotFound));
         assert_eq!((value, inside), (7, 1), "NORMAL inside the record");
         assert!(failed.is_err());
         assert_eq!(level(&conn), 2, "FULL again, even after a failure");
@@ -357,7 +357,7 @@ mod tests {
                 read = Some(rows);
                 Ok(rows)
             },
-            |tx, _| Ok(tx.execute("INSERT INTO t VALUES (3)", []).map(drop)?),
+            |tx| Ok(tx.execute("INSERT INTO t VALUES (3)", []).map(drop)?),
         );
 
         assert_eq!(read, Some(1), "the read ran beside the writer");

@@ -151,7 +151,7 @@ async fn list(
             db::read_and_record(
                 conn,
                 |conn| sql::select_page(conn, &caller, &filter),
-                |tx, _| {
+                |tx| {
                     let event = Event::new(Action::Search).about(Entity::Mapping);
                     audit::record(tx, &caller, event)
                 },
@@ -199,7 +199,7 @@ async fn for_patient(
                         .ok_or(ApiError::NotFound)?;
                     sql::select_page(conn, &caller, &filter)
                 },
-                |tx, _| {
+                |tx| {
                     // Who looks after a patient is part of that patient's record.
                     let event = Event::new(Action::View).on(Entity::Patient, patient_id);
                     audit::record(tx, &caller, event.fields(["mappings"]))
@@ -220,7 +220,7 @@ async fn read_one(id: i64, caller: Caller, db: &Db) -> Result<Json<Mapping>, Api
             db::read_and_record(
                 conn,
                 |conn| sql::find_visible(conn, &caller, id)?.ok_or(ApiError::NotFound),
-                |tx, _| {
+                |tx| {
                     let event = Event::new(Action::View).on(Entity::Mapping, id);
                     audit::record(tx, &caller, event)
                 },

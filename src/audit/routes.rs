@@ -150,7 +150,7 @@ async fn list(
                     let items = sql::select(conn, &filter, Some(paging))?;
                     Ok((items, total))
                 },
-                |tx, _| {
+                |tx| {
                     let event = Event::new(Action::Search).about(Entity::Audit);
                     record(tx, &admin.0, event)
                 },
@@ -190,7 +190,7 @@ async fn export(query: AuditQuery<'_>, admin: Admin, db: &State<Db>) -> Result<C
                     }
                     sql::select(conn, &filter, None)
                 },
-                |tx, _| {
+                |tx| {
                     let event = Event::new(Action::Export).about(Entity::Audit);
                     record(tx, &admin.0, event)
                 },

@@ -162,7 +162,7 @@ async fn list(
             db::read_and_record(
                 conn,
                 |conn| sql::select_page(conn, &caller, &filter),
-                |tx, _| {
+                |tx| {
                     let event = Event::new(Action::Search).about(Entity::Patient);
                     audit::record(tx, &caller, event)
                 },
@@ -210,7 +210,7 @@ async fn read(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Patient>, 
             db::read_and_record(
                 conn,
                 |conn| sql::find_visible(conn, &caller, id)?.ok_or(ApiError::NotFound),
-                |tx, _| {
+                |tx| {
                     let event = Event::new(Action::View).on(Entity::Patient, id);
                     audit::record(tx, &caller, event)
                 },
