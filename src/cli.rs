@@ -262,17 +262,19 @@ fn create_admin(overrides: &Overrides, email: &str, name: Option<&str>) -> anyho
     let body = body.as_object().cloned().unwrap_or_default();
     let account = NewAccount::read(&body, Some(Role::Admin)).map_err(describe)?;
     let hash = password::hash(&account.password)?;
-    let mut conn = db.connection()?;
-    let tx = conn.transaction()?;
-    let user = users::sql::insert(&tx, &account, &hash).map_err(describe)?;
-    let event = Event::new(Action::Create).on(Entity::User, user.id);
-    audit::record(
-        &tx,
-        Actor::system(),
-        event.fields(["email", "role", "password"]),
-    )
-    .map_err(describe)?;
-    tx.commit()?;
+    let user = db
+        .write_now(move |tx| {
+            let user = users::sql::insert(tx, &account, &hash)?;
+            let event = Event::new(Action::Create).on(Entity::User, user.id);
+            audit::record(
+                tx,
+                Actor::system(),
+                event.fields(["email", "role", "password"]),
+            )?;
+            Ok(user)
+        })
+        .map_err(describe)?;
+    db.close()?;
     println!(
         "Created admin {} (id {}) in {}.",
         user.email,

@@ -75,6 +75,10 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` names the real client (for
     /// the login limits and the audit trail). Empty: the header is ignored.
     pub trusted_proxies: Vec<IpAddr>,
+    /// How many writes may wait for the database writer; past that a write
+    /// is answered `503 busy` with `Retry-After` rather than queued without
+    /// bound. The default is far above what a clinic's staff can send.
+    pub write_queue: usize,
     /// Install Ctrl-C / SIGTERM handlers (off in tests, which run many servers).
     #[serde(skip)]
     pub handle_signals: bool,
@@ -138,6 +142,7 @@ impl Config {
             tls_cert: None,
             tls_key: None,
             insecure_http: false,
+            write_queue: 1024,
             cors_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             handle_signals: true,
@@ -208,6 +213,9 @@ impl Config {
         }
         if self.refresh_token_days == 0 || self.refresh_token_days > 365 {
             anyhow::bail!("refresh_token_days must be between 1 and 365");
+        }
+        if self.write_queue == 0 || self.write_queue > 1_000_000 {
+            anyhow::bail!("write_queue must be between 1 and 1000000");
         }
         for origin in &self.cors_origins {
             let valid = (origin.starts_with("http://") || origin.starts_with("https://"))

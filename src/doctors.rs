@@ -266,7 +266,7 @@ async fn list(
 ) -> Result<Page<Doctor>, ApiError> {
     let filter = query.validate(&caller)?;
     let paging = filter.listing.paging;
-    let (items, total) = db.run(move |conn| sql::select_page(conn, &filter)).await?;
+    let (items, total) = db.read(move |conn| sql::select_page(conn, &filter)).await?;
     Ok(Page {
         items,
         total,
@@ -284,15 +284,11 @@ async fn create(
     let mut record = DoctorFields::empty();
     apply(&body.0, &mut record, true)?;
     let doctor = db
-        .run(move |conn| {
-            // An explicit transaction: in autocommit mode a failed commit of an
-            // INSERT … RETURNING is dropped with the statement, unreported.
-            let tx = conn.transaction()?;
-            let doctor = sql::insert(&tx, &writer.0, &record)?;
+        .write(move |tx| {
+            let doctor = sql::insert(tx, &writer.0, &record)?;
             let fields = audit::changed_fields(&DoctorFields::empty(), &record);
             let event = Event::new(Action::Create).on(Entity::Doctor, doctor.id);
-            audit::record(&tx, &writer.0, event.fields(fields))?;
-            tx.commit()?;
+            audit::record(tx, &writer.0, event.fields(fields))?;
             Ok(doctor)
         })
         .await?;
@@ -302,7 +298,7 @@ async fn create(
 #[utoipa::path(tag = "doctors", responses((status = 200, description = "One doctor", body = Doctor)), security(("bearer" = [])))]
 #[get("/doctors/<id>")]
 async fn read(id: i64, _caller: Caller, db: &State<Db>) -> Result<Json<Doctor>, ApiError> {
-    let doctor = db.run(move |conn| sql::find(conn, id)).await?;
+    let doctor = db.read(move |conn| sql::find(conn, id)).await?;
     doctor.map(Json).ok_or(ApiError::NotFound)
 }
 
@@ -315,7 +311,7 @@ async fn replace(
     writer: Writer,
     db: &State<Db>,
 ) -> Result<Json<Doctor>, ApiError> {
-    db.run(move |conn| sql::change(conn, &writer.0, id, &body.0, true))
+    db.write(move |tx| sql::change(tx, &writer.0, id, &body.0, true))
         .await
         .map(Json)
 }
@@ -328,7 +324,7 @@ async fn update(
     writer: Writer,
     db: &State<Db>,
 ) -> Result<Json<Doctor>, ApiError> {
-    db.run(move |conn| sql::change(conn, &writer.0, id, &body.0, false))
+    db.write(move |tx| sql::change(tx, &writer.0, id, &body.0, false))
         .await
         .map(Json)
 }
@@ -336,9 +332,7 @@ async fn update(
 #[utoipa::path(tag = "doctors", responses((status = 204, description = "Archives a doctor and ends their active mappings (staff, admin)")), security(("bearer" = [])))]
 #[delete("/doctors/<id>")]
 async fn archive(id: i64, writer: Writer, db: &State<Db>) -> Result<NoContent, ApiError> {
-    let archived = db
-        .run(move |conn| sql::archive(conn, &writer.0, id))
-        .await?;
+    let archived = db.write(move |tx| sql::archive(tx, &writer.0, id)).await?;
     if archived {
         Ok(NoContent)
     } else {
@@ -349,13 +343,13 @@ async fn archive(id: i64, writer: Writer, db: &State<Db>) -> Result<NoContent, A
 #[utoipa::path(tag = "doctors", responses((status = 200, description = "Restores an archived doctor (admin)", body = Doctor)), security(("bearer" = [])))]
 #[post("/doctors/<id>/restore")]
 async fn restore(id: i64, admin: Admin, db: &State<Db>) -> Result<Json<Doctor>, ApiError> {
-    let doctor = db.run(move |conn| sql::restore(conn, &admin.0, id)).await?;
+    let doctor = db.write(move |tx| sql::restore(tx, &admin.0, id)).await?;
     doctor.map(Json).ok_or(ApiError::NotFound)
 }
 
 /// Doctor SQL; `find_any` is also used by `mappings` for `doctor_details`.
 pub mod sql {
-    use rusqlite::{named_params, params, Connection, OptionalExtension};
+    use rusqlite::{named_params, params, Connection, OptionalExtension, Transaction};
     use serde_json::{Map, Value};
 
     use super::{apply, Doctor, DoctorFields, DoctorFilter};
@@ -453,14 +447,13 @@ pub mod sql {
 
     /// PUT/PATCH in one transaction: read, apply the body, write whole.
     pub fn change(
-        conn: &mut Connection,
+        tx: &Transaction<'_>,
         caller: &Caller,
         id: i64,
         body: &Map<String, Value>,
         complete: bool,
     ) -> Result<Doctor, ApiError> {
-        let tx = conn.transaction()?;
-        let before = find(&tx, id)?.ok_or(ApiError::NotFound)?.fields;
+        let before = find(tx, id)?.ok_or(ApiError::NotFound)?.fields;
         let mut record = before.clone();
         apply(body, &mut record, complete)?;
         let mut values = write_params(&record);
@@ -477,20 +470,18 @@ pub mod sql {
             )?
             .execute(db::bind(&values).as_slice());
         unique_errors(updated.map_err(ApiError::from))?;
-        let doctor = find(&tx, id)?.ok_or(ApiError::NotFound)?;
+        let doctor = find(tx, id)?.ok_or(ApiError::NotFound)?;
         let event = Event::new(Action::Update).on(Entity::Doctor, id);
         audit::record(
-            &tx,
+            tx,
             caller,
             event.fields(audit::changed_fields(&before, &record)),
         )?;
-        tx.commit()?;
         Ok(doctor)
     }
 
     /// Archives a doctor and ends their active mappings; `false` if none.
-    pub fn archive(conn: &mut Connection, caller: &Caller, id: i64) -> Result<bool, ApiError> {
-        let tx = conn.transaction()?;
+    pub fn archive(tx: &Transaction<'_>, caller: &Caller, id: i64) -> Result<bool, ApiError> {
         let now = db::now();
         let changed = tx.execute(
             "UPDATE doctors SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
@@ -502,35 +493,32 @@ pub mod sql {
         )?;
         if changed == 1 {
             audit::record(
-                &tx,
+                tx,
                 caller,
                 Event::new(Action::Archive).on(Entity::Doctor, id),
             )?;
         }
-        tx.commit()?;
         Ok(changed == 1)
     }
 
     /// Brings an archived doctor back (a live one is left as is).
     pub fn restore(
-        conn: &mut Connection,
+        tx: &Transaction<'_>,
         caller: &Caller,
         id: i64,
     ) -> Result<Option<Doctor>, ApiError> {
-        let tx = conn.transaction()?;
         let changed = tx.execute(
             "UPDATE doctors SET deleted_at = NULL, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NOT NULL",
             params![id, db::now()],
         )?;
         if changed == 1 {
             audit::record(
-                &tx,
+                tx,
                 caller,
                 Event::new(Action::Restore).on(Entity::Doctor, id),
             )?;
         }
-        let doctor = find(&tx, id)?;
-        tx.commit()?;
+        let doctor = find(tx, id)?;
         Ok(doctor)
     }
 

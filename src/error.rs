@@ -44,8 +44,12 @@ pub enum ApiError {
     UnsupportedMediaType,
     #[error("Too many failed attempts. Try again in {retry_after} seconds.")]
     Throttled { retry_after: u64 },
-    #[error("The server is busy signing people in. Try again in {retry_after} seconds.")]
-    Busy { retry_after: u64 },
+    /// More work queued than the server takes on: `503` with `Retry-After`.
+    #[error("{detail} Try again in {retry_after} seconds.")]
+    Busy {
+        retry_after: u64,
+        detail: &'static str,
+    },
     #[error("database error")]
     Database(#[from] rusqlite::Error),
     #[error("database pool error")]
@@ -182,7 +186,7 @@ impl<'r> Responder<'r, 'static> for ApiError {
             Self::MethodNotAllowed { allow } => {
                 response.header(Header::new("Allow", allow.clone()));
             }
-            Self::Throttled { retry_after } | Self::Busy { retry_after } => {
+            Self::Throttled { retry_after } | Self::Busy { retry_after, .. } => {
                 response.header(Header::new("Retry-After", retry_after.to_string()));
             }
             _ => {}

@@ -25,7 +25,7 @@ pub struct Health {
 #[get("/health")]
 async fn health(db: &State<Db>) -> (Status, Json<Health>) {
     let readable = db
-        .run(|conn| {
+        .read(|conn| {
             Ok(conn.query_row("SELECT count(*) FROM settings", [], |row| {
                 row.get::<_, i64>(0)
             })?)

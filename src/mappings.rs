@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Caller;
-use crate::db::{self, Db};
+use crate::db::Db;
 use crate::doctors::Doctor;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{self, JsonBody, Page, Paging};
@@ -147,16 +147,13 @@ async fn list(
     let filter = query.validate()?;
     let paging = filter.paging;
     let (items, total) = db
-        .run(move |conn| {
-            db::read_and_record(
-                conn,
-                |conn| sql::select_page(conn, &caller, &filter),
-                |tx| {
-                    let event = Event::new(Action::Search).about(Entity::Mapping);
-                    audit::record(tx, &caller, event)
-                },
-            )
-        })
+        .read_and_record(
+            move |conn| sql::select_page(conn, &caller, &filter),
+            move |tx| {
+                let event = Event::new(Action::Search).about(Entity::Mapping);
+                audit::record(tx, &caller, event)
+            },
+        )
         .await?;
     Ok(Page {
         items,
@@ -173,7 +170,7 @@ async fn create(
     db: &State<Db>,
 ) -> Result<Created<Json<Mapping>>, ApiError> {
     let mapping = db
-        .run(move |conn| sql::insert(conn, &caller, &body.0))
+        .write(move |tx| sql::insert(tx, &caller, &body.0))
         .await?;
     Ok(Created::new(format!("/api/mappings/detail/{}/", mapping.id)).body(Json(mapping)))
 }
@@ -191,21 +188,18 @@ async fn for_patient(
     filter.patient_ids = Some(vec![patient_id]);
     let paging = filter.paging;
     let (items, total) = db
-        .run(move |conn| {
-            db::read_and_record(
-                conn,
-                |conn| {
-                    crate::patients::sql::find_visible(conn, &caller, patient_id)?
-                        .ok_or(ApiError::NotFound)?;
-                    sql::select_page(conn, &caller, &filter)
-                },
-                |tx| {
-                    // Who looks after a patient is part of that patient's record.
-                    let event = Event::new(Action::View).on(Entity::Patient, patient_id);
-                    audit::record(tx, &caller, event.fields(["mappings"]))
-                },
-            )
-        })
+        .read_and_record(
+            move |conn| {
+                crate::patients::sql::find_visible(conn, &caller, patient_id)?
+                    .ok_or(ApiError::NotFound)?;
+                sql::select_page(conn, &caller, &filter)
+            },
+            move |tx| {
+                // Who looks after a patient is part of that patient's record.
+                let event = Event::new(Action::View).on(Entity::Patient, patient_id);
+                audit::record(tx, &caller, event.fields(["mappings"]))
+            },
+        )
         .await?;
     Ok(Page {
         items,
@@ -216,16 +210,13 @@ async fn for_patient(
 
 async fn read_one(id: i64, caller: Caller, db: &Db) -> Result<Json<Mapping>, ApiError> {
     let mapping = db
-        .run(move |conn| {
-            db::read_and_record(
-                conn,
-                |conn| sql::find_visible(conn, &caller, id)?.ok_or(ApiError::NotFound),
-                |tx| {
-                    let event = Event::new(Action::View).on(Entity::Mapping, id);
-                    audit::record(tx, &caller, event)
-                },
-            )
-        })
+        .read_and_record(
+            move |conn| sql::find_visible(conn, &caller, id)?.ok_or(ApiError::NotFound),
+            move |tx| {
+                let event = Event::new(Action::View).on(Entity::Mapping, id);
+                audit::record(tx, &caller, event)
+            },
+        )
         .await?;
     Ok(Json(mapping))
 }
@@ -236,13 +227,13 @@ async fn change(
     caller: Caller,
     db: &Db,
 ) -> Result<Json<Mapping>, ApiError> {
-    db.run(move |conn| sql::change(conn, &caller, id, &body.0))
+    db.write(move |tx| sql::change(tx, &caller, id, &body.0))
         .await
         .map(Json)
 }
 
 async fn delete_one(id: i64, caller: Caller, db: &Db) -> Result<NoContent, ApiError> {
-    let deleted = db.run(move |conn| sql::delete(conn, &caller, id)).await?;
+    let deleted = db.write(move |tx| sql::delete(tx, &caller, id)).await?;
     if deleted {
         Ok(NoContent)
     } else {
@@ -322,7 +313,7 @@ async fn delete_alias(id: i64, caller: Caller, db: &State<Db>) -> Result<NoConte
 
 /// Mapping SQL. Every query joins the patient and applies its visibility.
 mod sql {
-    use rusqlite::{named_params, params, Connection};
+    use rusqlite::{named_params, params, Connection, Transaction};
     use serde_json::{Map, Value};
 
     use super::{normalise_status, Mapping, MappingFilter, PatientSummary, STATUSES};
@@ -386,11 +377,10 @@ mod sql {
 
     /// Validates the body against what the caller may see, then inserts.
     pub fn insert(
-        conn: &mut Connection,
+        tx: &Transaction<'_>,
         caller: &Caller,
         body: &Map<String, Value>,
     ) -> Result<Mapping, ApiError> {
-        let tx = conn.transaction()?;
         let mut f = Fields::new(body);
         let patient = f.integer(&["patient", "patient_id"], 1, i64::MAX);
         let patient = f.require(&["patient", "patient_id"], patient, true);
@@ -403,12 +393,12 @@ mod sql {
             .flatten()
             .unwrap_or("ACTIVE");
         if let Some(id) = patient {
-            if patients::sql::find_visible(&tx, caller, id)?.is_none() {
+            if patients::sql::find_visible(tx, caller, id)?.is_none() {
                 f.error("patient", "No such patient.");
             }
         }
         if let Some(id) = doctor {
-            if doctors::sql::find(&tx, id)?.is_none() {
+            if doctors::sql::find(tx, id)?.is_none() {
                 f.error("doctor", "No such doctor (or the doctor is archived).");
             }
         }
@@ -421,7 +411,7 @@ mod sql {
             |row| row.get::<_, i64>(0),
         );
         let id = duplicate_active(inserted.map_err(ApiError::from))?;
-        let mapping = find_visible(&tx, caller, id)?.ok_or(ApiError::NotFound)?;
+        let mapping = find_visible(tx, caller, id)?.ok_or(ApiError::NotFound)?;
         let given = [
             ("patient", true),
             ("doctor", true),
@@ -434,20 +424,18 @@ mod sql {
             .filter(|(_, set)| *set)
             .map(|(name, _)| name);
         let event = Event::new(Action::Create).on(Entity::Mapping, id);
-        audit::record(&tx, caller, event.fields(fields))?;
-        tx.commit()?;
+        audit::record(tx, caller, event.fields(fields))?;
         Ok(mapping)
     }
 
     /// Updates `status`, `reason`, `notes` of a visible mapping.
     pub fn change(
-        conn: &mut Connection,
+        tx: &Transaction<'_>,
         caller: &Caller,
         id: i64,
         body: &Map<String, Value>,
     ) -> Result<Mapping, ApiError> {
-        let tx = conn.transaction()?;
-        let current = find_visible(&tx, caller, id)?.ok_or(ApiError::NotFound)?;
+        let current = find_visible(tx, caller, id)?.ok_or(ApiError::NotFound)?;
         let mut f = Fields::new(body);
         let reason = f.text(&["reason"], 500).unwrap_or(current.reason.clone());
         let notes = f.text(&["notes"], 10_000).unwrap_or(current.notes.clone());
@@ -466,20 +454,18 @@ mod sql {
             .filter(|(_, c)| *c)
             .map(|(name, _)| name);
         let event = Event::new(Action::Update).on(Entity::Mapping, id);
-        audit::record(&tx, caller, event.fields(fields))?;
+        audit::record(tx, caller, event.fields(fields))?;
         let updated = tx.execute(
             "UPDATE mappings SET reason = ?2, notes = ?3, status = ?4, updated_at = ?5 WHERE id = ?1",
             params![id, reason, notes, status, db::now()],
         );
         duplicate_active(updated.map_err(ApiError::from))?;
-        let mapping = find_visible(&tx, caller, id)?.ok_or(ApiError::NotFound)?;
-        tx.commit()?;
+        let mapping = find_visible(tx, caller, id)?.ok_or(ApiError::NotFound)?;
         Ok(mapping)
     }
 
     /// Removes a visible mapping; `false` if there is none.
-    pub fn delete(conn: &mut Connection, caller: &Caller, id: i64) -> Result<bool, ApiError> {
-        let tx = conn.transaction()?;
+    pub fn delete(tx: &Transaction<'_>, caller: &Caller, id: i64) -> Result<bool, ApiError> {
         let deleted = tx.execute(
             "DELETE FROM mappings WHERE id = ?1 AND patient_id IN
                 (SELECT id FROM patients WHERE deleted_at IS NULL AND (?2 OR created_by = ?3))",
@@ -487,12 +473,11 @@ mod sql {
         )?;
         if deleted == 1 {
             audit::record(
-                &tx,
+                tx,
                 caller,
                 Event::new(Action::Delete).on(Entity::Mapping, id),
             )?;
         }
-        tx.commit()?;
         Ok(deleted == 1)
     }
 

@@ -9,6 +9,7 @@ use rocket::fairing::AdHoc;
 use rocket::figment::Figment;
 use rocket::{Build, Rocket};
 
+use crate::auth::accounts::Accounts;
 use crate::auth::password::Hasher;
 use crate::auth::token::Keys;
 use crate::backup::schedule::BackupStatus;
@@ -41,18 +42,19 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         ),
         None => e,
     })?;
-    let needs_setup = {
-        let conn = db.connection()?;
-        settings::sql::initialise(&conn, config.registration)
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        !users::sql::admin_exists(&conn).map_err(|e| anyhow::anyhow!("{e:?}"))?
-    };
+    let registration = config.registration;
+    db.write_now(move |tx| settings::sql::initialise(tx, registration))
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let needs_setup = !db
+        .read_now(users::sql::admin_exists)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let keys = Keys::load_or_create(
         &config.data_dir,
         config.access_token_minutes,
         config.refresh_token_days,
     )?;
     let setup_token = SetupToken::new(needs_setup)?;
+    let accounts = Accounts::watching(&db);
 
     let api_routes = [
         health::routes(),
@@ -72,6 +74,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
     Ok(rocket::custom(rocket_figment(&config, &transport))
         .manage(lock)
         .manage(db)
+        .manage(accounts)
         .manage(keys)
         .manage(setup_token)
         .manage(LoginThrottle::default())
@@ -144,7 +147,7 @@ async fn checkpoint(rocket: &Rocket<rocket::Orbit>) {
     let Some(db) = rocket.state::<Db>().cloned() else {
         return;
     };
-    let done = rocket::tokio::task::spawn_blocking(move || db.checkpoint()).await;
+    let done = rocket::tokio::task::spawn_blocking(move || db.close()).await;
     match done {
         Ok(Ok(())) => tracing::info!("database checkpointed; clinicdesk stopped cleanly"),
         Ok(Err(e)) => {

@@ -30,7 +30,7 @@ pub struct Settings {
 #[utoipa::path(tag = "settings", responses((status = 200, description = "Clinic settings (admin)", body = Settings)), security(("bearer" = [])))]
 #[get("/settings")]
 async fn read(_admin: Admin, db: &State<Db>) -> Result<Json<Settings>, ApiError> {
-    Ok(Json(db.run(|conn| sql::load(conn)).await?))
+    Ok(Json(db.read(sql::load).await?))
 }
 
 #[utoipa::path(tag = "settings", request_body = Settings, responses((status = 200, description = "Changes clinic settings (admin)", body = Settings)), security(("bearer" = [])))]
@@ -51,17 +51,15 @@ async fn update(body: JsonBody, admin: Admin, db: &State<Db>) -> Result<Json<Set
     fields.finish()?;
 
     let settings = db
-        .run(move |conn| {
-            let tx = conn.transaction()?;
-            let before = sql::load(&tx)?;
-            sql::update(&tx, registration, clinic_name)?;
-            let settings = sql::load(&tx)?;
+        .write(move |tx| {
+            let before = sql::load(tx)?;
+            sql::update(tx, registration, clinic_name)?;
+            let settings = sql::load(tx)?;
             let changed = audit::changed_fields(&before, &settings);
             if !changed.is_empty() {
                 let event = Event::new(Action::SettingChange).about(Entity::Setting);
-                audit::record(&tx, &admin.0, event.fields(changed))?;
+                audit::record(tx, &admin.0, event.fields(changed))?;
             }
-            tx.commit()?;
             Ok(settings)
         })
         .await?;

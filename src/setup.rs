@@ -98,7 +98,7 @@ async fn setup(
     hasher: &State<Hasher>,
     token: &State<SetupToken>,
 ) -> Result<Created<Json<User>>, ApiError> {
-    if db.run(|conn| users::sql::admin_exists(conn)).await? {
+    if db.read(users::sql::admin_exists).await? {
         token.spend();
         return Err(ApiError::NotFound);
     }

@@ -45,10 +45,10 @@ impl Fairing for DeniedAttempts {
         };
         let forbidden = status == Status::Forbidden;
         let result = db
-            .run(move |conn| {
+            .write(move |tx| {
                 if !forbidden {
                     match target {
-                        (Some(entity), Some(id)) if exists(conn, entity, id)? => {}
+                        (Some(entity), Some(id)) if exists(tx, entity, id)? => {}
                         _ => return Ok(()),
                     }
                 }
@@ -57,7 +57,7 @@ impl Fairing for DeniedAttempts {
                     (Some(entity), None) => Event::new(Action::Denied).about(entity),
                     (None, _) => Event::new(Action::Denied),
                 };
-                record(conn, &caller, event)
+                record(tx, &caller, event)
             })
             .await;
         if let Err(err) = result {

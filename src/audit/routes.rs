@@ -10,7 +10,7 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 use super::sql::{self, AuditFilter, Entry};
 use super::{record, Action, Entity, Event};
 use crate::auth::Admin;
-use crate::db::{self, Db};
+use crate::db::Db;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{self, Page, Paging};
 use crate::validation;
@@ -142,20 +142,17 @@ async fn list(
 ) -> Result<Page<Entry>, ApiError> {
     let (filter, paging) = query.validate()?;
     let (items, total) = db
-        .run(move |conn| {
-            db::read_and_record(
-                conn,
-                |conn| {
-                    let total = sql::count(conn, &filter)?;
-                    let items = sql::select(conn, &filter, Some(paging))?;
-                    Ok((items, total))
-                },
-                |tx| {
-                    let event = Event::new(Action::Search).about(Entity::Audit);
-                    record(tx, &admin.0, event)
-                },
-            )
-        })
+        .read_and_record(
+            move |conn| {
+                let total = sql::count(conn, &filter)?;
+                let items = sql::select(conn, &filter, Some(paging))?;
+                Ok((items, total))
+            },
+            move |tx| {
+                let event = Event::new(Action::Search).about(Entity::Audit);
+                record(tx, &admin.0, event)
+            },
+        )
         .await?;
     Ok(Page {
         items,
@@ -174,28 +171,25 @@ struct Csv(Vec<u8>, Header<'static>);
 async fn export(query: AuditQuery<'_>, admin: Admin, db: &State<Db>) -> Result<Csv, ApiError> {
     let (filter, _) = query.validate()?;
     let rows = db
-        .run(move |conn| {
-            db::read_and_record(
-                conn,
-                |conn| {
-                    let total = sql::count(conn, &filter)?;
-                    if total > EXPORT_MAX {
-                        return Err(ApiError::BadRequest {
-                            code: "bad_request",
-                            detail: format!(
+        .read_and_record(
+            move |conn| {
+                let total = sql::count(conn, &filter)?;
+                if total > EXPORT_MAX {
+                    return Err(ApiError::BadRequest {
+                        code: "bad_request",
+                        detail: format!(
                             "The export would hold {total} rows; at most {EXPORT_MAX} fit in one. \
                              Narrow it with `from` and `to`."
                         ),
-                        });
-                    }
-                    sql::select(conn, &filter, None)
-                },
-                |tx| {
-                    let event = Event::new(Action::Export).about(Entity::Audit);
-                    record(tx, &admin.0, event)
-                },
-            )
-        })
+                    });
+                }
+                sql::select(conn, &filter, None)
+            },
+            move |tx| {
+                let event = Event::new(Action::Export).about(Entity::Audit);
+                record(tx, &admin.0, event)
+            },
+        )
         .await?;
     let body = to_csv(&rows).map_err(ApiError::Internal)?;
     let name = format!("clinicdesk-audit-{}.csv", validation::today());

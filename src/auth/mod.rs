@@ -9,13 +9,16 @@ use rocket::outcome::try_outcome;
 use rocket::request::{FromRequest, Outcome, Request};
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use crate::audit::Origin;
 use crate::db::Db;
 use crate::error::{self, ApiError};
-use crate::users;
 
+use self::accounts::Accounts;
 use self::token::{Keys, TokenKind};
 
+pub mod accounts;
 pub mod password;
 pub mod routes;
 pub mod session;
@@ -129,7 +132,12 @@ async fn authenticate(req: &Request<'_>) -> Result<Caller, ApiError> {
         }
     };
 
-    let (Some(keys), Some(db)) = (req.rocket().state::<Keys>(), req.rocket().state::<Db>()) else {
+    let rocket = req.rocket();
+    let (Some(keys), Some(db), Some(accounts)) = (
+        rocket.state::<Keys>(),
+        rocket.state::<Db>(),
+        rocket.state::<Arc<Accounts>>(),
+    ) else {
         return Err(ApiError::Internal(anyhow::anyhow!(
             "server state is missing"
         )));
@@ -137,12 +145,9 @@ async fn authenticate(req: &Request<'_>) -> Result<Caller, ApiError> {
     let claims = keys.verify(token, TokenKind::Access)?;
     let user_id = claims.user_id()?;
 
-    // Role and the active flag come from the database, not the token, so a
+    // Role and the active flag come from the account, not the token, so a
     // demotion or deactivation takes effect on the very next request.
-    match db
-        .run(move |conn| users::sql::auth_state(conn, user_id))
-        .await?
-    {
+    match accounts.state(db, user_id).await? {
         Some((_, true, true)) if !serves_temporary_password(req) => Err(ApiError::Forbidden {
             code: "password_change_required",
             detail: "An admin set a temporary password for this account. \

@@ -100,6 +100,7 @@ impl Hasher {
                 tracing::warn!("password hashing is saturated; a request was turned away");
                 Err(ApiError::Busy {
                     retry_after: self.wait.as_secs().max(1),
+                    detail: "The server is busy signing people in.",
                 })
             }
         }

@@ -72,10 +72,7 @@ async fn register(
     db: &State<Db>,
     hasher: &State<Hasher>,
 ) -> Result<Created<Json<User>>, ApiError> {
-    if !db
-        .run(|conn| crate::settings::sql::registration_open(conn))
-        .await?
-    {
+    if !db.read(crate::settings::sql::registration_open).await? {
         return Err(ApiError::Forbidden {
             code: "registration_closed",
             detail: "Self-registration is closed. An admin can create your account, \
@@ -146,7 +143,7 @@ pub(super) async fn sign_in(
     };
 
     let account = db
-        .run(move |conn| users::sql::find_login(conn, &login))
+        .read(move |conn| users::sql::find_login(conn, &login))
         .await?;
     // A locked account is refused before any password check, right or wrong.
     if let Some((id, role, locked)) = account
@@ -157,7 +154,7 @@ pub(super) async fn sign_in(
         let event = Event::new(Action::LoginFailed)
             .on(Entity::User, id)
             .failed();
-        db.run(move |conn| audit::record(conn, Actor::account(id, role, origin), event))
+        db.write(move |tx| audit::record(tx, Actor::account(id, role, origin), event))
             .await?;
         return Err(ApiError::Throttled {
             retry_after: locked,
@@ -170,7 +167,7 @@ pub(super) async fn sign_in(
         wrong => {
             throttle.record_failure(client);
             let known = wrong.map(|a| (a.id, a.role));
-            db.run(move |conn| users::sql::record_login_failure(conn, known, origin))
+            db.write(move |tx| users::sql::record_login_failure(tx, known, origin))
                 .await?;
             return Err(ApiError::Unauthorized {
                 code: "invalid_credentials",
@@ -183,7 +180,7 @@ pub(super) async fn sign_in(
         let event = Event::new(Action::LoginFailed)
             .on(Entity::User, id)
             .failed();
-        db.run(move |conn| audit::record(conn, Actor::account(id, role, origin), event))
+        db.write(move |tx| audit::record(tx, Actor::account(id, role, origin), event))
             .await?;
         return Err(ApiError::Unauthorized {
             code: "account_inactive",
@@ -194,15 +191,12 @@ pub(super) async fn sign_in(
     let (mut pair, refresh_claims) = issue_pair(keys, account.id, account.role)?;
     let (user_id, role) = (account.id, account.role);
     let user = db
-        .run(move |conn| {
-            let tx = conn.transaction()?;
-            users::sql::record_login_success(&tx, user_id)?;
+        .write(move |tx| {
+            users::sql::record_login_success(tx, user_id)?;
             let event = Event::new(Action::Login).on(Entity::User, user_id);
-            audit::record(&tx, Actor::account(user_id, role, origin), event)?;
-            sql::store(&tx, &refresh_claims, &refresh_claims.jti, user_id)?;
-            let user = users::sql::find(&tx, user_id)?;
-            tx.commit()?;
-            Ok(user)
+            audit::record(tx, Actor::account(user_id, role, origin), event)?;
+            sql::store(tx, &refresh_claims, &refresh_claims.jti, user_id)?;
+            users::sql::find(tx, user_id)
         })
         .await?;
     tracing::info!(user_id, "login");
@@ -264,8 +258,8 @@ pub(super) async fn rotate_verified(
     keys: &Keys,
 ) -> Result<TokenPair, ApiError> {
     let keys = keys.clone();
-    db.run(move |conn| sql::rotate(conn, &keys, &claims, grace_seconds, origin))
-        .await
+    db.write(move |tx| sql::rotate(tx, &keys, &claims, grace_seconds, origin))
+        .await?
 }
 
 #[utoipa::path(tag = "auth", request_body = crate::openapi::RefreshRequest, responses((status = 204, description = "Ends the login the refresh token belongs to")))]
@@ -277,7 +271,7 @@ async fn logout(
     keys: &State<Keys>,
 ) -> Result<NoContent, ApiError> {
     let claims = refresh_claims(&body, keys)?;
-    db.run(move |conn| sql::end_login(conn, &claims, origin))
+    db.write(move |tx| sql::end_login(tx, &claims, origin))
         .await?;
     Ok(NoContent)
 }
@@ -286,7 +280,7 @@ async fn logout(
 #[get("/auth/me")]
 async fn me(caller: Caller, db: &State<Db>) -> Result<Json<User>, ApiError> {
     let user = db
-        .run(move |conn| users::sql::find(conn, caller.id))
+        .read(move |conn| users::sql::find(conn, caller.id))
         .await?;
     user.map(Json).ok_or(ApiError::NotFound)
 }
@@ -303,7 +297,7 @@ async fn update_me(body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Jso
     };
     fields.finish()?;
     let user = db
-        .run(move |conn| users::sql::update(conn, &caller, caller.id, &changes))
+        .write(move |tx| users::sql::update(tx, &caller, caller.id, &changes))
         .await?;
     Ok(Json(user))
 }
@@ -318,7 +312,7 @@ async fn change_password(
     hasher: &State<Hasher>,
 ) -> Result<NoContent, ApiError> {
     let user = db
-        .run(move |conn| {
+        .read(move |conn| {
             let user = users::sql::find(conn, caller.id)?;
             let hash = users::sql::password_hash(conn, caller.id)?;
             Ok(user.zip(hash))
@@ -350,14 +344,14 @@ async fn change_password(
         must_change_password: Some(false),
         ..AccountChanges::default()
     };
-    db.run(move |conn| users::sql::update(conn, &caller, caller.id, &changes))
+    db.write(move |tx| users::sql::update(tx, &caller, caller.id, &changes))
         .await?;
     Ok(NoContent)
 }
 
 /// Refresh-token rows: one per issued token, grouped by login (`family`).
 pub mod sql {
-    use rusqlite::{params, Connection, OptionalExtension};
+    use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
     use super::{issue_pair, TokenPair};
     use crate::audit::{self, Action, Actor, Entity, Event, Origin};
@@ -382,15 +376,16 @@ pub mod sql {
     }
 
     /// Spends the presented token and issues the next one in its login.
-    /// A token already spent is a replay: the whole login is revoked.
+    /// A token already spent is a replay: the whole login is revoked, and
+    /// that revocation is kept although the answer is an error (the inner
+    /// `Err`; the outer one rolls back).
     pub fn rotate(
-        conn: &mut Connection,
+        tx: &Transaction<'_>,
         keys: &Keys,
         claims: &Claims,
         grace_seconds: i64,
         origin: Origin,
-    ) -> Result<TokenPair, ApiError> {
-        let tx = conn.transaction()?;
+    ) -> Result<Result<TokenPair, ApiError>, ApiError> {
         let now = db::now();
         let row = tx
             .query_row(
@@ -419,19 +414,18 @@ pub mod sql {
             return Err(ApiError::unauthenticated("The refresh token is not valid."));
         };
         if spent {
-            revoke_family(&tx, &family)?;
+            revoke_family(tx, &family)?;
             let event = Event::new(Action::TokenReuse)
                 .on(Entity::User, user_id)
                 .failed();
-            audit::record(&tx, Actor::account(user_id, role, origin), event)?;
-            tx.commit()?;
+            audit::record(tx, Actor::account(user_id, role, origin), event)?;
             tracing::warn!(
                 user_id,
                 "a used refresh token was presented again; that login is revoked"
             );
-            return Err(ApiError::unauthenticated(
+            return Ok(Err(ApiError::unauthenticated(
                 "This refresh token was already used, so the login has been ended. Please log in again.",
-            ));
+            )));
         }
         if !is_active {
             return Err(ApiError::unauthenticated("This account is deactivated."));
@@ -443,18 +437,16 @@ pub mod sql {
             params![claims.jti, now],
         )?;
         let (pair, next) = issue_pair(keys, user_id, role)?;
-        store(&tx, &next, &family, user_id)?;
-        tx.commit()?;
-        Ok(pair)
+        store(tx, &next, &family, user_id)?;
+        Ok(Ok(pair))
     }
 
     /// Logout: revokes the login the token belongs to.
     pub fn end_login(
-        conn: &mut Connection,
+        tx: &Transaction<'_>,
         claims: &Claims,
         origin: Origin,
     ) -> Result<(), ApiError> {
-        let tx = conn.transaction()?;
         let family: Option<String> = tx
             .query_row(
                 "SELECT family FROM refresh_tokens WHERE jti = ?1",
@@ -464,11 +456,10 @@ pub mod sql {
             .optional()?;
         let family =
             family.ok_or_else(|| ApiError::unauthenticated("The refresh token is not valid."))?;
-        revoke_family(&tx, &family)?;
+        revoke_family(tx, &family)?;
         let user_id = claims.user_id()?;
         let event = Event::new(Action::Logout).on(Entity::User, user_id);
-        audit::record(&tx, Actor::account(user_id, claims.role, origin), event)?;
-        tx.commit()?;
+        audit::record(tx, Actor::account(user_id, claims.role, origin), event)?;
         Ok(())
     }
 

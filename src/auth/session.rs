@@ -114,7 +114,7 @@ async fn refresh(
         }
         let user_id = claims.user_id()?;
         let pair = rotate_verified(claims, RENEWAL_GRACE_SECONDS, origin, db, keys).await?;
-        let user = db.run(move |conn| users::sql::find(conn, user_id)).await?;
+        let user = db.read(move |conn| users::sql::find(conn, user_id)).await?;
         Ok::<_, ApiError>((pair, user))
     }
     .await;
@@ -141,7 +141,7 @@ async fn close(
         .and_then(|cookie| keys.verify(cookie.value(), TokenKind::Refresh).ok());
     forget(jar);
     if let Some(claims) = claims {
-        db.run(move |conn| sql::end_login(conn, &claims, origin))
+        db.write(move |tx| sql::end_login(tx, &claims, origin))
             .await?;
     }
     Ok(NoContent)

@@ -128,7 +128,7 @@ async fn create(
     if outcome.is_err() {
         event = event.failed();
     }
-    db.run(move |conn| audit::record(conn, &admin.0, event))
+    db.write(move |tx| audit::record(tx, &admin.0, event))
         .await?;
     let info = outcome?;
     Ok(Created::new(format!("/api/admin/backups/{}", info.name)).body(Json(info)))
@@ -188,7 +188,7 @@ async fn download(
         .map_err(|_| ApiError::NotFound)?;
     // A backup holds every record: taking one away is an export of them all.
     let event = Event::new(Action::Export).about(Entity::Backup);
-    db.run(move |conn| audit::record(conn, &admin.0, event))
+    db.write(move |tx| audit::record(tx, &admin.0, event))
         .await?;
     Ok(Attachment(file, name.to_owned()))
 }

@@ -119,7 +119,7 @@ pub async fn run(
         }
         status.record(&outcome);
         let recorded = db
-            .run(move |conn| audit::record(conn, Actor::system(), event))
+            .write(move |tx| audit::record(tx, Actor::system(), event))
             .await;
         if let Err(e) = recorded {
             tracing::error!(error = ?e, "could not record the daily backup in the audit log");

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Action, Entity, Event};
 use crate::auth::{Admin, Caller};
-use crate::db::{self, Db};
+use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::{JsonBody, Page};
 use crate::validation;
@@ -158,16 +158,13 @@ async fn list(
     let filter = query.validate(&caller)?;
     let paging = filter.listing.paging;
     let (items, total) = db
-        .run(move |conn| {
-            db::read_and_record(
-                conn,
-                |conn| sql::select_page(conn, &caller, &filter),
-                |tx| {
-                    let event = Event::new(Action::Search).about(Entity::Patient);
-                    audit::record(tx, &caller, event)
-                },
-            )
-        })
+        .read_and_record(
+            move |conn| sql::select_page(conn, &caller, &filter),
+            move |tx| {
+                let event = Event::new(Action::Search).about(Entity::Patient);
+                audit::record(tx, &caller, event)
+            },
+        )
         .await?;
     Ok(Page {
         items,
@@ -186,15 +183,11 @@ async fn create(
     let mut record = PatientFields::empty();
     apply(&body.0, &mut record, true)?;
     let patient = db
-        .run(move |conn| {
-            // An explicit transaction: in autocommit mode a failed commit of an
-            // INSERT … RETURNING is dropped with the statement, unreported.
-            let tx = conn.transaction()?;
-            let patient = sql::insert(&tx, &caller, &record)?;
+        .write(move |tx| {
+            let patient = sql::insert(tx, &caller, &record)?;
             let fields = audit::changed_fields(&PatientFields::empty(), &record);
             let event = Event::new(Action::Create).on(Entity::Patient, patient.id);
-            audit::record(&tx, &caller, event.fields(fields))?;
-            tx.commit()?;
+            audit::record(tx, &caller, event.fields(fields))?;
             Ok(patient)
         })
         .await?;
@@ -204,18 +197,15 @@ async fn create(
 #[utoipa::path(tag = "patients", responses((status = 200, description = "One patient", body = Patient)), security(("bearer" = [])))]
 #[get("/patients/<id>")]
 async fn read(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
+    // The view is recorded, or the read is not answered.
     let patient = db
-        .run(move |conn| {
-            // The view is recorded, or the read is not answered.
-            db::read_and_record(
-                conn,
-                |conn| sql::find_visible(conn, &caller, id)?.ok_or(ApiError::NotFound),
-                |tx| {
-                    let event = Event::new(Action::View).on(Entity::Patient, id);
-                    audit::record(tx, &caller, event)
-                },
-            )
-        })
+        .read_and_record(
+            move |conn| sql::find_visible(conn, &caller, id)?.ok_or(ApiError::NotFound),
+            move |tx| {
+                let event = Event::new(Action::View).on(Entity::Patient, id);
+                audit::record(tx, &caller, event)
+            },
+        )
         .await?;
     Ok(Json(patient))
 }
@@ -229,7 +219,7 @@ async fn replace(
     caller: Caller,
     db: &State<Db>,
 ) -> Result<Json<Patient>, ApiError> {
-    db.run(move |conn| sql::change(conn, &caller, id, &body.0, true))
+    db.write(move |tx| sql::change(tx, &caller, id, &body.0, true))
         .await
         .map(Json)
 }
@@ -242,7 +232,7 @@ async fn update(
     caller: Caller,
     db: &State<Db>,
 ) -> Result<Json<Patient>, ApiError> {
-    db.run(move |conn| sql::change(conn, &caller, id, &body.0, false))
+    db.write(move |tx| sql::change(tx, &caller, id, &body.0, false))
         .await
         .map(Json)
 }
@@ -250,7 +240,7 @@ async fn update(
 #[utoipa::path(tag = "patients", responses((status = 204, description = "Archives a patient")), security(("bearer" = [])))]
 #[delete("/patients/<id>")]
 async fn archive(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, ApiError> {
-    let archived = db.run(move |conn| sql::archive(conn, &caller, id)).await?;
+    let archived = db.write(move |tx| sql::archive(tx, &caller, id)).await?;
     if archived {
         Ok(NoContent)
     } else {
@@ -261,6 +251,6 @@ async fn archive(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, A
 #[utoipa::path(tag = "patients", responses((status = 200, description = "Restores an archived patient (admin)", body = Patient)), security(("bearer" = [])))]
 #[post("/patients/<id>/restore")]
 async fn restore(id: i64, admin: Admin, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
-    let patient = db.run(move |conn| sql::restore(conn, &admin.0, id)).await?;
+    let patient = db.write(move |tx| sql::restore(tx, &admin.0, id)).await?;
     patient.map(Json).ok_or(ApiError::NotFound)
 }

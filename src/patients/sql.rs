@@ -1,7 +1,7 @@
 //! Patient SQL. Visibility lives in the `WHERE` clause of every read, so
 //! "not yours" and "missing" are the same `None`.
 
-use rusqlite::{named_params, params, Connection, OptionalExtension};
+use rusqlite::{named_params, params, Connection, OptionalExtension, Transaction};
 use serde_json::{Map, Value};
 
 use super::input::{apply, PatientFilter};
@@ -112,14 +112,13 @@ pub fn insert(
 /// to it, write it whole. Someone else's patient is `404` before any
 /// validation, so errors cannot reveal that it exists.
 pub fn change(
-    conn: &mut Connection,
+    tx: &Transaction<'_>,
     caller: &Caller,
     id: i64,
     body: &Map<String, Value>,
     complete: bool,
 ) -> Result<Patient, ApiError> {
-    let tx = conn.transaction()?;
-    let before = find_visible(&tx, caller, id)?
+    let before = find_visible(tx, caller, id)?
         .ok_or(ApiError::NotFound)?
         .fields;
     let mut record = before.clone();
@@ -138,20 +137,18 @@ pub fn change(
           WHERE id = :id",
     )?
     .execute(db::bind(&values).as_slice())?;
-    let patient = find_visible(&tx, caller, id)?.ok_or(ApiError::NotFound)?;
+    let patient = find_visible(tx, caller, id)?.ok_or(ApiError::NotFound)?;
     let mut fields = audit::changed_fields(&before, &record);
     if before.stored_age != record.stored_age {
         fields.push("age".into());
     }
     let event = Event::new(Action::Update).on(Entity::Patient, id);
-    audit::record(&tx, caller, event.fields(fields))?;
-    tx.commit()?;
+    audit::record(tx, caller, event.fields(fields))?;
     Ok(patient)
 }
 
 /// Archives a visible patient; `false` if there is none to archive.
-pub fn archive(conn: &mut Connection, caller: &Caller, id: i64) -> Result<bool, ApiError> {
-    let tx = conn.transaction()?;
+pub fn archive(tx: &Transaction<'_>, caller: &Caller, id: i64) -> Result<bool, ApiError> {
     let changed = tx.execute(
         "UPDATE patients SET deleted_at = ?4, updated_at = ?4
           WHERE id = ?1 AND deleted_at IS NULL AND (?2 OR created_by = ?3)",
@@ -159,29 +156,27 @@ pub fn archive(conn: &mut Connection, caller: &Caller, id: i64) -> Result<bool, 
     )?;
     if changed == 1 {
         audit::record(
-            &tx,
+            tx,
             caller,
             Event::new(Action::Archive).on(Entity::Patient, id),
         )?;
     }
-    tx.commit()?;
     Ok(changed == 1)
 }
 
 /// Brings an archived patient back (admins only; a live one is left as is).
 pub fn restore(
-    conn: &mut Connection,
+    tx: &Transaction<'_>,
     caller: &Caller,
     id: i64,
 ) -> Result<Option<Patient>, ApiError> {
-    let tx = conn.transaction()?;
     let changed = tx.execute(
         "UPDATE patients SET deleted_at = NULL, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NOT NULL",
         params![id, db::now()],
     )?;
     if changed == 1 {
         audit::record(
-            &tx,
+            tx,
             caller,
             Event::new(Action::Restore).on(Entity::Patient, id),
         )?;
@@ -190,7 +185,6 @@ pub fn restore(
         .prepare_cached(&format!("{SELECT} WHERE id = ?1 AND deleted_at IS NULL"))?
         .query_row([id], Patient::from_row)
         .optional()?;
-    tx.commit()?;
     Ok(patient)
 }
 

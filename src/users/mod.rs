@@ -125,11 +125,8 @@ impl NewAccount {
         by: Actor,
     ) -> Result<User, ApiError> {
         let hash = hasher.hash(self.password.clone()).await?;
-        db.run(move |conn| {
-            // An explicit transaction: in autocommit mode a failed commit of an
-            // INSERT … RETURNING is dropped with the statement, unreported.
-            let tx = conn.transaction()?;
-            let user = sql::insert(&tx, &self, &hash)?;
+        db.write(move |tx| {
+            let user = sql::insert(tx, &self, &hash)?;
             let actor = Actor {
                 account: by.account.or(Some((user.id, user.role))),
                 ..by
@@ -142,8 +139,7 @@ impl NewAccount {
                     _ => true,
                 });
             let event = Event::new(action).on(Entity::User, user.id).fields(fields);
-            audit::record(&tx, actor, event)?;
-            tx.commit()?;
+            audit::record(tx, actor, event)?;
             Ok(user)
         })
         .await
@@ -263,7 +259,7 @@ impl UserQuery<'_> {
 async fn list(query: UserQuery<'_>, _admin: Admin, db: &State<Db>) -> Result<Page<User>, ApiError> {
     let filter = query.validate()?;
     let paging = filter.paging;
-    let (items, total) = db.run(move |conn| sql::select_page(conn, &filter)).await?;
+    let (items, total) = db.read(move |conn| sql::select_page(conn, &filter)).await?;
     Ok(Page {
         items,
         total,
@@ -289,7 +285,7 @@ async fn create(
 #[utoipa::path(tag = "users", responses((status = 200, description = "One account (admin)", body = User)), security(("bearer" = [])))]
 #[get("/users/<id>")]
 async fn read(id: i64, _admin: Admin, db: &State<Db>) -> Result<Json<User>, ApiError> {
-    db.run(move |conn| sql::find(conn, id))
+    db.read(move |conn| sql::find(conn, id))
         .await?
         .map(Json)
         .ok_or(ApiError::NotFound)
@@ -305,7 +301,7 @@ async fn update(
     hasher: &State<Hasher>,
 ) -> Result<Json<User>, ApiError> {
     let current = db
-        .run(move |conn| sql::find(conn, id))
+        .read(move |conn| sql::find(conn, id))
         .await?
         .ok_or(ApiError::NotFound)?;
     let mut fields = Fields::new(&body.0);
@@ -359,7 +355,7 @@ async fn update(
         must_change_password,
     };
     let user = db
-        .run(move |conn| sql::update(conn, &admin.0, id, &changes))
+        .write(move |tx| sql::update(tx, &admin.0, id, &changes))
         .await?;
     Ok(Json(user))
 }
@@ -371,7 +367,7 @@ async fn deactivate(id: i64, admin: Admin, db: &State<Db>) -> Result<NoContent, 
         is_active: Some(false),
         ..AccountChanges::default()
     };
-    db.run(move |conn| sql::update(conn, &admin.0, id, &changes))
+    db.write(move |tx| sql::update(tx, &admin.0, id, &changes))
         .await?;
     Ok(NoContent)
 }

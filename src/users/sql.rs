@@ -1,6 +1,6 @@
 //! Account SQL. Also used by `auth` (login, refresh, me) and `setup`.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{AccountChanges, NewAccount, User, UserFilter};
 use crate::audit::{self, Action, Actor, Entity, Event, Origin};
@@ -66,22 +66,20 @@ const LOCK_MINUTES: i64 = 15;
 /// Records a failed sign-in. For a known account it counts towards the
 /// lockout: the tenth wrong password in a row locks it (audited too).
 pub fn record_login_failure(
-    conn: &mut Connection,
+    tx: &Transaction<'_>,
     account: Option<(i64, Role)>,
     origin: Origin,
 ) -> Result<(), ApiError> {
-    let tx = conn.transaction()?;
     let Some((id, role)) = account else {
         let event = Event::new(Action::LoginFailed).about(Entity::User).failed();
-        audit::record(&tx, Actor::anonymous(origin), event)?;
-        tx.commit()?;
+        audit::record(tx, Actor::anonymous(origin), event)?;
         return Ok(());
     };
     let actor = Actor::account(id, role, origin);
     let event = Event::new(Action::LoginFailed)
         .on(Entity::User, id)
         .failed();
-    audit::record(&tx, actor, event)?;
+    audit::record(tx, actor, event)?;
     let failures: i64 = tx.query_row(
         "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
         [id],
@@ -94,13 +92,12 @@ pub fn record_login_failure(
               WHERE id = ?1",
             params![id, format!("+{LOCK_MINUTES} minutes")],
         )?;
-        audit::record(&tx, actor, Event::new(Action::Lockout).on(Entity::User, id))?;
+        audit::record(tx, actor, Event::new(Action::Lockout).on(Entity::User, id))?;
         tracing::warn!(
             user_id = id,
             "account locked for {LOCK_MINUTES} minutes after {LOCK_AFTER} failed sign-ins"
         );
     }
-    tx.commit()?;
     Ok(())
 }
 
@@ -171,13 +168,12 @@ pub fn insert(
 /// Applies an admin's (or the user's own) changes in one transaction,
 /// refusing to demote or deactivate the last active admin.
 pub fn update(
-    conn: &mut Connection,
+    tx: &Transaction<'_>,
     caller: &Caller,
     id: i64,
     changes: &AccountChanges,
 ) -> Result<User, ApiError> {
-    let tx = conn.transaction()?;
-    let current = find(&tx, id)?.ok_or(ApiError::NotFound)?;
+    let current = find(tx, id)?.ok_or(ApiError::NotFound)?;
     let loses_admin = current.role == Role::Admin
         && current.is_active
         && (changes.role.is_some_and(|r| r != Role::Admin) || changes.is_active == Some(false));
@@ -223,7 +219,7 @@ pub fn update(
         ApiError::duplicate("An account with this username already exists.")
     })?;
     if changes.password.is_some() || !is_active {
-        crate::auth::routes::sql::revoke_all(&tx, id)?;
+        crate::auth::routes::sql::revoke_all(tx, id)?;
     }
     if changes.unlock {
         tx.execute(
@@ -231,11 +227,10 @@ pub fn update(
             [id],
         )?;
     }
-    let user = find(&tx, id)?.ok_or(ApiError::NotFound)?;
+    let user = find(tx, id)?.ok_or(ApiError::NotFound)?;
     for event in events(&current, &user, changes) {
-        audit::record(&tx, caller, event.on(Entity::User, id))?;
+        audit::record(tx, caller, event.on(Entity::User, id))?;
     }
-    tx.commit()?;
     Ok(user)
 }
 

@@ -253,6 +253,30 @@ async fn deactivating_with_patch_locks_the_user_out_at_their_next_request() {
 }
 
 #[rocket::async_test]
+async fn a_demotion_takes_effect_at_the_demoted_accounts_very_next_request() {
+    // Arrange: a staff member who has just listed the clinic's patients
+    // (so the server has their account state at hand).
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let staff = app.account(&admin, "staff", "demoted@clinic.test").await;
+    app.create_patient(&admin.access, &json!({ "first_name": "Ada" }))
+        .await;
+    let before = json_with(app.get("/api/patients/", &staff.access).await, 200).await;
+    assert_eq!(before.as_array().map(Vec::len), Some(1));
+
+    // Act
+    let body = json!({ "role": "user" });
+    let patched = app.patch(&user_path(&staff), &admin.access, &body).await;
+
+    // Assert: the same token now sees what a `user` sees.
+    assert_eq!(json_with(patched, 200).await["role"], "user");
+    let after = json_with(app.get("/api/patients/", &staff.access).await, 200).await;
+    assert_eq!(after.as_array().map(Vec::len), Some(0), "{after}");
+    let users = app.get("/api/users/", &staff.access).await;
+    assert_eq!(users.status(), 403);
+}
+
+#[rocket::async_test]
 async fn delete_deactivates_the_user_who_stays_listed() {
     // Arrange
     let app = spawn_app().await;

@@ -150,8 +150,51 @@ fn check_reports_the_database_settings_and_integrity() {
     }
 }
 
+/// Reads acknowledged patients one by one until `stop`, keeping the
+/// `X-Request-Id` of every answered read: each must have its audit row.
+async fn read_until_stopped(
+    port: u16,
+    token: &str,
+    stop: &std::sync::atomic::AtomicBool,
+    acknowledged: &std::sync::Mutex<Vec<i64>>,
+    answered: &std::sync::Mutex<Vec<String>>,
+) {
+    use std::sync::atomic::Ordering;
+    let http = reqwest::Client::new();
+    let mut turn = 0usize;
+    while !stop.load(Ordering::SeqCst) {
+        let id = {
+            let ids = acknowledged.lock().expect("not poisoned");
+            if ids.is_empty() {
+                None
+            } else {
+                Some(ids[turn % ids.len()])
+            }
+        };
+        turn += 1;
+        let Some(id) = id else {
+            rocket::tokio::task::yield_now().await;
+            continue;
+        };
+        let Ok(response) = http
+            .get(format!("http://127.0.0.1:{port}/api/patients/{id}/"))
+            .bearer_auth(token)
+            .send()
+            .await
+        else {
+            break;
+        };
+        if response.status() == 200 {
+            if let Some(request) = response.headers().get("X-Request-Id") {
+                let request = request.to_str().unwrap_or_default().to_owned();
+                answered.lock().expect("not poisoned").push(request);
+            }
+        }
+    }
+}
+
 #[rocket::async_test]
-async fn every_acknowledged_write_survives_kill_9_under_load() {
+async fn every_acknowledged_write_and_every_answered_reads_record_survive_kill_9_under_load() {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Mutex;
 
@@ -160,12 +203,13 @@ async fn every_acknowledged_write_survives_kill_9_under_load() {
         .status
         .success());
     let acknowledged = Mutex::new(Vec::new());
+    let answered = Mutex::new(Vec::new());
     // An unpredictable moment: after between 10 and 59 acknowledged writes.
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     for round in 0..3u32 {
-        // Arrange: a server under load from six writers.
+        // Arrange: a server under load from six writers and two readers.
         let (mut server, port) = start_server(dir.path());
         let token = access_token(port).await;
         let stop = AtomicBool::new(false);
@@ -186,7 +230,11 @@ async fn every_acknowledged_write_survives_kill_9_under_load() {
             write_until_stopped(port, &token, 6, 200, &stop, &acknowledged).await;
             stop.store(true, Ordering::SeqCst);
         };
-        rocket::futures::future::join(killer, load).await;
+        let reads = rocket::futures::future::join(
+            read_until_stopped(port, &token, &stop, &acknowledged, &answered),
+            read_until_stopped(port, &token, &stop, &acknowledged, &answered),
+        );
+        rocket::futures::future::join3(killer, load, reads).await;
         drop(server);
 
         // Assert: intact, and nothing acknowledged is missing.
@@ -205,5 +253,21 @@ async fn every_acknowledged_write_survives_kill_9_under_load() {
         assert!(ids.len() > before, "round {round} wrote something");
         let context = format!("round {round}, acknowledged before kill -9");
         assert_patients_readable(port, &token, &ids, &context).await;
+        let conn = rusqlite::Connection::open(dir.path().join("clinicdesk.sqlite3")).expect("open");
+        let recorded: std::collections::HashSet<String> = conn
+            .prepare("SELECT request_id FROM audit_log WHERE action = 'view'")
+            .expect("query")
+            .query_map([], |row| row.get(0))
+            .expect("rows")
+            .collect::<Result<_, _>>()
+            .expect("request ids");
+        let reads = answered.lock().expect("not poisoned").clone();
+        let missing: Vec<&String> = reads.iter().filter(|r| !recorded.contains(*r)).collect();
+        assert!(
+            missing.is_empty(),
+            "round {round}: {} of {} answered reads have no audit row",
+            missing.len(),
+            reads.len()
+        );
     }
 }

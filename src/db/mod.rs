@@ -1,0 +1,549 @@
+//! `SQLite`: one connection that writes, on a thread of its own with group
+//! commit (`writer`), a pool of read-only connections beside it, and
+//! checkpoints in the background (`checkpoint`). `Db::read` and `Db::write`
+//! are the one way handlers reach the database.
+//!
+//! Why one writer: `SQLite` has one write lock. With every pooled connection
+//! free to write, waiters were woken by `SQLite`'s busy handler, which sleeps
+//! in growing steps (the second-long tails under load), and each commit paid
+//! its own fsync. With one writer nobody waits for the lock, and a burst of
+//! writes shares one fsync per batch (see `writer`). Reads never take the
+//! write lock (WAL), so they never queue behind writes.
+
+use std::path::Path;
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use anyhow::Context;
+use r2d2_sqlite::SqliteConnectionManager;
+use rocket::tokio::sync::oneshot;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::error::ApiError;
+
+mod checkpoint;
+mod schema;
+mod writer;
+
+pub use writer::OnChange;
+
+/// Read-only connections: enough for reads to overlap on a small
+/// workstation; more only queue for its cores.
+const READERS: u32 = 8;
+
+/// How long a statement waits for a lock held outside this process (a
+/// reader meeting a checkpoint that resets the log, the writer meeting
+/// another program that holds the file). Inside it, nobody waits: there is
+/// one writer.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long a client that met a full write queue is asked to wait.
+const RETRY_AFTER_SECONDS: u64 = 1;
+
+/// Handle to the database; managed by Rocket and cheap to clone.
+#[derive(Clone)]
+pub struct Db(Arc<Inner>);
+
+struct Inner {
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    queue: writer::Queue,
+    writer: writer::Stopper,
+    checkpointer: checkpoint::Checkpointer,
+    watchers: writer::Watchers,
+}
+
+impl Db {
+    /// Opens (creating if needed) the database file, checks it, brings its
+    /// schema up to date, and only then starts the writer, the readers and
+    /// the checkpointer.
+    pub fn open(config: &Config) -> anyhow::Result<Self> {
+        let path = &config.database_path();
+        schema::prepare(config, path)?;
+        let readers = r2d2::Pool::builder()
+            .max_size(READERS)
+            .build(SqliteConnectionManager::file(path).with_init(|conn| {
+                conn.busy_timeout(BUSY_TIMEOUT)?;
+                conn.pragma_update(None, "foreign_keys", true)?;
+                // A reader cannot write by mistake: only the writer writes.
+                conn.pragma_update(None, "query_only", true)
+            }))
+            .with_context(|| format!("cannot open the database {}", path.display()))?;
+        let watchers = writer::Watchers::default();
+        let (queue, writer) = writer::spawn(
+            open_writer(path)?,
+            config.write_queue,
+            Arc::clone(&watchers),
+        )
+        .context("cannot start the database writer")?;
+        let checkpointer =
+            checkpoint::Checkpointer::spawn(open_plain(path)?, Arc::clone(&queue.commits))
+                .context("cannot start the checkpointer")?;
+        Ok(Self(Arc::new(Inner {
+            readers,
+            queue,
+            writer,
+            checkpointer,
+            watchers,
+        })))
+    }
+
+    /// Runs `read` on a read-only connection, on a blocking thread, in one
+    /// snapshot (a page and its count agree). It never waits for a writer.
+    pub async fn read<T, F>(&self, read: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        let span = tracing::Span::current();
+        let joined = rocket::tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            db.read_now(read)
+        })
+        .await;
+        joined.unwrap_or_else(|e| {
+            Err(ApiError::Internal(anyhow::anyhow!(
+                "database task failed: {e}"
+            )))
+        })
+    }
+
+    /// Hands `write` to the writer and waits for its answer, which comes
+    /// only once its batch is committed (so it survives a power cut). A
+    /// failing `write` rolls back its own changes alone. A full queue is
+    /// answered at once with `503 busy` and `Retry-After`, never queued
+    /// without bound.
+    pub async fn write<T, F>(&self, write: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (answer, answered) = oneshot::channel();
+        let span = tracing::Span::current();
+        let job = writer::job(
+            move |tx| {
+                let _entered = span.enter();
+                write(tx)
+            },
+            move |result| {
+                let _ = answer.send(result);
+            },
+        );
+        self.offer(job)?;
+        answered.await.unwrap_or_else(|_| Err(unanswered()))
+    }
+
+    /// A read, then the audit row that records it; the read is answered
+    /// only once its record is committed. The read runs on a reader (never
+    /// waiting for the writer); the record goes through the writer and
+    /// shares its batch's fsync, so every answered read's record survives a
+    /// power cut.
+    pub async fn read_and_record<T, R, W>(&self, read: R, record: W) -> Result<T, ApiError>
+    where
+        R: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+        W: FnOnce(&Transaction<'_>) -> Result<(), ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let value = self.read(read).await?;
+        self.write(record).await?;
+        Ok(value)
+    }
+
+    /// `read` for start-up and command-line work: on this thread, which must
+    /// not be one of Rocket's async workers.
+    pub fn read_now<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        let mut conn = self.0.readers.get()?;
+        let snapshot = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let value = read(&snapshot)?;
+        // Read-only: committing only ends the snapshot.
+        snapshot.commit()?;
+        Ok(value)
+    }
+
+    /// `write` for start-up and command-line work: waits on this thread,
+    /// which must not be one of Rocket's async workers.
+    pub fn write_now<T, F>(&self, write: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (answer, answered) = std::sync::mpsc::sync_channel(1);
+        let job = writer::job(write, move |result| {
+            let _ = answer.send(result);
+        });
+        self.offer(job)?;
+        answered.recv().unwrap_or_else(|_| Err(unanswered()))
+    }
+
+    fn offer(&self, job: writer::Job) -> Result<(), ApiError> {
+        self.0.queue.offer(job).map_err(|refused| match refused {
+            writer::Refused::Full => {
+                tracing::warn!("the write queue is full; a write was turned away");
+                ApiError::Busy {
+                    retry_after: RETRY_AFTER_SECONDS,
+                    detail: "The server has more changes to save than it can take right now; nothing was saved.",
+                }
+            }
+            writer::Refused::Stopped => ApiError::Busy {
+                retry_after: RETRY_AFTER_SECONDS,
+                detail: "The server is shutting down; nothing was saved.",
+            },
+        })
+    }
+
+    /// Calls `on_change` after every commit that inserted, updated or
+    /// deleted rows of `table`, with their rowids, before any write of that
+    /// batch is answered. For caches that must never serve a stale row (the
+    /// account state every request checks).
+    pub fn watch(&self, table: &str, on_change: OnChange) {
+        self.0
+            .watchers
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((table.to_owned(), on_change));
+    }
+
+    /// Shutdown: lets the writer finish what is queued, stops the
+    /// background checkpoints, then moves every committed page from the
+    /// write-ahead log into the database file and empties the log, so the
+    /// file alone is complete (a copy of it is a whole backup). Blocking.
+    pub fn close(&self) -> anyhow::Result<()> {
+        self.0.writer.stop();
+        self.0.checkpointer.stop();
+        let conn = self.0.readers.get()?;
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
+        anyhow::ensure!(busy == 0, "the checkpoint was blocked by a reader");
+        Ok(())
+    }
+
+    /// What `clinicdesk check` prints about the database.
+    pub fn report(&self) -> anyhow::Result<StorageReport> {
+        let conn = self.0.readers.get()?;
+        let pragma = |name: &str| -> anyhow::Result<String> {
+            let value: rusqlite::types::Value =
+                conn.query_row(&format!("PRAGMA {name}"), [], |row| row.get(0))?;
+            Ok(match value {
+                rusqlite::types::Value::Text(text) => text,
+                rusqlite::types::Value::Integer(n) => n.to_string(),
+                other => format!("{other:?}"),
+            })
+        };
+        Ok(StorageReport {
+            sqlite_version: rusqlite::version().to_owned(),
+            journal_mode: pragma("journal_mode")?,
+            // The writer's setting: the readers commit nothing.
+            synchronous: match self
+                .write_now(|tx| {
+                    Ok(tx.pragma_query_value(None, "synchronous", |row| row.get::<_, i64>(0))?)
+                })
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+            {
+                0 => "OFF".into(),
+                1 => "NORMAL".into(),
+                2 => "FULL".into(),
+                3 => "EXTRA".into(),
+                other => other.to_string(),
+            },
+            foreign_keys: pragma("foreign_keys")? == "1",
+            schema_version: pragma("user_version")?,
+            integrity: pragma("integrity_check")?,
+        })
+    }
+}
+
+/// A job dropped unanswered: the writer could not run it (its reason is in
+/// the log) or it panicked (rolled back).
+fn unanswered() -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("the write was not carried out"))
+}
+
+/// The writer's connection.
+fn open_writer(path: &Path) -> anyhow::Result<Connection> {
+    let conn = open_plain(path)?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    // An acknowledged write must survive a power cut.
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    // Checkpoints run in the background (`checkpoint`), never in a commit.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+    // The writer runs every statement of the application, over and over.
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+fn open_plain(path: &Path) -> anyhow::Result<Connection> {
+    let conn = Connection::open(path)
+        .with_context(|| format!("cannot open the database {}", path.display()))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
+/// The state of the database file, for a person to read.
+#[derive(Debug)]
+pub struct StorageReport {
+    pub sqlite_version: String,
+    pub journal_mode: String,
+    pub synchronous: String,
+    pub foreign_keys: bool,
+    /// The number of migrations applied.
+    pub schema_version: String,
+    /// `ok`, or what `PRAGMA integrity_check` found.
+    pub integrity: String,
+}
+
+/// The current time as stored and answered: RFC 3339 UTC to the second.
+pub fn now() -> String {
+    let now = OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| OffsetDateTime::now_utc());
+    now.format(&Rfc3339)
+        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned())
+}
+
+/// Named SQL parameters built up in steps (the columns an insert and an
+/// update share, plus each statement's own).
+pub type NamedValues<'a> = Vec<(&'static str, Box<dyn rusqlite::ToSql + 'a>)>;
+
+/// `NamedValues` in the form rusqlite binds.
+pub fn bind<'a>(values: &'a NamedValues<'_>) -> Vec<(&'static str, &'a dyn rusqlite::ToSql)> {
+    values
+        .iter()
+        .map(|(name, value)| (*name, value.as_ref()))
+        .collect()
+}
+
+/// Turns a unique-constraint failure on `column` into the caller's error.
+pub trait ResultExt<T> {
+    /// If this is a `UNIQUE constraint failed` naming `column`
+    /// (`table.column`), answer `err()` instead.
+    fn on_unique(self, column: &str, err: impl FnOnce() -> ApiError) -> Result<T, ApiError>;
+}
+
+impl<T> ResultExt<T> for Result<T, ApiError> {
+    fn on_unique(self, column: &str, err: impl FnOnce() -> ApiError) -> Result<T, ApiError> {
+        match self {
+            Err(ApiError::Database(rusqlite::Error::SqliteFailure(failure, Some(message))))
+                if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    && message.contains(column) =>
+            {
+                Err(err())
+            }
+            other => other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use super::*;
+
+    fn open(dir: &tempfile::TempDir, queue: usize) -> Db {
+        let mut config = Config::for_tests(dir.path());
+        config.write_queue = queue;
+        config.prepare_data_dir().expect("data dir");
+        let db = Db::open(&config).expect("open");
+        db.write_now(|tx| Ok(tx.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")?))
+            .expect("table");
+        db
+    }
+
+    fn rows(db: &Db) -> Vec<i64> {
+        db.read_now(|conn| {
+            let mut stmt = conn.prepare("SELECT x FROM t ORDER BY x")?;
+            let rows = stmt.query_map([], |row| row.get(0))?;
+            Ok(rows.collect::<Result<Vec<i64>, _>>()?)
+        })
+        .expect("rows")
+    }
+
+    /// Queues a job that holds the writer until the returned sender is used,
+    /// so that whatever is queued meanwhile forms the next batch.
+    fn hold_the_writer(db: &Db) -> (mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+        let (release, released) = mpsc::channel::<()>();
+        let (started, running) = mpsc::channel::<()>();
+        let held = db.clone();
+        let holder = std::thread::spawn(move || {
+            held.write_now(move |_| {
+                started.send(()).expect("tell the test");
+                released.recv().expect("released");
+                Ok(())
+            })
+            .expect("the holding job");
+        });
+        running.recv().expect("the writer runs the holding job");
+        (release, holder)
+    }
+
+    #[test]
+    fn in_one_batch_a_failing_job_rolls_back_alone_and_the_others_commit() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = open(&dir, 64);
+        let (release, holder) = hold_the_writer(&db);
+        let before =
+            db.0.queue
+                .commits
+                .load(std::sync::atomic::Ordering::Relaxed);
+
+        // Arrange: three jobs queued behind the held writer: one batch.
+        let jobs: Vec<_> = [(1, false), (2, true), (3, false)]
+            .into_iter()
+            .map(|(x, fail)| {
+                let db = db.clone();
+                let job = std::thread::spawn(move || {
+                    db.write_now(move |tx| {
+                        tx.execute("INSERT INTO t (x) VALUES (?1)", [x])?;
+                        if fail {
+                            // Its insert is in; the job's failure must undo it.
+                            return Err(ApiError::NotFound);
+                        }
+                        Ok(x)
+                    })
+                });
+                (x, job)
+            })
+            .collect();
+        // Each thread has queued its job once the queue holds three.
+        while db.0.queue.queued() < 3 {
+            std::thread::yield_now();
+        }
+
+        // Act
+        release.send(()).expect("release");
+        holder.join().expect("holder");
+        let answers: Vec<_> = jobs
+            .into_iter()
+            .map(|(x, job)| (x, job.join().expect("job")))
+            .collect();
+
+        // Assert: one commit for the holder, one for the batch of three.
+        let after =
+            db.0.queue
+                .commits
+                .load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(after - before, 2, "the three jobs shared one commit");
+        assert!(matches!(answers[0], (1, Ok(1))));
+        assert!(matches!(answers[1], (2, Err(ApiError::NotFound))));
+        assert!(matches!(answers[2], (3, Ok(3))));
+        assert_eq!(rows(&db), vec![1, 3]);
+    }
+
+    #[test]
+    fn a_panicking_job_is_rolled_back_and_answered_and_the_writer_carries_on() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = open(&dir, 8);
+
+        let panicked: Result<(), ApiError> = db.write_now(|tx| {
+            tx.execute("INSERT INTO t (x) VALUES (1)", [])?;
+            panic!("a bug in a job");
+        });
+        let next = db.write_now(|tx| Ok(tx.execute("INSERT INTO t (x) VALUES (2)", [])?));
+
+        assert!(matches!(panicked, Err(ApiError::Internal(_))));
+        assert!(next.is_ok());
+        assert_eq!(rows(&db), vec![2]);
+    }
+
+    #[test]
+    fn a_full_queue_turns_a_write_away_at_once_and_writes_nothing_of_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = open(&dir, 1);
+        let (release, holder) = hold_the_writer(&db);
+        // The queue's one place taken, behind the held writer:
+        let queued = {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                db.write_now(|tx| Ok(tx.execute("INSERT INTO t (x) VALUES (1)", [])?))
+            })
+        };
+        while db.0.queue.queued() < 1 {
+            std::thread::yield_now();
+        }
+
+        let refused = db.write_now(|tx| Ok(tx.execute("INSERT INTO t (x) VALUES (2)", [])?));
+        release.send(()).expect("release");
+        holder.join().expect("holder");
+
+        assert!(matches!(
+            refused,
+            Err(ApiError::Busy { retry_after: 1, .. })
+        ));
+        assert!(queued.join().expect("queued").is_ok());
+        assert_eq!(rows(&db), vec![1]);
+    }
+
+    #[test]
+    fn watchers_learn_of_a_change_before_the_write_is_answered() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = open(&dir, 8);
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Arc::clone(&seen);
+        db.watch(
+            "t",
+            Arc::new(move |ids: &[i64]| sink.lock().expect("lock").extend_from_slice(ids)),
+        );
+
+        let rowid = db
+            .write_now(|tx| {
+                tx.execute("INSERT INTO t (x) VALUES (5)", [])?;
+                Ok(tx.last_insert_rowid())
+            })
+            .expect("insert");
+        let after_answer = seen.lock().expect("lock").clone();
+        db.write_now(|tx| {
+            Ok(tx.execute_batch("CREATE TABLE other (y); INSERT INTO other VALUES (1)")?)
+        })
+        .expect("unwatched");
+
+        assert_eq!(after_answer, vec![rowid]);
+        assert_eq!(
+            *seen.lock().expect("lock"),
+            vec![rowid],
+            "other tables are not reported"
+        );
+    }
+
+    #[test]
+    fn close_finishes_the_queued_writes_then_refuses_more_and_empties_the_log() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = open(&dir, 8);
+        let (release, holder) = hold_the_writer(&db);
+        let queued = {
+            let db = db.clone();
+            std::thread::spawn(move || {
+                db.write_now(|tx| Ok(tx.execute("INSERT INTO t (x) VALUES (7)", [])?))
+            })
+        };
+        while db.0.queue.queued() == 0 {
+            std::thread::yield_now();
+        }
+        let closing = {
+            let db = db.clone();
+            std::thread::spawn(move || db.close())
+        };
+        release.send(()).expect("release");
+        holder.join().expect("holder");
+        closing.join().expect("close").expect("closed");
+
+        let late = db.write_now(|tx| Ok(tx.execute("INSERT INTO t (x) VALUES (8)", [])?));
+        assert!(queued.join().expect("queued").is_ok());
+        assert!(matches!(late, Err(ApiError::Busy { .. })));
+        assert_eq!(rows(&db), vec![7]);
+        let wal =
+            std::fs::metadata(dir.path().join("clinicdesk.sqlite3-wal")).map_or(0, |m| m.len());
+        assert_eq!(wal, 0, "every committed page is in the database file");
+    }
+
+    #[test]
+    fn now_is_rfc3339_utc_to_the_second() {
+        let now = now();
+        assert_eq!(now.len(), "2026-11-23T10:30:00Z".len(), "{now}");
+        assert!(now.ends_with('Z'));
+    }
+}
