@@ -262,6 +262,7 @@ async fn every_acknowledged_write_and_every_answered_reads_record_survive_kill_9
             .collect::<Result<_, _>>()
             .expect("request ids");
         let reads = answered.lock().expect("not poisoned").clone();
+        assert!(!reads.is_empty(), "round {round}: some reads were answered");
         let missing: Vec<&String> = reads.iter().filter(|r| !recorded.contains(*r)).collect();
         assert!(
             missing.is_empty(),
