@@ -301,7 +301,7 @@ fn tell_watchers(changed: &Mutex<Vec<(usize, i64)>>, watchers: &Watchers) {
 /// rolled back, and its request answered with a server error (its reply is
 /// dropped), so the writer and the rest of its batch carry on.
 fn run_job(tx: &Transaction<'_>, job: Job) -> Ran {
-    if let Err(e) = tx.execute_batch("SAVEPOINT job") {
+    if let Err(e) = savepoint(tx, "SAVEPOINT job") {
         tracing::error!(error = %e, "cannot open a savepoint for a write");
         return Ran {
             reply: Box::new(|_| {}),
@@ -311,7 +311,7 @@ fn run_job(tx: &Transaction<'_>, job: Job) -> Ran {
     match catch_unwind(AssertUnwindSafe(|| job(tx))) {
         Ok(ran) => ran,
         Err(_) => {
-            let _ = tx.execute_batch("ROLLBACK TO job; RELEASE job");
+            let _ = roll_back(tx);
             tracing::error!("a write job panicked; its changes were rolled back");
             Ran {
                 reply: Box::new(|_| {}),
@@ -319,6 +319,17 @@ fn run_job(tx: &Transaction<'_>, job: Job) -> Ran {
             }
         }
     }
+}
+
+/// Runs one of the savepoint statements; cached, as every write runs two.
+fn savepoint(tx: &Transaction<'_>, statement: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached(statement)?.execute([]).map(drop)
+}
+
+/// Undoes the current job's changes and ends its savepoint.
+fn roll_back(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    savepoint(tx, "ROLLBACK TO job")?;
+    savepoint(tx, "RELEASE job")
 }
 
 /// Wraps a handler's closure as a `Job`: runs it in the savepoint that
@@ -336,9 +347,9 @@ where
             // The database already rolled everything back.
             Ok(())
         } else if result.is_ok() {
-            tx.execute_batch("RELEASE job")
+            savepoint(tx, "RELEASE job")
         } else {
-            tx.execute_batch("ROLLBACK TO job; RELEASE job")
+            roll_back(tx)
         };
         let result = match (result, closed) {
             (Ok(_), Err(e)) => Err(ApiError::Database(e)),
