@@ -27,6 +27,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0007_temporary_passwords.sql")),
     M::up(include_str!("../migrations/0008_search_index.sql")),
     M::up(include_str!("../migrations/0009_patient_counts.sql")),
+    M::up(include_str!("../migrations/0010_ids_never_reused.sql")),
 ];
 
 /// Connections in the pool. WAL lets readers run beside the one writer;
