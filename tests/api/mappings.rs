@@ -390,6 +390,29 @@ async fn deleting_a_mapping_by_its_id_removes_only_that_mapping() {
 }
 
 #[rocket::async_test]
+async fn a_deleted_mappings_id_is_never_given_to_a_new_one() {
+    // Arrange: the newest mapping, deleted.
+    let Clinic {
+        app,
+        staff,
+        ada,
+        greg,
+        ..
+    } = clinic().await;
+    let staff = staff.access.as_str();
+    let first = add_mapping(&app, staff, ada, greg).await;
+    assert_no_content(&app.delete(&format!("/api/mappings/{first}/"), staff).await);
+
+    // Act
+    let second = add_mapping(&app, staff, ada, greg).await;
+
+    // Assert
+    assert_ne!(second, first, "a stale client's id must not reach the new mapping");
+    let stale = app.get(&format!("/api/mappings/detail/{first}/"), staff).await;
+    assert_not_found(stale).await;
+}
+
+#[rocket::async_test]
 async fn the_compatibility_detail_and_delete_paths_act_on_the_mapping_id() {
     // Arrange
     let Clinic {
