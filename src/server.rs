@@ -83,6 +83,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         .mount("/", openapi::routes())
         .mount("/", ui::routes())
         .register("/api", error::catchers())
+        .attach(http::QueryCheck)
         .attach(security_headers)
         .attach(cors)
         .attach(telemetry::RequestLog)

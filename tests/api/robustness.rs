@@ -157,3 +157,113 @@ async fn no_value_of_any_shape_in_any_field_makes_the_server_fail() {
         }
     }
 }
+
+/// Every filter, search, ordering and paging parameter of every list route.
+const LIST_PARAMETERS: &[(&str, &[&str])] = &[
+    (
+        "/api/patients/",
+        &[
+            "search",
+            "gender",
+            "city",
+            "blood_group",
+            "is_active",
+            "archived",
+            "ordering",
+            "page",
+            "page_size",
+        ],
+    ),
+    (
+        "/api/doctors/",
+        &[
+            "search",
+            "specialization",
+            "city",
+            "is_available",
+            "min_experience",
+            "max_fee",
+            "archived",
+            "ordering",
+            "page",
+            "page_size",
+        ],
+    ),
+    (
+        "/api/mappings/",
+        &[
+            "patient_id",
+            "doctor_id",
+            "status",
+            "ordering",
+            "page",
+            "page_size",
+        ],
+    ),
+    ("/api/mappings/1/", &["page", "page_size"]),
+    (
+        "/api/users/",
+        &[
+            "search",
+            "role",
+            "is_active",
+            "ordering",
+            "page",
+            "page_size",
+        ],
+    ),
+    (
+        "/api/audit/",
+        &[
+            "user_id",
+            "entity",
+            "entity_id",
+            "action",
+            "from",
+            "to",
+            "page",
+            "page_size",
+        ],
+    ),
+    (
+        "/api/audit/export/",
+        &["user_id", "entity", "entity_id", "action", "from", "to"],
+    ),
+    ("/api/admin/backups/", &["page", "page_size"]),
+];
+
+#[rocket::async_test]
+async fn control_characters_and_broken_utf8_in_any_list_parameter_are_a_400_naming_it() {
+    // Arrange: as admin, who may use every list (and a patient for the
+    // per-patient mapping list).
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let created = app
+        .post("/api/patients/", &admin.access, &patient("Ada"))
+        .await;
+    assert_eq!(created.status(), 201);
+    // NUL, unit separator, DEL, CR LF, a lone surrogate's UTF-8 form, a
+    // stray continuation byte; each inside text, as a search would be.
+    let payloads = ["A%00B", "A%1FB", "%7F", "A%0D%0AB", "%ED%A0%80", "A%FFB", "%C3"];
+
+    for (path, parameters) in LIST_PARAMETERS {
+        for parameter in *parameters {
+            for payload in payloads {
+                // Act
+                let url = format!("{path}?{parameter}={payload}");
+                let response = app.get(&url, &admin.access).await;
+
+                // Assert
+                let status = response.status().as_u16();
+                let body: Value = response.json().await.expect("a JSON error");
+                assert_eq!(status, 400, "{url}: {body}");
+                assert_eq!(body["code"], "validation_error", "{url}: {body}");
+                assert!(body["errors"][parameter].is_array(), "{url}: {body}");
+            }
+        }
+    }
+    // Nothing was stored by any of it, and clean text still searches.
+    let clean = app.get("/api/patients/?search=Ada", &admin.access).await;
+    assert_eq!(clean.status(), 200);
+    assert_eq!(clean.headers()["x-total-count"], "1");
+}
