@@ -65,12 +65,91 @@ async fn read_json(req: &Request<'_>, data: Data<'_>) -> Result<JsonBody, ApiErr
         return Err(ApiError::UnsupportedMediaType);
     }
     // Syntax errors name a line and column, never the input itself.
-    match serde_json::from_slice::<Value>(&bytes) {
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let parsed = serde::de::DeserializeSeed::deserialize(UniqueKeys, &mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value));
+    match parsed {
         Ok(Value::Object(map)) => Ok(JsonBody(map)),
         Ok(_) => Err(malformed("The request body must be a JSON object.")),
         Err(e) => Err(malformed(format!(
             "The request body is not valid JSON: {e}."
         ))),
+    }
+}
+
+/// Reads a JSON value like `serde_json::Value` does, but refuses an object
+/// that names a key twice, at any depth. Parsers disagree on which of two
+/// `"role"`s counts (serde keeps the last, others the first), and that
+/// disagreement between a proxy, a log and the server is a smuggling route.
+#[derive(Clone, Copy)]
+struct UniqueKeys;
+
+impl<'de> serde::de::DeserializeSeed<'de> for UniqueKeys {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                // The key's name is client text; the position comes with the error.
+                return Err(serde::de::Error::custom("a key appears twice in one object"));
+            }
+            let value = map.next_value_seed(self)?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 

@@ -88,6 +88,46 @@ async fn run(
 }
 
 #[rocket::async_test]
+async fn a_body_naming_a_key_twice_at_any_depth_is_400_malformed_json_and_changes_nothing() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let scenarios = [
+        (
+            "POST",
+            "/api/users/",
+            JSON,
+            r#"{"email":"eve@clinic.test","password":"violet lantern orchard 42","role":"user","role":"admin"}"#,
+        ),
+        (
+            "POST",
+            "/api/patients/",
+            JSON,
+            r#"{"first_name":"Ada","role":"user","role":"admin"}"#,
+        ),
+        (
+            "POST",
+            "/api/patients/",
+            JSON,
+            r#"{"first_name":"Ada","first_name":"Eve"}"#,
+        ),
+        (
+            "POST",
+            "/api/patients/",
+            JSON,
+            r#"{"first_name":"Ada","extra":[{"a":1,"b":{"c":1,"c":2}}]}"#,
+        ),
+    ];
+
+    // Act + Assert
+    run(&app, &admin.access, 400, "malformed_json", &scenarios).await;
+    let users = app.get("/api/users/", &admin.access).await;
+    assert_eq!(header(&users, "x-total-count"), "1", "no account was made");
+    let patients = app.get("/api/patients/", &admin.access).await;
+    assert_eq!(header(&patients, "x-total-count"), "0", "no patient was made");
+}
+
+#[rocket::async_test]
 async fn a_body_that_is_not_a_json_object_is_400_malformed_json() {
     // Arrange
     let app = spawn_app().await;
