@@ -397,7 +397,7 @@ mod sql {
         let doctor = f.integer(&["doctor", "doctor_id"], 1, i64::MAX);
         let doctor = f.require(&["doctor", "doctor_id"], doctor, true);
         let reason = f.text(&["reason"], 500).flatten();
-        let notes = f.text(&["notes"], 10_000).flatten();
+        let notes = f.multiline(&["notes"], 10_000).flatten();
         let status = f
             .choice(&["status"], normalise_status, STATUSES)
             .flatten()
@@ -450,7 +450,7 @@ mod sql {
         let current = find_visible(&tx, caller, id)?.ok_or(ApiError::NotFound)?;
         let mut f = Fields::new(body);
         let reason = f.text(&["reason"], 500).unwrap_or(current.reason.clone());
-        let notes = f.text(&["notes"], 10_000).unwrap_or(current.notes.clone());
+        let notes = f.multiline(&["notes"], 10_000).unwrap_or(current.notes.clone());
         let status = f.choice(&["status"], normalise_status, STATUSES);
         let status = f
             .require(&["status"], status, false)

@@ -86,7 +86,7 @@ pub(super) fn apply(
         ("allergies", &mut record.allergies),
         ("current_medications", &mut record.current_medications),
     ] {
-        if let Some(value) = f.text(&[name], 10_000) {
+        if let Some(value) = f.multiline(&[name], 10_000) {
             *slot = value;
         }
     }
