@@ -185,6 +185,10 @@ fn serve(overrides: &Overrides, launch: Launch) -> anyhow::Result<()> {
 fn backup(overrides: &Overrides, out: Option<&std::path::Path>) -> anyhow::Result<()> {
     let config = Config::load(overrides)?;
     let (path, manifest) = backup::create(&config, out)?;
+    if out.is_none() {
+        // Into the backup folder: counted by the retention like the others.
+        backup::schedule::prune(&config)?;
+    }
     audit::record_offline(
         &config.database_path(),
         Event::new(Action::Backup).about(Entity::Backup),

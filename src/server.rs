@@ -77,6 +77,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         .manage(LoginThrottle::default())
         .manage(Hasher::new())
         .manage(Arc::new(BackupStatus::default()))
+        .manage(backup::routes::BackupPace::default())
         .manage(config)
         .manage(transport)
         .mount("/api", api_routes)
