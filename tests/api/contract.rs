@@ -7,7 +7,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    created, doctor, header, json_with, patient, spawn_app, TestApp, ADMIN_EMAIL, PASSWORD,
+    assert_error, created, doctor, header, json_with, patient, spawn_app, TestApp, ADMIN_EMAIL,
+    PASSWORD,
 };
 
 const JSON: &str = "application/json";
@@ -497,5 +498,31 @@ async fn the_docs_page_and_the_ui_are_html() {
         let text = response.text().await.expect("body").to_lowercase();
         let is_html = text.contains("<html") || text.contains("<!doctype html");
         assert!(is_html, "{path}");
+    }
+}
+
+#[rocket::async_test]
+async fn an_empty_page_or_page_size_is_400_on_every_list() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let lists = [
+        "/api/patients/",
+        "/api/doctors/",
+        "/api/mappings/",
+        "/api/users/",
+        "/api/audit/",
+        "/api/admin/backups/",
+    ];
+
+    for list in lists {
+        for parameter in ["page", "page_size"] {
+            // Act
+            let response = app.get(&format!("{list}?{parameter}="), &admin.access).await;
+
+            // Assert
+            let body = assert_error(response, 400, "validation_error").await;
+            assert!(body["errors"][parameter].is_array(), "{list} {parameter}: {body}");
+        }
     }
 }
