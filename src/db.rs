@@ -28,6 +28,7 @@ const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../migrations/0008_search_index.sql")),
     M::up(include_str!("../migrations/0009_patient_counts.sql")),
     M::up(include_str!("../migrations/0010_ids_never_reused.sql")),
+    M::up(include_str!("../migrations/0011_clinic_time_zone.sql")),
 ];
 
 /// Connections in the pool. WAL lets readers run beside the one writer;

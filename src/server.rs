@@ -41,11 +41,18 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         ),
         None => e,
     })?;
-    let needs_setup = {
+    let (needs_setup, clinic_zone) = {
         let conn = db.connection()?;
-        settings::sql::initialise(&conn, config.registration)
+        let system_zone = crate::clinic_time::system_zone_name();
+        settings::sql::initialise(&conn, config.registration, &system_zone)
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        !users::sql::admin_exists(&conn).map_err(|e| anyhow::anyhow!("{e:?}"))?
+        let settings = settings::sql::load(&conn).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let needs_setup =
+            !users::sql::admin_exists(&conn).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        (
+            needs_setup,
+            crate::clinic_time::ClinicZone::new(&settings.time_zone),
+        )
     };
     let keys = Keys::load_or_create(
         &config.data_dir,
@@ -75,6 +82,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         .manage(keys)
         .manage(setup_token)
         .manage(LoginThrottle::default())
+        .manage(clinic_zone)
         .manage(Hasher::new())
         .manage(Arc::new(BackupStatus::default()))
         .manage(backup::routes::BackupPace::default())

@@ -7,7 +7,7 @@
 //! `Some(Some(v))` for a value. Strings are trimmed first.
 
 use serde_json::{Map, Value};
-use time::{Date, Duration, OffsetDateTime};
+use time::{Date, OffsetDateTime};
 
 use crate::error::{ApiError, FieldErrors};
 
@@ -386,11 +386,10 @@ pub fn today() -> Date {
     OffsetDateTime::now_utc().date()
 }
 
-/// A date of birth is plausible: not after tomorrow (UTC, one day of slack
-/// because the clinic's "today" can be ahead of UTC), not over 130 years ago.
-pub fn check_birth_date(date: Date) -> Result<(), &'static str> {
-    let today = today();
-    if date > today + Duration::days(1) {
+/// A date of birth is plausible: not after `today` (the clinic's, see
+/// `clinic_time`), not over 130 years before it.
+pub fn check_birth_date(date: Date, today: Date) -> Result<(), &'static str> {
+    if date > today {
         Err("May not be in the future.")
     } else if date.year() < today.year() - 130 {
         Err("May not be more than 130 years ago.")

@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Action, Entity, Event};
 use crate::auth::{Admin, Caller};
+use crate::clinic_time::ClinicZone;
 use crate::db::{self, Db};
 use crate::error::ApiError;
 use crate::http::{JsonBody, Page};
@@ -182,9 +183,10 @@ async fn create(
     body: JsonBody,
     caller: Caller,
     db: &State<Db>,
+    zone: &State<ClinicZone>,
 ) -> Result<Created<Json<Patient>>, ApiError> {
     let mut record = PatientFields::empty();
-    apply(&body.0, &mut record, true)?;
+    apply(&body.0, &mut record, true, zone.today())?;
     let patient = db
         .run(move |conn| {
             // An explicit transaction: in autocommit mode a failed commit of an
@@ -228,8 +230,10 @@ async fn replace(
     body: JsonBody,
     caller: Caller,
     db: &State<Db>,
+    zone: &State<ClinicZone>,
 ) -> Result<Json<Patient>, ApiError> {
-    db.run(move |conn| sql::change(conn, &caller, id, &body.0, true))
+    let today = zone.today();
+    db.run(move |conn| sql::change(conn, &caller, id, &body.0, true, today))
         .await
         .map(Json)
 }
@@ -241,8 +245,10 @@ async fn update(
     body: JsonBody,
     caller: Caller,
     db: &State<Db>,
+    zone: &State<ClinicZone>,
 ) -> Result<Json<Patient>, ApiError> {
-    db.run(move |conn| sql::change(conn, &caller, id, &body.0, false))
+    let today = zone.today();
+    db.run(move |conn| sql::change(conn, &caller, id, &body.0, false, today))
         .await
         .map(Json)
 }
