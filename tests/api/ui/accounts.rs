@@ -303,8 +303,41 @@ async fn self_registration_stays_closed_until_an_admin_opens_it_in_settings() {
         whoami.contains("Walt Walkin") && whoami.contains("User"),
         "{whoami}"
     );
+    // The browser's logout ended the admin's access tokens, this one's too.
+    let admin = app.logged_in(ADMIN_EMAIL, PASSWORD).await;
     let settings = app.get("/api/settings/", &admin.access).await;
     assert_eq!(ok(settings).await["registration"], "open");
+}
+
+#[rocket::async_test]
+async fn an_admin_sets_the_clinic_time_zone_in_settings_and_a_bad_name_is_shown_as_an_error() {
+    // Arrange
+    let (app, admin, _staff) = spawn_clinic().await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(ADMIN_EMAIL, PASSWORD).await;
+    browser.nav("settings").await;
+    let settings = r#"form[data-form="settings"]"#;
+
+    // Act: a name that is no zone
+    browser.fill_in(settings, "time_zone", "Mars/Olympus").await;
+    browser.submit(settings).await;
+
+    // Assert
+    browser
+        .wait_for_in(
+            &format!(r#"{settings} [data-error-for="time_zone"]"#),
+            "IANA",
+        )
+        .await;
+
+    // Act: a real one
+    browser.fill_in(settings, "time_zone", "Asia/Kolkata").await;
+    browser.submit(settings).await;
+
+    // Assert
+    browser.wait_for_alert("Settings saved.").await;
+    let saved = app.get("/api/settings/", &admin.access).await;
+    assert_eq!(ok(saved).await["time_zone"], "Asia/Kolkata");
 }
 
 #[rocket::async_test]
@@ -376,8 +409,8 @@ async fn an_admin_is_warned_until_there_is_a_recent_backup_and_can_make_one_from
 }
 
 #[rocket::async_test]
-async fn an_admin_sees_a_locked_account_and_unlocks_it() {
-    // Arrange: a nurse who mistyped ten times.
+async fn an_admin_sees_a_delayed_account_and_clears_the_delay() {
+    // Arrange: a nurse who mistyped ten times at this computer.
     let (app, admin, _staff) = spawn_clinic().await;
     let nurse = app.account(&admin, "staff", "nurse@clinic.test").await;
     for _ in 0..10 {
@@ -391,7 +424,7 @@ async fn an_admin_sees_a_locked_account_and_unlocks_it() {
     browser.nav("users").await;
     browser.wait_for_list("users").await;
     let nurse_row = row("users", &nurse.id.to_string());
-    browser.wait_for_in(&nurse_row, "Locked until").await;
+    browser.wait_for_in(&nurse_row, "Sign-in delayed until").await;
     browser
         .click(&format!(r#"{nurse_row} [data-action="unlock"]"#))
         .await;
