@@ -178,33 +178,28 @@ async fn a_temporary_password_must_be_replaced_before_anything_else() {
 }
 
 #[rocket::async_test]
-async fn a_password_reset_while_signed_in_sends_its_owner_to_choose_a_new_one() {
+async fn a_password_reset_while_signed_in_ends_the_session_and_the_owner_chooses_a_new_one() {
     // Arrange: a nurse at work in the browser.
     let (app, admin, _staff) = spawn_clinic().await;
     let nurse = app.account(&admin, "staff", "nurse@clinic.test").await;
     let browser = Browser::start(&app).await;
     browser.sign_in(&nurse.email, PASSWORD).await;
 
-    // Act: an admin sets a temporary password meanwhile; she moves on
+    // Act: an admin sets a temporary password meanwhile (say, because hers
+    // leaked); she moves on
     let path = format!("/api/users/{}/", nurse.id);
     let reset = json!({ "password": "temporary horse 31" });
     assert_eq!(app.patch(&path, &admin.access, &reset).await.status(), 200);
     browser.nav("doctors").await;
 
-    // Assert: the API's 403 password_change_required leads to the new-password screen
-    browser.wait_for(PASSWORD_REQUIRED).await;
-    assert_eq!(browser.path().await, "/password");
-    assert!(
-        !browser.visible(r#"a[data-nav="patients"]"#).await,
-        "no navigation"
-    );
+    // Assert: a reset ends every login and access token of the account at
+    // once, this browser's too: back to the sign-in page.
+    browser.wait_for(LOGIN_FORM).await;
+    browser.wait_for_alert("Please sign in again").await;
 
-    // Act
-    replace_temporary_password(&browser, "temporary horse 31").await;
-
-    // Assert: on to where she was going
-    browser.wait_for_list("doctors").await;
-    assert_eq!(browser.path().await, "/doctors");
+    // Act + Assert: the temporary password leads to "Choose a new password" only
+    sign_in_and_replace_temporary_password(&browser, &nurse.email, "temporary horse 31").await;
+    browser.wait_for_list("patients").await;
 }
 
 #[rocket::async_test]
