@@ -1,11 +1,12 @@
 //! The command line: `clinicdesk [serve]`, `check`, `backup`, `restore`,
-//! `admin create` and `service install|uninstall|start|stop`.
+//! `admin create`, `admin unlock` and `service install|uninstall|start|stop`.
 
 use std::io::{BufRead, IsTerminal};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::audit::{self, Action, Actor, Entity, Event};
@@ -104,6 +105,13 @@ enum AdminCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Clear an account's sign-in delays (failed sign-ins never lock an
+    /// account, but they make the address they came from wait); a running
+    /// server forgets them at the account's next sign-in attempt
+    Unlock {
+        /// The account's email (or username)
+        email: String,
+    },
 }
 
 impl Cli {
@@ -145,6 +153,9 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Admin {
             command: AdminCommand::Create { email, name },
         } => create_admin(&overrides, &email, name.as_deref()),
+        Command::Admin {
+            command: AdminCommand::Unlock { email },
+        } => unlock(&overrides, &email),
         Command::Service { command } => service::run(command, &overrides),
     };
     match result {
@@ -174,6 +185,10 @@ fn serve(overrides: &Overrides, launch: Launch) -> anyhow::Result<()> {
 fn backup(overrides: &Overrides, out: Option<&std::path::Path>) -> anyhow::Result<()> {
     let config = Config::load(overrides)?;
     let (path, manifest) = backup::create(&config, out)?;
+    if out.is_none() {
+        // Into the backup folder: counted by the retention like the others.
+        backup::schedule::prune(&config)?;
+    }
     audit::record_offline(
         &config.database_path(),
         Event::new(Action::Backup).about(Entity::Backup),
@@ -280,6 +295,34 @@ fn create_admin(overrides: &Overrides, email: &str, name: Option<&str>) -> anyho
         user.email,
         user.id,
         config.data_dir.display()
+    );
+    Ok(())
+}
+
+fn unlock(overrides: &Overrides, login: &str) -> anyhow::Result<()> {
+    let config = Config::load(overrides)?;
+    anyhow::ensure!(
+        config.database_path().exists(),
+        "no database at {} yet; start clinicdesk once to create it",
+        config.database_path().display()
+    );
+    let db = Db::open(&config)?;
+    let name = login.trim().to_owned();
+    let id = db
+        .write_now(move |tx| {
+            let id = users::sql::reset_throttle(tx, &name)?;
+            if let Some(id) = id {
+                let event = Event::new(Action::Unlock).on(Entity::User, id);
+                audit::record(tx, Actor::system(), event.fields(["locked"]))?;
+            }
+            Ok(id)
+        })
+        .map_err(describe)?
+        .with_context(|| format!("no account has the email or username {login:?}"))?;
+    db.close()?;
+    println!(
+        "Cleared the sign-in delays of {login} (id {id}); a running clinicdesk forgets them \
+         at the account's next sign-in attempt."
     );
     Ok(())
 }

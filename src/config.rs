@@ -58,8 +58,12 @@ pub struct Config {
     pub backup_dir: Option<PathBuf>,
     /// Local time of the daily backup, `HH:MM`; `off` for none.
     pub backup_time: String,
-    /// How many daily backups to keep.
+    /// How many backups to keep in the backup folder (daily and manual ones
+    /// together; those made before a schema upgrade are always kept).
     pub backup_keep: u32,
+    /// The most those backups may take together, in MiB; the oldest go
+    /// first (the newest is always kept).
+    pub backup_max_total_mb: u64,
     /// A file holding a passphrase; when set, every backup is encrypted with it.
     pub backup_passphrase_file: Option<PathBuf>,
     /// HTTPS (see `tls`): `auto` encrypts whenever other machines can connect.
@@ -137,6 +141,7 @@ impl Config {
             backup_dir: None,
             backup_time: "02:00".into(),
             backup_keep: 7,
+            backup_max_total_mb: 10 * 1024,
             backup_passphrase_file: None,
             tls: TlsMode::Auto,
             tls_cert: None,
@@ -176,6 +181,7 @@ impl Config {
                 "backup_dir",
                 "backup_time",
                 "backup_keep",
+                "backup_max_total_mb",
                 "backup_passphrase_file",
                 "tls",
                 "tls_cert",
@@ -230,6 +236,9 @@ impl Config {
         }
         if self.backup_keep == 0 {
             anyhow::bail!("backup_keep must be at least 1");
+        }
+        if self.backup_max_total_mb == 0 {
+            anyhow::bail!("backup_max_total_mb must be at least 1");
         }
         if self.backup_time != "off"
             && crate::backup::schedule::parse_time(&self.backup_time).is_none()

@@ -171,11 +171,13 @@ fn apply(
         ("available_time", &mut record.available_time, 200),
         ("languages_spoken", &mut record.languages_spoken, 200),
         ("city", &mut record.city, 200),
-        ("bio", &mut record.bio, 10_000),
     ] {
         if let Some(value) = f.text(&[name], max) {
             *slot = value;
         }
+    }
+    if let Some(value) = f.multiline(&["bio"], 10_000) {
+        record.bio = value;
     }
     if let Some(available) = f.boolean("is_available") {
         record.is_available = available;

@@ -211,6 +211,15 @@ pub fn park(req: &Request<'_>, err: ApiError) -> Status {
     status
 }
 
+/// Takes back the error a guard or fairing parked on the request, if any.
+pub fn take_parked(req: &Request<'_>) -> Option<ApiError> {
+    req.local_cache(|| Parked(Mutex::new(None)))
+        .0
+        .lock()
+        .ok()
+        .and_then(|mut slot| slot.take())
+}
+
 /// The catchers mounted at `/api`, so no API answer is ever an HTML page.
 pub fn catchers() -> Vec<Catcher> {
     catchers![api_default]
@@ -219,13 +228,7 @@ pub fn catchers() -> Vec<Catcher> {
 /// Every error Rocket produces under `/api` leaves in the API's own shape.
 #[catch(default)]
 fn api_default(status: Status, req: &Request<'_>) -> ApiError {
-    let parked = req
-        .local_cache(|| Parked(Mutex::new(None)))
-        .0
-        .lock()
-        .ok()
-        .and_then(|mut slot| slot.take());
-    parked.unwrap_or_else(|| match status.code {
+    take_parked(req).unwrap_or_else(|| match status.code {
         // 422 only comes from a path parameter that did not parse (`/patients/abc`):
         // no such record.
         404 | 422 => ApiError::NotFound,

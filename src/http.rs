@@ -65,12 +65,93 @@ async fn read_json(req: &Request<'_>, data: Data<'_>) -> Result<JsonBody, ApiErr
         return Err(ApiError::UnsupportedMediaType);
     }
     // Syntax errors name a line and column, never the input itself.
-    match serde_json::from_slice::<Value>(&bytes) {
+    let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+    let parsed = serde::de::DeserializeSeed::deserialize(UniqueKeys, &mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value));
+    match parsed {
         Ok(Value::Object(map)) => Ok(JsonBody(map)),
         Ok(_) => Err(malformed("The request body must be a JSON object.")),
         Err(e) => Err(malformed(format!(
             "The request body is not valid JSON: {e}."
         ))),
+    }
+}
+
+/// Reads a JSON value like `serde_json::Value` does, but refuses an object
+/// that names a key twice, at any depth. Parsers disagree on which of two
+/// `"role"`s counts (serde keeps the last, others the first), and that
+/// disagreement between a proxy, a log and the server is a smuggling route.
+#[derive(Clone, Copy)]
+struct UniqueKeys;
+
+impl<'de> serde::de::DeserializeSeed<'de> for UniqueKeys {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(self)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                // The key's name is client text; the position comes with the error.
+                return Err(serde::de::Error::custom(
+                    "a key appears twice in one object",
+                ));
+            }
+            let value = map.next_value_seed(self)?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
     }
 }
 
@@ -318,6 +399,68 @@ fn link_header(req: &Request<'_>, paging: Paging, total: i64) -> String {
     links.join(", ")
 }
 
+/// Where `QueryCheck` sends a request whose query it refused; the fallback
+/// answers it with the parked error. (Not a route: nothing else gets here.)
+const REFUSED_QUERY: &str = "/api/refused-query";
+
+/// Refuses, for every `/api` request and in this one place, a query
+/// parameter holding a control character (NUL, `\x1f`, DEL, CR, LF…) or a
+/// percent-escape that is not UTF-8: `400 validation_error` naming the
+/// parameter, before any handler (and so any SQL or FTS5 query) sees it.
+/// No filter, search or paging value has a use for them, and NUL inside
+/// an FTS5 query was a 500.
+pub struct QueryCheck;
+
+#[rocket::async_trait]
+impl Fairing for QueryCheck {
+    fn info(&self) -> Info {
+        Info {
+            name: "query parameter check",
+            kind: Kind::Request,
+        }
+    }
+
+    async fn on_request(&self, req: &mut Request<'_>, _data: &mut Data<'_>) {
+        if !req.uri().path().starts_with("/api") {
+            return;
+        }
+        let Some(query) = req.uri().query() else {
+            return;
+        };
+        let errors = refused_parameters(query.as_str());
+        if errors.is_empty() {
+            return;
+        }
+        error::park(req, ApiError::Validation(errors));
+        req.set_method(Method::Get);
+        req.set_uri(rocket::http::uri::Origin::const_new(REFUSED_QUERY, None));
+    }
+}
+
+/// A message per query parameter whose name or value, once
+/// percent-decoded, is not clean text.
+fn refused_parameters(query: &str) -> FieldErrors {
+    fn clean(raw: &str) -> Option<std::borrow::Cow<'_, str>> {
+        rocket::http::RawStr::new(raw)
+            .url_decode()
+            .ok()
+            .filter(|text| !text.chars().any(char::is_control))
+    }
+    let mut errors = FieldErrors::new();
+    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let shown = clean(name).map_or_else(|| "query".to_owned(), std::borrow::Cow::into_owned);
+        if clean(name).is_none() || clean(value).is_none() {
+            let message = "May not contain control characters (such as NUL or a line break) or bytes that are not UTF-8.";
+            let messages = errors.entry(shown).or_default();
+            if messages.is_empty() {
+                messages.push(message.to_owned());
+            }
+        }
+    }
+    errors
+}
+
 /// Answers what no API route claimed: `405` with `Allow` when the path exists
 /// for other methods, else the JSON `404`. Rocket itself answers 404 to a
 /// wrong method (rwf2/Rocket#1224).
@@ -331,6 +474,11 @@ const FALLBACK_RANK: isize = 10;
 #[rocket::async_trait]
 impl Handler for MethodFallback {
     async fn handle<'r>(&self, req: &'r Request<'_>, _data: Data<'r>) -> Outcome<'r> {
+        if req.uri().path() == REFUSED_QUERY {
+            if let Some(err) = error::take_parked(req) {
+                return Outcome::from(req, err);
+            }
+        }
         let requested: Vec<&str> = req.uri().path().segments().collect();
         let mut allowed: Vec<&str> = req
             .rocket()

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod backup;
 pub mod cli;
+pub mod clinic_time;
 pub mod config;
 pub mod cors;
 pub mod db;

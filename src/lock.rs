@@ -23,13 +23,16 @@ impl InstanceLock {
     /// Takes the lock, or fails naming the directory and the other process.
     pub fn acquire(data_dir: &Path) -> anyhow::Result<Self> {
         let path = data_dir.join(LOCK_FILE);
-        let mut file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
+        let mut options = OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options
             .open(&path)
             .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+        // Owner-only, as everything in the data directory (also a file an
+        // older version created with the default mode).
+        crate::config::restrict_to_owner(&path, 0o600)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {

@@ -21,7 +21,7 @@ use crate::auth::Caller;
 use crate::db::Db;
 use crate::doctors::Doctor;
 use crate::error::{ApiError, FieldErrors};
-use crate::http::{self, JsonBody, Page, Paging};
+use crate::http::{self, JsonBody, Ordering, Page, Paging};
 
 pub fn routes() -> Vec<Route> {
     routes![
@@ -78,9 +78,24 @@ struct MappingQuery<'r> {
     patient_id: Option<&'r str>,
     doctor_id: Option<&'r str>,
     status: Option<&'r str>,
+    /// `id` (default), `patient`, `doctor`, `status`, `created_at` or
+    /// `updated_at`; a leading `-` for descending.
+    ordering: Option<&'r str>,
     page: Option<&'r str>,
     page_size: Option<&'r str>,
 }
+
+/// What mapping lists may be ordered by (API name → column).
+const ORDERING: &[(&str, &str)] = &[
+    ("id", "id"),
+    ("patient", "patient_id"),
+    ("patient_id", "patient_id"),
+    ("doctor", "doctor_id"),
+    ("doctor_id", "doctor_id"),
+    ("status", "status"),
+    ("created_at", "created_at"),
+    ("updated_at", "updated_at"),
+];
 
 /// A validated mapping list request.
 struct MappingFilter {
@@ -89,6 +104,7 @@ struct MappingFilter {
     patient_ids: Option<Vec<i64>>,
     doctor_id: Option<i64>,
     status: Option<&'static str>,
+    ordering: Ordering,
     paging: Paging,
 }
 
@@ -131,6 +147,7 @@ impl MappingQuery<'_> {
                 normalise_status,
                 STATUSES,
             ),
+            ordering: Ordering::parse(self.ordering, ORDERING, &mut errors),
             paging: Paging::parse(self.page, self.page_size, &mut errors),
         };
         http::checked(filter, errors)
@@ -387,7 +404,7 @@ mod sql {
         let doctor = f.integer(&["doctor", "doctor_id"], 1, i64::MAX);
         let doctor = f.require(&["doctor", "doctor_id"], doctor, true);
         let reason = f.text(&["reason"], 500).flatten();
-        let notes = f.text(&["notes"], 10_000).flatten();
+        let notes = f.multiline(&["notes"], 10_000).flatten();
         let status = f
             .choice(&["status"], normalise_status, STATUSES)
             .flatten()
@@ -438,7 +455,9 @@ mod sql {
         let current = find_visible(tx, caller, id)?.ok_or(ApiError::NotFound)?;
         let mut f = Fields::new(body);
         let reason = f.text(&["reason"], 500).unwrap_or(current.reason.clone());
-        let notes = f.text(&["notes"], 10_000).unwrap_or(current.notes.clone());
+        let notes = f
+            .multiline(&["notes"], 10_000)
+            .unwrap_or(current.notes.clone());
         let status = f.choice(&["status"], normalise_status, STATUSES);
         let status = f
             .require(&["status"], status, false)
@@ -512,7 +531,8 @@ mod sql {
         let mut page_values = values.clone();
         page_values.extend(named_params! { ":limit": limit, ":offset": offset });
         let mut stmt = conn.prepare_cached(&format!(
-            "{SELECT} {where_clause} ORDER BY m.id LIMIT :limit OFFSET :offset"
+            "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
+            filter.ordering.sql("m")
         ))?;
         let mut rows = stmt.query(page_values.as_slice())?;
         let mut mappings = Vec::new();

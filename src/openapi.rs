@@ -78,10 +78,11 @@ pub struct UserRequest {
     role: Option<String>,
     is_active: Option<bool>,
     /// Whether the owner must choose a new password at next sign-in. Default
-    /// `true` whenever the admin sets a password; `false` e.g. for a lab
-    /// system's account.
+    /// `true` whenever the admin sets a password on another account; `false`
+    /// e.g. for a lab system's account. Never `true` on the admin's own.
     must_change_password: Option<bool>,
-    /// `false` unlocks an account locked after failed sign-ins.
+    /// `false` clears the account's sign-in delays (accounts are never
+    /// locked; failed sign-ins only delay the address they come from).
     locked: Option<bool>,
 }
 

@@ -43,8 +43,14 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         None => e,
     })?;
     let registration = config.registration;
-    db.write_now(move |tx| settings::sql::initialise(tx, registration))
+    let system_zone = crate::clinic_time::system_zone_name();
+    let settings = db
+        .write_now(move |tx| {
+            settings::sql::initialise(tx, registration, &system_zone)?;
+            settings::sql::load(tx)
+        })
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let clinic_zone = crate::clinic_time::ClinicZone::new(&settings.time_zone);
     let needs_setup = !db
         .read_now(users::sql::admin_exists)
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
@@ -78,14 +84,17 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         .manage(keys)
         .manage(setup_token)
         .manage(LoginThrottle::default())
+        .manage(clinic_zone)
         .manage(Hasher::new())
         .manage(Arc::new(BackupStatus::default()))
+        .manage(backup::routes::BackupPace::default())
         .manage(config)
         .manage(transport)
         .mount("/api", api_routes)
         .mount("/", openapi::routes())
         .mount("/", ui::routes())
         .register("/api", error::catchers())
+        .attach(http::QueryCheck)
         .attach(security_headers)
         .attach(cors)
         .attach(telemetry::RequestLog)

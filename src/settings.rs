@@ -2,7 +2,8 @@
 //!
 //! Stored in the database (one row), so a change takes effect at once and
 //! survives restarts; `CLINICDESK_REGISTRATION` / the config file only set the
-//! value a new database starts with.
+//! value a new database starts with. `time_zone` (an IANA name) starts as
+//! the server machine's zone, else `UTC`; see `clinic_time`.
 
 use rocket::serde::json::Json;
 use rocket::{get, patch, routes, Route, State};
@@ -10,6 +11,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Admin;
+use crate::clinic_time::{self, ClinicZone};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::JsonBody;
@@ -25,6 +27,9 @@ pub struct Settings {
     /// `open`: anyone who can reach the server may create a `user` account.
     pub registration: String,
     pub clinic_name: Option<String>,
+    /// The clinic's IANA time zone (`Europe/Berlin`): "today" for dates of
+    /// birth, local times of appointments.
+    pub time_zone: String,
 }
 
 #[utoipa::path(tag = "settings", responses((status = 200, description = "Clinic settings (admin)", body = Settings)), security(("bearer" = [])))]
@@ -35,7 +40,12 @@ async fn read(_admin: Admin, db: &State<Db>) -> Result<Json<Settings>, ApiError>
 
 #[utoipa::path(tag = "settings", request_body = Settings, responses((status = 200, description = "Changes clinic settings (admin)", body = Settings)), security(("bearer" = [])))]
 #[patch("/settings", data = "<body>")]
-async fn update(body: JsonBody, admin: Admin, db: &State<Db>) -> Result<Json<Settings>, ApiError> {
+async fn update(
+    body: JsonBody,
+    admin: Admin,
+    db: &State<Db>,
+    clinic_zone: &State<ClinicZone>,
+) -> Result<Json<Settings>, ApiError> {
     let mut fields = Fields::new(&body.0);
     let registration = fields.choice(
         &["registration"],
@@ -48,12 +58,28 @@ async fn update(body: JsonBody, admin: Admin, db: &State<Db>) -> Result<Json<Set
     );
     let registration = fields.require(&["registration"], registration, false);
     let clinic_name = fields.text(&["clinic_name"], 200);
+    let time_zone = fields.text(&["time_zone"], 64);
+    let time_zone = fields.require(&["time_zone"], time_zone, false);
+    let zone = match time_zone
+        .as_deref()
+        .map(|name| (name, clinic_time::zone(name)))
+    {
+        Some((_, None)) => {
+            fields.error(
+                "time_zone",
+                "Must be an IANA time zone name, such as Europe/Berlin or Asia/Kolkata.",
+            );
+            None
+        }
+        Some((_, zone)) => zone,
+        None => None,
+    };
     fields.finish()?;
 
     let settings = db
         .write(move |tx| {
             let before = sql::load(tx)?;
-            sql::update(tx, registration, clinic_name)?;
+            sql::update(tx, registration, clinic_name, time_zone.as_deref())?;
             let settings = sql::load(tx)?;
             let changed = audit::changed_fields(&before, &settings);
             if !changed.is_empty() {
@@ -63,6 +89,9 @@ async fn update(body: JsonBody, admin: Admin, db: &State<Db>) -> Result<Json<Set
             Ok(settings)
         })
         .await?;
+    if let Some(zone) = zone {
+        clinic_zone.set(zone);
+    }
     Ok(Json(settings))
 }
 
@@ -75,22 +104,34 @@ pub mod sql {
     use crate::db;
     use crate::error::ApiError;
 
-    /// Writes the starting values unless the database has settings already.
-    pub fn initialise(conn: &Connection, registration: Registration) -> Result<(), ApiError> {
+    /// Writes the starting values unless the database has settings already
+    /// (and a time zone, for a database from before there was one).
+    pub fn initialise(
+        conn: &Connection,
+        registration: Registration,
+        time_zone: &str,
+    ) -> Result<(), ApiError> {
         conn.execute(
-            "INSERT OR IGNORE INTO settings (id, registration, updated_at) VALUES (1, ?1, ?2)",
-            params![registration.as_str(), db::now()],
+            "INSERT OR IGNORE INTO settings (id, registration, time_zone, updated_at) VALUES (1, ?1, ?2, ?3)",
+            params![registration.as_str(), time_zone, db::now()],
+        )?;
+        conn.execute(
+            "UPDATE settings SET time_zone = ?1 WHERE id = 1 AND time_zone IS NULL",
+            [time_zone],
         )?;
         Ok(())
     }
 
     pub fn load(conn: &Connection) -> Result<Settings, ApiError> {
-        let mut stmt =
-            conn.prepare_cached("SELECT registration, clinic_name FROM settings WHERE id = 1")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT registration, clinic_name, coalesce(time_zone, 'UTC') AS time_zone
+               FROM settings WHERE id = 1",
+        )?;
         Ok(stmt.query_row([], |row| {
             Ok(Settings {
                 registration: row.get("registration")?,
                 clinic_name: row.get("clinic_name")?,
+                time_zone: row.get("time_zone")?,
             })
         })?)
     }
@@ -104,15 +145,23 @@ pub mod sql {
         conn: &Connection,
         registration: Option<&str>,
         clinic_name: Option<Option<String>>,
+        time_zone: Option<&str>,
     ) -> Result<(), ApiError> {
         let keep_name = clinic_name.is_none();
         conn.execute(
             "UPDATE settings
                 SET registration = coalesce(?1, registration),
                     clinic_name = CASE WHEN ?2 THEN clinic_name ELSE ?3 END,
+                    time_zone = coalesce(?5, time_zone),
                     updated_at = ?4
               WHERE id = 1",
-            params![registration, keep_name, clinic_name.flatten(), db::now()],
+            params![
+                registration,
+                keep_name,
+                clinic_name.flatten(),
+                db::now(),
+                time_zone
+            ],
         )?;
         Ok(())
     }

@@ -7,7 +7,7 @@
 //! `Some(Some(v))` for a value. Strings are trimmed first.
 
 use serde_json::{Map, Value};
-use time::{Date, Duration, OffsetDateTime};
+use time::{Date, OffsetDateTime};
 
 use crate::error::{ApiError, FieldErrors};
 
@@ -48,17 +48,47 @@ impl<'a> Fields<'a> {
             .find_map(|name| self.body.get(*name).map(|value| (*name, value)))
     }
 
-    /// Optional text of at most `max` characters, under any of `names` (aliases).
+    /// Optional single-line text of at most `max` characters, under any of
+    /// `names` (aliases): no line breaks or other control characters.
     pub fn text(&mut self, names: &[&'a str], max: usize) -> Given<String> {
+        self.read_text(names, max, false)
+    }
+
+    /// Optional text that may hold line breaks and tabs (notes, medical
+    /// history, a bio), else as `text`.
+    pub fn multiline(&mut self, names: &[&'a str], max: usize) -> Given<String> {
+        self.read_text(names, max, true)
+    }
+
+    /// Text, trimmed. Blank, or made only of invisible characters (spaces,
+    /// zero-width spaces, joiners, BOMs…), is no value: `Some(None)`, which
+    /// a required field refuses. Control characters (line breaks too, in a
+    /// single-line field) and bidirectional controls are refused, not
+    /// stripped: a U+202E makes "Ada" display as something else, and
+    /// silently changing what a person typed hides that it happened.
+    fn read_text(&mut self, names: &[&'a str], max: usize, multiline: bool) -> Given<String> {
         let (name, value) = self.raw(names)?;
         match value {
             Value::Null => Some(None),
             Value::String(s) => {
                 let trimmed = s.trim();
-                if trimmed.is_empty() {
+                if trimmed.chars().all(is_invisible) {
                     Some(None)
-                } else if trimmed.chars().any(is_forbidden_control) {
-                    self.error(name, "May not contain control characters.");
+                } else if trimmed.chars().any(|c| is_forbidden_control(c, multiline)) {
+                    self.error(
+                        name,
+                        if multiline {
+                            "May not contain control characters."
+                        } else {
+                            "May not contain line breaks or other control characters."
+                        },
+                    );
+                    None
+                } else if trimmed.chars().any(is_bidi_control) {
+                    self.error(
+                        name,
+                        "May not contain bidirectional text controls (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C): they make text display as something it is not.",
+                    );
                     None
                 } else if trimmed.chars().count() > max {
                     self.error(name, format!("Must be at most {max} characters."));
@@ -269,10 +299,44 @@ impl<'a> Fields<'a> {
     }
 }
 
-/// Control characters other than line breaks and tabs. None belongs in a
-/// clinic record, and NUL would cut the text short inside `SQLite`.
-fn is_forbidden_control(c: char) -> bool {
-    c.is_control() && !matches!(c, '\n' | '\r' | '\t')
+/// Control characters, but line breaks and tabs where text may be
+/// multi-line. None other belongs in a clinic record, and NUL would cut the
+/// text short inside `SQLite`.
+fn is_forbidden_control(c: char, multiline: bool) -> bool {
+    c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'))
+}
+
+/// Characters that reorder how text displays (embeddings, overrides,
+/// isolates, and the implicit marks).
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// Characters that show nothing: white space, and the format characters
+/// that render as nothing by themselves (zero-width space, joiners, word
+/// joiner, invisible operators, BOM, soft hyphen, variation selectors, the
+/// Hangul fillers, tags). A value made only of these looks empty.
+pub fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || is_bidi_control(c)
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200D}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{206A}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{E0000}'..='\u{E007F}'
+        )
 }
 
 fn scalar_text(value: &Value) -> String {
@@ -322,11 +386,10 @@ pub fn today() -> Date {
     OffsetDateTime::now_utc().date()
 }
 
-/// A date of birth is plausible: not after tomorrow (UTC, one day of slack
-/// because the clinic's "today" can be ahead of UTC), not over 130 years ago.
-pub fn check_birth_date(date: Date) -> Result<(), &'static str> {
-    let today = today();
-    if date > today + Duration::days(1) {
+/// A date of birth is plausible: not after `today` (the clinic's, see
+/// `clinic_time`), not over 130 years before it.
+pub fn check_birth_date(date: Date, today: Date) -> Result<(), &'static str> {
+    if date > today {
         Err("May not be in the future.")
     } else if date.year() < today.year() - 130 {
         Err("May not be more than 130 years ago.")
@@ -513,6 +576,35 @@ mod tests {
     fn like_patterns_treat_wildcards_as_literal_characters() {
         assert_eq!(like_pattern("50%_a\\"), "%50\\%\\_a\\\\%");
         assert_eq!(like_pattern("JOSÉ"), "%josé%");
+    }
+
+    #[test]
+    fn invisible_only_text_is_blank_and_breaks_and_bidi_controls_are_refused() {
+        let body = json!({
+            "zw": "\u{200B}", "mixed": " \u{FEFF}\u{2060}\u{200D} ", "crlf": "Ada\r\nEve",
+            "rlo": "Ada\u{202E}evE", "lrm": "\u{200E}Ada", "notes": "line one\nline two\tend",
+            "note_rlo": "ok\u{2066}x", "name": "Zoë\u{200D}",
+        });
+        let body = body.as_object().expect("object");
+        let mut fields = Fields::new(body);
+        assert_eq!(fields.text(&["zw"], 10), Some(None));
+        assert_eq!(fields.text(&["mixed"], 10), Some(None));
+        assert_eq!(fields.text(&["crlf"], 10), None);
+        assert_eq!(fields.text(&["rlo"], 10), None);
+        assert_eq!(fields.text(&["lrm"], 10), None);
+        assert_eq!(
+            fields.multiline(&["notes"], 100),
+            Some(Some("line one\nline two\tend".into()))
+        );
+        assert_eq!(fields.multiline(&["note_rlo"], 100), None);
+        assert_eq!(fields.text(&["name"], 10), Some(Some("Zoë\u{200D}".into())));
+        let Err(ApiError::Validation(errors)) = fields.finish() else {
+            panic!("expected a validation error");
+        };
+        assert_eq!(
+            errors.keys().collect::<Vec<_>>(),
+            ["crlf", "lrm", "note_rlo", "rlo"]
+        );
     }
 
     #[test]

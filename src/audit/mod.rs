@@ -42,7 +42,10 @@ pub enum Action {
     Export,
     Login,
     LoginFailed,
+    /// Before 0.x's throttling: an account lockout (kept to read old rows).
     Lockout,
+    /// Failed sign-ins started a sign-in delay (per address, or per account and address).
+    Throttle,
     Unlock,
     Logout,
     PasswordChange,
@@ -56,7 +59,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Self; 21] = [
+    pub const ALL: [Self; 22] = [
         Self::Create,
         Self::Update,
         Self::Archive,
@@ -68,6 +71,7 @@ impl Action {
         Self::Login,
         Self::LoginFailed,
         Self::Lockout,
+        Self::Throttle,
         Self::Unlock,
         Self::Logout,
         Self::PasswordChange,
@@ -93,6 +97,7 @@ impl Action {
             Self::Login => "login",
             Self::LoginFailed => "login_failed",
             Self::Lockout => "lockout",
+            Self::Throttle => "throttle",
             Self::Unlock => "unlock",
             Self::Logout => "logout",
             Self::PasswordChange => "password_change",

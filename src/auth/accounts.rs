@@ -1,5 +1,5 @@
 //! The account state every request checks (role, active, temporary
-//! password), kept in memory so authenticating a request costs no database
+//! password, token version), kept in memory so authenticating a request costs no database
 //! hop. It is exact, not a cache that may lag: every change to an account
 //! goes through the database's one writer, which tells this map which
 //! `users` rows a commit touched before it answers the write (`Db::watch`),
@@ -17,14 +17,12 @@ use crate::db::Db;
 use crate::error::ApiError;
 use crate::users;
 
-use super::Role;
-
 /// Above this many accounts the map starts over (a clinic has dozens; this
 /// only bounds memory against a flood of valid tokens for many accounts).
 const MAX_KNOWN: usize = 10_000;
 
-/// What authentication needs of an account: role, active, must change password.
-pub type AccountState = (Role, bool, bool);
+/// What authentication needs of an account.
+pub type AccountState = users::sql::AuthState;
 
 /// The map, managed by Rocket.
 #[derive(Default)]

@@ -146,23 +146,32 @@ async fn authenticate(req: &Request<'_>) -> Result<Caller, ApiError> {
     let user_id = claims.user_id()?;
 
     // Role and the active flag come from the account, not the token, so a
-    // demotion or deactivation takes effect on the very next request.
-    match accounts.state(db, user_id).await? {
-        Some((_, true, true)) if !serves_temporary_password(req) => Err(ApiError::Forbidden {
+    // demotion or deactivation takes effect on the very next request; so
+    // does a logout or password change (the token's version falls behind).
+    let state = accounts.state(db, user_id).await?;
+    let Some(state) = state.filter(|s| s.is_active) else {
+        return Err(ApiError::unauthenticated(
+            "This account is unknown or deactivated.",
+        ));
+    };
+    if claims.ver < state.token_version {
+        return Err(ApiError::unauthenticated(
+            "This token was ended by a logout or a password change. Please log in again.",
+        ));
+    }
+    if state.must_change_password && !serves_temporary_password(req) {
+        return Err(ApiError::Forbidden {
             code: "password_change_required",
             detail: "An admin set a temporary password for this account. \
                      Choose your own (POST /api/auth/password/) to continue."
                 .into(),
-        }),
-        Some((role, true, _)) => Ok(Caller {
-            id: user_id,
-            role,
-            origin: Origin::of(req),
-        }),
-        _ => Err(ApiError::unauthenticated(
-            "This account is unknown or deactivated.",
-        )),
+        });
     }
+    Ok(Caller {
+        id: user_id,
+        role: state.role,
+        origin: Origin::of(req),
+    })
 }
 
 /// What a signed-in account with a temporary password may still do: see

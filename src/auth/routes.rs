@@ -16,7 +16,7 @@ use crate::auth::{Caller, Role};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::JsonBody;
-use crate::throttle::{ClientAddr, LoginThrottle};
+use crate::throttle::{ClientAddr, LoginThrottle, Subject};
 use crate::users::{self, AccountChanges, NewAccount, User};
 use crate::validation::Fields;
 
@@ -51,9 +51,14 @@ pub struct TokenPair {
 }
 
 /// Signs an access and a refresh token; the refresh claims are for storing.
-fn issue_pair(keys: &Keys, user_id: i64, role: Role) -> Result<(TokenPair, Claims), ApiError> {
-    let (access, _) = keys.issue(user_id, role, TokenKind::Access)?;
-    let (refresh, refresh_claims) = keys.issue(user_id, role, TokenKind::Refresh)?;
+fn issue_pair(
+    keys: &Keys,
+    user_id: i64,
+    role: Role,
+    version: i64,
+) -> Result<(TokenPair, Claims), ApiError> {
+    let (access, _) = keys.issue(user_id, role, TokenKind::Access, version)?;
+    let (refresh, refresh_claims) = keys.issue(user_id, role, TokenKind::Refresh, version)?;
     let pair = TokenPair {
         access,
         refresh,
@@ -129,7 +134,7 @@ pub(super) async fn sign_in(
 ) -> Result<TokenPair, ApiError> {
     // Before any work: a throttled address gets no password check at all.
     let client = ClientAddr(origin.ip);
-    throttle.check(client)?;
+    throttle.check_address(client)?;
     let mut fields = Fields::new(&body.0);
     let login = fields.text(&["email", "username"], 254);
     let login = fields.require(&["email", "username"], login, true);
@@ -142,32 +147,35 @@ pub(super) async fn sign_in(
         )));
     };
 
+    let subject_name = login.to_lowercase();
     let account = db
         .read(move |conn| users::sql::find_login(conn, &login))
         .await?;
-    // A locked account is refused before any password check, right or wrong.
-    if let Some((id, role, locked)) = account
-        .as_ref()
-        .map(|a| (a.id, a.role, a.locked_seconds))
-        .filter(|(_, _, s)| *s > 0)
-    {
-        let event = Event::new(Action::LoginFailed)
-            .on(Entity::User, id)
-            .failed();
-        db.write(move |tx| audit::record(tx, Actor::account(id, role, origin), event))
-            .await?;
-        return Err(ApiError::Throttled {
-            retry_after: locked,
-        });
+    let (subject, resets) = match &account {
+        Some(account) => (Subject::Account(account.id), account.throttle_resets),
+        None => (Subject::Unknown(subject_name), 0),
+    };
+    let known = account.as_ref().map(|a| (a.id, a.role));
+    // This account (or name) from this address is waiting out a delay:
+    // refused before any password check, right or wrong. From another
+    // address, the account signs in as usual.
+    if let Err(err) = throttle.check_pair(&subject, client, resets) {
+        if let Some((id, role)) = known {
+            let event = Event::new(Action::LoginFailed)
+                .on(Entity::User, id)
+                .failed();
+            db.write(move |tx| audit::record(tx, Actor::account(id, role, origin), event))
+                .await?;
+        }
+        return Err(err);
     }
     let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
     let matches = hasher.verify(secret, stored_hash).await?;
     let account = match account {
         Some(account) if matches => account,
-        wrong => {
-            throttle.record_failure(client);
-            let known = wrong.map(|a| (a.id, a.role));
-            db.write(move |tx| users::sql::record_login_failure(tx, known, origin))
+        _ => {
+            let delayed = throttle.record_failure(&subject, client, resets);
+            db.write(move |tx| users::sql::record_login_failure(tx, known, origin, delayed))
                 .await?;
             return Err(ApiError::Unauthorized {
                 code: "invalid_credentials",
@@ -175,6 +183,7 @@ pub(super) async fn sign_in(
             });
         }
     };
+    throttle.record_success(&subject, client);
     if !account.is_active {
         let (id, role) = (account.id, account.role);
         let event = Event::new(Action::LoginFailed)
@@ -188,11 +197,11 @@ pub(super) async fn sign_in(
         });
     }
 
-    let (mut pair, refresh_claims) = issue_pair(keys, account.id, account.role)?;
+    let (mut pair, refresh_claims) =
+        issue_pair(keys, account.id, account.role, account.token_version)?;
     let (user_id, role) = (account.id, account.role);
     let user = db
         .write(move |tx| {
-            users::sql::record_login_success(tx, user_id)?;
             let event = Event::new(Action::Login).on(Entity::User, user_id);
             audit::record(tx, Actor::account(user_id, role, origin), event)?;
             sql::store(tx, &refresh_claims, &refresh_claims.jti, user_id)?;
@@ -395,7 +404,7 @@ pub mod sql {
                              -- No grace: any second use is theft (times are whole
                              -- seconds, so 'elapsed > 0' would miss a quick replay).
                              AND (?3 <= 0 OR (julianday(?2) - julianday(r.used_at)) * 86400.0 > ?3))) AS spent,
-                        u.role, u.is_active
+                        u.role, u.is_active, u.token_version
                    FROM refresh_tokens r JOIN users u ON u.id = r.user_id
                   WHERE r.jti = ?1",
                 params![claims.jti, now, grace_seconds],
@@ -406,11 +415,12 @@ pub mod sql {
                         row.get::<_, bool>("spent")?,
                         row.get::<_, Role>("role")?,
                         row.get::<_, bool>("is_active")?,
+                        row.get::<_, i64>("token_version")?,
                     ))
                 },
             )
             .optional()?;
-        let Some((family, user_id, spent, role, is_active)) = row else {
+        let Some((family, user_id, spent, role, is_active, version)) = row else {
             return Err(ApiError::unauthenticated("The refresh token is not valid."));
         };
         if spent {
@@ -436,7 +446,7 @@ pub mod sql {
             "UPDATE refresh_tokens SET used_at = ?2 WHERE jti = ?1 AND used_at IS NULL",
             params![claims.jti, now],
         )?;
-        let (pair, next) = issue_pair(keys, user_id, role)?;
+        let (pair, next) = issue_pair(keys, user_id, role, version)?;
         store(tx, &next, &family, user_id)?;
         Ok(Ok(pair))
     }
@@ -458,6 +468,7 @@ pub mod sql {
             family.ok_or_else(|| ApiError::unauthenticated("The refresh token is not valid."))?;
         revoke_family(tx, &family)?;
         let user_id = claims.user_id()?;
+        end_access_tokens(tx, user_id)?;
         let event = Event::new(Action::Logout).on(Entity::User, user_id);
         audit::record(tx, Actor::account(user_id, claims.role, origin), event)?;
         Ok(())
@@ -471,11 +482,22 @@ pub mod sql {
         Ok(())
     }
 
-    /// Ends every login of a user (password change, reset, deactivation).
+    /// Ends every login of a user (password change, reset, deactivation),
+    /// and their outstanding access tokens.
     pub fn revoke_all(conn: &Connection, user_id: i64) -> Result<(), ApiError> {
         conn.execute(
             "UPDATE refresh_tokens SET revoked_at = ?2 WHERE user_id = ?1 AND revoked_at IS NULL",
             params![user_id, db::now()],
+        )?;
+        end_access_tokens(conn, user_id)
+    }
+
+    /// Every access token issued to the account so far stops working (its
+    /// `ver` claim is now behind); refresh tokens not revoked still renew.
+    pub fn end_access_tokens(conn: &Connection, user_id: i64) -> Result<(), ApiError> {
+        conn.execute(
+            "UPDATE users SET token_version = token_version + 1 WHERE id = ?1",
+            [user_id],
         )?;
         Ok(())
     }

@@ -1,6 +1,9 @@
 //! Access and refresh tokens: HS256 JWTs signed with the data directory's
 //! 256-bit key. Only HS256 is accepted (so never `alg: none`), and `iss`,
-//! `aud`, `exp` and `typ` are checked on every token.
+//! `aud`, `exp` and `typ` are checked on every token; so are `iat` and `nbf`
+//! (at most `CLOCK_SKEW_SECONDS` ahead of this server's clock) and the
+//! lifetime (`exp - iat` no longer than the configured one for that kind),
+//! so a token signed with a leaked key cannot be made to last for years.
 
 use std::fs;
 use std::io::Write;
@@ -17,6 +20,9 @@ use crate::error::ApiError;
 pub const KEY_FILE: &str = "jwt.key";
 const ISSUER: &str = "clinicdesk";
 const AUDIENCE: &str = "clinicdesk";
+/// How far ahead of this server's clock a token's `iat` or `nbf` may be
+/// (clocks of one clinic's machines drift by seconds, not minutes).
+pub const CLOCK_SKEW_SECONDS: u64 = 60;
 
 /// Which of the two token kinds; a refresh token is never accepted as access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,6 +45,14 @@ pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub typ: TokenKind,
+    /// Not before (never set by clinicdesk; checked when present).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
+    /// The account's `token_version` when the token was issued: once a
+    /// logout or password change moves the account's on, older access
+    /// tokens are refused. (Tokens from before versions existed carry none: 0.)
+    #[serde(default)]
+    pub ver: i64,
 }
 
 impl Claims {
@@ -94,6 +108,7 @@ impl Keys {
         user_id: i64,
         role: Role,
         kind: TokenKind,
+        version: i64,
     ) -> Result<(String, Claims), ApiError> {
         let iat = jsonwebtoken::get_current_timestamp();
         let lifetime = match kind {
@@ -109,6 +124,8 @@ impl Keys {
             iss: ISSUER.to_owned(),
             aud: AUDIENCE.to_owned(),
             typ: kind,
+            nbf: None,
+            ver: version,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("cannot sign a token: {e}")))?;
@@ -124,11 +141,34 @@ impl Keys {
                 }
                 _ => ApiError::unauthenticated("The token is not valid."),
             })?;
-        if data.claims.typ != kind {
+        let claims = data.claims;
+        if claims.typ != kind {
             return Err(ApiError::unauthenticated("The token is not valid here."));
         }
-        Ok(data.claims)
+        let lifetime = match kind {
+            TokenKind::Access => self.access_seconds,
+            TokenKind::Refresh => self.refresh_seconds,
+        };
+        check_times(&claims, jsonwebtoken::get_current_timestamp(), lifetime)?;
+        Ok(claims)
     }
+}
+
+/// `iat`/`nbf` no further ahead than the allowed skew, and a lifetime no
+/// longer than `lifetime` seconds (what this server would have issued).
+fn check_times(claims: &Claims, now: u64, lifetime: u64) -> Result<(), ApiError> {
+    let ahead = |at: u64| at > now.saturating_add(CLOCK_SKEW_SECONDS);
+    if ahead(claims.iat) || claims.nbf.is_some_and(ahead) {
+        return Err(ApiError::unauthenticated(
+            "The token is not valid yet (issued in the future).",
+        ));
+    }
+    if claims.exp.saturating_sub(claims.iat) > lifetime {
+        return Err(ApiError::unauthenticated(
+            "The token lives longer than this server allows.",
+        ));
+    }
+    Ok(())
 }
 
 /// 32 random bytes, kept hex-encoded so the file survives an editor.
@@ -178,13 +218,46 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let keys = Keys::load_or_create(dir.path(), 15, 7).expect("keys");
         let (token, _) = keys
-            .issue(7, Role::Staff, TokenKind::Refresh)
+            .issue(7, Role::Staff, TokenKind::Refresh, 0)
             .expect("token");
         assert_eq!(
             keys.verify(&token, TokenKind::Refresh).expect("valid").sub,
             "7"
         );
         assert!(keys.verify(&token, TokenKind::Access).is_err());
+    }
+
+    #[test]
+    fn times_from_the_future_and_overlong_lifetimes_are_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let keys = Keys::load_or_create(dir.path(), 15, 7).expect("keys");
+        let (_, claims) = keys
+            .issue(7, Role::Staff, TokenKind::Access, 0)
+            .expect("token");
+        let now = claims.iat;
+        assert!(check_times(&claims, now, 900).is_ok());
+        let skewed = Claims {
+            iat: now + CLOCK_SKEW_SECONDS,
+            exp: now + CLOCK_SKEW_SECONDS + 900,
+            ..claims.clone()
+        };
+        assert!(check_times(&skewed, now, 900).is_ok(), "within the skew");
+        let future = Claims {
+            iat: now + CLOCK_SKEW_SECONDS + 1,
+            exp: now + CLOCK_SKEW_SECONDS + 901,
+            ..claims.clone()
+        };
+        assert!(check_times(&future, now, 900).is_err());
+        let not_yet = Claims {
+            nbf: Some(now + 3600),
+            ..claims.clone()
+        };
+        assert!(check_times(&not_yet, now, 900).is_err());
+        let long = Claims {
+            exp: now + 901,
+            ..claims
+        };
+        assert!(check_times(&long, now, 900).is_err());
     }
 
     #[test]

@@ -84,6 +84,13 @@ pub fn create(config: &Config, out: Option<&Path>) -> anyhow::Result<(PathBuf, M
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+    if folder == config.backup_dir() {
+        // Owner-only, like the data directory: the folder of copies of every
+        // record. Best effort: a FAT USB drive has no modes to set.
+        if let Err(e) = crate::config::restrict_to_owner(folder, 0o700) {
+            tracing::warn!(error = %format!("{e:#}"), "could not restrict the backup folder to this account");
+        }
+    }
 
     // The snapshot is taken inside the data directory, so plain patient data
     // never lands in the backup folder of an encrypted backup; the partial
@@ -366,12 +373,20 @@ pub(crate) fn sidecar(backup: &Path, extension: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// A sidecar, readable by its owner only (it names the backup and its
+/// row counts).
 fn write_beside(backup: &Path, extension: &str, contents: &[u8]) -> anyhow::Result<()> {
     let path = sidecar(backup, extension);
-    let mut file =
-        File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(&path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     file.write_all(contents)?;
     file.sync_all()?;
+    crate::config::restrict_to_owner(&path, 0o600)?;
     Ok(())
 }
 

@@ -3,7 +3,8 @@
 //! schedule and its last failure, and download one.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rocket::fs::NamedFile;
 use rocket::http::{ContentType, Header};
@@ -63,7 +64,10 @@ impl BackupInfo {
 pub struct BackupSchedule {
     /// `HH:MM` local time, or `off`.
     pub backup_time: String,
+    /// How many backups the folder keeps (daily and manual together).
     pub backup_keep: u32,
+    /// The most they may take together, in MiB.
+    pub backup_max_total_mb: u64,
     pub backup_dir: String,
     pub newest: Option<BackupInfo>,
     /// The last scheduled backup, if it failed.
@@ -104,18 +108,51 @@ async fn list(
     })
 }
 
-#[utoipa::path(tag = "backups", responses((status = 201, description = "Writes a backup now (admin)", body = BackupInfo)), security(("bearer" = [])))]
+/// How often `POST /api/admin/backups` may write one: each copies the
+/// whole database, so a loop of them fills the disk and stalls the clinic.
+const BACKUP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// When the last manual backup began; managed by Rocket.
+#[derive(Debug, Default)]
+pub struct BackupPace(Mutex<Option<Instant>>);
+
+impl BackupPace {
+    /// Claims the slot for a backup now, or `429` with the seconds left.
+    fn claim(&self) -> Result<(), ApiError> {
+        let Ok(mut last) = self.0.lock() else {
+            return Ok(());
+        };
+        if let Some(left) = last
+            .map(|at| BACKUP_INTERVAL.saturating_sub(at.elapsed()))
+            .filter(|left| !left.is_zero())
+        {
+            return Err(ApiError::Throttled {
+                retry_after: left.as_secs().max(1),
+            });
+        }
+        *last = Some(Instant::now());
+        Ok(())
+    }
+}
+
+#[utoipa::path(tag = "backups", responses((status = 201, description = "Writes a backup now (admin; at most one a minute) and prunes old ones", body = BackupInfo), (status = 429, description = "A backup was made less than a minute ago; see Retry-After")), security(("bearer" = [])))]
 #[post("/admin/backups")]
 async fn create(
     admin: Admin,
     config: &State<Config>,
     db: &State<Db>,
     status: &State<Arc<BackupStatus>>,
+    pace: &State<BackupPace>,
 ) -> Result<Created<Json<BackupInfo>>, ApiError> {
+    pace.claim()?;
     let config = config.inner().clone();
     let outcome = blocking(move || {
         let (path, _) = super::create(&config, None)?;
-        BackupInfo::of(&path).ok_or_else(|| anyhow::anyhow!("the new backup cannot be read"))
+        let info = BackupInfo::of(&path)
+            .ok_or_else(|| anyhow::anyhow!("the new backup cannot be read"))?;
+        // Manual backups count towards the retention as daily ones do.
+        super::schedule::prune(&config)?;
+        Ok(info)
     })
     .await;
     status.record(
@@ -148,6 +185,7 @@ async fn status(
             newest: super::newest(&config).and_then(|p| BackupInfo::of(&p)),
             backup_time: config.backup_time.clone(),
             backup_keep: config.backup_keep,
+            backup_max_total_mb: config.backup_max_total_mb,
             backup_dir: config.backup_dir().display().to_string(),
             last_failure,
         }))

@@ -1,6 +1,6 @@
 //! The daily backup: at `backup_time` (the machine's local time), write a
 //! backup into the backup folder and keep the newest `backup_keep` daily
-//! ones. A failure is logged and kept for admins to see
+//! ones (manual ones count too), within `backup_max_total_mb`. A failure is logged and kept for admins to see
 //! (`GET /api/admin/backups/status`); the next day tries again.
 
 use std::fs;
@@ -62,31 +62,60 @@ impl BackupStatus {
     }
 }
 
-/// Writes one backup and prunes old daily ones.
+/// Writes one backup and prunes old ones.
 pub fn back_up_now(config: &Config) -> anyhow::Result<()> {
     let (path, _) = super::create(config, None)?;
     tracing::info!(backup = %path.display(), "backup written");
     prune(config)
 }
 
-/// Deletes daily backups beyond the newest `backup_keep`, with their sidecars.
+/// Deletes backups in the backup folder (daily and manual ones alike,
+/// named `clinicdesk-…`) beyond the newest `backup_keep`, and then the
+/// oldest until the rest fit in `backup_max_total_mb`, with their sidecars.
+/// The newest is always kept, and backups made before a schema upgrade are
+/// neither pruned nor counted.
 pub fn prune(config: &Config) -> anyhow::Result<()> {
+    let prunable: Vec<(std::path::PathBuf, u64)> = super::list(config)
+        .into_iter()
+        .filter(|path| {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            name.starts_with(DAILY_PREFIX) && !name.contains(UPGRADE_MARK)
+        })
+        .map(|path| {
+            let size = fs::metadata(&path).map_or(0, |m| m.len());
+            (path, size)
+        })
+        .collect();
+    let sizes: Vec<u64> = prunable.iter().map(|(_, size)| *size).collect();
+    let cap = config.backup_max_total_mb.saturating_mul(1024 * 1024);
     let keep = usize::try_from(config.backup_keep).unwrap_or(usize::MAX);
-    let daily = super::list(config).into_iter().filter(|path| {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        name.starts_with(DAILY_PREFIX) && !name.contains(UPGRADE_MARK)
-    });
-    for old in daily.skip(keep) {
-        fs::remove_file(&old)?;
+    for index in pruned(&sizes, keep, cap) {
+        let old = &prunable[index].0;
+        fs::remove_file(old)?;
         for extension in ["sha256", "json"] {
-            let _ = fs::remove_file(super::sidecar(&old, extension));
+            let _ = fs::remove_file(super::sidecar(old, extension));
         }
         tracing::info!(backup = %old.display(), "old backup removed");
     }
     Ok(())
+}
+
+/// Which of the backups (sizes, newest first) go: those past the first
+/// `keep`, and those whose running total passes `cap` bytes, never the
+/// newest.
+fn pruned(sizes: &[u64], keep: usize, cap: u64) -> Vec<usize> {
+    let mut total = 0u64;
+    let mut gone = Vec::new();
+    for (index, size) in sizes.iter().enumerate() {
+        total = total.saturating_add(*size);
+        if index > 0 && (index >= keep || total > cap) {
+            gone.push(index);
+        }
+    }
+    gone
 }
 
 /// Runs the daily backup until `shutdown` fires.
@@ -147,6 +176,18 @@ mod tests {
             next_run(datetime!(2026-11-23 23:59 +1), two),
             datetime!(2026-11-24 02:00 +1)
         );
+    }
+
+    #[test]
+    fn pruning_keeps_the_newest_n_within_the_size_cap_and_always_the_newest() {
+        assert_eq!(pruned(&[1, 1, 1, 1], 2, 100), [2, 3]);
+        assert_eq!(pruned(&[40, 40, 40, 40], 10, 100), [2, 3], "the cap");
+        assert_eq!(
+            pruned(&[500, 1], 10, 100),
+            [1],
+            "the newest stays, even alone over the cap"
+        );
+        assert!(pruned(&[], 2, 100).is_empty());
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     )),
     M::up(include_str!("../../migrations/0008_search_index.sql")),
     M::up(include_str!("../../migrations/0009_patient_counts.sql")),
+    M::up(include_str!("../../migrations/0010_ids_never_reused.sql")),
+    M::up(include_str!("../../migrations/0011_clinic_time_zone.sql")),
 ];
 
 /// Start-up work on one plain connection, so a problem is reported at once
@@ -94,10 +96,27 @@ fn check_integrity(conn: &Connection, path: &Path) -> anyhow::Result<()> {
 }
 
 /// Applies every pending migration.
+///
+/// With foreign keys off, as `SQLite`'s procedure for rebuilding a table
+/// requires (0010; the bundled `SQLite` turns them on by default, and the
+/// pragma does nothing inside the migrations' transactions, hence here);
+/// the whole schema's foreign keys are checked afterwards instead.
 pub(super) fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
-    Migrations::from_slice(MIGRATIONS)
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let migrated = Migrations::from_slice(MIGRATIONS)
         .to_latest(conn)
-        .context("cannot bring the database schema up to date")
+        .context("cannot bring the database schema up to date");
+    conn.pragma_update(None, "foreign_keys", true)?;
+    migrated?;
+    let broken: i64 =
+        conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+            row.get(0)
+        })?;
+    anyhow::ensure!(
+        broken == 0,
+        "the database has {broken} rows whose references point nowhere (PRAGMA foreign_key_check)"
+    );
+    Ok(())
 }
 
 #[cfg(test)]
@@ -122,5 +141,86 @@ mod tests {
             })
             .expect("foreign_key_check");
         assert_eq!(problems, 0);
+    }
+
+    #[test]
+    fn rebuilding_the_tables_for_autoincrement_keeps_every_row_index_and_trigger_working() {
+        // Arrange: a database at schema 9 with records, an archived patient,
+        // and the newest mapping deleted (its id named by the audit trail).
+        let mut conn = Connection::open_in_memory().expect("in-memory db");
+        conn.pragma_update(None, "foreign_keys", true)
+            .expect("as a server's connection has them");
+        Migrations::from_slice(&MIGRATIONS[..9])
+            .to_latest(&mut conn)
+            .expect("schema 9");
+        conn.execute_batch(
+            "INSERT INTO users (email, name, password_hash, role, created_at, updated_at)
+                 VALUES ('a@clinic.test', 'A', 'h', 'admin', 't', 't');
+             INSERT INTO patients (first_name, search_text, created_by, created_at, updated_at, deleted_at)
+                 VALUES ('Ada', 'ada lovelace', 1, 't', 't', NULL),
+                        ('Bob', 'bob smith', 1, 't', 't', NULL),
+                        ('Cy', 'cy archived', 1, 't', 't', 't');
+             INSERT INTO doctors (first_name, specialization, search_text, created_by, created_at, updated_at)
+                 VALUES ('Doc', 'gp', 'doc gp', 1, 't', 't');
+             INSERT INTO mappings (patient_id, doctor_id, created_by, created_at, updated_at)
+                 VALUES (1, 1, 1, 't', 't'), (2, 1, 1, 't', 't');
+             INSERT INTO audit_log (at, action, entity, entity_id, outcome)
+                 VALUES ('t', 'create', 'mapping', 2, 'success');
+             DELETE FROM mappings WHERE id = 2;",
+        )
+        .expect("records");
+        let objects = |conn: &Connection| -> Vec<String> {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT type || ' ' || name FROM sqlite_master
+                      WHERE type IN ('index', 'trigger') AND name NOT LIKE 'sqlite_autoindex%'
+                      ORDER BY 1",
+                )
+                .expect("prepare");
+            stmt.query_map([], |row| row.get(0))
+                .expect("query")
+                .collect::<Result<_, _>>()
+                .expect("rows")
+        };
+        let before = objects(&conn);
+
+        // Act
+        migrate(&mut conn).expect("schema 10");
+
+        // Assert: the same indexes and triggers, every row, clean foreign keys.
+        assert_eq!(objects(&conn), before);
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |row| row.get(0)).expect(sql) };
+        assert_eq!(count("SELECT count(*) FROM users"), 1);
+        assert_eq!(count("SELECT count(*) FROM patients"), 3);
+        assert_eq!(count("SELECT count(*) FROM mappings"), 1);
+        assert_eq!(count("SELECT count(*) FROM pragma_foreign_key_check"), 0);
+        // The search index and the live counts still follow the table.
+        let found = "SELECT count(*) FROM patients_search WHERE patients_search MATCH 'lovelace'";
+        assert_eq!(count(found), 1);
+        assert_eq!(
+            count("SELECT live FROM patient_counts WHERE created_by = 1"),
+            2
+        );
+        conn.execute_batch(
+            "INSERT INTO patients (first_name, search_text, created_by, created_at, updated_at)
+                 VALUES ('Eve', 'eve lovelace', 1, 't', 't');
+             UPDATE patients SET deleted_at = 't' WHERE id = 1;
+             INSERT INTO mappings (patient_id, doctor_id, created_by, created_at, updated_at)
+                 VALUES (2, 1, 1, 't', 't');",
+        )
+        .expect("writes after the upgrade");
+        assert_eq!(count(found), 1, "Eve in, archived Ada out");
+        assert_eq!(
+            count("SELECT live FROM patient_counts WHERE created_by = 1"),
+            2
+        );
+        assert_eq!(count("SELECT max(id) FROM patients"), 4);
+        assert_eq!(
+            count("SELECT max(id) FROM mappings"),
+            3,
+            "the deleted mapping's id 2 is not given again"
+        );
+        let append_only = conn.execute("DELETE FROM audit_log", []);
+        assert!(append_only.is_err(), "the audit log stays append-only");
     }
 }

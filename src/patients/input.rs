@@ -28,16 +28,18 @@ fn normalise_blood_group(value: &str) -> Option<&'static str> {
 }
 
 /// Reads `body` onto `record`: absent fields keep their value. With
-/// `complete` (create, PUT) the required fields must be present.
+/// `complete` (create, PUT) the required fields must be present. `today`
+/// is the clinic's (a date of birth may not be after it).
 pub(super) fn apply(
     body: &Map<String, Value>,
     record: &mut PatientFields,
     complete: bool,
+    today: time::Date,
 ) -> Result<(), ApiError> {
     let mut f = Fields::new(body);
     f.person_name(&mut record.first_name, &mut record.last_name, complete);
     if let Some(date) = f.date("date_of_birth") {
-        if let Some(Err(message)) = date.map(validation::check_birth_date) {
+        if let Some(Err(message)) = date.map(|d| validation::check_birth_date(d, today)) {
             f.error("date_of_birth", message);
         }
         record.date_of_birth = date.map(|d| d.to_string());
@@ -86,7 +88,7 @@ pub(super) fn apply(
         ("allergies", &mut record.allergies),
         ("current_medications", &mut record.current_medications),
     ] {
-        if let Some(value) = f.text(&[name], 10_000) {
+        if let Some(value) = f.multiline(&[name], 10_000) {
             *slot = value;
         }
     }

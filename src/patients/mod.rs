@@ -16,6 +16,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Action, Entity, Event};
 use crate::auth::{Admin, Caller};
+use crate::clinic_time::ClinicZone;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::{JsonBody, Page};
@@ -179,9 +180,10 @@ async fn create(
     body: JsonBody,
     caller: Caller,
     db: &State<Db>,
+    zone: &State<ClinicZone>,
 ) -> Result<Created<Json<Patient>>, ApiError> {
     let mut record = PatientFields::empty();
-    apply(&body.0, &mut record, true)?;
+    apply(&body.0, &mut record, true, zone.today())?;
     let patient = db
         .write(move |tx| {
             let patient = sql::insert(tx, &caller, &record)?;
@@ -218,8 +220,10 @@ async fn replace(
     body: JsonBody,
     caller: Caller,
     db: &State<Db>,
+    zone: &State<ClinicZone>,
 ) -> Result<Json<Patient>, ApiError> {
-    db.write(move |tx| sql::change(tx, &caller, id, &body.0, true))
+    let today = zone.today();
+    db.write(move |tx| sql::change(tx, &caller, id, &body.0, true, today))
         .await
         .map(Json)
 }
@@ -231,8 +235,10 @@ async fn update(
     body: JsonBody,
     caller: Caller,
     db: &State<Db>,
+    zone: &State<ClinicZone>,
 ) -> Result<Json<Patient>, ApiError> {
-    db.write(move |tx| sql::change(tx, &caller, id, &body.0, false))
+    let today = zone.today();
+    db.write(move |tx| sql::change(tx, &caller, id, &body.0, false, today))
         .await
         .map(Json)
 }

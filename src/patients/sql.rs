@@ -117,12 +117,13 @@ pub fn change(
     id: i64,
     body: &Map<String, Value>,
     complete: bool,
+    today: time::Date,
 ) -> Result<Patient, ApiError> {
     let before = find_visible(tx, caller, id)?
         .ok_or(ApiError::NotFound)?
         .fields;
     let mut record = before.clone();
-    apply(body, &mut record, complete)?;
+    apply(body, &mut record, complete, today)?;
     let mut values = write_params(&record);
     values.push((":id", Box::new(id)));
     tx.prepare_cached(

@@ -17,6 +17,7 @@ use crate::auth::{Admin, Role};
 use crate::db::Db;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{self, JsonBody, Ordering, Page, Paging};
+use crate::throttle::LoginThrottle;
 use crate::validation::Fields;
 
 pub fn routes() -> Vec<Route> {
@@ -32,8 +33,10 @@ pub struct User {
     pub username: Option<String>,
     pub role: Role,
     pub is_active: bool,
-    /// Set while the account is locked after repeated failed sign-ins
-    /// (an admin unlocks it with `PATCH {"locked": false}`).
+    /// While failed sign-ins make this account wait before its next
+    /// attempt from some address, when the longest such delay ends (UTC).
+    /// Sign-ins from other addresses are not delayed. An admin clears the
+    /// delays with `PATCH {"locked": false}` (or `clinicdesk admin unlock`).
     pub locked_until: Option<String>,
     /// The password was set by an admin: until its owner chooses their own
     /// (`POST /api/auth/password/`), every other request is refused.
@@ -254,12 +257,33 @@ impl UserQuery<'_> {
     }
 }
 
+/// Fills in `locked_until` from the running server's sign-in throttle.
+fn with_delays(mut user: User, throttle: &LoginThrottle) -> User {
+    user.locked_until = throttle.delayed_until(user.id).and_then(|until| {
+        time::OffsetDateTime::from(until)
+            .replace_nanosecond(0)
+            .ok()?
+            .format(&time::format_description::well_known::Rfc3339)
+            .ok()
+    });
+    user
+}
+
 #[utoipa::path(tag = "users", responses((status = 200, description = "Accounts (admin)", body = [User])), security(("bearer" = [])))]
 #[get("/users?<query..>")]
-async fn list(query: UserQuery<'_>, _admin: Admin, db: &State<Db>) -> Result<Page<User>, ApiError> {
+async fn list(
+    query: UserQuery<'_>,
+    _admin: Admin,
+    db: &State<Db>,
+    throttle: &State<LoginThrottle>,
+) -> Result<Page<User>, ApiError> {
     let filter = query.validate()?;
     let paging = filter.paging;
     let (items, total) = db.read(move |conn| sql::select_page(conn, &filter)).await?;
+    let items = items
+        .into_iter()
+        .map(|u| with_delays(u, throttle))
+        .collect();
     Ok(Page {
         items,
         total,
@@ -284,10 +308,15 @@ async fn create(
 
 #[utoipa::path(tag = "users", responses((status = 200, description = "One account (admin)", body = User)), security(("bearer" = [])))]
 #[get("/users/<id>")]
-async fn read(id: i64, _admin: Admin, db: &State<Db>) -> Result<Json<User>, ApiError> {
+async fn read(
+    id: i64,
+    _admin: Admin,
+    db: &State<Db>,
+    throttle: &State<LoginThrottle>,
+) -> Result<Json<User>, ApiError> {
     db.read(move |conn| sql::find(conn, id))
         .await?
-        .map(Json)
+        .map(|user| Json(with_delays(user, throttle)))
         .ok_or(ApiError::NotFound)
 }
 
@@ -299,6 +328,7 @@ async fn update(
     admin: Admin,
     db: &State<Db>,
     hasher: &State<Hasher>,
+    throttle: &State<LoginThrottle>,
 ) -> Result<Json<User>, ApiError> {
     let current = db
         .read(move |conn| sql::find(conn, id))
@@ -313,12 +343,13 @@ async fn update(
         None
     };
     let is_active = fields.boolean("is_active");
-    // Only unlocking is possible; locking is what failed sign-ins do.
+    // Only unlocking is possible: accounts are never locked, failed
+    // sign-ins only delay the address they come from.
     let unlock = match fields.boolean("locked") {
         Some(true) => {
             fields.error(
                 "locked",
-                "Accounts lock themselves after failed sign-ins; only false (unlock) may be sent.",
+                "Accounts cannot be locked (deactivate one instead); only false, which clears its sign-in delays, may be sent.",
             );
             false
         }
@@ -336,10 +367,20 @@ async fn update(
     } else {
         None
     };
-    // A password an admin sets is temporary unless they say otherwise.
-    let must_change_password = fields
-        .boolean("must_change_password")
-        .or(password.as_ref().map(|_| true));
+    // A password an admin sets is temporary unless they say otherwise; but
+    // never on the admin's own account, which would leave them (perhaps
+    // the only admin) unable to do anything until they chose another.
+    let own = id == admin.0.id;
+    let must_change_password = match fields.boolean("must_change_password") {
+        Some(true) if own => {
+            fields.error(
+                "must_change_password",
+                "You cannot give your own account a temporary password; change your password in My account instead.",
+            );
+            None
+        }
+        given => given.or(password.as_ref().map(|_| !own)),
+    };
     fields.finish()?;
     let password_hash = match password {
         Some(password) => Some(hasher.hash(password).await?),
@@ -357,7 +398,10 @@ async fn update(
     let user = db
         .write(move |tx| sql::update(tx, &admin.0, id, &changes))
         .await?;
-    Ok(Json(user))
+    if unlock {
+        throttle.clear_account(id);
+    }
+    Ok(Json(with_delays(user, throttle)))
 }
 
 #[utoipa::path(tag = "users", responses((status = 204, description = "Deactivates an account (admin); accounts are never erased")), security(("bearer" = [])))]

@@ -9,40 +9,56 @@ use crate::db::{self, ResultExt};
 use crate::error::ApiError;
 use crate::validation::like_pattern;
 
-const SELECT: &str =
-    "SELECT id, name, email, username, role, is_active,
-            CASE WHEN locked_until > strftime('%Y-%m-%dT%H:%M:%SZ', 'now') THEN locked_until END AS locked_until,
+/// `locked_until` is not stored: `users::` fills it in from the running
+/// server's sign-in throttle.
+const SELECT: &str = "SELECT id, name, email, username, role, is_active, NULL AS locked_until,
             must_change_password, created_at, updated_at
        FROM users";
 
-/// What a token's user id may do now: role, active, must change password.
-pub fn auth_state(conn: &Connection, id: i64) -> Result<Option<(Role, bool, bool)>, ApiError> {
-    let mut stmt = conn
-        .prepare_cached("SELECT role, is_active, must_change_password FROM users WHERE id = ?1")?;
+/// What every authenticated request checks of its token's account (read
+/// once per request; keep it one query so it can be cached as one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthState {
+    pub role: Role,
+    pub is_active: bool,
+    pub must_change_password: bool,
+    /// Access tokens issued under an older version are refused (logout,
+    /// password change and deactivation move it on).
+    pub token_version: i64,
+}
+
+/// The account state behind a token's user id, if the account exists.
+pub fn auth_state(conn: &Connection, id: i64) -> Result<Option<AuthState>, ApiError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT role, is_active, must_change_password, token_version FROM users WHERE id = ?1",
+    )?;
     Ok(stmt
-        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+        .query_row([id], |row| {
+            Ok(AuthState {
+                role: row.get("role")?,
+                is_active: row.get("is_active")?,
+                must_change_password: row.get("must_change_password")?,
+                token_version: row.get("token_version")?,
+            })
+        })
         .optional()?)
 }
 
 /// What login needs of the account with this email or username.
 pub fn find_login(conn: &Connection, login: &str) -> Result<Option<Login>, ApiError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, password_hash, role, is_active,
-                -- Whole seconds (both times are to the second), so the
-                -- answer is exact: julianday's floating point was not.
-                CASE WHEN locked_until > ?2
-                     THEN unixepoch(locked_until) - unixepoch(?2)
-                     ELSE 0 END AS locked_seconds
+        "SELECT id, password_hash, role, is_active, token_version, throttle_resets
            FROM users WHERE email = ?1 OR username = ?1 LIMIT 1",
     )?;
     let login = stmt
-        .query_row(params![login, db::now()], |row| {
+        .query_row([login], |row| {
             Ok(Login {
                 id: row.get("id")?,
                 password_hash: row.get("password_hash")?,
                 role: row.get("role")?,
                 is_active: row.get("is_active")?,
-                locked_seconds: u64::try_from(row.get::<_, i64>("locked_seconds")?).unwrap_or(0),
+                token_version: row.get("token_version")?,
+                throttle_resets: row.get("throttle_resets")?,
             })
         })
         .optional()?;
@@ -55,59 +71,49 @@ pub struct Login {
     pub password_hash: String,
     pub role: Role,
     pub is_active: bool,
-    /// Seconds until a lockout ends; 0 when not locked.
-    pub locked_seconds: u64,
+    /// Goes into the tokens login issues (see `AuthState`).
+    pub token_version: i64,
+    /// How many times an admin has cleared this account's sign-in delays;
+    /// the throttle forgets delays recorded under an older count.
+    pub throttle_resets: i64,
 }
 
-/// Failed sign-ins in a row that lock an account, and for how long.
-const LOCK_AFTER: i64 = 10;
-const LOCK_MINUTES: i64 = 15;
-
-/// Records a failed sign-in. For a known account it counts towards the
-/// lockout: the tenth wrong password in a row locks it (audited too).
+/// Records a failed sign-in (of a known account, or of an unknown name),
+/// and, when it started a sign-in delay, that too.
 pub fn record_login_failure(
     tx: &Transaction<'_>,
     account: Option<(i64, Role)>,
     origin: Origin,
+    delayed: bool,
 ) -> Result<(), ApiError> {
-    let Some((id, role)) = account else {
-        let event = Event::new(Action::LoginFailed).about(Entity::User).failed();
-        audit::record(tx, Actor::anonymous(origin), event)?;
-        return Ok(());
+    let (actor, entity_id) = match account {
+        Some((id, role)) => (Actor::account(id, role, origin), Some(id)),
+        None => (Actor::anonymous(origin), None),
     };
-    let actor = Actor::account(id, role, origin);
-    let event = Event::new(Action::LoginFailed)
-        .on(Entity::User, id)
-        .failed();
-    audit::record(tx, actor, event)?;
-    let failures: i64 = tx.query_row(
-        "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
-        [id],
-        |row| row.get(0),
-    )?;
-    if failures >= LOCK_AFTER {
-        tx.execute(
-            "UPDATE users SET failed_logins = 0,
-                    locked_until = strftime('%Y-%m-%dT%H:%M:%SZ', 'now', ?2)
-              WHERE id = ?1",
-            params![id, format!("+{LOCK_MINUTES} minutes")],
-        )?;
-        audit::record(tx, actor, Event::new(Action::Lockout).on(Entity::User, id))?;
-        tracing::warn!(
-            user_id = id,
-            "account locked for {LOCK_MINUTES} minutes after {LOCK_AFTER} failed sign-ins"
-        );
+    let on_user = |event: Event| match entity_id {
+        Some(id) => event.on(Entity::User, id),
+        None => event.about(Entity::User),
+    };
+    audit::record(tx, actor, on_user(Event::new(Action::LoginFailed)).failed())?;
+    if delayed {
+        audit::record(tx, actor, on_user(Event::new(Action::Throttle)))?;
     }
     Ok(())
 }
 
-/// A successful sign-in starts the count again.
-pub fn record_login_success(conn: &Connection, id: i64) -> Result<(), ApiError> {
-    conn.execute(
-        "UPDATE users SET failed_logins = 0 WHERE id = ?1 AND failed_logins != 0",
-        [id],
-    )?;
-    Ok(())
+/// Clears an account's sign-in delays (`clinicdesk admin unlock`, an
+/// admin's unlock): a running server drops the delays it holds for the
+/// account at its next sign-in attempt. `false` if no account has this
+/// email or username.
+pub fn reset_throttle(conn: &Connection, login: &str) -> Result<Option<i64>, ApiError> {
+    Ok(conn
+        .query_row(
+            "UPDATE users SET throttle_resets = throttle_resets + 1
+              WHERE email = ?1 OR username = ?1 RETURNING id",
+            [login],
+            |row| row.get(0),
+        )
+        .optional()?)
 }
 
 /// The stored password hash of an account.
@@ -223,7 +229,7 @@ pub fn update(
     }
     if changes.unlock {
         tx.execute(
-            "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1",
+            "UPDATE users SET throttle_resets = throttle_resets + 1 WHERE id = ?1",
             [id],
         )?;
     }
@@ -247,7 +253,7 @@ fn events(before: &User, after: &User, changes: &AccountChanges) -> Vec<Event> {
     if changes.password.is_some() {
         events.push(Event::new(Action::PasswordChange).fields(["password"]));
     }
-    if changes.unlock && before.locked_until.is_some() {
+    if changes.unlock {
         events.push(Event::new(Action::Unlock).fields(["locked"]));
     }
     let mut plain = Vec::new();

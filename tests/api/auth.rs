@@ -410,8 +410,8 @@ async fn password_change_swaps_the_password_and_revokes_every_refresh_token() {
 
 #[rocket::async_test]
 async fn a_spoofed_client_address_header_does_not_escape_the_login_throttle() {
-    // Arrange: use up this address's failures, on accounts that do not exist
-    // (so no account lockout is involved: only the per-address limit).
+    // Arrange: use up this address's failures, each on another name (so no
+    // per-account delay is involved: only the per-address one).
     let app = spawn_app().await;
     app.admin().await;
     let wrong =
@@ -447,28 +447,49 @@ async fn a_spoofed_client_address_header_does_not_escape_the_login_throttle() {
     assert_error(response, 429, "throttled").await;
 }
 
+/// A client whose requests come from another loopback address (127.0.0.2),
+/// as a colleague's PC would.
+fn from_another_address() -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .build()
+        .expect("http client")
+}
+
 #[rocket::async_test]
-async fn ten_failed_sign_ins_lock_the_account_until_it_times_out_or_an_admin_unlocks_it() {
+async fn failed_sign_ins_delay_only_the_failing_address_and_never_lock_the_account() {
     // Arrange
     let app = spawn_app().await;
     let admin = app.admin().await;
     let nurse = app.account(&admin, "staff", "nurse@clinic.test").await;
 
-    // Act: ten wrong passwords, then the right one.
-    for _ in 0..10 {
-        assert_error(
-            app.login(&nurse.email, "correct horse battery 8").await,
-            401,
-            "invalid_credentials",
-        )
-        .await;
+    // Act: an attacker on this address hammers the nurse's account.
+    let mut delayed = None;
+    for _ in 0..30 {
+        let response = app.login(&nurse.email, "correct horse battery 8").await;
+        if response.status() == 429 {
+            delayed = Some(response);
+            break;
+        }
+        assert_error(response, 401, "invalid_credentials").await;
     }
-    let locked = app.login(&nurse.email, PASSWORD).await;
+    let from_here = app.login(&nurse.email, PASSWORD).await;
+    let colleague = from_another_address()
+        .post(app.url("/api/auth/login/"))
+        .json(&json!({ "email": nurse.email, "password": PASSWORD }))
+        .send()
+        .await
+        .expect("sent");
 
-    // Assert: locked even for the right password, for about 15 minutes.
-    let retry_after: u64 = header(&locked, "retry-after").parse().expect("seconds");
-    assert!((840..=900).contains(&retry_after), "{retry_after}");
-    assert_error(locked, 429, "throttled").await;
+    // Assert: the attacker's address waits, right password or not, with a
+    // growing delay of at most 15 minutes...
+    let delayed = delayed.expect("a 429 within 30 failed sign-ins");
+    let retry_after: u64 = header(&delayed, "retry-after").parse().expect("seconds");
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_error(delayed, 429, "throttled").await;
+    assert_error(from_here, 429, "throttled").await;
+    // ...but the nurse, at her own PC, signs in.
+    assert_eq!(colleague.status(), 200);
     let shown = json_with(
         app.get(&format!("/api/users/{}/", nurse.id), &admin.access)
             .await,
@@ -476,8 +497,25 @@ async fn ten_failed_sign_ins_lock_the_account_until_it_times_out_or_an_admin_unl
     )
     .await;
     assert!(shown["locked_until"].is_string(), "{shown}");
+}
 
-    // Act: an admin unlocks.
+#[rocket::async_test]
+async fn an_admin_clears_an_accounts_sign_in_delay() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let nurse = app.account(&admin, "staff", "nurse@clinic.test").await;
+    for _ in 0..5 {
+        assert_eq!(
+            app.login(&nurse.email, "correct horse battery 8")
+                .await
+                .status(),
+            401
+        );
+    }
+    assert_eq!(app.login(&nurse.email, PASSWORD).await.status(), 429);
+
+    // Act
     let path = format!("/api/users/{}/", nurse.id);
     let refused = app
         .patch(&path, &admin.access, &json!({ "locked": true }))
@@ -492,7 +530,8 @@ async fn ten_failed_sign_ins_lock_the_account_until_it_times_out_or_an_admin_unl
     // Assert
     assert_field_errors(refused, &["locked"]).await;
     assert!(unlocked["locked_until"].is_null(), "{unlocked}");
-    assert_eq!(app.login(&nurse.email, PASSWORD).await.status(), 200);
+    let after = app.login(&nurse.email, PASSWORD).await;
+    assert_eq!(after.status(), 200, "{:?}", after.text().await);
 }
 
 #[rocket::async_test]
@@ -502,9 +541,9 @@ async fn a_successful_sign_in_starts_the_failure_count_again() {
     let admin = app.admin().await;
     let nurse = app.account(&admin, "staff", "nurse@clinic.test").await;
 
-    // Act: nine failures, a success, nine more failures.
+    // Act: four failures, a success, four more failures.
     for round in 0..2 {
-        for _ in 0..9 {
+        for _ in 0..4 {
             assert_eq!(
                 app.login(&nurse.email, "correct horse battery 8")
                     .await
@@ -517,6 +556,6 @@ async fn a_successful_sign_in_starts_the_failure_count_again() {
         }
     }
 
-    // Assert: eighteen failures, never ten in a row: not locked.
+    // Assert: eight failures, never five in a row: not delayed.
     assert_eq!(app.login(&nurse.email, PASSWORD).await.status(), 200);
 }

@@ -6,7 +6,7 @@ use clinicdesk::db::Db;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{assert_error, json_with, spawn_app};
+use crate::helpers::{assert_error, header, json_with, spawn_app, spawn_app_with};
 
 #[rocket::async_test]
 async fn an_admin_backs_up_now_then_lists_and_downloads_a_verified_backup() {
@@ -127,6 +127,106 @@ async fn a_changed_backup_is_listed_as_unverified_and_nothing_else_downloads() {
             .await;
         assert_eq!(response.status(), 404, "{other}");
     }
+}
+
+#[rocket::async_test]
+async fn a_second_backup_within_a_minute_is_429_with_retry_after() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let first = app
+        .post("/api/admin/backups", &admin.access, &Value::Null)
+        .await;
+    assert_eq!(first.status(), 201);
+
+    // Act
+    let second = app
+        .post("/api/admin/backups", &admin.access, &Value::Null)
+        .await;
+
+    // Assert
+    let retry_after: u64 = header(&second, "retry-after").parse().expect("seconds");
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_error(second, 429, "throttled").await;
+    let listed = app.get("/api/admin/backups/", &admin.access).await;
+    assert_eq!(header(&listed, "x-total-count"), "1");
+}
+
+#[rocket::async_test]
+async fn manual_backups_count_towards_the_retention() {
+    // Arrange: three earlier manual backups (the command line's), keep two.
+    let app = spawn_app_with(|config| config.backup_keep = 2).await;
+    let admin = app.admin().await;
+    let config = Config {
+        backup_keep: 2,
+        ..Config::for_tests(app.data_dir.path())
+    };
+    for _ in 0..3 {
+        backup::create(&config, None).expect("manual backup");
+    }
+
+    // Act
+    let made = json_with(
+        app.post("/api/admin/backups", &admin.access, &Value::Null)
+            .await,
+        201,
+    )
+    .await;
+
+    // Assert
+    let listed = app.get("/api/admin/backups/", &admin.access).await;
+    assert_eq!(header(&listed, "x-total-count"), "2");
+    let listed = json_with(listed, 200).await;
+    assert_eq!(listed[0]["name"], made["name"], "the newest stays");
+    let files = std::fs::read_dir(config.backup_dir())
+        .expect("folder")
+        .count();
+    assert_eq!(
+        files, 6,
+        "two backups with two sidecars each, the others gone with theirs"
+    );
+}
+
+#[cfg(unix)]
+#[rocket::async_test]
+async fn the_backup_folder_its_files_and_the_lock_file_are_for_the_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+
+    // Act
+    let made = json_with(
+        app.post("/api/admin/backups", &admin.access, &Value::Null)
+            .await,
+        201,
+    )
+    .await;
+
+    // Assert
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .expect("exists")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let folder = app.data_dir.path().join("backups");
+    let name = made["name"].as_str().expect("name");
+    assert_eq!(mode(&folder), 0o700, "backups/");
+    for file in [
+        name.to_owned(),
+        format!("{name}.json"),
+        format!("{name}.sha256"),
+    ] {
+        assert_eq!(mode(&folder.join(&file)), 0o600, "{file}");
+    }
+    assert_eq!(
+        mode(&app.data_dir.path().join("clinicdesk.lock")),
+        0o600,
+        "clinicdesk.lock"
+    );
 }
 
 #[rocket::async_test]

@@ -7,7 +7,8 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    created, doctor, header, json_with, patient, spawn_app, TestApp, ADMIN_EMAIL, PASSWORD,
+    assert_error, created, doctor, header, json_with, patient, spawn_app, TestApp, ADMIN_EMAIL,
+    PASSWORD,
 };
 
 const JSON: &str = "application/json";
@@ -85,6 +86,50 @@ async fn run(
         assert_error_shape(&body);
     }
     headers
+}
+
+#[rocket::async_test]
+async fn a_body_naming_a_key_twice_at_any_depth_is_400_malformed_json_and_changes_nothing() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let scenarios = [
+        (
+            "POST",
+            "/api/users/",
+            JSON,
+            r#"{"email":"eve@clinic.test","password":"violet lantern orchard 42","role":"user","role":"admin"}"#,
+        ),
+        (
+            "POST",
+            "/api/patients/",
+            JSON,
+            r#"{"first_name":"Ada","role":"user","role":"admin"}"#,
+        ),
+        (
+            "POST",
+            "/api/patients/",
+            JSON,
+            r#"{"first_name":"Ada","first_name":"Eve"}"#,
+        ),
+        (
+            "POST",
+            "/api/patients/",
+            JSON,
+            r#"{"first_name":"Ada","extra":[{"a":1,"b":{"c":1,"c":2}}]}"#,
+        ),
+    ];
+
+    // Act + Assert
+    run(&app, &admin.access, 400, "malformed_json", &scenarios).await;
+    let users = app.get("/api/users/", &admin.access).await;
+    assert_eq!(header(&users, "x-total-count"), "1", "no account was made");
+    let patients = app.get("/api/patients/", &admin.access).await;
+    assert_eq!(
+        header(&patients, "x-total-count"),
+        "0",
+        "no patient was made"
+    );
 }
 
 #[rocket::async_test]
@@ -457,5 +502,36 @@ async fn the_docs_page_and_the_ui_are_html() {
         let text = response.text().await.expect("body").to_lowercase();
         let is_html = text.contains("<html") || text.contains("<!doctype html");
         assert!(is_html, "{path}");
+    }
+}
+
+#[rocket::async_test]
+async fn an_empty_page_or_page_size_is_400_on_every_list() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let lists = [
+        "/api/patients/",
+        "/api/doctors/",
+        "/api/mappings/",
+        "/api/users/",
+        "/api/audit/",
+        "/api/admin/backups/",
+    ];
+
+    for list in lists {
+        for parameter in ["page", "page_size"] {
+            // Act
+            let response = app
+                .get(&format!("{list}?{parameter}="), &admin.access)
+                .await;
+
+            // Assert
+            let body = assert_error(response, 400, "validation_error").await;
+            assert!(
+                body["errors"][parameter].is_array(),
+                "{list} {parameter}: {body}"
+            );
+        }
     }
 }

@@ -390,6 +390,34 @@ async fn deleting_a_mapping_by_its_id_removes_only_that_mapping() {
 }
 
 #[rocket::async_test]
+async fn a_deleted_mappings_id_is_never_given_to_a_new_one() {
+    // Arrange: the newest mapping, deleted.
+    let Clinic {
+        app,
+        staff,
+        ada,
+        greg,
+        ..
+    } = clinic().await;
+    let staff = staff.access.as_str();
+    let first = add_mapping(&app, staff, ada, greg).await;
+    assert_no_content(&app.delete(&format!("/api/mappings/{first}/"), staff).await);
+
+    // Act
+    let second = add_mapping(&app, staff, ada, greg).await;
+
+    // Assert
+    assert_ne!(
+        second, first,
+        "a stale client's id must not reach the new mapping"
+    );
+    let stale = app
+        .get(&format!("/api/mappings/detail/{first}/"), staff)
+        .await;
+    assert_not_found(stale).await;
+}
+
+#[rocket::async_test]
 async fn the_compatibility_detail_and_delete_paths_act_on_the_mapping_id() {
     // Arrange
     let Clinic {
@@ -528,4 +556,33 @@ async fn the_active_mappings_of_a_page_of_patients_come_in_one_request() {
         vec![a["id"].as_i64().expect("id"), b["id"].as_i64().expect("id")]
     );
     assert_error(bad, 400, "validation_error").await;
+}
+
+#[rocket::async_test]
+async fn mapping_lists_are_ordered_by_a_documented_field_and_refuse_any_other() {
+    // Arrange: two mappings.
+    let Clinic {
+        app,
+        staff,
+        ada,
+        greg,
+        ..
+    } = clinic().await;
+    let staff = staff.access.as_str();
+    let bo = add_patient(&app, staff, &patient("Bo")).await;
+    let first = add_mapping(&app, staff, ada, greg).await;
+    let second = add_mapping(&app, staff, bo, greg).await;
+
+    // Act
+    let newest_first = list_ids(&app, "/api/mappings/?ordering=-id", staff).await;
+    let by_patient = list_ids(&app, "/api/mappings/?ordering=-patient", staff).await;
+    let by_status = app.get("/api/mappings/?ordering=status", staff).await;
+    let bogus = app.get("/api/mappings/?ordering=reason", staff).await;
+
+    // Assert
+    assert_eq!(newest_first, [second, first]);
+    assert_eq!(by_patient, [second, first], "Bo was created after Ada");
+    assert_eq!(by_status.status(), 200);
+    let body = assert_error(bogus, 400, "validation_error").await;
+    assert!(body["errors"]["ordering"].is_array(), "{body}");
 }

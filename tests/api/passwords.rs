@@ -26,6 +26,9 @@ async fn an_account_an_admin_creates_must_choose_its_own_password_before_anythin
     let me = app.get("/api/auth/me/", &access).await;
     let change = json!({ "current_password": PASSWORD, "new_password": NEW_PASSWORD });
     let changed = app.post("/api/auth/password/", &access, &change).await;
+    let old_token = app.get("/api/patients/", &access).await;
+    let relogin = json_with(app.login("nurse@clinic.test", NEW_PASSWORD).await, 200).await;
+    let access = relogin["access"].as_str().expect("access").to_owned();
     let after = app.get("/api/patients/", &access).await;
 
     // Assert
@@ -35,10 +38,11 @@ async fn an_account_an_admin_creates_must_choose_its_own_password_before_anythin
     assert_eq!(json_with(me, 200).await["must_change_password"], true);
     assert_eq!(changed.status(), 204);
     assert_eq!(
-        after.status(),
-        200,
-        "the same token works once the password is chosen"
+        old_token.status(),
+        401,
+        "a password change ends the account's access tokens"
     );
+    assert_eq!(after.status(), 200, "the new password's login works");
     let me = json_with(app.get("/api/auth/me/", &access).await, 200).await;
     assert_eq!(me["must_change_password"], false);
 }

@@ -157,3 +157,247 @@ async fn no_value_of_any_shape_in_any_field_makes_the_server_fail() {
         }
     }
 }
+
+/// Every filter, search, ordering and paging parameter of every list route.
+const LIST_PARAMETERS: &[(&str, &[&str])] = &[
+    (
+        "/api/patients/",
+        &[
+            "search",
+            "gender",
+            "city",
+            "blood_group",
+            "is_active",
+            "archived",
+            "ordering",
+            "page",
+            "page_size",
+        ],
+    ),
+    (
+        "/api/doctors/",
+        &[
+            "search",
+            "specialization",
+            "city",
+            "is_available",
+            "min_experience",
+            "max_fee",
+            "archived",
+            "ordering",
+            "page",
+            "page_size",
+        ],
+    ),
+    (
+        "/api/mappings/",
+        &[
+            "patient_id",
+            "doctor_id",
+            "status",
+            "ordering",
+            "page",
+            "page_size",
+        ],
+    ),
+    ("/api/mappings/1/", &["page", "page_size"]),
+    (
+        "/api/users/",
+        &[
+            "search",
+            "role",
+            "is_active",
+            "ordering",
+            "page",
+            "page_size",
+        ],
+    ),
+    (
+        "/api/audit/",
+        &[
+            "user_id",
+            "entity",
+            "entity_id",
+            "action",
+            "from",
+            "to",
+            "page",
+            "page_size",
+        ],
+    ),
+    (
+        "/api/audit/export/",
+        &["user_id", "entity", "entity_id", "action", "from", "to"],
+    ),
+    ("/api/admin/backups/", &["page", "page_size"]),
+];
+
+#[rocket::async_test]
+async fn control_characters_and_broken_utf8_in_any_list_parameter_are_a_400_naming_it() {
+    // Arrange: as admin, who may use every list (and a patient for the
+    // per-patient mapping list).
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let created = app
+        .post("/api/patients/", &admin.access, &patient("Ada"))
+        .await;
+    assert_eq!(created.status(), 201);
+    // NUL, unit separator, DEL, CR LF, a lone surrogate's UTF-8 form, a
+    // stray continuation byte; each inside text, as a search would be.
+    let payloads = [
+        "A%00B",
+        "A%1FB",
+        "%7F",
+        "A%0D%0AB",
+        "%ED%A0%80",
+        "A%FFB",
+        "%C3",
+    ];
+
+    for (path, parameters) in LIST_PARAMETERS {
+        for parameter in *parameters {
+            for payload in payloads {
+                // Act
+                let url = format!("{path}?{parameter}={payload}");
+                let response = app.get(&url, &admin.access).await;
+
+                // Assert
+                let status = response.status().as_u16();
+                let body: Value = response.json().await.expect("a JSON error");
+                assert_eq!(status, 400, "{url}: {body}");
+                assert_eq!(body["code"], "validation_error", "{url}: {body}");
+                assert!(body["errors"][parameter].is_array(), "{url}: {body}");
+            }
+        }
+    }
+    // Nothing was stored by any of it, and clean text still searches.
+    let clean = app.get("/api/patients/?search=Ada", &admin.access).await;
+    assert_eq!(clean.status(), 200);
+    assert_eq!(clean.headers()["x-total-count"], "1");
+}
+
+#[rocket::async_test]
+async fn text_that_looks_empty_breaks_a_single_line_or_reorders_itself_is_refused() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let token = admin.access.as_str();
+    let ada = app.post("/api/patients/", token, &patient("Ada")).await;
+    let ada: Value = ada.json().await.expect("patient");
+    let greg = app.post("/api/doctors/", token, &doctor("Greg")).await;
+    let greg: Value = greg.json().await.expect("doctor");
+    let user = |extra: Value| {
+        let mut body =
+            json!({ "email": "eve@clinic.test", "password": "violet lantern orchard 42" });
+        body.as_object_mut()
+            .expect("object")
+            .extend(extra.as_object().expect("object").clone());
+        body
+    };
+    let mapping = |extra: Value| {
+        let mut body = json!({ "patient": ada["id"], "doctor": greg["id"] });
+        body.as_object_mut()
+            .expect("object")
+            .extend(extra.as_object().expect("object").clone());
+        body
+    };
+    let cases = [
+        (
+            "/api/patients/",
+            json!({ "first_name": "\u{200B}" }),
+            "first_name",
+        ),
+        (
+            "/api/patients/",
+            json!({ "first_name": "\u{FEFF}\u{2060} \u{200D}" }),
+            "first_name",
+        ),
+        (
+            "/api/patients/",
+            json!({ "first_name": "Ada\r\nSmith" }),
+            "first_name",
+        ),
+        (
+            "/api/patients/",
+            json!({ "first_name": "Ada", "city": "Lon\ndon" }),
+            "city",
+        ),
+        (
+            "/api/patients/",
+            json!({ "first_name": "\u{202E}adA" }),
+            "first_name",
+        ),
+        (
+            "/api/patients/",
+            json!({ "first_name": "Ada", "medical_history": "ok\u{2067}x" }),
+            "medical_history",
+        ),
+        (
+            "/api/doctors/",
+            json!({ "first_name": "Greg", "specialization": "\u{200B}" }),
+            "specialization",
+        ),
+        (
+            "/api/doctors/",
+            json!({ "first_name": "Gr\reg", "specialization": "GP" }),
+            "first_name",
+        ),
+        (
+            "/api/doctors/",
+            json!({ "first_name": "Greg", "specialization": "G\u{200F}P" }),
+            "specialization",
+        ),
+        ("/api/users/", user(json!({ "name": "Eve\nAdmin" })), "name"),
+        (
+            "/api/users/",
+            user(json!({ "name": "Eve\u{202D}" })),
+            "name",
+        ),
+        (
+            "/api/mappings/",
+            mapping(json!({ "reason": "check\r\nup" })),
+            "reason",
+        ),
+        (
+            "/api/mappings/",
+            mapping(json!({ "notes": "\u{202E}reversed" })),
+            "notes",
+        ),
+    ];
+
+    for (path, body, field) in cases {
+        // Act
+        let response = app.post(path, token, &body).await;
+
+        // Assert
+        let status = response.status().as_u16();
+        let answer: Value = response.json().await.expect("a JSON error");
+        assert_eq!(status, 400, "{path} {body}: {answer}");
+        assert_eq!(answer["code"], "validation_error", "{path} {body}");
+        assert!(
+            answer["errors"][field].is_array(),
+            "{path} {body}: {answer}"
+        );
+    }
+    // Multi-line fields keep their line breaks.
+    let noted = app
+        .post(
+            "/api/patients/",
+            token,
+            &json!({ "first_name": "Bo", "medical_history": "2019: asthma\n2021: none" }),
+        )
+        .await;
+    assert_eq!(noted.status(), 201);
+    let noted: Value = noted.json().await.expect("patient");
+    assert_eq!(noted["medical_history"], "2019: asthma\n2021: none");
+    let mapped = app
+        .post(
+            "/api/mappings/",
+            token,
+            &mapping(json!({ "notes": "one\ntwo" })),
+        )
+        .await;
+    assert_eq!(mapped.status(), 201);
+    let bio = json!({ "first_name": "Di", "specialization": "GP", "bio": "Line\nLine" });
+    assert_eq!(app.post("/api/doctors/", token, &bio).await.status(), 201);
+}

@@ -152,6 +152,8 @@ async fn a_session_left_idle_past_the_limit_is_not_renewed() {
     .expect("the server's own token")
     .claims;
     claims["iat"] = json!(unix_now() - 20 * 60);
+    // The same lifetime as issued (a longer one is refused for that alone).
+    claims["exp"] = json!(claims["exp"].as_u64().expect("exp") - 20 * 60);
     let idle = format!(
         "clinicdesk_session={}",
         sign_token(&secret, jsonwebtoken::Algorithm::HS256, &claims)

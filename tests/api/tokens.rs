@@ -76,6 +76,21 @@ async fn every_bad_access_token_is_401_with_a_bearer_challenge() {
         ("wrong aud", hs256("aud", json!("someone-else"))),
         ("typ refresh", hs256("typ", json!("refresh"))),
         ("unknown user", hs256("sub", json!("999"))),
+        (
+            "issued an hour ahead",
+            hs256("iat", json!(unix_now() + 3600)),
+        ),
+        (
+            "not before an hour ahead",
+            hs256("nbf", json!(unix_now() + 3600)),
+        ),
+        (
+            "lives ten years",
+            hs256("exp", json!(unix_now() + 10 * 365 * 24 * 3600)),
+        ),
+        // Within the signature and the expiry, but longer than the
+        // configured 15 minutes of an access token.
+        ("lives an hour", hs256("exp", json!(unix_now() + 3600))),
     ];
 
     for (case, authorization) in cases {
@@ -190,6 +205,55 @@ async fn logout_revokes_that_refresh_token_without_needing_an_access_token() {
     assert_eq!(logout.status(), 204);
     assert_unauthenticated(refresh_after).await;
     assert_unauthenticated(unknown).await;
+}
+
+#[rocket::async_test]
+async fn logout_ends_the_accounts_access_tokens_and_the_next_login_works_at_once() {
+    // Arrange: two logins of one account; the second ends in the same
+    // second as both were issued (a counter, not a time, tells them apart).
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let other_device = app.logged_in(ADMIN_EMAIL, PASSWORD).await;
+    assert_eq!(app.get("/api/auth/me/", &admin.access).await.status(), 200);
+
+    // Act
+    let logout = app
+        .post(
+            "/api/auth/logout/",
+            "",
+            &json!({ "refresh": admin.refresh }),
+        )
+        .await;
+    let again = app.logged_in(ADMIN_EMAIL, PASSWORD).await;
+
+    // Assert
+    assert_eq!(logout.status(), 204);
+    assert_unauthenticated(app.get("/api/auth/me/", &admin.access).await).await;
+    assert_unauthenticated(app.get("/api/auth/me/", &other_device.access).await).await;
+    assert_eq!(app.get("/api/auth/me/", &again.access).await.status(), 200);
+    // The other device's login was not ended: it renews and carries on.
+    let renewed = json_with(app.refresh(&other_device.refresh).await, 200).await;
+    let renewed = renewed["access"].as_str().expect("access");
+    assert_eq!(app.get("/api/auth/me/", renewed).await.status(), 200);
+}
+
+#[rocket::async_test]
+async fn a_password_change_ends_the_accounts_access_tokens() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let body = json!({ "current_password": PASSWORD, "new_password": "violet lantern orchard 42" });
+
+    // Act
+    let changed = app.post("/api/auth/password/", &admin.access, &body).await;
+
+    // Assert
+    assert_eq!(changed.status(), 204);
+    assert_unauthenticated(app.get("/api/auth/me/", &admin.access).await).await;
+    let fresh = app
+        .logged_in(ADMIN_EMAIL, "violet lantern orchard 42")
+        .await;
+    assert_eq!(app.get("/api/auth/me/", &fresh.access).await.status(), 200);
 }
 
 #[rocket::async_test]

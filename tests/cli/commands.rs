@@ -235,3 +235,46 @@ fn help_mentions_serve_and_admin() {
     assert!(finished.stdout.contains("serve"), "{}", finished.stdout);
     assert!(finished.stdout.contains("admin"), "{}", finished.stdout);
 }
+
+#[rocket::async_test]
+async fn admin_unlock_clears_the_sign_in_delay_of_an_account_in_the_running_server() {
+    // Arrange: a running server, and five wrong passwords from this machine,
+    // so the right one from here must now wait.
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert!(admin_create(dir.path(), EMAIL, PASSWORD).status.success());
+    let mut server = Running::start(clinicdesk(serve_args(dir.path())), None);
+    let line = server.wait_for("the server URL", |l| parse_local_url(l).is_some());
+    let (port, _) = parse_local_url(&line).expect("URL");
+    for _ in 0..5 {
+        assert_eq!(
+            login(port, EMAIL, "correct horse battery 8").await.status(),
+            401
+        );
+    }
+    let delayed = login(port, EMAIL, PASSWORD).await;
+    assert_eq!(delayed.status(), 429);
+    assert!(delayed.headers().contains_key("retry-after"));
+
+    // Act
+    let mut unknown = clinicdesk(["--data-dir"]);
+    unknown
+        .arg(dir.path())
+        .args(["admin", "unlock", "nobody@clinic.test"]);
+    let unknown = Running::start(unknown, None).finish();
+    let mut unlock = clinicdesk(["--data-dir"]);
+    unlock.arg(dir.path()).args(["admin", "unlock", EMAIL]);
+    let unlocked = Running::start(unlock, None).finish();
+
+    // Assert
+    assert!(!unknown.status.success());
+    assert!(unknown.stderr.contains("no account"), "{}", unknown.stderr);
+    assert!(
+        unlocked.status.success(),
+        "{}{}",
+        unlocked.stdout,
+        unlocked.stderr
+    );
+    assert!(unlocked.stdout.contains("Cleared"), "{}", unlocked.stdout);
+    assert_eq!(login(port, EMAIL, PASSWORD).await.status(), 200);
+    drop(server);
+}

@@ -178,33 +178,28 @@ async fn a_temporary_password_must_be_replaced_before_anything_else() {
 }
 
 #[rocket::async_test]
-async fn a_password_reset_while_signed_in_sends_its_owner_to_choose_a_new_one() {
+async fn a_password_reset_while_signed_in_ends_the_session_and_the_owner_chooses_a_new_one() {
     // Arrange: a nurse at work in the browser.
     let (app, admin, _staff) = spawn_clinic().await;
     let nurse = app.account(&admin, "staff", "nurse@clinic.test").await;
     let browser = Browser::start(&app).await;
     browser.sign_in(&nurse.email, PASSWORD).await;
 
-    // Act: an admin sets a temporary password meanwhile; she moves on
+    // Act: an admin sets a temporary password meanwhile (say, because hers
+    // leaked); she moves on
     let path = format!("/api/users/{}/", nurse.id);
     let reset = json!({ "password": "temporary horse 31" });
     assert_eq!(app.patch(&path, &admin.access, &reset).await.status(), 200);
     browser.nav("doctors").await;
 
-    // Assert: the API's 403 password_change_required leads to the new-password screen
-    browser.wait_for(PASSWORD_REQUIRED).await;
-    assert_eq!(browser.path().await, "/password");
-    assert!(
-        !browser.visible(r#"a[data-nav="patients"]"#).await,
-        "no navigation"
-    );
+    // Assert: a reset ends every login and access token of the account at
+    // once, this browser's too: back to the sign-in page.
+    browser.wait_for(LOGIN_FORM).await;
+    browser.wait_for_alert("Please sign in again").await;
 
-    // Act
-    replace_temporary_password(&browser, "temporary horse 31").await;
-
-    // Assert: on to where she was going
-    browser.wait_for_list("doctors").await;
-    assert_eq!(browser.path().await, "/doctors");
+    // Act + Assert: the temporary password leads to "Choose a new password" only
+    sign_in_and_replace_temporary_password(&browser, &nurse.email, "temporary horse 31").await;
+    browser.wait_for_list("patients").await;
 }
 
 #[rocket::async_test]
@@ -303,8 +298,41 @@ async fn self_registration_stays_closed_until_an_admin_opens_it_in_settings() {
         whoami.contains("Walt Walkin") && whoami.contains("User"),
         "{whoami}"
     );
+    // The browser's logout ended the admin's access tokens, this one's too.
+    let admin = app.logged_in(ADMIN_EMAIL, PASSWORD).await;
     let settings = app.get("/api/settings/", &admin.access).await;
     assert_eq!(ok(settings).await["registration"], "open");
+}
+
+#[rocket::async_test]
+async fn an_admin_sets_the_clinic_time_zone_in_settings_and_a_bad_name_is_shown_as_an_error() {
+    // Arrange
+    let (app, admin, _staff) = spawn_clinic().await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(ADMIN_EMAIL, PASSWORD).await;
+    browser.nav("settings").await;
+    let settings = r#"form[data-form="settings"]"#;
+
+    // Act: a name that is no zone
+    browser.fill_in(settings, "time_zone", "Mars/Olympus").await;
+    browser.submit(settings).await;
+
+    // Assert
+    browser
+        .wait_for_in(
+            &format!(r#"{settings} [data-error-for="time_zone"]"#),
+            "IANA",
+        )
+        .await;
+
+    // Act: a real one
+    browser.fill_in(settings, "time_zone", "Asia/Kolkata").await;
+    browser.submit(settings).await;
+
+    // Assert
+    browser.wait_for_alert("Settings saved.").await;
+    let saved = app.get("/api/settings/", &admin.access).await;
+    assert_eq!(ok(saved).await["time_zone"], "Asia/Kolkata");
 }
 
 #[rocket::async_test]
@@ -376,8 +404,8 @@ async fn an_admin_is_warned_until_there_is_a_recent_backup_and_can_make_one_from
 }
 
 #[rocket::async_test]
-async fn an_admin_sees_a_locked_account_and_unlocks_it() {
-    // Arrange: a nurse who mistyped ten times.
+async fn an_admin_sees_a_delayed_account_and_clears_the_delay() {
+    // Arrange: a nurse who mistyped ten times at this computer.
     let (app, admin, _staff) = spawn_clinic().await;
     let nurse = app.account(&admin, "staff", "nurse@clinic.test").await;
     for _ in 0..10 {
@@ -391,7 +419,9 @@ async fn an_admin_sees_a_locked_account_and_unlocks_it() {
     browser.nav("users").await;
     browser.wait_for_list("users").await;
     let nurse_row = row("users", &nurse.id.to_string());
-    browser.wait_for_in(&nurse_row, "Locked until").await;
+    browser
+        .wait_for_in(&nurse_row, "Sign-in delayed until")
+        .await;
     browser
         .click(&format!(r#"{nurse_row} [data-action="unlock"]"#))
         .await;

@@ -15,7 +15,7 @@ import { DASH, text, roleLabel } from "../fmt.js";
 export const ACTIONS = [
   ["create", "Create"], ["update", "Update"], ["archive", "Archive"], ["restore", "Restore"],
   ["delete", "Delete"], ["view", "View"], ["search", "Search"], ["export", "Export"],
-  ["login", "Sign-in"], ["login_failed", "Failed sign-in"], ["lockout", "Lockout"], ["unlock", "Unlock"],
+  ["login", "Sign-in"], ["login_failed", "Failed sign-in"], ["throttle", "Sign-in delay"], ["lockout", "Lockout (old)"], ["unlock", "Sign-in delay cleared"],
   ["logout", "Sign-out"], ["password_change", "Password change"], ["role_change", "Role change"],
   ["user_deactivate", "Account deactivated"], ["token_reuse", "Token reuse"], ["setup", "Setup"],
   ["setting_change", "Setting change"], ["denied", "Denied"], ["backup", "Backup"],

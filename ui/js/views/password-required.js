@@ -36,8 +36,7 @@ export default async function passwordRequiredView(el, ctx) {
     await api.post("/api/auth/password/", { current_password: body.current_password, new_password: body.new_password });
     try {
       // The change ends every session of the account, this one's refresh cookie
-      // included (the access token lives on until it expires): sign in afresh with
-      // the new password so reloads and token renewals keep working.
+      // and access token included: sign in afresh with the new password.
       await session.login(me.email, body.new_password);
     } catch {
       session.setUser(await api.get("/api/auth/me/"));

@@ -10,6 +10,11 @@ import { backupSection } from "./backups.js";
 const SPECS = [
   { name: "clinic_name", label: "Clinic name", autocomplete: "organization" },
   {
+    name: "time_zone", label: "Time zone", required: true, autocomplete: "off",
+    placeholder: Intl.DateTimeFormat().resolvedOptions().timeZone || "Europe/Berlin",
+    hint: "Where the clinic is, as an IANA name such as Europe/Berlin or Asia/Kolkata. It decides what “today” is (a date of birth may not be after it).",
+  },
+  {
     name: "registration", label: "Self-registration", type: "radio",
     options: [
       ["closed", "Closed — only admins create accounts (recommended)"],

@@ -1,5 +1,5 @@
 // Accounts (admin): list, create (with role), change role, set a password,
-// unlock, deactivate and reactivate. The API refuses to demote/deactivate the
+// clear a sign-in delay, deactivate and reactivate. The API refuses to demote/deactivate the
 // last admin (409). A password set here is temporary unless the admin says
 // otherwise: its owner must choose their own at the next sign-in.
 
@@ -127,7 +127,7 @@ function userRow(u, me, reload) {
     action.addEventListener("click", async () => {
       try {
         await api.patch(`/api/users/${u.id}/`, { is_active: true });
-        showAlert(`${who} can sign in again.`, "success");
+        showAlert(`${who} can sign in again from every computer.`, "success");
         reload();
       } catch (err) {
         alertError(err, "Could not reactivate the account.");
@@ -142,17 +142,18 @@ function userRow(u, me, reload) {
     reset.addEventListener("click", () => resetPassword(u, who, reload));
   }
 
-  // Ten failed sign-ins in a row lock an account for a while; an admin can end that at once.
+  // Failed sign-ins never lock an account, but make the address they came from
+  // wait before trying that account again; an admin can end that wait at once.
   let unlock = null;
   if (u.locked_until) {
-    unlock = h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { action: "unlock" } }, "Unlock");
+    unlock = h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { action: "unlock" } }, "Clear sign-in delay");
     unlock.addEventListener("click", async () => {
       try {
         await api.patch(`/api/users/${u.id}/`, { locked: false });
-        showAlert(`${who} can sign in again.`, "success");
+        showAlert(`${who} can sign in again from every computer.`, "success");
         reload();
       } catch (err) {
-        alertError(err, "Could not unlock the account.");
+        alertError(err, "Could not clear the sign-in delay.");
       }
     });
   }
@@ -163,7 +164,7 @@ function userRow(u, me, reload) {
     h("td", {}, u.email, h("span", { class: "cell-sub" }, `since ${date(u.created_at)}`)),
     h("td", {}, role),
     h("td", {}, u.is_active ? badge("Active", "ok") : badge("Deactivated", "off"),
-      u.locked_until ? [" ", badge(`Locked until ${dateTime(u.locked_until)}`, "off")] : null,
+      u.locked_until ? [" ", badge(`Sign-in delayed until ${dateTime(u.locked_until)}`, "off")] : null,
       u.must_change_password ? [" ", h("span", { class: "badge badge-warn", dataset: { role: "temporary-password" } }, "Temporary password")] : null),
     h("td", { class: "actions" }, unlock, unlock ? " " : null, reset, reset ? " " : null, action));
 }
