@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use crate::pocketbase::PocketBase;
 use crate::report::{Burst, PocketBaseFacts, Report, Row, SizeFacts};
 use crate::server::Server;
 use crate::wrk::{Caller, Measured, System};
@@ -321,16 +322,72 @@ fn run_size(
     let pb_idle = pb.as_ref().map(|pb| pb.server.memory()).transpose()?;
     let staff = login(server.addr, STAFF, &accounts.password)?;
     let user = login(server.addr, USER, &accounts.password)?;
+    let clinicdesk = Target {
+        server: &server,
+        staff: &staff,
+        user: &user,
+    };
+    run_scenarios(
+        o,
+        (&clinicdesk, pb.as_ref()),
+        &root,
+        size,
+        &mut facts,
+        report,
+    )?;
+    let scripts = root.join("scripts");
+    facts.loaded = server.memory()?;
+    if let (Some(pb), Some(idle)) = (&pb, pb_idle) {
+        facts.pocketbase = Some(PocketBaseFacts {
+            seed_seconds: pb.seed_seconds,
+            startup: pb.server.startup,
+            idle,
+            loaded: pb.server.memory()?,
+        });
+    }
+    // The login bursts measure clinicdesk alone: PocketBase sits idle.
+    drop(pb);
+    facts.burst = Some(login_burst(
+        o,
+        &server,
+        &scripts,
+        &staff,
+        &accounts.password,
+        size,
+    )?);
+    facts.after_burst = server.memory()?;
+    server.stop();
+    facts.load = (load_at_start, loadavg());
+    Ok(facts)
+}
+
+/// clinicdesk's server and its two accounts' tokens.
+struct Target<'a> {
+    server: &'a Server,
+    staff: &'a str,
+    user: &'a str,
+}
+
+/// Every scenario at every concurrency; with `PocketBase`, each run of
+/// clinicdesk's is followed by `PocketBase`'s, round by round.
+fn run_scenarios(
+    o: &Options,
+    (cd, pb): (&Target<'_>, Option<&PocketBase>),
+    root: &Path,
+    size: i64,
+    facts: &mut SizeFacts,
+    report: &mut Report,
+) -> anyhow::Result<()> {
     let scripts = root.join("scripts");
     std::fs::create_dir_all(&scripts)?;
     for &scenario in SCENARIOS {
         if scenario == "post_patient" {
             // The disk's rate varies with other writers on the machine:
             // measure it right before the durable writes.
-            facts.fsync_per_sec = fsync_rate(&root, Duration::from_secs(2))?;
+            facts.fsync_per_sec = fsync_rate(root, Duration::from_secs(2))?;
         }
         let as_user = scenario == "get_patient_user";
-        let token = if as_user { &user } else { &staff };
+        let token = if as_user { cd.user } else { cd.staff };
         let script = wrk::write_script(
             &scripts,
             System::Clinicdesk,
@@ -338,7 +395,7 @@ fn run_size(
             &Caller { token, owner: "" },
             size,
         )?;
-        check_once(server.addr, scenario, token, size)?;
+        check_once(cd.server.addr, scenario, token, size)?;
         let pb_script = match &pb {
             Some(pb) if pocketbase::runs(scenario) => {
                 let caller = if as_user {
@@ -364,8 +421,8 @@ fn run_size(
             // Round by round, clinicdesk then PocketBase; each keeps its best.
             let (mut best, mut pb_best) = (None::<Measured>, None::<Measured>);
             for round in 1..=o.rounds {
-                let m = wrk::run(server.addr, &script, c, o.duration)?;
-                settle(server.addr, &patient_path(System::Clinicdesk), &staff)?;
+                let m = wrk::run(cd.server.addr, &script, c, o.duration)?;
+                settle(cd.server.addr, &patient_path(System::Clinicdesk), cd.staff)?;
                 print_run(System::Clinicdesk, scenario, c, round, &m);
                 best = Some(better(best, m));
                 if let Some((pb, pb_script)) = &pb_script {
@@ -388,29 +445,7 @@ fn run_size(
             }
         }
     }
-    facts.loaded = server.memory()?;
-    if let (Some(pb), Some(idle)) = (&pb, pb_idle) {
-        facts.pocketbase = Some(PocketBaseFacts {
-            seed_seconds: pb.seed_seconds,
-            startup: pb.server.startup,
-            idle,
-            loaded: pb.server.memory()?,
-        });
-    }
-    // The login bursts measure clinicdesk alone: PocketBase sits idle.
-    drop(pb);
-    facts.burst = Some(login_burst(
-        o,
-        &server,
-        &scripts,
-        &staff,
-        &accounts.password,
-        size,
-    )?);
-    facts.after_burst = server.memory()?;
-    server.stop();
-    facts.load = (load_at_start, loadavg());
-    Ok(facts)
+    Ok(())
 }
 
 /// The better of two runs of the same thing: more requests a second.

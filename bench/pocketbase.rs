@@ -246,7 +246,18 @@ fn configure(addr: SocketAddr, token: &str) -> anyhow::Result<()> {
         "enabled": true, "maxRequests": BATCH, "timeout": 60, "maxBodySize": 0,
     }});
     call(addr, token, "PATCH", "/api/settings", &batch)?;
+    configure_users(addr, token)?;
+    let doctors = create_doctors(addr, token)?;
+    let patients = create_patients(addr, token)?;
+    create_mappings(addr, token, &patients, &doctors)
+}
 
+/// Anyone signed in, and anyone but a `user`.
+const SIGNED_IN: &str = "@request.auth.id != ''";
+const NOT_USER: &str = "@request.auth.role != 'user'";
+
+/// The `role` field, closed registration, no self-promotion.
+fn configure_users(addr: SocketAddr, token: &str) -> anyhow::Result<()> {
     let users_path = format!("/api/collections/{USERS}");
     let resp = http::request(addr, "GET", &users_path, Some(token), None)?;
     anyhow::ensure!(
@@ -275,9 +286,20 @@ fn configure(addr: SocketAddr, token: &str) -> anyhow::Result<()> {
             "updateRule": format!("{own} && @request.body.role:isset = false"),
         }),
     )?;
+    Ok(())
+}
 
-    let signed_in = "@request.auth.id != ''";
-    let not_user = "@request.auth.role != 'user'";
+/// The collection's id from `POST /api/collections`' answer.
+fn id_of(v: &Value) -> anyhow::Result<String> {
+    v["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("PocketBase answered a collection without an id"))
+}
+
+/// Returns the collection's id.
+fn create_doctors(addr: SocketAddr, token: &str) -> anyhow::Result<String> {
+    let (signed_in, not_user) = (SIGNED_IN, NOT_USER);
     let mut doctor_fields: Vec<Value> = [
         "first_name",
         "last_name",
@@ -313,7 +335,12 @@ fn configure(addr: SocketAddr, token: &str) -> anyhow::Result<()> {
             "updateRule": writer, "deleteRule": writer,
         }),
     )?;
+    id_of(&doctors)
+}
 
+/// Returns the collection's id.
+fn create_patients(addr: SocketAddr, token: &str) -> anyhow::Result<String> {
+    let (signed_in, not_user) = (SIGNED_IN, NOT_USER);
     let mut patient_fields = vec![json!({
         "name": "first_name", "type": "text", "required": true, "max": 100,
     })];
@@ -370,16 +397,19 @@ fn configure(addr: SocketAddr, token: &str) -> anyhow::Result<()> {
             "deleteRule": null,
         }),
     )?;
+    id_of(&patients)
+}
 
-    let id_of = |v: &Value| {
-        v["id"]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or_else(|| anyhow::anyhow!("PocketBase answered a collection without an id"))
-    };
+fn create_mappings(
+    addr: SocketAddr,
+    token: &str,
+    patients: &str,
+    doctors: &str,
+) -> anyhow::Result<()> {
+    let (signed_in, not_user) = (SIGNED_IN, NOT_USER);
     let mut mapping_fields = vec![
-        relation("patient", &id_of(&patients)?),
-        relation("doctor", &id_of(&doctors)?),
+        relation("patient", patients),
+        relation("doctor", doctors),
         text("reason"),
         text("notes"),
         select("status", &["ACTIVE", "INACTIVE", "COMPLETED"]),
@@ -518,12 +548,13 @@ fn send_batch(addr: SocketAddr, token: &str, pending: &mut Vec<Value>) -> anyhow
 
 /// Percent-encodes a query parameter's value.
 fn encode(raw: &str) -> String {
+    use std::fmt::Write as _;
     let mut out = String::new();
     for byte in raw.bytes() {
         if byte.is_ascii_alphanumeric() || b"-_.~".contains(&byte) {
             out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            let _ = write!(out, "%{byte:02X}");
         }
     }
     out

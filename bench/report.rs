@@ -466,24 +466,17 @@ impl Report {
         out.push_str("- not checked here: no regression in search p95 at 1,000,000 patients, peak RSS or start-up (the issue-6 lines of a full run, against BENCHMARKS.md)\n");
     }
 
-    fn render_issue10_targets(&self, out: &mut String, n: i64) {
+    /// clinicdesk's and `PocketBase`'s run of the same scenario.
+    fn pair(&self, n: i64, scenario: &str, c: u32) -> Option<(&Measured, &Measured)> {
+        self.find(n, scenario, c)
+            .zip(self.find_in(System::PocketBase, n, scenario, c))
+    }
+
+    /// GET one patient at 16 and 64 connections.
+    fn render_issue10_reads(&self, out: &mut String, n: i64) {
         let mut line =
             |name: String, met: Option<bool>, value: String| verdict(out, &name, met, &value);
-        let pair = |scenario: &str, c: u32| {
-            self.find(n, scenario, c)
-                .zip(self.find_in(System::PocketBase, n, scenario, c))
-        };
-        let concs: Vec<u32> = {
-            let mut c: Vec<u32> = self
-                .rows
-                .iter()
-                .filter(|r| r.size == n && r.system == System::PocketBase)
-                .map(|r| r.concurrency)
-                .collect();
-            c.sort_unstable();
-            c.dedup();
-            c
-        };
+        let pair = |scenario: &str, c: u32| self.pair(n, scenario, c);
         for scenario in ["get_patient_user", "get_patient_staff"] {
             for c in [16, 64] {
                 let at = format!("{scenario} at {c} conns, {n} patients");
@@ -521,6 +514,24 @@ impl Report {
                 );
             }
         }
+    }
+
+    fn render_issue10_targets(&self, out: &mut String, n: i64) {
+        self.render_issue10_reads(out, n);
+        let mut line =
+            |name: String, met: Option<bool>, value: String| verdict(out, &name, met, &value);
+        let pair = |scenario: &str, c: u32| self.pair(n, scenario, c);
+        let concs: Vec<u32> = {
+            let mut c: Vec<u32> = self
+                .rows
+                .iter()
+                .filter(|r| r.size == n && r.system == System::PocketBase)
+                .map(|r| r.concurrency)
+                .collect();
+            c.sort_unstable();
+            c.dedup();
+            c
+        };
         for c in [16, 64] {
             let at = format!("post_patient (synchronous=FULL) at {c} conns, {n} patients");
             let Some((cd, pb)) = pair("post_patient", c) else {

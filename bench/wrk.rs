@@ -162,7 +162,7 @@ pub fn make_function(scenario: &str) -> anyhow::Result<&'static str> {
         "mappings" => "local function make() return get(mappings_path(any_id())) end",
         // 80 % reads, 20 % writes.
         "mixed" => {
-            r#"local function make()
+            r"local function make()
   local r = math.random(1, 100)
   if r <= 40 then return get(patient_path(any_id()))
   elseif r <= 55 then return page()
@@ -170,7 +170,7 @@ pub fn make_function(scenario: &str) -> anyhow::Result<&'static str> {
   elseif r <= 80 then return get(mappings_path(any_id()))
   elseif r <= 90 then return post_patient()
   else return patch_patient() end
-end"#
+end"
         }
         other => anyhow::bail!("unknown scenario {other}"),
     })
