@@ -188,9 +188,9 @@ struct Accounts {
     user_id: i64,
 }
 
-pub const ADMIN: &str = "admin@bench.example";
-pub const STAFF: &str = "staff@bench.example";
-pub const USER: &str = "user@bench.example";
+const ADMIN: &str = "admin@bench.example";
+const STAFF: &str = "staff@bench.example";
+const USER: &str = "user@bench.example";
 
 fn run() -> anyhow::Result<bool> {
     let o = options()?;
