@@ -1,10 +1,13 @@
-//! The HTTP benchmark of issue 6: `cargo bench --bench http` (see
+//! The HTTP benchmark of issues 6 and 10: `cargo bench --bench http` (see
 //! `bench/README.md`). It seeds clinics of several sizes through the real
 //! schema, drives the real binary on 127.0.0.1 with wrk, and prints one
-//! table plus start-up time, memory and binary size. It exits non-zero if
-//! any request failed.
+//! table plus start-up time, memory and binary size; with `--pocketbase`
+//! it runs `PocketBase` on the same rows beside it, scenario by scenario,
+//! and prints the two side by side. It exits non-zero if any request
+//! failed.
 
 mod http;
+mod pocketbase;
 mod report;
 mod seed;
 mod server;
@@ -17,8 +20,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::report::{Burst, Report, Row, SizeFacts};
+use crate::pocketbase::PocketBase;
+use crate::report::{Burst, PocketBaseFacts, Report, Row, SizeFacts};
 use crate::server::Server;
+use crate::wrk::{Caller, Measured, System};
 
 /// Scenarios in the order they run at each size: reads first, then
 /// writes (which add rows), then the mix.
@@ -49,11 +54,24 @@ struct Options {
     out: Option<PathBuf>,
     smoke: bool,
     keep: bool,
+    /// Run `PocketBase` beside clinicdesk at every size.
+    pocketbase: bool,
+    /// wrk runs of each scenario (per system); the best one counts.
+    rounds: u32,
 }
+
+/// The side-by-side size of issue 10, used when `--pocketbase` is given
+/// without `--sizes`.
+const SIDE_BY_SIDE_SIZE: i64 = 2_000;
+
+/// `PocketBase` is seeded over HTTP: beyond this it would take longer
+/// than the rest of the run.
+const POCKETBASE_MAX_SIZE: i64 = 100_000;
 
 fn usage() -> &'static str {
     "usage: cargo bench --bench http [-- [--smoke] [--sizes 10000,100000,1000000] \
-     [--concurrency 1,16,64] [--duration SECONDS] [--binary PATH] [--out FILE] [--keep]]"
+     [--concurrency 1,16,64] [--duration SECONDS] [--binary PATH] [--out FILE] [--keep] \
+     [--pocketbase] [--rounds N]]"
 }
 
 fn options() -> anyhow::Result<Options> {
@@ -65,7 +83,10 @@ fn options() -> anyhow::Result<Options> {
         out: None,
         smoke: false,
         keep: false,
+        pocketbase: false,
+        rounds: 0,
     };
+    let mut sizes_given = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || {
@@ -81,12 +102,17 @@ fn options() -> anyhow::Result<Options> {
                 o.concurrency = vec![1, 16];
                 o.duration = Duration::from_secs(2);
             }
-            "--sizes" => o.sizes = list(&value()?)?,
+            "--sizes" => {
+                o.sizes = list(&value()?)?;
+                sizes_given = true;
+            }
             "--concurrency" => o.concurrency = list(&value()?)?,
             "--duration" => o.duration = Duration::from_secs(value()?.parse()?),
             "--binary" => o.binary = PathBuf::from(value()?),
             "--out" => o.out = Some(PathBuf::from(value()?)),
             "--keep" => o.keep = true,
+            "--pocketbase" => o.pocketbase = true,
+            "--rounds" => o.rounds = value()?.parse()?,
             "--help" | "-h" => {
                 println!("{}", usage());
                 std::process::exit(0);
@@ -94,6 +120,23 @@ fn options() -> anyhow::Result<Options> {
             other => anyhow::bail!("unknown argument {other}\n{}", usage()),
         }
     }
+    // The smoke run is CI's: it never needs PocketBase (nor Python).
+    if o.smoke {
+        o.pocketbase = false;
+    }
+    if o.pocketbase && !sizes_given {
+        o.sizes = vec![SIDE_BY_SIDE_SIZE];
+    }
+    if o.rounds == 0 {
+        // Side by side, each system gets the better of two interleaved
+        // runs, so a burst of other work on the machine hurts neither alone.
+        o.rounds = if o.pocketbase { 2 } else { 1 };
+    }
+    anyhow::ensure!(
+        !o.pocketbase || o.sizes.iter().all(|&n| n <= POCKETBASE_MAX_SIZE),
+        "PocketBase is seeded over HTTP: sizes up to {POCKETBASE_MAX_SIZE} with --pocketbase"
+    );
+    anyhow::ensure!((1..=5).contains(&o.rounds), "rounds are 1..=5");
     anyhow::ensure!(
         !o.sizes.is_empty() && !o.concurrency.is_empty(),
         "nothing to run"
@@ -152,6 +195,11 @@ const USER: &str = "user@bench.example";
 fn run() -> anyhow::Result<bool> {
     let o = options()?;
     wrk::ensure_installed()?;
+    let pocketbase = if o.pocketbase {
+        Some(pocketbase::ensure_installed(&target_dir()?)?)
+    } else {
+        None
+    };
     anyhow::ensure!(
         o.binary.is_file(),
         "no server binary at {}",
@@ -186,7 +234,7 @@ fn run() -> anyhow::Result<bool> {
     eprintln!("== start-up (empty data dir): {:?}", report.startups);
 
     for &size in &o.sizes {
-        let facts = run_size(&o, scratch.path(), size, &mut report)?;
+        let facts = run_size(&o, pocketbase.as_deref(), scratch.path(), size, &mut report)?;
         report.sizes.push(facts);
     }
     report.total = began.elapsed();
@@ -208,8 +256,19 @@ fn run() -> anyhow::Result<bool> {
     Ok(report.failed_requests() == 0)
 }
 
+/// The target directory the harness was built into (the server binary
+/// beside it is `<target>/<profile>/clinicdesk`).
+fn target_dir() -> anyhow::Result<PathBuf> {
+    Path::new(env!("CARGO_BIN_EXE_clinicdesk"))
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .ok_or_else(|| anyhow::anyhow!("no target directory above the server binary"))
+}
+
 fn run_size(
     o: &Options,
+    pocketbase: Option<&Path>,
     scratch: &Path,
     size: i64,
     report: &mut Report,
@@ -221,12 +280,8 @@ fn run_size(
     eprintln!("== {size} patients: accounts");
     let accounts = make_accounts(&o.binary, &data)?;
     eprintln!("== {size} patients: seeding");
-    let seeded = seed::seed(
-        &data.join(clinicdesk::config::DATABASE_FILE),
-        size,
-        accounts.staff_id,
-        accounts.user_id,
-    )?;
+    let db_path = data.join(clinicdesk::config::DATABASE_FILE);
+    let seeded = seed::seed(&db_path, size, accounts.staff_id, accounts.user_id)?;
     eprintln!(
         "   {} patients, {} doctors, {} mappings in {:.1} s",
         seeded.patients,
@@ -234,6 +289,26 @@ fn run_size(
         seeded.mappings,
         seeded.seconds
     );
+    // PocketBase gets the very rows just written, read while clinicdesk
+    // is stopped.
+    let pb = match pocketbase {
+        Some(binary) => {
+            eprintln!("== {size} patients: PocketBase {}", pocketbase::VERSION);
+            let owners = pocketbase::Owners {
+                user_id: accounts.user_id,
+            };
+            let pb = pocketbase::start(
+                binary,
+                &root,
+                &db_path,
+                &owners,
+                (ADMIN, &accounts.password),
+            )?;
+            eprintln!("   PocketBase seeded in {:.1} s", pb.seed_seconds);
+            Some(pb)
+        }
+        None => None,
+    };
     let server = Server::start(&o.binary, &data)?;
     let mut facts = SizeFacts {
         patients: size,
@@ -244,39 +319,34 @@ fn run_size(
     };
     std::thread::sleep(Duration::from_millis(300));
     facts.idle = server.memory()?;
+    let pb_idle = pb.as_ref().map(|pb| pb.server.memory()).transpose()?;
     let staff = login(server.addr, STAFF, &accounts.password)?;
     let user = login(server.addr, USER, &accounts.password)?;
+    let clinicdesk = Target {
+        server: &server,
+        staff: &staff,
+        user: &user,
+    };
+    run_scenarios(
+        o,
+        (&clinicdesk, pb.as_ref()),
+        &root,
+        size,
+        &mut facts,
+        report,
+    )?;
     let scripts = root.join("scripts");
-    std::fs::create_dir_all(&scripts)?;
-    for &scenario in SCENARIOS {
-        if scenario == "post_patient" {
-            // The disk's rate varies with other writers on the machine:
-            // measure it right before the durable writes.
-            facts.fsync_per_sec = fsync_rate(&root, Duration::from_secs(2))?;
-        }
-        let token = if scenario == "get_patient_user" {
-            &user
-        } else {
-            &staff
-        };
-        let script = wrk::write_script(&scripts, scenario, token, size)?;
-        check_once(server.addr, scenario, token, size)?;
-        for &c in &o.concurrency {
-            let m = wrk::run(server.addr, &script, c, o.duration)?;
-            settle(server.addr, &staff)?;
-            eprintln!(
-                "   {scenario:<18} c={c:<3} {:>8.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {}",
-                m.rps, m.p50, m.p99, m.errors
-            );
-            report.rows.push(Row {
-                size,
-                scenario,
-                concurrency: c,
-                m,
-            });
-        }
-    }
     facts.loaded = server.memory()?;
+    if let (Some(pb), Some(idle)) = (&pb, pb_idle) {
+        facts.pocketbase = Some(PocketBaseFacts {
+            seed_seconds: pb.seed_seconds,
+            startup: pb.server.startup,
+            idle,
+            loaded: pb.server.memory()?,
+        });
+    }
+    // The login bursts measure clinicdesk alone: PocketBase sits idle.
+    drop(pb);
     facts.burst = Some(login_burst(
         o,
         &server,
@@ -289,6 +359,123 @@ fn run_size(
     server.stop();
     facts.load = (load_at_start, loadavg());
     Ok(facts)
+}
+
+/// clinicdesk's server and its two accounts' tokens.
+struct Target<'a> {
+    server: &'a Server,
+    staff: &'a str,
+    user: &'a str,
+}
+
+/// Every scenario at every concurrency; with `PocketBase`, each run of
+/// clinicdesk's is followed by `PocketBase`'s, round by round.
+fn run_scenarios(
+    o: &Options,
+    (cd, pb): (&Target<'_>, Option<&PocketBase>),
+    root: &Path,
+    size: i64,
+    facts: &mut SizeFacts,
+    report: &mut Report,
+) -> anyhow::Result<()> {
+    let scripts = root.join("scripts");
+    std::fs::create_dir_all(&scripts)?;
+    for &scenario in SCENARIOS {
+        if scenario == "post_patient" {
+            // The disk's rate varies with other writers on the machine:
+            // measure it right before the durable writes.
+            facts.fsync_per_sec = fsync_rate(root, Duration::from_secs(2))?;
+        }
+        let as_user = scenario == "get_patient_user";
+        let token = if as_user { cd.user } else { cd.staff };
+        let script = wrk::write_script(
+            &scripts,
+            System::Clinicdesk,
+            scenario,
+            &Caller { token, owner: "" },
+            size,
+        )?;
+        check_once(cd.server.addr, scenario, token, size)?;
+        let pb_script = match &pb {
+            Some(pb) if pocketbase::runs(scenario) => {
+                let caller = if as_user {
+                    Caller {
+                        token: &pb.user,
+                        owner: pocketbase::USER_ID,
+                    }
+                } else {
+                    Caller {
+                        token: &pb.staff,
+                        owner: pocketbase::STAFF_ID,
+                    }
+                };
+                pocketbase::check_once(pb, scenario, size)?;
+                Some((
+                    pb,
+                    wrk::write_script(&scripts, System::PocketBase, scenario, &caller, size)?,
+                ))
+            }
+            _ => None,
+        };
+        for &c in &o.concurrency {
+            // Round by round, clinicdesk then PocketBase; each keeps its best.
+            let (mut best, mut pb_best) = (None::<Measured>, None::<Measured>);
+            for round in 1..=o.rounds {
+                let m = wrk::run(cd.server.addr, &script, c, o.duration)?;
+                settle(cd.server.addr, &patient_path(System::Clinicdesk), cd.staff)?;
+                print_run(System::Clinicdesk, scenario, c, round, &m);
+                best = Some(better(best, m));
+                if let Some((pb, pb_script)) = &pb_script {
+                    let m = wrk::run(pb.server.addr, pb_script, c, o.duration)?;
+                    settle(pb.server.addr, &patient_path(System::PocketBase), &pb.staff)?;
+                    print_run(System::PocketBase, scenario, c, round, &m);
+                    pb_best = Some(better(pb_best, m));
+                }
+            }
+            for (system, m) in [(System::Clinicdesk, best), (System::PocketBase, pb_best)] {
+                if let Some(m) = m {
+                    report.rows.push(Row {
+                        system,
+                        size,
+                        scenario,
+                        concurrency: c,
+                        m,
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The better of two runs of the same thing: more requests a second.
+fn better(best: Option<Measured>, m: Measured) -> Measured {
+    match best {
+        Some(b) if b.rps >= m.rps => b,
+        _ => m,
+    }
+}
+
+fn print_run(system: System, scenario: &str, c: u32, round: u32, m: &Measured) {
+    eprintln!(
+        "   {:<10} {scenario:<18} c={c:<3} r{round} {:>8.0} req/s  p50 {:>8.2} ms  p99 {:>8.2} ms  errors {}",
+        system.name(),
+        m.rps,
+        m.p50,
+        m.p99,
+        m.errors
+    );
+}
+
+/// The recorded read `settle` times: patient 1, as staff.
+fn patient_path(system: System) -> String {
+    match system {
+        System::Clinicdesk => "/api/patients/1/".to_owned(),
+        System::PocketBase => format!(
+            "/api/collections/patients/records/{}",
+            pocketbase::record_id('p', 1)
+        ),
+    }
 }
 
 /// The admin from the command line, then a staff and a user account over
@@ -399,13 +586,13 @@ fn check_once(addr: SocketAddr, scenario: &str, token: &str, size: i64) -> anyho
 /// Waits until requests wrk left queued are done: wrk stops sending when
 /// its time is up, but slow requests already sent keep the server (and
 /// `SQLite`'s one write lock, which recorded reads take) busy and would be
-/// charged to the next scenario. A recorded read that answers within
-/// 50 ms means the queue is gone; at most 60 s.
-fn settle(addr: SocketAddr, staff: &str) -> anyhow::Result<()> {
+/// charged to the next scenario (or to the other system's run). A read of
+/// `path` that answers within 50 ms means the queue is gone; at most 60 s.
+fn settle(addr: SocketAddr, path: &str, staff: &str) -> anyhow::Result<()> {
     let began = Instant::now();
     while began.elapsed() < Duration::from_secs(60) {
         let t = Instant::now();
-        let resp = http::request(addr, "GET", "/api/patients/1/", Some(staff), None)?;
+        let resp = http::request(addr, "GET", path, Some(staff), None)?;
         if resp.status == 200 && t.elapsed() < Duration::from_millis(50) {
             return Ok(());
         }
@@ -425,8 +612,18 @@ fn login_burst(
     size: i64,
 ) -> anyhow::Result<Burst> {
     let c = 16;
-    let script = wrk::write_script(scripts, "get_patient_staff", staff, size)?;
-    settle(server.addr, staff)?;
+    let caller = Caller {
+        token: staff,
+        owner: "",
+    };
+    let script = wrk::write_script(
+        scripts,
+        System::Clinicdesk,
+        "get_patient_staff",
+        &caller,
+        size,
+    )?;
+    settle(server.addr, &patient_path(System::Clinicdesk), staff)?;
     let before = wrk::run(server.addr, &script, c, o.duration)?;
     let addr = server.addr;
     let duration = o.duration;

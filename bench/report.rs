@@ -1,15 +1,18 @@
-//! The report: one table of every run, its ratio to the `/api/health`
-//! floor of the same size and concurrency, the fixed facts (start-up,
-//! memory, binary size, fsync rate), and each target of issue 6 checked.
+//! The report: one table of every clinicdesk run, its ratio to the
+//! `/api/health` floor of the same size and concurrency, the fixed facts
+//! (start-up, memory, binary size, fsync rate), and each target of issue 6
+//! checked; then, when `PocketBase` ran beside it, the two side by side
+//! and each target of issue 10 checked.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::server::Memory;
-use crate::wrk::Measured;
+use crate::wrk::{Measured, System};
 
 pub struct Row {
+    pub system: System,
     pub size: i64,
     pub scenario: &'static str,
     pub concurrency: u32,
@@ -41,6 +44,16 @@ pub struct SizeFacts {
     pub load: (String, String),
     /// The fsync loop just before the POST scenario.
     pub fsync_per_sec: f64,
+    /// When `PocketBase` ran beside clinicdesk at this size.
+    pub pocketbase: Option<PocketBaseFacts>,
+}
+
+pub struct PocketBaseFacts {
+    /// From its first request to the last record copied over HTTP.
+    pub seed_seconds: f64,
+    pub startup: Duration,
+    pub idle: Memory,
+    pub loaded: Memory,
 }
 
 pub struct Report {
@@ -99,10 +112,26 @@ impl Report {
         self.find(size, "health", concurrency).map(|m| m.rps)
     }
 
+    /// clinicdesk's run.
     fn find(&self, size: i64, scenario: &str, concurrency: u32) -> Option<&Measured> {
+        self.find_in(System::Clinicdesk, size, scenario, concurrency)
+    }
+
+    fn find_in(
+        &self,
+        system: System,
+        size: i64,
+        scenario: &str,
+        concurrency: u32,
+    ) -> Option<&Measured> {
         self.rows
             .iter()
-            .find(|r| r.size == size && r.scenario == scenario && r.concurrency == concurrency)
+            .find(|r| {
+                r.system == system
+                    && r.size == size
+                    && r.scenario == scenario
+                    && r.concurrency == concurrency
+            })
             .map(|r| &r.m)
     }
 
@@ -121,7 +150,7 @@ impl Report {
         );
         out.push_str("| patients | scenario | conc | req/s | p50 ms | p95 ms | p99 ms | max ms | requests | errors | × floor |\n");
         out.push_str("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-        for r in &self.rows {
+        for r in self.rows.iter().filter(|r| r.system == System::Clinicdesk) {
             let ratio = self
                 .floor(r.size, r.concurrency)
                 .map_or("-".to_owned(), |f| format!("{:.2}", r.m.rps / f));
@@ -143,6 +172,7 @@ impl Report {
         out.push('\n');
         self.render_facts(&mut out);
         self.render_targets(&mut out);
+        self.render_side_by_side(&mut out);
         out
     }
 
@@ -359,6 +389,209 @@ impl Report {
     }
 }
 
+impl Report {
+    /// The sizes at which `PocketBase` ran.
+    fn side_by_side_sizes(&self) -> Vec<i64> {
+        let mut sizes: Vec<i64> = self
+            .rows
+            .iter()
+            .filter(|r| r.system == System::PocketBase)
+            .map(|r| r.size)
+            .collect();
+        sizes.dedup();
+        sizes
+    }
+
+    /// clinicdesk next to `PocketBase`, then the targets of issue 10.
+    fn render_side_by_side(&self, out: &mut String) {
+        let sizes = self.side_by_side_sizes();
+        if sizes.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "\n### Side by side with PocketBase {}\n",
+            crate::pocketbase::VERSION
+        );
+        out.push_str("Same rows, same scenarios, same concurrency, interleaved run by run (clinicdesk, then PocketBase); each figure is the better of the rounds. `÷ PB` is clinicdesk's req/s over PocketBase's; `× floor` is clinicdesk's req/s over its own `/api/health` at that concurrency.\n\n");
+        out.push_str("| patients | scenario | conc | clinicdesk req/s | p50 ms | p99 ms | PocketBase req/s | p50 ms | p99 ms | ÷ PB | × floor | errors (cd / PB) |\n");
+        out.push_str("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+        for r in self.rows.iter().filter(|r| r.system == System::PocketBase) {
+            let Some(cd) = self.find(r.size, r.scenario, r.concurrency) else {
+                continue;
+            };
+            let pb = &r.m;
+            let floor = self
+                .floor(r.size, r.concurrency)
+                .map_or("-".to_owned(), |f| format!("{:.2}", cd.rps / f));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.0} | {:.2} | {:.2} | {:.2} | {floor} | {} / {} |",
+                r.size,
+                r.scenario,
+                r.concurrency,
+                cd.rps,
+                cd.p50,
+                cd.p99,
+                pb.rps,
+                pb.p50,
+                pb.p99,
+                cd.rps / pb.rps.max(0.001),
+                errors(cd),
+                errors(pb)
+            );
+        }
+        out.push('\n');
+        for s in &self.sizes {
+            if let Some(pb) = &s.pocketbase {
+                let _ = writeln!(
+                    out,
+                    "- PocketBase at {} patients: seeded over HTTP (batch API) in {:.1} s; start-up {:.0} ms; RSS idle {:.1} MiB, after the load {:.1} MiB (peak {:.1} MiB). clinicdesk: RSS idle {:.1} MiB, after the load {:.1} MiB (peak {:.1} MiB)",
+                    s.patients,
+                    pb.seed_seconds,
+                    ms(pb.startup),
+                    mib(pb.idle.rss_kib),
+                    mib(pb.loaded.rss_kib),
+                    mib(pb.loaded.hwm_kib),
+                    mib(s.idle.rss_kib),
+                    mib(s.loaded.rss_kib),
+                    mib(s.loaded.hwm_kib)
+                );
+            }
+        }
+        out.push_str("\n### Targets (issue 10)\n\n");
+        for &n in &sizes {
+            self.render_issue10_targets(out, n);
+        }
+        out.push_str("- not checked here: no regression in search p95 at 1,000,000 patients, peak RSS or start-up (the issue-6 lines of a full run, against BENCHMARKS.md)\n");
+    }
+
+    /// clinicdesk's and `PocketBase`'s run of the same scenario.
+    fn pair(&self, n: i64, scenario: &str, c: u32) -> Option<(&Measured, &Measured)> {
+        self.find(n, scenario, c)
+            .zip(self.find_in(System::PocketBase, n, scenario, c))
+    }
+
+    /// GET one patient at 16 and 64 connections.
+    fn render_issue10_reads(&self, out: &mut String, n: i64) {
+        let mut line =
+            |name: String, met: Option<bool>, value: String| verdict(out, &name, met, &value);
+        let pair = |scenario: &str, c: u32| self.pair(n, scenario, c);
+        for scenario in ["get_patient_user", "get_patient_staff"] {
+            for c in [16, 64] {
+                let at = format!("{scenario} at {c} conns, {n} patients");
+                let (Some((cd, pb)), Some(floor)) = (pair(scenario, c), self.floor(n, c)) else {
+                    line(
+                        format!("{at}: ≥ 50 % of the floor, ≥ 2× PocketBase, p99 ≤ PocketBase's"),
+                        None,
+                        String::new(),
+                    );
+                    continue;
+                };
+                line(
+                    format!("{at}: ≥ 50 % of /api/health"),
+                    Some(cd.rps >= 0.5 * floor),
+                    format!(
+                        "{:.0} % ({:.0} of {floor:.0} req/s)",
+                        100.0 * cd.rps / floor,
+                        cd.rps
+                    ),
+                );
+                line(
+                    format!("{at}: ≥ 2× PocketBase"),
+                    Some(cd.rps >= 2.0 * pb.rps),
+                    format!(
+                        "{:.2}× ({:.0} vs {:.0} req/s)",
+                        cd.rps / pb.rps,
+                        cd.rps,
+                        pb.rps
+                    ),
+                );
+                line(
+                    format!("{at}: p99 ≤ PocketBase's"),
+                    Some(cd.p99 <= pb.p99),
+                    format!("{:.2} vs {:.2} ms", cd.p99, pb.p99),
+                );
+            }
+        }
+    }
+
+    fn render_issue10_targets(&self, out: &mut String, n: i64) {
+        self.render_issue10_reads(out, n);
+        let mut line =
+            |name: String, met: Option<bool>, value: String| verdict(out, &name, met, &value);
+        let pair = |scenario: &str, c: u32| self.pair(n, scenario, c);
+        let concs: Vec<u32> = {
+            let mut c: Vec<u32> = self
+                .rows
+                .iter()
+                .filter(|r| r.size == n && r.system == System::PocketBase)
+                .map(|r| r.concurrency)
+                .collect();
+            c.sort_unstable();
+            c.dedup();
+            c
+        };
+        for c in [16, 64] {
+            let at = format!("post_patient (synchronous=FULL) at {c} conns, {n} patients");
+            let Some((cd, pb)) = pair("post_patient", c) else {
+                line(
+                    format!("{at}: ≥ 2× PocketBase, p99 ≤ 50 ms"),
+                    None,
+                    String::new(),
+                );
+                continue;
+            };
+            line(
+                format!("{at}: ≥ 2× PocketBase (synchronous=NORMAL)"),
+                Some(cd.rps >= 2.0 * pb.rps),
+                format!(
+                    "{:.2}× ({:.0} vs {:.0} req/s)",
+                    cd.rps / pb.rps,
+                    cd.rps,
+                    pb.rps
+                ),
+            );
+            line(
+                format!("{at}: p99 ≤ 50 ms"),
+                Some(cd.p99 <= 50.0),
+                format!("p99 {:.2} ms (PocketBase {:.2} ms)", cd.p99, pb.p99),
+            );
+        }
+        for (scenario, times, what) in [
+            ("page50", 4.0, "page of 50 with total"),
+            ("search_name", 10.0, "search with total"),
+        ] {
+            for &c in &concs {
+                if let Some((cd, pb)) = pair(scenario, c) {
+                    line(
+                        format!("{what} ({scenario}) ≥ {times:.0}× PocketBase at {c} conns, {n} patients"),
+                        Some(cd.rps >= times * pb.rps),
+                        format!("{:.2}× ({:.0} vs {:.0} req/s)", cd.rps / pb.rps, cd.rps, pb.rps),
+                    );
+                }
+            }
+        }
+        match self.find(n, "mixed", 64) {
+            Some(m) => line(
+                format!("mixed p99 < 50 ms at 64 conns, {n} patients"),
+                Some(m.p99 < 50.0),
+                format!(
+                    "p99 {:.2} ms (PocketBase {})",
+                    m.p99,
+                    self.find_in(System::PocketBase, n, "mixed", 64)
+                        .map_or("-".to_owned(), |pb| format!("{:.2} ms", pb.p99))
+                ),
+            ),
+            None => line(
+                format!("mixed p99 < 50 ms at 64 conns, {n} patients"),
+                None,
+                String::new(),
+            ),
+        }
+    }
+}
+
 /// The errors cell: the count, and how many of them were socket errors.
 fn errors(m: &Measured) -> String {
     if m.socket_errors == 0 {
@@ -374,7 +607,11 @@ fn verdict(out: &mut String, name: &str, met: Option<bool>, value: &str) {
         Some(false) => "MISSED",
         None => "not measured",
     };
-    let _ = writeln!(out, "- {verdict}: {name} — {value}");
+    if value.is_empty() {
+        let _ = writeln!(out, "- {verdict}: {name}");
+    } else {
+        let _ = writeln!(out, "- {verdict}: {name} — {value}");
+    }
 }
 
 fn median(sorted_or_not: &[f64]) -> f64 {

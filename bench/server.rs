@@ -1,5 +1,6 @@
-//! The server under test: one `clinicdesk` process on 127.0.0.1, killed
-//! when its guard is dropped (every exit path of the harness, panics too).
+//! The servers under test: one `clinicdesk` process (and, side by side,
+//! one `PocketBase`) on 127.0.0.1, each killed when its guard is dropped
+//! (every exit path of the harness, panics too).
 
 use std::fs::File;
 use std::io::Write;
@@ -69,7 +70,7 @@ pub fn create_admin(
 
 /// A free loopback port (the OS picks one; a tiny race with other
 /// programs is acceptable for a benchmark).
-fn free_port() -> anyhow::Result<u16> {
+pub fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
         .local_addr()?
         .port())
@@ -82,15 +83,22 @@ impl Server {
     pub fn start(binary: &Path, data_dir: &Path) -> anyhow::Result<Self> {
         let port = free_port()?;
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let log = File::create(log_path(data_dir))?;
+        let mut cmd = command(binary, data_dir);
+        cmd.arg("--port").arg(port.to_string()).arg("serve");
+        Self::launch(cmd, addr, &log_path(data_dir))
+    }
+
+    /// Spawns `cmd` (a server that will listen on `addr`, a loopback
+    /// address), its output to `log`, and waits for its first `200` on
+    /// `/api/health` (clinicdesk and `PocketBase` both answer there).
+    pub fn launch(mut cmd: Command, addr: SocketAddr, log: &Path) -> anyhow::Result<Self> {
+        anyhow::ensure!(addr.ip().is_loopback(), "servers only listen on loopback");
+        let log_file = File::create(log)?;
         let began = Instant::now();
-        let child = command(binary, data_dir)
-            .arg("--port")
-            .arg(port.to_string())
-            .arg("serve")
+        let child = cmd
             .stdin(Stdio::null())
-            .stdout(log.try_clone()?)
-            .stderr(log)
+            .stdout(log_file.try_clone()?)
+            .stderr(log_file)
             .spawn()?;
         let mut server = Self {
             child,
@@ -107,7 +115,7 @@ impl Server {
             if let Some(status) = server.child.try_wait()? {
                 anyhow::bail!(
                     "the server exited during start-up ({status}); see {}",
-                    log_path(data_dir).display()
+                    log.display()
                 );
             }
             anyhow::ensure!(
@@ -139,8 +147,8 @@ impl Server {
         })
     }
 
-    /// Stops the server gracefully (SIGTERM: it checkpoints the WAL and
-    /// releases the data directory), killing it after 30 s.
+    /// Stops the server gracefully (SIGTERM: clinicdesk checkpoints the WAL
+    /// and releases the data directory), killing it after 30 s.
     pub fn stop(mut self) {
         self.terminate();
     }

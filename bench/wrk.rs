@@ -1,5 +1,7 @@
-//! Load from wrk: one Lua script per scenario (requests made up front in
-//! `init`, cycled by `request`, summarised by `done` as one JSON line).
+//! Load from wrk: one Lua script per scenario and system (requests made up
+//! front in `init`, cycled by `request`, summarised by `done` as one JSON
+//! line). The scenarios are written once, against a small "dialect" per
+//! system that says where a patient, a page or a search lives.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -24,8 +26,74 @@ pub struct Measured {
 /// Requests per wrk thread, made in `init` and cycled.
 const PREPARED: u32 = 2000;
 
-/// The Lua shared by every scenario; `{make}` defines `make()`, which
-/// returns one formatted request.
+/// The system a script talks to: the same scenarios, each system's own
+/// paths and ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum System {
+    Clinicdesk,
+    PocketBase,
+}
+
+impl System {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Clinicdesk => "clinicdesk",
+            Self::PocketBase => "PocketBase",
+        }
+    }
+
+    /// The Lua that defines the paths (and the created-by field a create
+    /// must send) for this system; the scenarios are written against it.
+    fn dialect(self) -> &'static str {
+        match self {
+            Self::Clinicdesk => CLINICDESK,
+            Self::PocketBase => POCKETBASE,
+        }
+    }
+}
+
+/// clinicdesk's paths: ids are the seeded integers.
+const CLINICDESK: &str = r#"
+local patients_path = "/api/patients/"
+local owner_field = ""
+local function patient_path(id) return "/api/patients/" .. id .. "/" end
+local function mappings_path(id) return "/api/mappings/" .. id .. "/" end
+local function page_path(page, order)
+  local path = "/api/patients/?page=" .. page .. "&page_size=50"
+  if order then path = path .. "&ordering=" .. order end
+  return path
+end
+local function search_path(term) return "/api/patients/?search=" .. term end
+"#;
+
+/// `PocketBase`'s paths: record ids are the seeded integers written as
+/// `p` and 14 digits (see `pocketbase::record_id`), and every list asks
+/// for what clinicdesk answers by default: 50 a page, the total (which
+/// `PocketBase` counts unless `skipTotal`), ordered by id. A create names
+/// its owner, which the collection's rule checks is the caller.
+const POCKETBASE: &str = r#"
+local patients_path = "/api/collections/patients/records"
+local owner_field = ',"created_by":"{owner}"'
+local function enc(s)
+  return (s:gsub("[^%w%-_%.~]", function(c) return string.format("%%%02X", string.byte(c)) end))
+end
+local function record_id(prefix, id) return string.format("%s%014d", prefix, id) end
+local function patient_path(id) return patients_path .. "/" .. record_id("p", id) end
+local function mappings_path(id)
+  return "/api/collections/mappings/records?perPage=500&skipTotal=1&expand=doctor&filter="
+    .. enc("patient='" .. record_id("p", id) .. "'")
+end
+local function page_path(page, order)
+  return patients_path .. "?page=" .. page .. "&perPage=50&sort=" .. (order and (order .. ",id") or "id")
+end
+local function search_path(term)
+  local q = string.format("first_name~'%s' || last_name~'%s' || email~'%s' || phone~'%s'", term, term, term, term)
+  return patients_path .. "?perPage=50&sort=id&filter=" .. enc(q)
+end
+"#;
+
+/// The Lua shared by every scenario; `{dialect}` defines the system's
+/// paths, `{make}` defines `make()`, which returns one formatted request.
 const TEMPLATE: &str = r#"
 local headers = {["Authorization"] = "Bearer {token}", ["Content-Type"] = "application/json"}
 local n = {patients}
@@ -41,19 +109,21 @@ local name_terms = {"mar", "son", "gonz", "ell", "pat", "kum", "chen", "ros", "w
 local function any_id() return math.random(1, n) end
 local function own_id() return 10 * math.random(1, math.max(1, math.floor(n / 10))) end
 local function get(path) return wrk.format("GET", path, headers) end
+{dialect}
 local function patient_body()
-  return string.format('{"first_name":"%s","last_name":"%s","phone":"%03d-%03d-%04d","date_of_birth":"%d-%02d-%02d","gender":"%s","city":"%s","blood_group":"O+","email":"bench%d@example.com"}',
+  return string.format('{"first_name":"%s","last_name":"%s","phone":"%03d-%03d-%04d","date_of_birth":"%d-%02d-%02d","gender":"%s","city":"%s","blood_group":"O+","email":"bench%d@example.com"%s}',
     pick(firsts), pick(lasts), math.random(200, 999), math.random(200, 999), math.random(0, 9999),
-    math.random(1930, 2024), math.random(1, 12), math.random(1, 28), pick({"F", "M", "O"}), pick(cities), math.random(1, 1000000))
+    math.random(1930, 2024), math.random(1, 12), math.random(1, 28), pick({"F", "M", "O"}), pick(cities), math.random(1, 1000000),
+    owner_field)
 end
-local function post_patient() return wrk.format("POST", "/api/patients/", headers, patient_body()) end
+local function post_patient() return wrk.format("POST", patients_path, headers, patient_body()) end
 local function patch_patient()
   local body = string.format('{"phone":"%03d-%03d-%04d","city":"%s"}', math.random(200, 999), math.random(200, 999), math.random(0, 9999), pick(cities))
-  return wrk.format("PATCH", "/api/patients/" .. any_id() .. "/", headers, body)
+  return wrk.format("PATCH", patient_path(any_id()), headers, body)
 end
-local function page() return get("/api/patients/?page=" .. math.random(1, 20) .. "&page_size=50") end
-local function search_name() return get("/api/patients/?search=" .. pick(name_terms)) end
-local function search_phone() return get("/api/patients/?search=" .. string.format("%04d", math.random(0, 9999))) end
+local function page() return get(page_path(math.random(1, 20))) end
+local function search_name() return get(search_path(pick(name_terms))) end
+local function search_phone() return get(search_path(string.format("%04d", math.random(0, 9999)))) end
 {make}
 function setup(thread)
   next_id = next_id + 1
@@ -75,59 +145,66 @@ function done(summary, latency, requests)
 end
 "#;
 
-/// The `make()` of each scenario.
+/// The `make()` of each scenario, written against the dialect's paths.
 pub fn make_function(scenario: &str) -> anyhow::Result<&'static str> {
     Ok(match scenario {
         "health" => "local function make() return wrk.format(\"GET\", \"/api/health\") end",
-        "get_patient_user" | "get_patient_staff" => {
-            if scenario.ends_with("user") {
-                "local function make() return get(\"/api/patients/\" .. own_id() .. \"/\") end"
-            } else {
-                "local function make() return get(\"/api/patients/\" .. any_id() .. \"/\") end"
-            }
-        }
+        "get_patient_user" => "local function make() return get(patient_path(own_id())) end",
+        "get_patient_staff" => "local function make() return get(patient_path(any_id())) end",
         "page50" => "local function make() return page() end",
         "page50_last_name" => {
-            "local function make() return get(\"/api/patients/?page=\" .. math.random(1, 20) .. \"&page_size=50&ordering=last_name\") end"
+            "local function make() return get(page_path(math.random(1, 20), \"last_name\")) end"
         }
         "search_name" => "local function make() return search_name() end",
         "search_phone" => "local function make() return search_phone() end",
         "post_patient" => "local function make() return post_patient() end",
         "patch_patient" => "local function make() return patch_patient() end",
-        "mappings" => {
-            "local function make() return get(\"/api/mappings/\" .. any_id() .. \"/\") end"
-        }
+        "mappings" => "local function make() return get(mappings_path(any_id())) end",
         // 80 % reads, 20 % writes.
         "mixed" => {
-            r#"local function make()
+            r"local function make()
   local r = math.random(1, 100)
-  if r <= 40 then return get("/api/patients/" .. any_id() .. "/")
+  if r <= 40 then return get(patient_path(any_id()))
   elseif r <= 55 then return page()
   elseif r <= 70 then return search_name()
-  elseif r <= 80 then return get("/api/mappings/" .. any_id() .. "/")
+  elseif r <= 80 then return get(mappings_path(any_id()))
   elseif r <= 90 then return post_patient()
   else return patch_patient() end
-end"#
+end"
         }
         other => anyhow::bail!("unknown scenario {other}"),
     })
 }
 
-/// Writes the scenario's script (it holds a token: the directory is the
-/// run's private temporary directory).
+/// Who a script acts as: the bearer token, and (for `PocketBase`, whose
+/// creates name their owner) the account's record id.
+pub struct Caller<'a> {
+    pub token: &'a str,
+    pub owner: &'a str,
+}
+
+/// Writes the scenario's script for `system` (it holds a token: the
+/// directory is the run's private temporary directory).
 pub fn write_script(
     dir: &Path,
+    system: System,
     scenario: &str,
-    token: &str,
+    caller: &Caller<'_>,
     patients: i64,
 ) -> anyhow::Result<std::path::PathBuf> {
     let lua = TEMPLATE
+        .replace("{dialect}", system.dialect())
         .replace("{make}", make_function(scenario)?)
-        .replace("{token}", token)
+        .replace("{owner}", caller.owner)
+        .replace("{token}", caller.token)
         .replace("{patients}", &patients.to_string())
         .replace("{prepared}", &PREPARED.to_string())
         .replace("{seed}", "20261123");
-    let path = dir.join(format!("{scenario}.lua"));
+    let prefix = match system {
+        System::Clinicdesk => "",
+        System::PocketBase => "pb-",
+    };
+    let path = dir.join(format!("{prefix}{scenario}.lua"));
     std::fs::write(&path, lua)?;
     Ok(path)
 }
