@@ -51,9 +51,7 @@ impl ClinicZone {
     }
 
     pub fn get(&self) -> TimeZone {
-        self.0
-            .read()
-            .map_or(TimeZone::UTC, |zone| zone.clone())
+        self.0.read().map_or(TimeZone::UTC, |zone| zone.clone())
     }
 
     /// Today's date where the clinic is.
@@ -114,7 +112,13 @@ mod tests {
         assert!(zone("Europe/Berlin").is_some());
         assert!(zone("Asia/Kolkata").is_some());
         assert!(zone("UTC").is_some());
-        for bad in ["", "Mars/Olympus", "../etc/passwd", "/etc/localtime", "Europe/Berlin\n"] {
+        for bad in [
+            "",
+            "Mars/Olympus",
+            "../etc/passwd",
+            "/etc/localtime",
+            "Europe/Berlin\n",
+        ] {
             assert!(zone(bad).is_none(), "{bad:?}");
         }
         assert!(zone(&system_zone_name()).is_some());
@@ -129,7 +133,11 @@ mod tests {
             Err(LocalTimeError::Skipped)
         );
         let repeated = parse_local("2027-10-31T02:30", &berlin).expect("exists");
-        assert_eq!(repeated.to_string(), "2027-10-31T00:30:00Z", "+02:00, the earlier");
+        assert_eq!(
+            repeated.to_string(),
+            "2027-10-31T00:30:00Z",
+            "+02:00, the earlier"
+        );
         let plain = parse_local("2027-03-29T09:00", &berlin).expect("exists");
         assert_eq!(plain.to_string(), "2027-03-29T07:00:00Z");
         assert_eq!(

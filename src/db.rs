@@ -216,8 +216,8 @@ fn check_integrity(conn: &Connection, path: &Path) -> anyhow::Result<()> {
 
 /// Applies every pending migration.
 ///
-/// With foreign keys off, as SQLite's procedure for rebuilding a table
-/// requires (0010; the bundled SQLite turns them on by default, and the
+/// With foreign keys off, as `SQLite`'s procedure for rebuilding a table
+/// requires (0010; the bundled `SQLite` turns them on by default, and the
 /// pragma does nothing inside the migrations' transactions, hence here);
 /// the whole schema's foreign keys are checked afterwards instead.
 fn migrate(conn: &mut Connection) -> anyhow::Result<()> {
@@ -460,7 +460,10 @@ mod tests {
         // The search index and the live counts still follow the table.
         let found = "SELECT count(*) FROM patients_search WHERE patients_search MATCH 'lovelace'";
         assert_eq!(count(found), 1);
-        assert_eq!(count("SELECT live FROM patient_counts WHERE created_by = 1"), 2);
+        assert_eq!(
+            count("SELECT live FROM patient_counts WHERE created_by = 1"),
+            2
+        );
         conn.execute_batch(
             "INSERT INTO patients (first_name, search_text, created_by, created_at, updated_at)
                  VALUES ('Eve', 'eve lovelace', 1, 't', 't');
@@ -470,7 +473,10 @@ mod tests {
         )
         .expect("writes after the upgrade");
         assert_eq!(count(found), 1, "Eve in, archived Ada out");
-        assert_eq!(count("SELECT live FROM patient_counts WHERE created_by = 1"), 2);
+        assert_eq!(
+            count("SELECT live FROM patient_counts WHERE created_by = 1"),
+            2
+        );
         assert_eq!(count("SELECT max(id) FROM patients"), 4);
         assert_eq!(
             count("SELECT max(id) FROM mappings"),

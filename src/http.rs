@@ -144,7 +144,9 @@ impl<'de> serde::de::Visitor<'de> for UniqueKeys {
         while let Some(key) = map.next_key::<String>()? {
             if object.contains_key(&key) {
                 // The key's name is client text; the position comes with the error.
-                return Err(serde::de::Error::custom("a key appears twice in one object"));
+                return Err(serde::de::Error::custom(
+                    "a key appears twice in one object",
+                ));
             }
             let value = map.next_value_seed(self)?;
             object.insert(key, value);
@@ -447,7 +449,7 @@ fn refused_parameters(query: &str) -> FieldErrors {
     let mut errors = FieldErrors::new();
     for pair in query.split('&').filter(|pair| !pair.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let shown = clean(name).map_or_else(|| "query".to_owned(), |n| n.into_owned());
+        let shown = clean(name).map_or_else(|| "query".to_owned(), std::borrow::Cow::into_owned);
         if clean(name).is_none() || clean(value).is_none() {
             let message = "May not contain control characters (such as NUL or a line break) or bytes that are not UTF-8.";
             let messages = errors.entry(shown).or_default();

@@ -467,7 +467,9 @@ mod sql {
         let current = find_visible(&tx, caller, id)?.ok_or(ApiError::NotFound)?;
         let mut f = Fields::new(body);
         let reason = f.text(&["reason"], 500).unwrap_or(current.reason.clone());
-        let notes = f.multiline(&["notes"], 10_000).unwrap_or(current.notes.clone());
+        let notes = f
+            .multiline(&["notes"], 10_000)
+            .unwrap_or(current.notes.clone());
         let status = f.choice(&["status"], normalise_status, STATUSES);
         let status = f
             .require(&["status"], status, false)

@@ -47,8 +47,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         settings::sql::initialise(&conn, config.registration, &system_zone)
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let settings = settings::sql::load(&conn).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        let needs_setup =
-            !users::sql::admin_exists(&conn).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let needs_setup = !users::sql::admin_exists(&conn).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         (
             needs_setup,
             crate::clinic_time::ClinicZone::new(&settings.time_zone),

@@ -60,7 +60,10 @@ async fn update(
     let clinic_name = fields.text(&["clinic_name"], 200);
     let time_zone = fields.text(&["time_zone"], 64);
     let time_zone = fields.require(&["time_zone"], time_zone, false);
-    let zone = match time_zone.as_deref().map(|name| (name, clinic_time::zone(name))) {
+    let zone = match time_zone
+        .as_deref()
+        .map(|name| (name, clinic_time::zone(name)))
+    {
         Some((_, None)) => {
             fields.error(
                 "time_zone",
@@ -154,7 +157,13 @@ pub mod sql {
                     time_zone = coalesce(?5, time_zone),
                     updated_at = ?4
               WHERE id = 1",
-            params![registration, keep_name, clinic_name.flatten(), db::now(), time_zone],
+            params![
+                registration,
+                keep_name,
+                clinic_name.flatten(),
+                db::now(),
+                time_zone
+            ],
         )?;
         Ok(())
     }

@@ -216,7 +216,9 @@ impl LoginThrottle {
                 counts.pairs.remove(&key);
                 Ok(())
             }
-            Some(strikes) => strikes.waiting().map_or(Ok(()), |left| Err(throttled(left))),
+            Some(strikes) => strikes
+                .waiting()
+                .map_or(Ok(()), |left| Err(throttled(left))),
             None => Ok(()),
         }
     }
@@ -319,7 +321,10 @@ mod tests {
             panic!("expected the attacker to wait");
         };
         assert!((1..=30).contains(&retry_after));
-        assert!(throttle.check_address(attacker).is_ok(), "under the address allowance");
+        assert!(
+            throttle.check_address(attacker).is_ok(),
+            "under the address allowance"
+        );
         assert!(throttle.check_pair(&nurse, colleague, 0).is_ok());
         assert!(throttle.delayed_until(7).is_some());
         // An admin's unlock (a newer reset count) clears it.

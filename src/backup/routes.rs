@@ -148,8 +148,8 @@ async fn create(
     let config = config.inner().clone();
     let outcome = blocking(move || {
         let (path, _) = super::create(&config, None)?;
-        let info =
-            BackupInfo::of(&path).ok_or_else(|| anyhow::anyhow!("the new backup cannot be read"))?;
+        let info = BackupInfo::of(&path)
+            .ok_or_else(|| anyhow::anyhow!("the new backup cannot be read"))?;
         // Manual backups count towards the retention as daily ones do.
         super::schedule::prune(&config)?;
         Ok(info)

@@ -182,7 +182,11 @@ mod tests {
     fn pruning_keeps_the_newest_n_within_the_size_cap_and_always_the_newest() {
         assert_eq!(pruned(&[1, 1, 1, 1], 2, 100), [2, 3]);
         assert_eq!(pruned(&[40, 40, 40, 40], 10, 100), [2, 3], "the cap");
-        assert_eq!(pruned(&[500, 1], 10, 100), [1], "the newest stays, even alone over the cap");
+        assert_eq!(
+            pruned(&[500, 1], 10, 100),
+            [1],
+            "the newest stays, even alone over the cap"
+        );
         assert!(pruned(&[], 2, 100).is_empty());
     }
 

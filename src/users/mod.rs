@@ -284,7 +284,10 @@ async fn list(
     let filter = query.validate()?;
     let paging = filter.paging;
     let (items, total) = db.run(move |conn| sql::select_page(conn, &filter)).await?;
-    let items = items.into_iter().map(|u| with_delays(u, throttle)).collect();
+    let items = items
+        .into_iter()
+        .map(|u| with_delays(u, throttle))
+        .collect();
     Ok(Page {
         items,
         total,

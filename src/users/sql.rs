@@ -95,7 +95,11 @@ pub fn record_login_failure(
         Some(id) => event.on(Entity::User, id),
         None => event.about(Entity::User),
     };
-    audit::record(&tx, actor, on_user(Event::new(Action::LoginFailed)).failed())?;
+    audit::record(
+        &tx,
+        actor,
+        on_user(Event::new(Action::LoginFailed)).failed(),
+    )?;
     if delayed {
         audit::record(&tx, actor, on_user(Event::new(Action::Throttle)))?;
     }

@@ -178,8 +178,13 @@ async fn manual_backups_count_towards_the_retention() {
     assert_eq!(header(&listed, "x-total-count"), "2");
     let listed = json_with(listed, 200).await;
     assert_eq!(listed[0]["name"], made["name"], "the newest stays");
-    let files = std::fs::read_dir(config.backup_dir()).expect("folder").count();
-    assert_eq!(files, 6, "two backups with two sidecars each, the others gone with theirs");
+    let files = std::fs::read_dir(config.backup_dir())
+        .expect("folder")
+        .count();
+    assert_eq!(
+        files, 6,
+        "two backups with two sidecars each, the others gone with theirs"
+    );
 }
 
 #[cfg(unix)]
@@ -200,17 +205,25 @@ async fn the_backup_folder_its_files_and_the_lock_file_are_for_the_owner_only() 
     .await;
 
     // Assert
-    let mode = |path: &std::path::Path| {
-        std::fs::metadata(path).expect("exists").permissions().mode() & 0o777
+    let permissions_of = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .expect("exists")
+            .permissions()
+            .mode()
+            & 0o777
     };
     let folder = app.data_dir.path().join("backups");
     let name = made["name"].as_str().expect("name");
-    assert_eq!(mode(&folder), 0o700, "backups/");
-    for file in [name.to_owned(), format!("{name}.json"), format!("{name}.sha256")] {
-        assert_eq!(mode(&folder.join(&file)), 0o600, "{file}");
+    assert_eq!(permissions_of(&folder), 0o700, "backups/");
+    for file in [
+        name.to_owned(),
+        format!("{name}.json"),
+        format!("{name}.sha256"),
+    ] {
+        assert_eq!(permissions_of(&folder.join(&file)), 0o600, "{file}");
     }
     assert_eq!(
-        mode(&app.data_dir.path().join("clinicdesk.lock")),
+        permissions_of(&app.data_dir.path().join("clinicdesk.lock")),
         0o600,
         "clinicdesk.lock"
     );

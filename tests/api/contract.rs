@@ -125,7 +125,11 @@ async fn a_body_naming_a_key_twice_at_any_depth_is_400_malformed_json_and_change
     let users = app.get("/api/users/", &admin.access).await;
     assert_eq!(header(&users, "x-total-count"), "1", "no account was made");
     let patients = app.get("/api/patients/", &admin.access).await;
-    assert_eq!(header(&patients, "x-total-count"), "0", "no patient was made");
+    assert_eq!(
+        header(&patients, "x-total-count"),
+        "0",
+        "no patient was made"
+    );
 }
 
 #[rocket::async_test]
@@ -518,11 +522,16 @@ async fn an_empty_page_or_page_size_is_400_on_every_list() {
     for list in lists {
         for parameter in ["page", "page_size"] {
             // Act
-            let response = app.get(&format!("{list}?{parameter}="), &admin.access).await;
+            let response = app
+                .get(&format!("{list}?{parameter}="), &admin.access)
+                .await;
 
             // Assert
             let body = assert_error(response, 400, "validation_error").await;
-            assert!(body["errors"][parameter].is_array(), "{list} {parameter}: {body}");
+            assert!(
+                body["errors"][parameter].is_array(),
+                "{list} {parameter}: {body}"
+            );
         }
     }
 }

@@ -407,8 +407,13 @@ async fn a_deleted_mappings_id_is_never_given_to_a_new_one() {
     let second = add_mapping(&app, staff, ada, greg).await;
 
     // Assert
-    assert_ne!(second, first, "a stale client's id must not reach the new mapping");
-    let stale = app.get(&format!("/api/mappings/detail/{first}/"), staff).await;
+    assert_ne!(
+        second, first,
+        "a stale client's id must not reach the new mapping"
+    );
+    let stale = app
+        .get(&format!("/api/mappings/detail/{first}/"), staff)
+        .await;
     assert_not_found(stale).await;
 }
 

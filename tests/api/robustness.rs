@@ -244,7 +244,15 @@ async fn control_characters_and_broken_utf8_in_any_list_parameter_are_a_400_nami
     assert_eq!(created.status(), 201);
     // NUL, unit separator, DEL, CR LF, a lone surrogate's UTF-8 form, a
     // stray continuation byte; each inside text, as a search would be.
-    let payloads = ["A%00B", "A%1FB", "%7F", "A%0D%0AB", "%ED%A0%80", "A%FFB", "%C3"];
+    let payloads = [
+        "A%00B",
+        "A%1FB",
+        "%7F",
+        "A%0D%0AB",
+        "%ED%A0%80",
+        "A%FFB",
+        "%C3",
+    ];
 
     for (path, parameters) in LIST_PARAMETERS {
         for parameter in *parameters {
@@ -279,29 +287,82 @@ async fn text_that_looks_empty_breaks_a_single_line_or_reorders_itself_is_refuse
     let greg = app.post("/api/doctors/", token, &doctor("Greg")).await;
     let greg: Value = greg.json().await.expect("doctor");
     let user = |extra: Value| {
-        let mut body = json!({ "email": "eve@clinic.test", "password": "violet lantern orchard 42" });
-        body.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
+        let mut body =
+            json!({ "email": "eve@clinic.test", "password": "violet lantern orchard 42" });
+        body.as_object_mut()
+            .expect("object")
+            .extend(extra.as_object().expect("object").clone());
         body
     };
     let mapping = |extra: Value| {
         let mut body = json!({ "patient": ada["id"], "doctor": greg["id"] });
-        body.as_object_mut().expect("object").extend(extra.as_object().expect("object").clone());
+        body.as_object_mut()
+            .expect("object")
+            .extend(extra.as_object().expect("object").clone());
         body
     };
     let cases = [
-        ("/api/patients/", json!({ "first_name": "\u{200B}" }), "first_name"),
-        ("/api/patients/", json!({ "first_name": "\u{FEFF}\u{2060} \u{200D}" }), "first_name"),
-        ("/api/patients/", json!({ "first_name": "Ada\r\nSmith" }), "first_name"),
-        ("/api/patients/", json!({ "first_name": "Ada", "city": "Lon\ndon" }), "city"),
-        ("/api/patients/", json!({ "first_name": "\u{202E}adA" }), "first_name"),
-        ("/api/patients/", json!({ "first_name": "Ada", "medical_history": "ok\u{2067}x" }), "medical_history"),
-        ("/api/doctors/", json!({ "first_name": "Greg", "specialization": "\u{200B}" }), "specialization"),
-        ("/api/doctors/", json!({ "first_name": "Gr\reg", "specialization": "GP" }), "first_name"),
-        ("/api/doctors/", json!({ "first_name": "Greg", "specialization": "G\u{200F}P" }), "specialization"),
+        (
+            "/api/patients/",
+            json!({ "first_name": "\u{200B}" }),
+            "first_name",
+        ),
+        (
+            "/api/patients/",
+            json!({ "first_name": "\u{FEFF}\u{2060} \u{200D}" }),
+            "first_name",
+        ),
+        (
+            "/api/patients/",
+            json!({ "first_name": "Ada\r\nSmith" }),
+            "first_name",
+        ),
+        (
+            "/api/patients/",
+            json!({ "first_name": "Ada", "city": "Lon\ndon" }),
+            "city",
+        ),
+        (
+            "/api/patients/",
+            json!({ "first_name": "\u{202E}adA" }),
+            "first_name",
+        ),
+        (
+            "/api/patients/",
+            json!({ "first_name": "Ada", "medical_history": "ok\u{2067}x" }),
+            "medical_history",
+        ),
+        (
+            "/api/doctors/",
+            json!({ "first_name": "Greg", "specialization": "\u{200B}" }),
+            "specialization",
+        ),
+        (
+            "/api/doctors/",
+            json!({ "first_name": "Gr\reg", "specialization": "GP" }),
+            "first_name",
+        ),
+        (
+            "/api/doctors/",
+            json!({ "first_name": "Greg", "specialization": "G\u{200F}P" }),
+            "specialization",
+        ),
         ("/api/users/", user(json!({ "name": "Eve\nAdmin" })), "name"),
-        ("/api/users/", user(json!({ "name": "Eve\u{202D}" })), "name"),
-        ("/api/mappings/", mapping(json!({ "reason": "check\r\nup" })), "reason"),
-        ("/api/mappings/", mapping(json!({ "notes": "\u{202E}reversed" })), "notes"),
+        (
+            "/api/users/",
+            user(json!({ "name": "Eve\u{202D}" })),
+            "name",
+        ),
+        (
+            "/api/mappings/",
+            mapping(json!({ "reason": "check\r\nup" })),
+            "reason",
+        ),
+        (
+            "/api/mappings/",
+            mapping(json!({ "notes": "\u{202E}reversed" })),
+            "notes",
+        ),
     ];
 
     for (path, body, field) in cases {
@@ -313,9 +374,23 @@ async fn text_that_looks_empty_breaks_a_single_line_or_reorders_itself_is_refuse
         let answer: Value = response.json().await.expect("a JSON error");
         assert_eq!(status, 400, "{path} {body}: {answer}");
         assert_eq!(answer["code"], "validation_error", "{path} {body}");
-        assert!(answer["errors"][field].is_array(), "{path} {body}: {answer}");
+        assert!(
+            answer["errors"][field].is_array(),
+            "{path} {body}: {answer}"
+        );
     }
-    // Multi-line fields keep their line breaks.
+}
+
+#[rocket::async_test]
+async fn multi_line_fields_keep_their_line_breaks() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let token = admin.access.as_str();
+    let greg = app.post("/api/doctors/", token, &doctor("Greg")).await;
+    let greg: Value = greg.json().await.expect("doctor");
+
+    // Act
     let noted = app
         .post(
             "/api/patients/",
@@ -323,13 +398,16 @@ async fn text_that_looks_empty_breaks_a_single_line_or_reorders_itself_is_refuse
             &json!({ "first_name": "Bo", "medical_history": "2019: asthma\n2021: none" }),
         )
         .await;
-    assert_eq!(noted.status(), 201);
+    let noted_status = noted.status();
     let noted: Value = noted.json().await.expect("patient");
-    assert_eq!(noted["medical_history"], "2019: asthma\n2021: none");
-    let mapped = app
-        .post("/api/mappings/", token, &mapping(json!({ "notes": "one\ntwo" })))
-        .await;
-    assert_eq!(mapped.status(), 201);
+    let mapping = json!({ "patient": noted["id"], "doctor": greg["id"], "notes": "one\ntwo" });
+    let mapped = app.post("/api/mappings/", token, &mapping).await;
     let bio = json!({ "first_name": "Di", "specialization": "GP", "bio": "Line\nLine" });
-    assert_eq!(app.post("/api/doctors/", token, &bio).await.status(), 201);
+    let with_bio = app.post("/api/doctors/", token, &bio).await;
+
+    // Assert
+    assert_eq!(noted_status, 201);
+    assert_eq!(noted["medical_history"], "2019: asthma\n2021: none");
+    assert_eq!(mapped.status(), 201);
+    assert_eq!(with_bio.status(), 201);
 }

@@ -76,8 +76,14 @@ async fn every_bad_access_token_is_401_with_a_bearer_challenge() {
         ("wrong aud", hs256("aud", json!("someone-else"))),
         ("typ refresh", hs256("typ", json!("refresh"))),
         ("unknown user", hs256("sub", json!("999"))),
-        ("issued an hour ahead", hs256("iat", json!(unix_now() + 3600))),
-        ("not before an hour ahead", hs256("nbf", json!(unix_now() + 3600))),
+        (
+            "issued an hour ahead",
+            hs256("iat", json!(unix_now() + 3600)),
+        ),
+        (
+            "not before an hour ahead",
+            hs256("nbf", json!(unix_now() + 3600)),
+        ),
         (
             "lives ten years",
             hs256("exp", json!(unix_now() + 10 * 365 * 24 * 3600)),

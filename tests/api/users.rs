@@ -453,7 +453,11 @@ async fn an_admin_cannot_give_their_own_account_a_temporary_password() {
 
     // Act
     let refused = app
-        .patch(&own, &admin.access, &json!({ "must_change_password": true }))
+        .patch(
+            &own,
+            &admin.access,
+            &json!({ "must_change_password": true }),
+        )
         .await;
     let someone_else = app
         .patch(
@@ -474,8 +478,14 @@ async fn an_admin_cannot_give_their_own_account_a_temporary_password() {
     // Assert
     assert_field_errors(refused, &["must_change_password"]).await;
     let reset_own = json_with(reset_own, 200).await;
-    assert_eq!(reset_own["must_change_password"], false, "not temporary on one's own account");
-    assert_eq!(json_with(someone_else, 200).await["must_change_password"], true);
+    assert_eq!(
+        reset_own["must_change_password"], false,
+        "not temporary on one's own account"
+    );
+    assert_eq!(
+        json_with(someone_else, 200).await["must_change_password"],
+        true
+    );
 }
 
 #[rocket::async_test]
@@ -486,13 +496,20 @@ async fn the_clinic_time_zone_is_an_iana_name_and_decides_what_today_is_for_a_bi
     let app = spawn_app().await;
     let admin = app.admin().await;
     let initial = json_with(app.get("/api/settings/", &admin.access).await, 200).await;
-    let initial = initial["time_zone"].as_str().expect("a zone name").to_owned();
+    let initial = initial["time_zone"]
+        .as_str()
+        .expect("a zone name")
+        .to_owned();
     assert!(zone(&initial).is_some(), "{initial}");
 
     // Act + Assert: a bad name changes nothing.
     for bad in ["Mars/Olympus", "", "../../etc/passwd", "+02:00"] {
         let response = app
-            .patch("/api/settings/", &admin.access, &json!({ "time_zone": bad }))
+            .patch(
+                "/api/settings/",
+                &admin.access,
+                &json!({ "time_zone": bad }),
+            )
             .await;
         assert_field_errors(response, &["time_zone"]).await;
     }
@@ -503,13 +520,19 @@ async fn the_clinic_time_zone_is_an_iana_name_and_decides_what_today_is_for_a_bi
     // (Kiritimati, UTC+14): each clinic's tomorrow is refused, its today taken.
     for name in ["Pacific/Niue", "Pacific/Kiritimati"] {
         let changed = app
-            .patch("/api/settings/", &admin.access, &json!({ "time_zone": name }))
+            .patch(
+                "/api/settings/",
+                &admin.access,
+                &json!({ "time_zone": name }),
+            )
             .await;
         assert_eq!(json_with(changed, 200).await["time_zone"], name);
         let today = today_in(&zone(name).expect("zone"));
         let tomorrow = today.next_day().expect("a date");
         let born_tomorrow = json!({ "first_name": "Ada", "date_of_birth": tomorrow.to_string() });
-        let refused = app.post("/api/patients/", &admin.access, &born_tomorrow).await;
+        let refused = app
+            .post("/api/patients/", &admin.access, &born_tomorrow)
+            .await;
         assert_field_errors(refused, &["date_of_birth"]).await;
         let born_today = json!({ "first_name": "Bo", "date_of_birth": today.to_string() });
         let taken = app.post("/api/patients/", &admin.access, &born_today).await;

@@ -267,11 +267,7 @@ async fn admin_unlock_clears_the_sign_in_delay_of_an_account_in_the_running_serv
 
     // Assert
     assert!(!unknown.status.success());
-    assert!(
-        unknown.stderr.contains("no account"),
-        "{}",
-        unknown.stderr
-    );
+    assert!(unknown.stderr.contains("no account"), "{}", unknown.stderr);
     assert!(
         unlocked.status.success(),
         "{}{}",

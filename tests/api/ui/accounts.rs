@@ -419,7 +419,9 @@ async fn an_admin_sees_a_delayed_account_and_clears_the_delay() {
     browser.nav("users").await;
     browser.wait_for_list("users").await;
     let nurse_row = row("users", &nurse.id.to_string());
-    browser.wait_for_in(&nurse_row, "Sign-in delayed until").await;
+    browser
+        .wait_for_in(&nurse_row, "Sign-in delayed until")
+        .await;
     browser
         .click(&format!(r#"{nurse_row} [data-action="unlock"]"#))
         .await;
