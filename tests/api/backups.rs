@@ -205,7 +205,7 @@ async fn the_backup_folder_its_files_and_the_lock_file_are_for_the_owner_only() 
     .await;
 
     // Assert
-    let mode = |path: &std::path::Path| {
+    let permissions_of = |path: &std::path::Path| {
         std::fs::metadata(path)
             .expect("exists")
             .permissions()
@@ -214,16 +214,16 @@ async fn the_backup_folder_its_files_and_the_lock_file_are_for_the_owner_only() 
     };
     let folder = app.data_dir.path().join("backups");
     let name = made["name"].as_str().expect("name");
-    assert_eq!(mode(&folder), 0o700, "backups/");
+    assert_eq!(permissions_of(&folder), 0o700, "backups/");
     for file in [
         name.to_owned(),
         format!("{name}.json"),
         format!("{name}.sha256"),
     ] {
-        assert_eq!(mode(&folder.join(&file)), 0o600, "{file}");
+        assert_eq!(permissions_of(&folder.join(&file)), 0o600, "{file}");
     }
     assert_eq!(
-        mode(&app.data_dir.path().join("clinicdesk.lock")),
+        permissions_of(&app.data_dir.path().join("clinicdesk.lock")),
         0o600,
         "clinicdesk.lock"
     );

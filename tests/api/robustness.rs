@@ -379,7 +379,18 @@ async fn text_that_looks_empty_breaks_a_single_line_or_reorders_itself_is_refuse
             "{path} {body}: {answer}"
         );
     }
-    // Multi-line fields keep their line breaks.
+}
+
+#[rocket::async_test]
+async fn multi_line_fields_keep_their_line_breaks() {
+    // Arrange
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let token = admin.access.as_str();
+    let greg = app.post("/api/doctors/", token, &doctor("Greg")).await;
+    let greg: Value = greg.json().await.expect("doctor");
+
+    // Act
     let noted = app
         .post(
             "/api/patients/",
@@ -387,17 +398,16 @@ async fn text_that_looks_empty_breaks_a_single_line_or_reorders_itself_is_refuse
             &json!({ "first_name": "Bo", "medical_history": "2019: asthma\n2021: none" }),
         )
         .await;
-    assert_eq!(noted.status(), 201);
+    let noted_status = noted.status();
     let noted: Value = noted.json().await.expect("patient");
-    assert_eq!(noted["medical_history"], "2019: asthma\n2021: none");
-    let mapped = app
-        .post(
-            "/api/mappings/",
-            token,
-            &mapping(json!({ "notes": "one\ntwo" })),
-        )
-        .await;
-    assert_eq!(mapped.status(), 201);
+    let mapping = json!({ "patient": noted["id"], "doctor": greg["id"], "notes": "one\ntwo" });
+    let mapped = app.post("/api/mappings/", token, &mapping).await;
     let bio = json!({ "first_name": "Di", "specialization": "GP", "bio": "Line\nLine" });
-    assert_eq!(app.post("/api/doctors/", token, &bio).await.status(), 201);
+    let with_bio = app.post("/api/doctors/", token, &bio).await;
+
+    // Assert
+    assert_eq!(noted_status, 201);
+    assert_eq!(noted["medical_history"], "2019: asthma\n2021: none");
+    assert_eq!(mapped.status(), 201);
+    assert_eq!(with_bio.status(), 201);
 }
