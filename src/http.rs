@@ -173,6 +173,18 @@ impl Ordering {
     }
 }
 
+/// The OpenAPI schema of an `ordering` parameter over `allowed`: each
+/// field, and each with a leading `-`.
+pub fn ordering_schema(allowed: &[(&str, &'static str)]) -> utoipa::openapi::Object {
+    let mut values: Vec<String> = Vec::new();
+    for (field, _) in allowed {
+        values.push((*field).to_owned());
+        values.push(format!("-{field}"));
+    }
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+    crate::validation::one_of_schema(&values, false)
+}
+
 /// The query parameters every archivable list shares: `search`, `archived`,
 /// `ordering`, `page`, `page_size`.
 #[derive(Debug, Clone)]
