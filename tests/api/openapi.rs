@@ -1,0 +1,150 @@
+//! The OpenAPI document cannot drift from the routes: every route mounted
+//! under `/api` is in `/api/openapi.json` with the same method and path, and
+//! nothing is documented that is not mounted.
+
+use std::collections::BTreeSet;
+
+use clinicdesk::config::Config;
+use clinicdesk::server;
+use serde_json::Value;
+
+use crate::helpers::{json_with, spawn_app};
+
+/// Mounted `/api` routes that are deliberately not operations of the
+/// document, by Rocket path (every method):
+const NOT_DOCUMENTED: &[(&str, &str)] = &[
+    // The 405/404 fallback (`http::fallback_routes`): it answers what no
+    // route claimed, so it is no operation of its own.
+    ("/api/<_..>", "the 405 fallback"),
+    // Swagger UI's files: the docs page, not the API.
+    ("/api/docs/<_..>", "the Swagger UI files"),
+    // The document itself.
+    ("/api/openapi.json", "the OpenAPI document"),
+];
+
+/// `(METHOD, /api/path/{param})` of every mounted `/api` route the document
+/// must describe, in OpenAPI's `{param}` form.
+fn mounted_operations() -> BTreeSet<(String, String)> {
+    let data_dir = tempfile::tempdir().expect("temp data dir");
+    let rocket = server::build(Config::for_tests(data_dir.path())).expect("server builds");
+    let mut mounted = BTreeSet::new();
+    let mut excluded = BTreeSet::new();
+    for route in rocket.routes() {
+        let path = route.uri.path().to_string();
+        if !(path == "/api" || path.starts_with("/api/")) {
+            continue;
+        }
+        if NOT_DOCUMENTED.iter().any(|(skip, _)| *skip == path) {
+            excluded.insert(path);
+            continue;
+        }
+        mounted.insert((route.method.as_str().to_owned(), openapi_path(&path)));
+    }
+    // An exclusion that matches nothing is stale: it would hide a future route.
+    for (path, why) in NOT_DOCUMENTED {
+        assert!(
+            excluded.contains(*path),
+            "{path} ({why}) is excluded but no longer mounted"
+        );
+    }
+    mounted
+}
+
+/// Rocket's `/api/patients/<id>` as OpenAPI's `/api/patients/{id}`.
+fn openapi_path(rocket_path: &str) -> String {
+    rocket_path
+        .split('/')
+        .map(|segment| match segment.strip_prefix('<') {
+            Some(param) => format!("{{{}}}", param.trim_end_matches('>')),
+            None => segment.to_owned(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// `(METHOD, path)` of every operation in the document.
+fn documented_operations(spec: &Value) -> BTreeSet<(String, String)> {
+    let mut documented = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            if operation.get("responses").is_some() {
+                documented.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    documented
+}
+
+#[rocket::async_test]
+async fn every_mounted_api_route_is_documented_and_nothing_else_is() {
+    // Arrange
+    let mounted = mounted_operations();
+    let app = spawn_app().await;
+
+    // Act
+    let spec = json_with(app.get("/api/openapi.json", "").await, 200).await;
+
+    // Assert
+    let documented = documented_operations(&spec);
+    let undocumented: Vec<_> = mounted.difference(&documented).collect();
+    let unmounted: Vec<_> = documented.difference(&mounted).collect();
+    assert!(
+        undocumented.is_empty(),
+        "mounted but not in /api/openapi.json: {undocumented:?}"
+    );
+    assert!(
+        unmounted.is_empty(),
+        "in /api/openapi.json but not mounted: {unmounted:?}"
+    );
+    // Not a vacuous pass: the resources are all there.
+    for (method, path) in [
+        ("GET", "/api/patients"),
+        ("DELETE", "/api/mappings/delete/{id}"),
+        ("POST", "/api/setup"),
+    ] {
+        assert!(documented.contains(&(method.to_owned(), path.to_owned())));
+    }
+}
+
+#[rocket::async_test]
+async fn operation_ids_are_unique() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act
+    let spec = json_with(app.get("/api/openapi.json", "").await, 200).await;
+
+    // Assert
+    let mut seen = BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let Some(id) = operation.get("operationId").and_then(Value::as_str) else {
+                panic!("{method} {path} has no operationId");
+            };
+            assert!(seen.insert(id.to_owned()), "operationId {id} repeats");
+        }
+    }
+}
+
+#[rocket::async_test]
+async fn each_templated_path_names_its_parameters_once() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act
+    let spec = json_with(app.get("/api/openapi.json", "").await, 200).await;
+
+    // Assert: OpenAPI forbids two paths that differ only in parameter names
+    // (`/api/mappings/{id}` vs `/api/mappings/{patient_id}`).
+    let mut shapes = BTreeSet::new();
+    for path in spec["paths"].as_object().expect("paths").keys() {
+        let shape: Vec<&str> = path
+            .split('/')
+            .map(|s| if s.starts_with('{') { "{}" } else { s })
+            .collect();
+        assert!(
+            shapes.insert(shape.join("/")),
+            "{path} repeats a path shape"
+        );
+    }
+}
