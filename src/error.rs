@@ -18,8 +18,8 @@ use rocket::serde::json::Json;
 use rocket::{catch, catchers, Catcher};
 use serde::Serialize;
 
-/// Every `code` an answer can carry: the list above, for the OpenAPI
-/// document (a unit test there holds the two together).
+/// Every `code` an answer can carry: the list above, for `/api/openapi.json`
+/// (a unit test in `openapi` holds the two together).
 pub const CODES: &[&str] = &[
     "validation_error",
     "malformed_json",

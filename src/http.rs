@@ -173,7 +173,7 @@ impl Ordering {
     }
 }
 
-/// The OpenAPI schema of an `ordering` parameter over `allowed`: each
+/// How `/api/openapi.json` describes an `ordering` parameter over `allowed`: each
 /// field, and each with a leading `-`.
 pub fn ordering_schema(allowed: &[(&str, &'static str)]) -> utoipa::openapi::Object {
     let mut values: Vec<String> = Vec::new();

@@ -14,7 +14,7 @@
 //! and are added here, by `Mounted`, rather than repeated on each handler:
 //! a secured operation can answer `401` and `403`, one with a body `400`,
 //! `413` and `415`, one with query parameters `400`, one with a path
-//! parameter `404`; every `201` carries `Location`, every list page
+//! parameter `404`, and every one but the health check `507` (a full disk); every `201` carries `Location`, every list page
 //! `X-Total-Count` and `Link`. A handler declares only its success answer
 //! and the errors particular to it (`409`, `429`, ...).
 
@@ -75,9 +75,10 @@ pub struct RegisterRequest {
 }
 
 /// `POST /api/auth/login/`, `/api/token/`, `/api/auth/session/`: `email`
-/// or `username` (either may hold the email or the username).
+/// or `username` (either may hold the email or the username), and the
+/// password. `LoginRequest` requires one of the two.
 #[derive(ToSchema)]
-pub struct LoginRequest {
+pub struct LoginFields {
     #[schema(nullable = false, min_length = 1, max_length = 254)]
     email: Option<String>,
     #[schema(nullable = false, min_length = 1, max_length = 254)]
@@ -85,6 +86,17 @@ pub struct LoginRequest {
     #[schema(min_length = 1)]
     password: String,
 }
+
+/// `LoginFields` with `email` or `username`.
+pub struct LoginRequest;
+
+impl utoipa::PartialSchema for LoginRequest {
+    fn schema() -> RefOr<Schema> {
+        requiring("LoginFields", vec![either("email", "username")])
+    }
+}
+
+impl ToSchema for LoginRequest {}
 
 /// `POST /api/auth/refresh/`, `/api/token/refresh/` and `/api/auth/logout/`.
 #[derive(ToSchema)]
@@ -306,8 +318,8 @@ pub struct MappingFields {
     reason: Option<String>,
     #[schema(max_length = 10000)]
     notes: Option<String>,
-    /// Default `ACTIVE`.
-    #[schema(nullable = false, schema_with = mapping_status_schema)]
+    /// Default (and when `null`) `ACTIVE`; in any case.
+    #[schema(schema_with = mapping_status_or_null_schema)]
     status: Option<String>,
 }
 
@@ -428,6 +440,10 @@ fn mapping_status_schema() -> utoipa::openapi::Object {
     one_of_schema(&mappings::STATUS_VALUES, false)
 }
 
+fn mapping_status_or_null_schema() -> utoipa::openapi::Object {
+    one_of_schema(&mappings::STATUS_VALUES, true)
+}
+
 fn error_code_schema() -> utoipa::openapi::Object {
     one_of_schema(error::CODES, false)
 }
@@ -476,7 +492,8 @@ fn phone_schema() -> utoipa::openapi::Object {
         audit::routes::list, audit::routes::export,
     ),
     components(schemas(
-        ErrorBody, SetupRequest, RegisterRequest, LoginRequest, RefreshRequest, MeRequest,
+        ErrorBody, SetupRequest, RegisterRequest, LoginFields,
+        LoginRequest, RefreshRequest, MeRequest,
         PasswordChangeRequest, UserCreateRequest, UserChangeRequest, SettingsChangeRequest,
         PatientChange, PatientInput, DoctorChange, DoctorInput, MappingFields, MappingInput,
         MappingChange, audit::Entity,
@@ -563,6 +580,11 @@ const SHARED: &[(&str, &str)] = &[
         "`payload_too_large`: the body is over 1 MiB",
     ),
     (
+        "StorageFull",
+        "`storage_full`: the server's disk is full, so nothing was saved (reads that are \
+         recorded in the audit trail are refused too)",
+    ),
+    (
         "UnsupportedMediaType",
         "`unsupported_media_type`: the body is not `application/json`",
     ),
@@ -576,6 +598,7 @@ fn status_of(name: &str) -> u16 {
         "NotFound" => 404,
         "PayloadTooLarge" => 413,
         "UnsupportedMediaType" => 415,
+        "StorageFull" => 507,
         _ => 500,
     }
 }
@@ -647,6 +670,12 @@ fn complete_operation(operation: &mut Operation) {
     }
     if has_body {
         shared.extend(["PayloadTooLarge", "UnsupportedMediaType"]);
+    }
+    // Everything but the health check writes (a change, a login, or the
+    // audit row of a read), so any of it can meet a full disk; health answers
+    // its own 503.
+    if tag != "service" {
+        shared.push("StorageFull");
     }
     for name in shared {
         responses

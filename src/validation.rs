@@ -372,7 +372,7 @@ pub fn is_email(email: &str) -> bool {
         && !domain.contains("..")
 }
 
-/// The OpenAPI schema of a text field that holds one of `values` (or null,
+/// How `/api/openapi.json` describes a text field that holds one of `values` (or null,
 /// when `nullable`): the lists the field rules read, so the document and the
 /// check cannot disagree.
 pub fn one_of_schema(values: &[&str], nullable: bool) -> utoipa::openapi::Object {

@@ -42,12 +42,18 @@ pub struct TokenPair {
     pub access: String,
     pub refresh: String,
     /// Always `Bearer`.
+    #[schema(schema_with = bearer_schema)]
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,
     /// The account (login only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<User>,
+}
+
+/// `token_type`: the one value it has.
+pub(super) fn bearer_schema() -> utoipa::openapi::Object {
+    crate::validation::one_of_schema(&["Bearer"], false)
 }
 
 /// Signs an access and a refresh token; the refresh claims are for storing.

@@ -46,6 +46,7 @@ pub fn routes() -> Vec<Route> {
 pub struct Session {
     pub access: String,
     /// Always `Bearer`.
+    #[schema(schema_with = crate::auth::routes::bearer_schema)]
     pub token_type: &'static str,
     /// Seconds until the access token expires; refresh before then.
     pub expires_in: u64,

@@ -1,4 +1,4 @@
-//! The OpenAPI document cannot drift from the routes: every route mounted
+//! The API description cannot drift from the routes: every route mounted
 //! under `/api` is in `/api/openapi.json` with the same method and path, and
 //! nothing is documented that is not mounted.
 
@@ -23,7 +23,7 @@ const NOT_DOCUMENTED: &[(&str, &str)] = &[
 ];
 
 /// `(METHOD, /api/path/{param})` of every mounted `/api` route the document
-/// must describe, in OpenAPI's `{param}` form.
+/// must describe, with parameters written `{param}` as the document does.
 fn mounted_operations() -> BTreeSet<(String, String)> {
     let data_dir = tempfile::tempdir().expect("temp data dir");
     let rocket = server::build(Config::for_tests(data_dir.path())).expect("server builds");
@@ -50,7 +50,7 @@ fn mounted_operations() -> BTreeSet<(String, String)> {
     mounted
 }
 
-/// Rocket's `/api/patients/<id>` as OpenAPI's `/api/patients/{id}`.
+/// Rocket's `/api/patients/<id>` as the document writes it, `/api/patients/{id}`.
 fn openapi_path(rocket_path: &str) -> String {
     rocket_path
         .split('/')
