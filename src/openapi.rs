@@ -14,9 +14,11 @@
 //! and are added here, by `Mounted`, rather than repeated on each handler:
 //! a secured operation can answer `401` and `403`, one with a body `400`,
 //! `413` and `415`, one with query parameters `400`, one with a path
-//! parameter `404`, and every one but the health check `507` (a full disk); every `201` carries `Location`, every list page
-//! `X-Total-Count` and `Link`. A handler declares only its success answer
-//! and the errors particular to it (`409`, `429`, ...).
+//! parameter `404`, and every one but the health check `507` (a full disk).
+//! Every `201` carries `Location` (and `links` to the operations its id
+//! feeds), every list page `X-Total-Count` and `Link`. A handler declares
+//! only its success answer and the errors particular to it (`409`, `429`,
+//! ...).
 
 #![allow(dead_code)] // The request types are read by the OpenAPI derive, never constructed.
 
@@ -24,6 +26,7 @@ use std::collections::BTreeMap;
 
 use rocket::Route;
 use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::{
     AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type,
@@ -540,6 +543,7 @@ impl Modify for Mounted {
                 (format!("/api{path}"), item)
             })
             .collect();
+        add_links(openapi);
     }
 }
 
@@ -722,6 +726,86 @@ fn complete_operation(operation: &mut Operation) {
                     .entry(name.into())
                     .or_insert(header(text, Type::String).into());
             }
+        }
+    }
+}
+
+/// Where the id a create answers can be used next (`links` of its `201`):
+/// (the create's operationId, the id's field, the operations it feeds, and
+/// their parameter). Clients and schemathesis's stateful tests follow them.
+/// `mappings_for_patient` takes a patient's id, the other `/api/mappings`
+/// paths a mapping's.
+const LINKS: &[(&str, &str, &[&str], &str)] = &[
+    (
+        "patients_create",
+        "id",
+        &[
+            "patients_read",
+            "patients_replace",
+            "patients_update",
+            "patients_archive",
+            "patients_restore",
+            "mappings_for_patient",
+        ],
+        "id",
+    ),
+    (
+        "doctors_create",
+        "id",
+        &[
+            "doctors_read",
+            "doctors_replace",
+            "doctors_update",
+            "doctors_archive",
+            "doctors_restore",
+        ],
+        "id",
+    ),
+    (
+        "mappings_create",
+        "id",
+        &[
+            "mappings_update",
+            "mappings_replace",
+            "mappings_remove",
+            "mappings_detail",
+            "mappings_detail_update",
+            "mappings_detail_replace",
+            "mappings_detail_remove",
+            "mappings_delete_alias",
+        ],
+        "id",
+    ),
+    (
+        "users_create",
+        "id",
+        &["users_read", "users_update", "users_deactivate"],
+        "id",
+    ),
+    ("backups_create", "name", &["backups_download"], "name"),
+];
+
+/// Adds `LINKS` to the `201` answers of the creates they start from.
+fn add_links(openapi: &mut Document) {
+    for item in openapi.paths.paths.values_mut() {
+        let Some(operation) = item.post.as_mut() else {
+            continue;
+        };
+        let Some((_, field, targets, parameter)) = LINKS
+            .iter()
+            .find(|(from, ..)| operation.operation_id.as_deref() == Some(*from))
+        else {
+            continue;
+        };
+        let Some(RefOr::T(created)) = operation.responses.responses.get_mut("201") else {
+            continue;
+        };
+        for target in *targets {
+            let link = LinkBuilder::new()
+                .operation_id(*target)
+                .parameter(*parameter, format!("$response.body#/{field}"))
+                .build();
+            created.links.insert((*target).to_owned(), RefOr::T(link));
         }
     }
 }

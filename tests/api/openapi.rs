@@ -124,6 +124,20 @@ async fn operation_ids_are_unique() {
             assert!(seen.insert(id.to_owned()), "operationId {id} repeats");
         }
     }
+    // And every link points at one of them.
+    let mut links = 0;
+    for item in spec["paths"].as_object().expect("paths").values() {
+        for operation in item.as_object().expect("path item").values() {
+            for response in operation["responses"].as_object().into_iter().flatten() {
+                for link in response.1["links"].as_object().into_iter().flatten() {
+                    let target = link.1["operationId"].as_str().unwrap_or_default();
+                    assert!(seen.contains(target), "link to unknown operation {target}");
+                    links += 1;
+                }
+            }
+        }
+    }
+    assert!(links > 0, "the creates link to what their ids feed");
 }
 
 #[rocket::async_test]
