@@ -208,7 +208,6 @@ struct DoctorQuery<'r> {
     /// `true`: only archived doctors (admins only, else `403`).
     #[param(value_type = Option<bool>)]
     archived: Option<&'r str>,
-    /// A field, `-` before it for descending order.
     #[param(schema_with = ordering_schema)]
     ordering: Option<&'r str>,
     /// 1-based; default 1.

@@ -182,7 +182,10 @@ pub fn ordering_schema(allowed: &[(&str, &'static str)]) -> utoipa::openapi::Obj
         values.push(format!("-{field}"));
     }
     let values: Vec<&str> = values.iter().map(String::as_str).collect();
-    crate::validation::one_of_schema(&values, false)
+    let mut schema = crate::validation::one_of_schema(&values, false);
+    // A `schema_with` parameter loses its doc comment: the schema says it.
+    schema.description = Some("A field, `-` before it for descending order.".into());
+    schema
 }
 
 /// The query parameters every archivable list shares: `search`, `archived`,

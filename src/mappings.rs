@@ -86,7 +86,6 @@ struct MappingQuery<'r> {
     patient_id: Option<&'r str>,
     #[param(value_type = Option<i64>)]
     doctor_id: Option<&'r str>,
-    /// In any case.
     #[param(schema_with = status_schema)]
     status: Option<&'r str>,
     /// 1-based; default 1.

@@ -36,9 +36,11 @@ struct AuditQuery<'r> {
     entity_id: Option<&'r str>,
     #[param(schema_with = action_schema)]
     action: Option<&'r str>,
-    /// A date (`YYYY-MM-DD`, from its start, UTC) or an RFC 3339 time.
+    // `from` and `to`: described by `time_bound_schema` (a `schema_with`
+    // parameter loses its doc comment).
+    #[param(schema_with = time_bound_schema)]
     from: Option<&'r str>,
-    /// A date (to its end, inclusive, UTC) or an RFC 3339 time (inclusive).
+    #[param(schema_with = time_bound_schema)]
     to: Option<&'r str>,
     /// 1-based; default 1 (the list only).
     #[param(value_type = Option<u32>, minimum = 1)]
@@ -46,6 +48,28 @@ struct AuditQuery<'r> {
     /// Default 50 (the list only).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     page_size: Option<&'r str>,
+}
+
+/// `from`/`to`: a date or a date and time (see `time_bound`).
+fn time_bound_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{
+        AnyOfBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+    };
+    let string = |format| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+    };
+    Schema::AnyOf(
+        AnyOfBuilder::new()
+            .description(Some(
+                "A date (`YYYY-MM-DD`: from its start, or to its end, UTC) or an RFC 3339 time; \
+                 both bounds are inclusive.",
+            ))
+            .item(string(KnownFormat::Date))
+            .item(string(KnownFormat::DateTime))
+            .build(),
+    )
 }
 
 fn action_schema() -> utoipa::openapi::Object {

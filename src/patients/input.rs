@@ -112,7 +112,6 @@ pub(super) struct PatientQuery<'r> {
     /// Name, phone or email: a case-insensitive substring.
     #[param(max_length = 200)]
     search: Option<&'r str>,
-    /// `M`, `F`, `O`, `U` (or `male`, `female`, `other`, `unknown`, in any case).
     #[param(schema_with = gender_query_schema)]
     gender: Option<&'r str>,
     /// The city, in any case.
@@ -124,7 +123,6 @@ pub(super) struct PatientQuery<'r> {
     /// `true`: only archived patients (admins only, else `403`).
     #[param(value_type = Option<bool>)]
     archived: Option<&'r str>,
-    /// A field, `-` before it for descending order.
     #[param(schema_with = ordering_schema)]
     ordering: Option<&'r str>,
     /// 1-based; default 1.
@@ -162,7 +160,9 @@ pub fn gender_input_schema() -> utoipa::openapi::Object {
 }
 
 fn gender_query_schema() -> utoipa::openapi::Object {
-    validation::one_of_schema(&gender_spellings(), false)
+    let mut schema = validation::one_of_schema(&gender_spellings(), false);
+    schema.description = Some("In any case.".into());
+    schema
 }
 
 fn blood_group_query_schema() -> utoipa::openapi::Object {

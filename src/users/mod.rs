@@ -223,7 +223,6 @@ struct UserQuery<'r> {
     role: Option<&'r str>,
     #[param(value_type = Option<bool>)]
     is_active: Option<&'r str>,
-    /// A field, `-` before it for descending order.
     #[param(schema_with = ordering_schema)]
     ordering: Option<&'r str>,
     /// 1-based; default 1.
