@@ -92,7 +92,7 @@ async fn open(
 }
 
 /// A new access token (and a rotated cookie) for the browser's session.
-#[utoipa::path(tag = "sessions", responses((status = 200, description = "A new access token for the browser session in the cookie (which is rotated)", body = Session, headers(("Set-Cookie" = String, description = "The rotated session cookie"))), (status = 401, description = "`not_authenticated`: no session cookie, or one that is invalid, spent or idle too long")))]
+#[utoipa::path(tag = "sessions", params(("clinicdesk_session" = Option<String>, Cookie, description = "The session cookie `POST /api/auth/session/` set")), responses((status = 200, description = "A new access token for the browser session in the cookie (which is rotated)", body = Session, headers(("Set-Cookie" = String, description = "The rotated session cookie"))), (status = 401, description = "`not_authenticated`: no session cookie, or one that is invalid, spent or idle too long")))]
 #[post("/auth/session/refresh")]
 async fn refresh(
     origin: Origin,
@@ -129,7 +129,7 @@ async fn refresh(
 }
 
 /// Ends the browser's session (server-side too) and clears the cookie.
-#[utoipa::path(tag = "sessions", responses((status = 204, description = "The browser session is ended (server-side too) and its cookie cleared")))]
+#[utoipa::path(tag = "sessions", params(("clinicdesk_session" = Option<String>, Cookie, description = "The session cookie `POST /api/auth/session/` set (without one, nothing to end: still `204`)")), responses((status = 204, description = "The browser session is ended (server-side too) and its cookie cleared")))]
 #[post("/auth/session/logout")]
 async fn close(
     origin: Origin,
