@@ -417,7 +417,8 @@ pub struct ErrorBody {
 }
 
 fn role_schema() -> utoipa::openapi::Object {
-    one_of_schema(&["admin", "staff", "user"], false)
+    let roles = [auth::Role::Admin, auth::Role::Staff, auth::Role::User].map(auth::Role::as_str);
+    one_of_schema(&roles, false)
 }
 
 fn unlock_schema() -> utoipa::openapi::Object {
@@ -549,62 +550,62 @@ impl Modify for Mounted {
 
 /// The error answers of the general rules, in `components/responses`.
 fn add_shared_responses(responses: &mut BTreeMap<String, RefOr<Response>>) {
-    for (name, description) in SHARED {
-        let status = status_of(name);
+    for (name, status, description) in SHARED {
         responses.insert(
             (*name).to_owned(),
-            RefOr::T(error_response(status, description)),
+            RefOr::T(error_response(*status, description)),
         );
     }
 }
 
-/// Shared responses by name: (name, description). The status each stands
-/// for is `status_of(name)`.
-const SHARED: &[(&str, &str)] = &[
+/// The shared error answers: (name, status, description).
+const SHARED: &[(&str, u16, &str)] = &[
     (
         "BadRequest",
+        400,
         "`validation_error` (with `errors`, one entry per bad field or query parameter), \
          `malformed_json` or `bad_request`",
     ),
     (
         "Unauthenticated",
+        401,
         "`not_authenticated`: no, a malformed, an expired or a revoked access token",
     ),
     (
         "Forbidden",
+        403,
         "`permission_denied` (the caller's role may not do this) or \
          `password_change_required` (an admin set a temporary password)",
     ),
     (
         "NotFound",
+        404,
         "`not_found`: no such record, or one the caller may not see",
     ),
     (
         "PayloadTooLarge",
+        413,
         "`payload_too_large`: the body is over 1 MiB",
     ),
     (
+        "UnsupportedMediaType",
+        415,
+        "`unsupported_media_type`: the body is not `application/json`",
+    ),
+    (
         "StorageFull",
+        507,
         "`storage_full`: the server's disk is full, so nothing was saved (reads that are \
          recorded in the audit trail are refused too)",
     ),
-    (
-        "UnsupportedMediaType",
-        "`unsupported_media_type`: the body is not `application/json`",
-    ),
 ];
 
+/// The status of the shared answer `name`.
 fn status_of(name: &str) -> u16 {
-    match name {
-        "BadRequest" => 400,
-        "Unauthenticated" => 401,
-        "Forbidden" => 403,
-        "NotFound" => 404,
-        "PayloadTooLarge" => 413,
-        "UnsupportedMediaType" => 415,
-        "StorageFull" => 507,
-        _ => 500,
-    }
+    SHARED
+        .iter()
+        .find(|(shared, ..)| *shared == name)
+        .map_or(500, |(_, status, _)| *status)
 }
 
 /// An answer in the error shape, with the headers its status carries.

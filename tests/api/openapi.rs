@@ -162,3 +162,136 @@ async fn each_templated_path_names_its_parameters_once() {
         );
     }
 }
+
+/// The answer `status` of `operation`, through a `$ref` to a shared one.
+fn response<'a>(spec: &'a Value, operation: &'a Value, status: &str) -> Option<&'a Value> {
+    let answer = operation["responses"].get(status)?;
+    match answer["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference.rsplit('/').next().unwrap_or_default();
+            spec["components"]["responses"].get(name)
+        }
+        None => Some(answer),
+    }
+}
+
+#[rocket::async_test]
+async fn the_document_declares_the_statuses_and_headers_of_the_general_rules() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act
+    let spec = json_with(app.get("/api/openapi.json", "").await, 200).await;
+
+    // Assert
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let name = format!("{method} {path}");
+            let statuses: Vec<&String> = operation["responses"]
+                .as_object()
+                .expect("responses")
+                .keys()
+                .collect();
+            assert!(
+                statuses.iter().all(|s| s.parse::<u16>().is_ok()),
+                "{name}: only real statuses, no `default`: {statuses:?}"
+            );
+            let has = |status: &str, header: &str| {
+                response(&spec, operation, status)
+                    .is_some_and(|answer| answer["headers"].get(header).is_some())
+            };
+            if operation.get("security").is_some() {
+                assert!(
+                    has("401", "WWW-Authenticate"),
+                    "{name}: 401 + WWW-Authenticate"
+                );
+                assert!(response(&spec, operation, "403").is_some(), "{name}: 403");
+            }
+            if operation.get("requestBody").is_some() {
+                for status in ["400", "413", "415"] {
+                    assert!(
+                        response(&spec, operation, status).is_some(),
+                        "{name}: {status}"
+                    );
+                }
+            }
+            if path.contains('{') {
+                assert!(response(&spec, operation, "404").is_some(), "{name}: 404");
+            }
+            if response(&spec, operation, "201").is_some() {
+                assert!(has("201", "Location"), "{name}: 201 + Location");
+            }
+            for throttled in ["429", "503"] {
+                if response(&spec, operation, throttled).is_some() {
+                    assert!(
+                        has(throttled, "Retry-After"),
+                        "{name}: {throttled} + Retry-After"
+                    );
+                }
+            }
+            let is_list = operation["responses"]["200"]["content"]["application/json"]["schema"]
+                ["type"]
+                == "array";
+            if is_list {
+                assert!(has("200", "X-Total-Count"), "{name}: X-Total-Count");
+                assert!(has("200", "Link"), "{name}: Link");
+            }
+        }
+    }
+}
+
+#[rocket::async_test]
+async fn create_and_put_bodies_require_what_patch_bodies_do_not() {
+    // Arrange
+    let app = spawn_app().await;
+
+    // Act
+    let spec = json_with(app.get("/api/openapi.json", "").await, 200).await;
+
+    // Assert: each resource's POST/PUT and PATCH bodies are different schemas,
+    // and only the first requires fields (`first_name` or its alias `name`).
+    let body = |method: &str, path: &str| {
+        spec["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .unwrap_or_default()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for (collection, item) in [
+        ("/api/patients", "/api/patients/{id}"),
+        ("/api/doctors", "/api/doctors/{id}"),
+    ] {
+        let (create, put, patch) = (
+            body("post", collection),
+            body("put", item),
+            body("patch", item),
+        );
+        assert_eq!(
+            create, put,
+            "{collection}: create and PUT share the complete schema"
+        );
+        assert_ne!(create, patch, "{collection}: PATCH has its own schema");
+        let schemas = &spec["components"]["schemas"];
+        assert!(
+            schemas[&patch].get("required").is_none(),
+            "{patch} requires nothing"
+        );
+        let complete = schemas[&create].to_string();
+        assert!(
+            complete.contains(r#""required":["first_name"]"#)
+                && complete.contains(r#""required":["name"]"#),
+            "{create} requires first_name or name: {complete}"
+        );
+        let fields = schemas[&patch]["properties"]
+            .as_object()
+            .expect("properties");
+        for alias in ["name", "contact_number"] {
+            assert!(
+                fields.contains_key(alias),
+                "{patch} documents the alias {alias}"
+            );
+        }
+    }
+}
