@@ -98,10 +98,13 @@ pub struct Doctor {
     pub experience_years: Option<i64>,
     /// The same as `phone` (for older clients).
     pub contact_number: Option<String>,
+    #[schema(minimum = 0)]
     pub consultation_fee: Option<f64>,
     #[serde(flatten)]
     pub fields: DoctorFields,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -189,16 +192,36 @@ fn apply(
 #[derive(Debug, FromForm, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct DoctorQuery<'r> {
+    /// Name, specialization or city: a case-insensitive substring.
+    #[param(max_length = 200)]
     search: Option<&'r str>,
+    /// The specialization, in any case.
     specialization: Option<&'r str>,
+    /// The city, in any case.
     city: Option<&'r str>,
+    #[param(value_type = Option<bool>)]
     is_available: Option<&'r str>,
+    /// At least this many years of experience.
+    #[param(value_type = Option<i64>)]
     min_experience: Option<&'r str>,
+    /// A consultation fee of at most this (at most two decimals).
+    #[param(value_type = Option<f64>, minimum = 0)]
     max_fee: Option<&'r str>,
+    /// `true`: only archived doctors (admins only, else `403`).
+    #[param(value_type = Option<bool>)]
     archived: Option<&'r str>,
+    #[param(schema_with = ordering_schema)]
     ordering: Option<&'r str>,
+    /// 1-based; default 1.
+    #[param(value_type = Option<u32>, minimum = 1)]
     page: Option<&'r str>,
+    /// Default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     page_size: Option<&'r str>,
+}
+
+fn ordering_schema() -> utoipa::openapi::Object {
+    http::ordering_schema(ORDERING)
 }
 
 /// A validated doctor list request.
@@ -259,7 +282,7 @@ impl DoctorQuery<'_> {
     }
 }
 
-#[utoipa::path(tag = "doctors", responses((status = 200, description = "Doctors", body = [Doctor])), security(("bearer" = [])))]
+#[utoipa::path(tag = "doctors", params(DoctorQuery), responses((status = 200, description = "A page of the doctors, archived ones left out; `?archived=true` (admin only, else `403`) lists only archived ones", body = [Doctor])), security(("bearer" = [])))]
 #[get("/doctors?<query..>")]
 async fn list(
     query: DoctorQuery<'_>,
@@ -276,7 +299,7 @@ async fn list(
     })
 }
 
-#[utoipa::path(tag = "doctors", request_body = DoctorFields, responses((status = 201, description = "Creates a doctor (staff, admin)", body = Doctor)), security(("bearer" = [])))]
+#[utoipa::path(tag = "doctors", request_body = crate::openapi::DoctorInput, responses((status = 201, description = "The new doctor (staff, admin; a `user` gets `403`)", body = Doctor), (status = 409, description = "`duplicate`: another doctor has this email or license number")), security(("bearer" = [])))]
 #[post("/doctors", data = "<body>")]
 async fn create(
     body: JsonBody,
@@ -297,7 +320,7 @@ async fn create(
     Ok(Created::new(format!("/api/doctors/{}/", doctor.id)).body(Json(doctor)))
 }
 
-#[utoipa::path(tag = "doctors", responses((status = 200, description = "One doctor", body = Doctor)), security(("bearer" = [])))]
+#[utoipa::path(tag = "doctors", params(("id" = i64, Path, description = "A doctor's id")), responses((status = 200, description = "One doctor", body = Doctor)), security(("bearer" = [])))]
 #[get("/doctors/<id>")]
 async fn read(id: i64, _caller: Caller, db: &State<Db>) -> Result<Json<Doctor>, ApiError> {
     let doctor = db.read(move |conn| sql::find(conn, id)).await?;
@@ -305,7 +328,7 @@ async fn read(id: i64, _caller: Caller, db: &State<Db>) -> Result<Json<Doctor>, 
 }
 
 /// PUT: required fields must be present; omitted optional fields keep their values.
-#[utoipa::path(tag = "doctors", request_body = DoctorFields, responses((status = 200, description = "Replaces a doctor (staff, admin)", body = Doctor)), security(("bearer" = [])))]
+#[utoipa::path(tag = "doctors", params(("id" = i64, Path, description = "A doctor's id")), request_body = crate::openapi::DoctorInput, responses((status = 200, description = "The doctor, changed (staff, admin; required fields must be present, omitted optional ones keep their values)", body = Doctor), (status = 409, description = "`duplicate`: another doctor has this email or license number")), security(("bearer" = [])))]
 #[put("/doctors/<id>", data = "<body>")]
 async fn replace(
     id: i64,
@@ -318,7 +341,7 @@ async fn replace(
         .map(Json)
 }
 
-#[utoipa::path(tag = "doctors", request_body = DoctorFields, responses((status = 200, description = "Changes some fields of a doctor (staff, admin)", body = Doctor)), security(("bearer" = [])))]
+#[utoipa::path(tag = "doctors", params(("id" = i64, Path, description = "A doctor's id")), request_body = crate::openapi::DoctorChange, responses((status = 200, description = "The doctor, with the given fields changed (staff, admin)", body = Doctor), (status = 409, description = "`duplicate`: another doctor has this email or license number")), security(("bearer" = [])))]
 #[patch("/doctors/<id>", data = "<body>")]
 async fn update(
     id: i64,
@@ -331,7 +354,7 @@ async fn update(
         .map(Json)
 }
 
-#[utoipa::path(tag = "doctors", responses((status = 204, description = "Archives a doctor and ends their active mappings (staff, admin)")), security(("bearer" = [])))]
+#[utoipa::path(tag = "doctors", params(("id" = i64, Path, description = "A doctor's id")), responses((status = 204, description = "Archived, and their `ACTIVE` mappings made `INACTIVE` (staff, admin)")), security(("bearer" = [])))]
 #[delete("/doctors/<id>")]
 async fn archive(id: i64, writer: Writer, db: &State<Db>) -> Result<NoContent, ApiError> {
     let archived = db.write(move |tx| sql::archive(tx, &writer.0, id)).await?;
@@ -342,7 +365,7 @@ async fn archive(id: i64, writer: Writer, db: &State<Db>) -> Result<NoContent, A
     }
 }
 
-#[utoipa::path(tag = "doctors", responses((status = 200, description = "Restores an archived doctor (admin)", body = Doctor)), security(("bearer" = [])))]
+#[utoipa::path(tag = "doctors", params(("id" = i64, Path, description = "An archived doctor's id")), responses((status = 200, description = "The doctor, restored (admin); a live one is answered as it is", body = Doctor)), security(("bearer" = [])))]
 #[post("/doctors/<id>/restore")]
 async fn restore(id: i64, admin: Admin, db: &State<Db>) -> Result<Json<Doctor>, ApiError> {
     let doctor = db.write(move |tx| sql::restore(tx, &admin.0, id)).await?;

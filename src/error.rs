@@ -18,6 +18,30 @@ use rocket::serde::json::Json;
 use rocket::{catch, catchers, Catcher};
 use serde::Serialize;
 
+/// Every `code` an answer can carry: the list above, for `/api/openapi.json`
+/// (a unit test in `openapi` holds the two together).
+pub const CODES: &[&str] = &[
+    "validation_error",
+    "malformed_json",
+    "not_authenticated",
+    "invalid_credentials",
+    "account_inactive",
+    "permission_denied",
+    "registration_closed",
+    "not_found",
+    "method_not_allowed",
+    "duplicate",
+    "last_admin",
+    "payload_too_large",
+    "unsupported_media_type",
+    "throttled",
+    "busy",
+    "bad_request",
+    "storage_full",
+    "server_error",
+    "password_change_required",
+];
+
 /// Field name → every problem found with it. Sorted, so output is stable.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 

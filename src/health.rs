@@ -16,12 +16,18 @@ pub fn routes() -> Vec<Route> {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
     /// `ok`, or `unavailable` when the database cannot be read.
+    #[schema(schema_with = state_schema)]
     pub status: &'static str,
     pub version: &'static str,
+    #[schema(schema_with = state_schema)]
     pub database: &'static str,
 }
 
-#[utoipa::path(tag = "service", responses((status = 200, description = "Whether the server and its database are up", body = Health)))]
+fn state_schema() -> utoipa::openapi::Object {
+    crate::validation::one_of_schema(&["ok", "unavailable"], false)
+}
+
+#[utoipa::path(tag = "service", responses((status = 200, description = "The server and its database are up", body = Health), (status = 503, description = "The database cannot be read", body = Health)))]
 #[get("/health")]
 async fn health(db: &State<Db>) -> (Status, Json<Health>) {
     let readable = db

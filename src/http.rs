@@ -254,6 +254,21 @@ impl Ordering {
     }
 }
 
+/// How `/api/openapi.json` describes an `ordering` parameter over `allowed`: each
+/// field, and each with a leading `-`.
+pub fn ordering_schema(allowed: &[(&str, &'static str)]) -> utoipa::openapi::Object {
+    let mut values: Vec<String> = Vec::new();
+    for (field, _) in allowed {
+        values.push((*field).to_owned());
+        values.push(format!("-{field}"));
+    }
+    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+    let mut schema = crate::validation::one_of_schema(&values, false);
+    // A `schema_with` parameter loses its doc comment: the schema says it.
+    schema.description = Some("A field, `-` before it for descending order.".into());
+    schema
+}
+
 /// The query parameters every archivable list shares: `search`, `archived`,
 /// `ordering`, `page`, `page_size`.
 #[derive(Debug, Clone)]

@@ -41,8 +41,11 @@ pub fn routes() -> Vec<Route> {
 
 const STATUSES: &str = "ACTIVE, INACTIVE, COMPLETED";
 
+/// The stored statuses (accepted in any case).
+pub const STATUS_VALUES: [&str; 3] = ["ACTIVE", "INACTIVE", "COMPLETED"];
+
 fn normalise_status(value: &str) -> Option<&'static str> {
-    ["ACTIVE", "INACTIVE", "COMPLETED"]
+    STATUS_VALUES
         .into_iter()
         .find(|status| status.eq_ignore_ascii_case(value.trim()))
 }
@@ -63,9 +66,12 @@ pub struct Mapping {
     pub reason: Option<String>,
     pub notes: Option<String>,
     /// `ACTIVE`, `INACTIVE` or `COMPLETED`.
+    #[schema(schema_with = status_schema)]
     pub status: String,
     pub created_by: i64,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
     pub patient_details: PatientSummary,
     pub doctor_details: Option<Doctor>,
@@ -75,13 +81,22 @@ pub struct Mapping {
 #[derive(Debug, FromForm, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct MappingQuery<'r> {
+    /// A patient's id, or up to 500 of them separated by commas.
+    #[param(pattern = r"^[0-9]+(,[0-9]+)*$")]
     patient_id: Option<&'r str>,
+    #[param(value_type = Option<i64>)]
     doctor_id: Option<&'r str>,
+    #[param(schema_with = status_schema)]
     status: Option<&'r str>,
     /// `id` (default), `patient`, `doctor`, `status`, `created_at` or
     /// `updated_at`; a leading `-` for descending.
+    #[param(schema_with = ordering_schema)]
     ordering: Option<&'r str>,
+    /// 1-based; default 1.
+    #[param(value_type = Option<u32>, minimum = 1)]
     page: Option<&'r str>,
+    /// Default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     page_size: Option<&'r str>,
 }
 
@@ -96,6 +111,14 @@ const ORDERING: &[(&str, &str)] = &[
     ("created_at", "created_at"),
     ("updated_at", "updated_at"),
 ];
+
+fn ordering_schema() -> utoipa::openapi::Object {
+    http::ordering_schema(ORDERING)
+}
+
+fn status_schema() -> utoipa::openapi::Object {
+    crate::validation::one_of_schema(&STATUS_VALUES, false)
+}
 
 /// A validated mapping list request.
 struct MappingFilter {
@@ -154,7 +177,7 @@ impl MappingQuery<'_> {
     }
 }
 
-#[utoipa::path(tag = "mappings", responses((status = 200, description = "Mappings of the patients the caller may see", body = [Mapping])), security(("bearer" = [])))]
+#[utoipa::path(tag = "mappings", params(MappingQuery), responses((status = 200, description = "A page of the mappings of the patients the caller may see", body = [Mapping])), security(("bearer" = [])))]
 #[get("/mappings?<query..>")]
 async fn list(
     query: MappingQuery<'_>,
@@ -179,7 +202,7 @@ async fn list(
     })
 }
 
-#[utoipa::path(tag = "mappings", request_body = crate::openapi::MappingRequest, responses((status = 201, description = "Assigns a doctor to a patient", body = Mapping)), security(("bearer" = [])))]
+#[utoipa::path(tag = "mappings", request_body = crate::openapi::MappingInput, responses((status = 201, description = "The new mapping (a patient the caller cannot see, or an archived or unknown doctor, is `400` with `errors.patient`/`errors.doctor`)", body = Mapping), (status = 409, description = "`duplicate`: the pair already has an `ACTIVE` mapping")), security(("bearer" = [])))]
 #[post("/mappings", data = "<body>")]
 async fn create(
     body: JsonBody,
@@ -193,27 +216,28 @@ async fn create(
 }
 
 /// The mappings of one patient (`404` if the patient is not visible).
-#[utoipa::path(tag = "mappings", responses((status = 200, description = "One patient's mappings", body = [Mapping])), security(("bearer" = [])))]
-#[get("/mappings/<patient_id>?<query..>")]
+/// The path parameter is `id` because PATCH, PUT and DELETE share this
+/// path, where it is a mapping's id: one templated path, one name.
+#[utoipa::path(tag = "mappings", params(("id" = i64, Path, description = "Here a **patient's** id: the mappings of that patient (compatibility). PATCH, PUT and DELETE on this path take a mapping's id."), MappingQuery), responses((status = 200, description = "A page of that patient's mappings, each with `doctor_details`", body = [Mapping])), security(("bearer" = [])))]
+#[get("/mappings/<id>?<query..>")]
 async fn for_patient(
-    patient_id: i64,
+    id: i64,
     query: MappingQuery<'_>,
     caller: Caller,
     db: &State<Db>,
 ) -> Result<Page<Mapping>, ApiError> {
     let mut filter = query.validate()?;
-    filter.patient_ids = Some(vec![patient_id]);
+    filter.patient_ids = Some(vec![id]);
     let paging = filter.paging;
     let (items, total) = db
         .read_and_record(
             move |conn| {
-                crate::patients::sql::find_visible(conn, &caller, patient_id)?
-                    .ok_or(ApiError::NotFound)?;
+                crate::patients::sql::find_visible(conn, &caller, id)?.ok_or(ApiError::NotFound)?;
                 sql::select_page(conn, &caller, &filter)
             },
             move |tx| {
                 // Who looks after a patient is part of that patient's record.
-                let event = Event::new(Action::View).on(Entity::Patient, patient_id);
+                let event = Event::new(Action::View).on(Entity::Patient, id);
                 audit::record(tx, &caller, event.fields(["mappings"]))
             },
         )
@@ -258,7 +282,7 @@ async fn delete_one(id: i64, caller: Caller, db: &Db) -> Result<NoContent, ApiEr
     }
 }
 
-#[utoipa::path(tag = "mappings", request_body = crate::openapi::MappingRequest, responses((status = 200, description = "Changes status, reason or notes of a mapping", body = Mapping)), security(("bearer" = [])))]
+#[utoipa::path(tag = "mappings", params(("id" = i64, Path, description = "A mapping's id (a GET on this path takes a patient's id)")), request_body = crate::openapi::MappingChange, responses((status = 200, description = "The mapping, with `status`, `reason` or `notes` changed", body = Mapping), (status = 409, description = "`duplicate`: the pair already has another `ACTIVE` mapping")), security(("bearer" = [])))]
 #[patch("/mappings/<id>", data = "<body>")]
 async fn update(
     id: i64,
@@ -271,7 +295,7 @@ async fn update(
 
 /// PUT takes the same fields as PATCH: `status`, `reason` and `notes` are
 /// the only writable ones, and none is required.
-#[utoipa::path(tag = "mappings", request_body = crate::openapi::MappingRequest, responses((status = 200, description = "Same as PATCH", body = Mapping)), security(("bearer" = [])))]
+#[utoipa::path(tag = "mappings", params(("id" = i64, Path, description = "A mapping's id (a GET on this path takes a patient's id)")), request_body = crate::openapi::MappingChange, responses((status = 200, description = "The same as PATCH: none of the fields is required", body = Mapping), (status = 409, description = "`duplicate`: the pair already has another `ACTIVE` mapping")), security(("bearer" = [])))]
 #[put("/mappings/<id>", data = "<body>")]
 async fn replace(
     id: i64,
@@ -282,19 +306,19 @@ async fn replace(
     change(id, body, caller, db).await
 }
 
-#[utoipa::path(tag = "mappings", responses((status = 204, description = "Removes a mapping")), security(("bearer" = [])))]
+#[utoipa::path(tag = "mappings", params(("id" = i64, Path, description = "A mapping's id (a GET on this path takes a patient's id)")), responses((status = 204, description = "The mapping is removed (the doctor from the patient)")), security(("bearer" = [])))]
 #[delete("/mappings/<id>")]
 async fn remove(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, ApiError> {
     delete_one(id, caller, db).await
 }
 
-#[utoipa::path(tag = "mappings", responses((status = 200, description = "One mapping (compatibility path)", body = Mapping)), security(("bearer" = [])))]
+#[utoipa::path(tag = "mappings", params(("id" = i64, Path, description = "A mapping's id")), responses((status = 200, description = "One mapping (compatibility path)", body = Mapping)), security(("bearer" = [])))]
 #[get("/mappings/detail/<id>")]
 async fn detail(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Mapping>, ApiError> {
     read_one(id, caller, db).await
 }
 
-#[utoipa::path(tag = "mappings", request_body = crate::openapi::MappingRequest, responses((status = 200, description = "Compatibility path", body = Mapping)), security(("bearer" = [])))]
+#[utoipa::path(tag = "mappings", params(("id" = i64, Path, description = "A mapping's id")), request_body = crate::openapi::MappingChange, responses((status = 200, description = "The same as PATCH `/api/mappings/{id}` (compatibility path)", body = Mapping), (status = 409, description = "`duplicate`: the pair already has another `ACTIVE` mapping")), security(("bearer" = [])))]
 #[patch("/mappings/detail/<id>", data = "<body>")]
 async fn detail_update(
     id: i64,
@@ -305,7 +329,7 @@ async fn detail_update(
     change(id, body, caller, db).await
 }
 
-#[utoipa::path(tag = "mappings", request_body = crate::openapi::MappingRequest, responses((status = 200, description = "Compatibility path", body = Mapping)), security(("bearer" = [])))]
+#[utoipa::path(tag = "mappings", params(("id" = i64, Path, description = "A mapping's id")), request_body = crate::openapi::MappingChange, responses((status = 200, description = "The same as PATCH `/api/mappings/{id}` (compatibility path)", body = Mapping), (status = 409, description = "`duplicate`: the pair already has another `ACTIVE` mapping")), security(("bearer" = [])))]
 #[put("/mappings/detail/<id>", data = "<body>")]
 async fn detail_replace(
     id: i64,
@@ -316,13 +340,13 @@ async fn detail_replace(
     change(id, body, caller, db).await
 }
 
-#[utoipa::path(tag = "mappings", responses((status = 204, description = "Compatibility path")), security(("bearer" = [])))]
+#[utoipa::path(tag = "mappings", params(("id" = i64, Path, description = "A mapping's id")), responses((status = 204, description = "The mapping is removed (compatibility path)")), security(("bearer" = [])))]
 #[delete("/mappings/detail/<id>")]
 async fn detail_remove(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, ApiError> {
     delete_one(id, caller, db).await
 }
 
-#[utoipa::path(tag = "mappings", responses((status = 204, description = "Compatibility path")), security(("bearer" = [])))]
+#[utoipa::path(tag = "mappings", params(("id" = i64, Path, description = "A mapping's id")), responses((status = 204, description = "The mapping is removed (compatibility path)")), security(("bearer" = [])))]
 #[delete("/mappings/delete/<id>")]
 async fn delete_alias(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, ApiError> {
     delete_one(id, caller, db).await

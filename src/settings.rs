@@ -25,6 +25,7 @@ pub fn routes() -> Vec<Route> {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Settings {
     /// `open`: anyone who can reach the server may create a `user` account.
+    #[schema(schema_with = registration_schema)]
     pub registration: String,
     pub clinic_name: Option<String>,
     /// The clinic's IANA time zone (`Europe/Berlin`): "today" for dates of
@@ -32,13 +33,18 @@ pub struct Settings {
     pub time_zone: String,
 }
 
-#[utoipa::path(tag = "settings", responses((status = 200, description = "Clinic settings (admin)", body = Settings)), security(("bearer" = [])))]
+/// `open` or `closed`.
+pub fn registration_schema() -> utoipa::openapi::Object {
+    crate::validation::one_of_schema(&["open", "closed"], false)
+}
+
+#[utoipa::path(tag = "settings", responses((status = 200, description = "The clinic's settings (admin)", body = Settings)), security(("bearer" = [])))]
 #[get("/settings")]
 async fn read(_admin: Admin, db: &State<Db>) -> Result<Json<Settings>, ApiError> {
     Ok(Json(db.read(sql::load).await?))
 }
 
-#[utoipa::path(tag = "settings", request_body = Settings, responses((status = 200, description = "Changes clinic settings (admin)", body = Settings)), security(("bearer" = [])))]
+#[utoipa::path(tag = "settings", request_body = crate::openapi::SettingsChangeRequest, responses((status = 200, description = "The settings, changed (admin); in effect at once", body = Settings)), security(("bearer" = [])))]
 #[patch("/settings", data = "<body>")]
 async fn update(
     body: JsonBody,

@@ -435,6 +435,24 @@ pub fn is_email(email: &str) -> bool {
         && !domain.contains("..")
 }
 
+/// How `/api/openapi.json` describes a text field that holds one of `values` (or null,
+/// when `nullable`): the lists the field rules read, so the document and the
+/// check cannot disagree.
+pub fn one_of_schema(values: &[&str], nullable: bool) -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    let mut allowed: Vec<Value> = values.iter().map(|v| Value::from(*v)).collect();
+    let types: SchemaType = if nullable {
+        allowed.push(Value::Null);
+        [Type::String, Type::Null].into_iter().collect()
+    } else {
+        Type::String.into()
+    };
+    ObjectBuilder::new()
+        .schema_type(types)
+        .enum_values(Some(allowed))
+        .build()
+}
+
 /// The text a search term is matched against: lower-cased (Unicode-aware),
 /// plus each phone's digits alone so "5550100" finds "555-0100".
 pub fn search_text(words: &[Option<&str>], phones: &[Option<&str>]) -> String {

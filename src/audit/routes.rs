@@ -27,17 +27,54 @@ const EXPORT_MAX: i64 = 100_000;
 #[into_params(parameter_in = Query)]
 struct AuditQuery<'r> {
     /// Whose actions (an account id).
+    #[param(value_type = Option<i64>, minimum = 1)]
     user_id: Option<&'r str>,
-    /// `patient`, `doctor`, `mapping`, `user`, `setting`, `backup` or `audit`.
+    /// The kind of record.
+    #[param(value_type = Option<Entity>)]
     entity: Option<&'r str>,
+    #[param(value_type = Option<i64>, minimum = 1)]
     entity_id: Option<&'r str>,
+    #[param(schema_with = action_schema)]
     action: Option<&'r str>,
-    /// A date (`YYYY-MM-DD`, from its start, UTC) or an RFC 3339 time.
+    // `from` and `to`: described by `time_bound_schema` (a `schema_with`
+    // parameter loses its doc comment).
+    #[param(schema_with = time_bound_schema)]
     from: Option<&'r str>,
-    /// A date (to its end, inclusive, UTC) or an RFC 3339 time (inclusive).
+    #[param(schema_with = time_bound_schema)]
     to: Option<&'r str>,
+    /// 1-based; default 1 (the list only).
+    #[param(value_type = Option<u32>, minimum = 1)]
     page: Option<&'r str>,
+    /// Default 50 (the list only).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     page_size: Option<&'r str>,
+}
+
+/// `from`/`to`: a date or a date and time (see `time_bound`).
+fn time_bound_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{
+        AnyOfBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+    };
+    let string = |format| {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(format)))
+    };
+    Schema::AnyOf(
+        AnyOfBuilder::new()
+            .description(Some(
+                "A date (`YYYY-MM-DD`: from its start, or to its end, UTC) or an RFC 3339 time; \
+                 both bounds are inclusive.",
+            ))
+            .item(string(KnownFormat::Date))
+            .item(string(KnownFormat::DateTime))
+            .build(),
+    )
+}
+
+fn action_schema() -> utoipa::openapi::Object {
+    let names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+    validation::one_of_schema(&names, false)
 }
 
 impl AuditQuery<'_> {
@@ -166,7 +203,7 @@ async fn list(
 #[response(content_type = "text/csv")]
 struct Csv(Vec<u8>, Header<'static>);
 
-#[utoipa::path(tag = "audit", params(AuditQuery), responses((status = 200, description = "The matching audit trail as CSV, newest first (admin)", content_type = "text/csv")), security(("bearer" = [])))]
+#[utoipa::path(tag = "audit", params(AuditQuery), responses((status = 200, description = "The matching audit trail as CSV, newest first (admin); over 100,000 rows is `400`", content_type = "text/csv", headers(("Content-Disposition" = String, description = "`attachment` with the file name")))), security(("bearer" = [])))]
 #[get("/audit/export?<query..>")]
 async fn export(query: AuditQuery<'_>, admin: Admin, db: &State<Db>) -> Result<Csv, ApiError> {
     let (filter, _) = query.validate()?;

@@ -46,6 +46,7 @@ pub fn routes() -> Vec<Route> {
 pub struct Session {
     pub access: String,
     /// Always `Bearer`.
+    #[schema(schema_with = crate::auth::routes::bearer_schema)]
     pub token_type: &'static str,
     /// Seconds until the access token expires; refresh before then.
     pub expires_in: u64,
@@ -74,7 +75,7 @@ fn forget(jar: &CookieJar<'_>) {
 }
 
 /// Logs in (as `/api/auth/login/`) and sets the session cookie.
-#[utoipa::path(tag = "auth", request_body = crate::openapi::LoginRequest, responses((status = 200, description = "Logs a browser in; the refresh token goes into an HttpOnly cookie", body = Session)))]
+#[utoipa::path(tag = "sessions", request_body = crate::openapi::LoginRequest, responses((status = 200, description = "A browser login: the access token here, the refresh token in an `HttpOnly` cookie", body = Session, headers(("Set-Cookie" = String, description = "The session cookie (`HttpOnly`, `SameSite=Strict`, path `/api/auth/session`)"))), (status = 401, description = "`invalid_credentials` (the same for an unknown email and a wrong password) or `account_inactive`"), (status = 429, description = "`throttled`: too many failed sign-ins from this address, or the account is locked for a while"), (status = 503, description = "`busy`: too many passwords are being checked at once")))]
 #[post("/auth/session", data = "<body>")]
 async fn open(
     body: JsonBody,
@@ -91,7 +92,7 @@ async fn open(
 }
 
 /// A new access token (and a rotated cookie) for the browser's session.
-#[utoipa::path(tag = "auth", responses((status = 200, description = "Renews a browser session from its cookie", body = Session)))]
+#[utoipa::path(tag = "sessions", params(("clinicdesk_session" = Option<String>, Cookie, description = "The session cookie `POST /api/auth/session/` set")), responses((status = 200, description = "A new access token for the browser session in the cookie (which is rotated)", body = Session, headers(("Set-Cookie" = String, description = "The rotated session cookie"))), (status = 401, description = "`not_authenticated`: no session cookie, or one that is invalid, spent or idle too long")))]
 #[post("/auth/session/refresh")]
 async fn refresh(
     origin: Origin,
@@ -128,7 +129,7 @@ async fn refresh(
 }
 
 /// Ends the browser's session (server-side too) and clears the cookie.
-#[utoipa::path(tag = "auth", responses((status = 204, description = "Ends a browser session")))]
+#[utoipa::path(tag = "sessions", params(("clinicdesk_session" = Option<String>, Cookie, description = "The session cookie `POST /api/auth/session/` set (without one, nothing to end: still `204`)")), responses((status = 204, description = "The browser session is ended (server-side too) and its cookie cleared")))]
 #[post("/auth/session/logout")]
 async fn close(
     origin: Origin,

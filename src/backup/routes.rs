@@ -32,8 +32,10 @@ pub fn routes() -> Vec<Route> {
 pub struct BackupInfo {
     /// The file name (download it at `/api/admin/backups/<name>`).
     pub name: String,
+    /// Bytes.
     pub size: u64,
     /// When the file was written (UTC).
+    #[schema(format = DateTime)]
     pub created_at: String,
     /// It still matches its `.sha256` file.
     pub verified: bool,
@@ -83,7 +85,7 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::Internal)
 }
 
-#[utoipa::path(tag = "backups", responses((status = 200, description = "Backups, newest first (admin)", body = [BackupInfo])), security(("bearer" = [])))]
+#[utoipa::path(tag = "backups", params(("page" = Option<u32>, Query, minimum = 1, description = "1-based; default 1"), ("page_size" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Default 50")), responses((status = 200, description = "A page of the backups, newest first (admin)", body = [BackupInfo])), security(("bearer" = [])))]
 #[get("/admin/backups?<page>&<page_size>")]
 async fn list(
     page: Option<&str>,
@@ -208,7 +210,7 @@ impl<'r> Responder<'r, 'static> for Attachment {
     }
 }
 
-#[utoipa::path(tag = "backups", responses((status = 200, description = "Downloads a backup (admin)", content_type = "application/octet-stream")), security(("bearer" = [])))]
+#[utoipa::path(tag = "backups", params(("name" = String, Path, description = "A backup's file name, as listed")), responses((status = 200, description = "The backup file (admin)", content_type = "application/octet-stream", headers(("Content-Disposition" = String, description = "`attachment` with the file name")))), security(("bearer" = [])))]
 #[get("/admin/backups/<name>", rank = 2)]
 async fn download(
     name: &str,

@@ -10,6 +10,12 @@ use crate::error::{ApiError, FieldErrors};
 use crate::http::{self, Listing};
 use crate::validation::{self, Fields};
 
+/// The stored genders.
+pub const GENDERS: [&str; 4] = ["M", "F", "O", "U"];
+
+/// The blood groups accepted and stored.
+pub const BLOOD_GROUPS: [&str; 8] = ["A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"];
+
 /// `M/F/O/U`, or `male/female/other/unknown` in any case.
 pub fn normalise_gender(value: &str) -> Option<&'static str> {
     match value.to_lowercase().as_str() {
@@ -22,7 +28,7 @@ pub fn normalise_gender(value: &str) -> Option<&'static str> {
 }
 
 fn normalise_blood_group(value: &str) -> Option<&'static str> {
-    ["A+", "A-", "B+", "B-", "AB+", "AB-", "O+", "O-"]
+    BLOOD_GROUPS
         .into_iter()
         .find(|group| group.eq_ignore_ascii_case(value.trim()))
 }
@@ -105,15 +111,64 @@ pub(super) fn apply(
 #[derive(Debug, FromForm, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct PatientQuery<'r> {
+    /// Name, phone or email: a case-insensitive substring.
+    #[param(max_length = 200)]
     search: Option<&'r str>,
+    #[param(schema_with = gender_query_schema)]
     gender: Option<&'r str>,
+    /// The city, in any case.
     city: Option<&'r str>,
+    #[param(schema_with = blood_group_query_schema)]
     blood_group: Option<&'r str>,
+    #[param(value_type = Option<bool>)]
     is_active: Option<&'r str>,
+    /// `true`: only archived patients (admins only, else `403`).
+    #[param(value_type = Option<bool>)]
     archived: Option<&'r str>,
+    #[param(schema_with = ordering_schema)]
     ordering: Option<&'r str>,
+    /// 1-based; default 1.
+    #[param(value_type = Option<u32>, minimum = 1)]
     page: Option<&'r str>,
+    /// Default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     page_size: Option<&'r str>,
+}
+
+fn ordering_schema() -> utoipa::openapi::Object {
+    http::ordering_schema(ORDERING)
+}
+
+/// Every spelling `normalise_gender` accepts, lower case too.
+fn gender_spellings() -> Vec<&'static str> {
+    let mut spellings = GENDERS.to_vec();
+    spellings.extend(["male", "female", "other", "unknown"]);
+    spellings
+}
+
+/// A patient's `gender` as answered: the letter, or null.
+pub(super) fn gender_schema() -> utoipa::openapi::Object {
+    validation::one_of_schema(&GENDERS, true)
+}
+
+/// A patient's `blood_group` as answered, or null.
+pub(super) fn blood_group_schema() -> utoipa::openapi::Object {
+    validation::one_of_schema(&BLOOD_GROUPS, true)
+}
+
+/// What a `gender` in a body may hold (null or blank clears it).
+pub fn gender_input_schema() -> utoipa::openapi::Object {
+    validation::one_of_schema(&gender_spellings(), true)
+}
+
+fn gender_query_schema() -> utoipa::openapi::Object {
+    let mut schema = validation::one_of_schema(&gender_spellings(), false);
+    schema.description = Some("In any case.".into());
+    schema
+}
+
+fn blood_group_query_schema() -> utoipa::openapi::Object {
+    validation::one_of_schema(&BLOOD_GROUPS, false)
 }
 
 /// A validated patient list request.

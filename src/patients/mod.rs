@@ -23,6 +23,7 @@ use crate::http::{JsonBody, Page};
 use crate::validation;
 
 use self::input::{apply, PatientQuery};
+pub use self::input::{gender_input_schema, BLOOD_GROUPS, GENDERS};
 
 mod input;
 pub mod sql;
@@ -37,11 +38,14 @@ pub struct PatientFields {
     pub first_name: String,
     pub last_name: Option<String>,
     /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
     pub date_of_birth: Option<String>,
     /// `M`, `F`, `O` or `U`.
+    #[schema(schema_with = input::gender_schema)]
     pub gender: Option<String>,
     pub phone: Option<String>,
     pub email: Option<String>,
+    #[schema(schema_with = input::blood_group_schema)]
     pub blood_group: Option<String>,
     pub address: Option<String>,
     pub city: Option<String>,
@@ -94,13 +98,16 @@ pub struct Patient {
     /// The full name.
     pub name: String,
     /// Whole years from `date_of_birth` when known, else the age given.
+    #[schema(minimum = 0)]
     pub age: Option<i64>,
     /// The same as `phone` (for older clients).
     pub contact_number: Option<String>,
     #[serde(flatten)]
     pub fields: PatientFields,
     pub created_by: i64,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -149,7 +156,7 @@ impl Patient {
     }
 }
 
-#[utoipa::path(tag = "patients", responses((status = 200, description = "Patients the caller may see", body = [Patient])), security(("bearer" = [])))]
+#[utoipa::path(tag = "patients", params(PatientQuery), responses((status = 200, description = "A page of the patients the caller may see (a `user`: the ones they created), archived ones left out; `?archived=true` (admin only, else `403`) lists only archived ones", body = [Patient])), security(("bearer" = [])))]
 #[get("/patients?<query..>")]
 async fn list(
     query: PatientQuery<'_>,
@@ -174,7 +181,7 @@ async fn list(
     })
 }
 
-#[utoipa::path(tag = "patients", request_body = PatientFields, responses((status = 201, description = "Creates a patient", body = Patient)), security(("bearer" = [])))]
+#[utoipa::path(tag = "patients", request_body = crate::openapi::PatientInput, responses((status = 201, description = "The new patient; `created_by` is the caller", body = Patient)), security(("bearer" = [])))]
 #[post("/patients", data = "<body>")]
 async fn create(
     body: JsonBody,
@@ -196,7 +203,7 @@ async fn create(
     Ok(Created::new(format!("/api/patients/{}/", patient.id)).body(Json(patient)))
 }
 
-#[utoipa::path(tag = "patients", responses((status = 200, description = "One patient", body = Patient)), security(("bearer" = [])))]
+#[utoipa::path(tag = "patients", params(("id" = i64, Path, description = "A patient's id")), responses((status = 200, description = "One patient", body = Patient)), security(("bearer" = [])))]
 #[get("/patients/<id>")]
 async fn read(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
     // The view is recorded, or the read is not answered.
@@ -213,7 +220,7 @@ async fn read(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Patient>, 
 }
 
 /// PUT: required fields must be present; omitted optional fields keep their values.
-#[utoipa::path(tag = "patients", request_body = PatientFields, responses((status = 200, description = "Replaces a patient (required fields must be present)", body = Patient)), security(("bearer" = [])))]
+#[utoipa::path(tag = "patients", params(("id" = i64, Path, description = "A patient's id")), request_body = crate::openapi::PatientInput, responses((status = 200, description = "The patient, changed (required fields must be present; omitted optional ones keep their values)", body = Patient)), security(("bearer" = [])))]
 #[put("/patients/<id>", data = "<body>")]
 async fn replace(
     id: i64,
@@ -228,7 +235,7 @@ async fn replace(
         .map(Json)
 }
 
-#[utoipa::path(tag = "patients", request_body = PatientFields, responses((status = 200, description = "Changes some fields of a patient", body = Patient)), security(("bearer" = [])))]
+#[utoipa::path(tag = "patients", params(("id" = i64, Path, description = "A patient's id")), request_body = crate::openapi::PatientChange, responses((status = 200, description = "The patient, with the given fields changed", body = Patient)), security(("bearer" = [])))]
 #[patch("/patients/<id>", data = "<body>")]
 async fn update(
     id: i64,
@@ -243,7 +250,7 @@ async fn update(
         .map(Json)
 }
 
-#[utoipa::path(tag = "patients", responses((status = 204, description = "Archives a patient")), security(("bearer" = [])))]
+#[utoipa::path(tag = "patients", params(("id" = i64, Path, description = "A patient's id")), responses((status = 204, description = "Archived: gone from every list and read, except an admin's `?archived=true`")), security(("bearer" = [])))]
 #[delete("/patients/<id>")]
 async fn archive(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, ApiError> {
     let archived = db.write(move |tx| sql::archive(tx, &caller, id)).await?;
@@ -254,7 +261,7 @@ async fn archive(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, A
     }
 }
 
-#[utoipa::path(tag = "patients", responses((status = 200, description = "Restores an archived patient (admin)", body = Patient)), security(("bearer" = [])))]
+#[utoipa::path(tag = "patients", params(("id" = i64, Path, description = "An archived patient's id")), responses((status = 200, description = "The patient, restored (admin); a live one is answered as it is", body = Patient)), security(("bearer" = [])))]
 #[post("/patients/<id>/restore")]
 async fn restore(id: i64, admin: Admin, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
     let patient = db.write(move |tx| sql::restore(tx, &admin.0, id)).await?;

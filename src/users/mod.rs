@@ -37,11 +37,14 @@ pub struct User {
     /// attempt from some address, when the longest such delay ends (UTC).
     /// Sign-ins from other addresses are not delayed. An admin clears the
     /// delays with `PATCH {"locked": false}` (or `clinicdesk admin unlock`).
+    #[schema(format = DateTime)]
     pub locked_until: Option<String>,
     /// The password was set by an admin: until its owner chooses their own
     /// (`POST /api/auth/password/`), every other request is refused.
     pub must_change_password: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -213,12 +216,24 @@ pub struct AccountChanges {
 #[derive(Debug, FromForm, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct UserQuery<'r> {
+    /// Email, name or username: a case-insensitive substring.
     search: Option<&'r str>,
+    #[param(value_type = Option<Role>)]
     role: Option<&'r str>,
+    #[param(value_type = Option<bool>)]
     is_active: Option<&'r str>,
+    #[param(schema_with = ordering_schema)]
     ordering: Option<&'r str>,
+    /// 1-based; default 1.
+    #[param(value_type = Option<u32>, minimum = 1)]
     page: Option<&'r str>,
+    /// Default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     page_size: Option<&'r str>,
+}
+
+fn ordering_schema() -> utoipa::openapi::Object {
+    http::ordering_schema(ORDERING)
 }
 
 struct UserFilter {
@@ -269,7 +284,7 @@ fn with_delays(mut user: User, throttle: &LoginThrottle) -> User {
     user
 }
 
-#[utoipa::path(tag = "users", responses((status = 200, description = "Accounts (admin)", body = [User])), security(("bearer" = [])))]
+#[utoipa::path(tag = "users", params(UserQuery), responses((status = 200, description = "A page of the accounts (admin)", body = [User])), security(("bearer" = [])))]
 #[get("/users?<query..>")]
 async fn list(
     query: UserQuery<'_>,
@@ -291,7 +306,7 @@ async fn list(
     })
 }
 
-#[utoipa::path(tag = "users", request_body = crate::openapi::UserRequest, responses((status = 201, description = "Creates an account (admin)", body = User)), security(("bearer" = [])))]
+#[utoipa::path(tag = "users", request_body = crate::openapi::UserCreateRequest, responses((status = 201, description = "The new account (admin)", body = User), (status = 409, description = "`duplicate`: the email or username is taken"), (status = 503, description = "`busy`: too many passwords are being hashed at once")), security(("bearer" = [])))]
 #[post("/users", data = "<body>")]
 async fn create(
     body: JsonBody,
@@ -306,7 +321,7 @@ async fn create(
     Ok(Created::new(format!("/api/users/{}/", user.id)).body(Json(user)))
 }
 
-#[utoipa::path(tag = "users", responses((status = 200, description = "One account (admin)", body = User)), security(("bearer" = [])))]
+#[utoipa::path(tag = "users", params(("id" = i64, Path, description = "An account's id")), responses((status = 200, description = "One account (admin)", body = User)), security(("bearer" = [])))]
 #[get("/users/<id>")]
 async fn read(
     id: i64,
@@ -320,7 +335,7 @@ async fn read(
         .ok_or(ApiError::NotFound)
 }
 
-#[utoipa::path(tag = "users", request_body = crate::openapi::UserRequest, responses((status = 200, description = "Changes name, username, role, is_active or password (admin)", body = User)), security(("bearer" = [])))]
+#[utoipa::path(tag = "users", params(("id" = i64, Path, description = "An account's id")), request_body = crate::openapi::UserChangeRequest, responses((status = 200, description = "The account, changed (admin)", body = User), (status = 409, description = "`last_admin`: the last active admin cannot be demoted or deactivated; `duplicate`: the username is taken"), (status = 503, description = "`busy`: too many passwords are being hashed at once")), security(("bearer" = [])))]
 #[patch("/users/<id>", data = "<body>")]
 async fn update(
     id: i64,
@@ -404,7 +419,7 @@ async fn update(
     Ok(Json(with_delays(user, throttle)))
 }
 
-#[utoipa::path(tag = "users", responses((status = 204, description = "Deactivates an account (admin); accounts are never erased")), security(("bearer" = [])))]
+#[utoipa::path(tag = "users", params(("id" = i64, Path, description = "An account's id")), responses((status = 204, description = "The account is deactivated (admin); accounts are never erased"), (status = 409, description = "`last_admin`: the last active admin cannot be deactivated")), security(("bearer" = [])))]
 #[delete("/users/<id>")]
 async fn deactivate(id: i64, admin: Admin, db: &State<Db>) -> Result<NoContent, ApiError> {
     let changes = AccountChanges {

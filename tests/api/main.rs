@@ -11,6 +11,7 @@ mod cors;
 mod doctors;
 mod helpers;
 mod mappings;
+mod openapi;
 mod passwords;
 mod patient_lists;
 mod patients;
