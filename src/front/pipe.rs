@@ -1,0 +1,205 @@
+//! One client connection, piped to Rocket's private port, with its clock:
+//!
+//! - a request head (the first one from the accept, TLS handshake included;
+//!   later ones from their first byte) must arrive whole within
+//!   `head_timeout`;
+//! - otherwise the connection is closed once nothing has moved either way
+//!   for `idle_timeout`, except while the server owes an answer to a
+//!   complete request (a slow handler) or is not taking the bytes the
+//!   client sends (a busy server is never the client's fault).
+//!
+//! A response (a backup download) keeps its connection open as long as its
+//! bytes move; a client that reads nothing of it for `idle_timeout` is cut.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rocket::tokio::io::{self, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use rocket::tokio::net::TcpStream;
+use rocket::tokio::sync::Notify;
+use rocket::tokio::time::{sleep_until, Instant};
+
+use super::framing::Requests;
+
+/// Bytes read per step, each way.
+const CHUNK: usize = 16 * 1024;
+
+/// Why a connection was closed by its clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cut {
+    /// A request head did not arrive whole in time.
+    SlowHead,
+    /// Nothing moved for the idle time.
+    Idle,
+    /// The client spoke HTTP/2 (not offered).
+    Refused,
+}
+
+/// The clock of one connection.
+struct Watch {
+    requests: Requests,
+    /// When the head now arriving began, if one is.
+    head_since: Option<Instant>,
+    last_activity: Instant,
+    /// A complete request has had no byte of answer yet.
+    owed: bool,
+    /// The server answered while the current request was still arriving
+    /// (an early error): its completion is then owed nothing more.
+    answered_early: bool,
+    /// Client bytes are waiting for the server to take them.
+    pushing: bool,
+    /// Cut now, whatever the clock says (the client spoke HTTP/2).
+    forced: Option<Cut>,
+    head_timeout: Duration,
+    idle_timeout: Duration,
+}
+
+impl Watch {
+    fn deadline(&self) -> Option<(Instant, Cut)> {
+        if let Some(cut) = self.forced {
+            return Some((self.last_activity, cut));
+        }
+        if self.pushing {
+            return None;
+        }
+        if let Some(since) = self.head_since {
+            return Some((since + self.head_timeout, Cut::SlowHead));
+        }
+        if self.owed {
+            return None;
+        }
+        Some((self.last_activity + self.idle_timeout, Cut::Idle))
+    }
+
+    /// The client sent `bytes`; true when the deadline may have come closer.
+    fn client_sent(&mut self, bytes: &[u8], now: Instant) -> bool {
+        self.last_activity = now;
+        let progress = self.requests.feed(bytes);
+        if progress.head_started {
+            self.head_since = Some(now);
+            self.answered_early = false;
+        }
+        if !self.requests.in_head() {
+            self.head_since = None;
+        }
+        if progress.completed && !self.answered_early {
+            self.owed = true;
+        }
+        if progress.refused {
+            self.forced = Some(Cut::Refused);
+        }
+        progress.head_started || progress.refused
+    }
+
+    /// The server sent `bytes`; true when the deadline may have come closer.
+    fn server_sent(&mut self, bytes: &[u8], now: Instant) -> bool {
+        self.last_activity = now;
+        // An interim `100 Continue` is not the answer: the request goes on.
+        if bytes.starts_with(b"HTTP/1.1 1") {
+            return false;
+        }
+        if !self.requests.between() {
+            self.answered_early = true;
+        }
+        std::mem::replace(&mut self.owed, false)
+    }
+}
+
+/// Pipes `client` to `server` both ways until either side is done or the
+/// clock cuts the connection. `accepted` starts the first head's time.
+pub async fn pipe<C>(
+    client: C,
+    mut server: TcpStream,
+    accepted: Instant,
+    head_timeout: Duration,
+    idle_timeout: Duration,
+) -> Option<Cut>
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+{
+    let watch = Mutex::new(Watch {
+        requests: Requests::new(),
+        head_since: Some(accepted),
+        last_activity: accepted,
+        owed: false,
+        answered_early: false,
+        pushing: false,
+        forced: None,
+        head_timeout,
+        idle_timeout,
+    });
+    let wake = Notify::new();
+    let (mut from_client, mut to_client) = io::split(client);
+    let (mut from_server, mut to_server) = server.split();
+
+    let upload = async {
+        let mut buf = vec![0; CHUNK];
+        while let Ok(n @ 1..) = from_client.read(&mut buf).await {
+            if with(&watch, |w| {
+                w.pushing = true;
+                w.client_sent(&buf[..n], Instant::now())
+            }) {
+                wake.notify_one();
+            }
+            let sent = to_server.write_all(&buf[..n]).await;
+            with(&watch, |w| w.pushing = false);
+            wake.notify_one();
+            if sent.is_err() {
+                break;
+            }
+        }
+        // The client is done sending (or gone): the server may still answer.
+        let _ = to_server.shutdown().await;
+        std::future::pending::<()>().await;
+    };
+    let download = async {
+        let mut buf = vec![0; CHUNK];
+        while let Ok(n @ 1..) = from_server.read(&mut buf).await {
+            if with(&watch, |w| w.server_sent(&buf[..n], Instant::now())) {
+                wake.notify_one();
+            }
+            let mut rest = &buf[..n];
+            while !rest.is_empty() {
+                match to_client.write(rest).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(k) => rest = &rest[k..],
+                }
+                with(&watch, |w| w.last_activity = Instant::now());
+            }
+            if to_client.flush().await.is_err() {
+                return;
+            }
+        }
+        let _ = to_client.shutdown().await;
+    };
+    let clock = async {
+        loop {
+            let deadline = with(&watch, |w| w.deadline());
+            match deadline {
+                Some((at, _)) => rocket::tokio::select! {
+                    () = sleep_until(at) => {
+                        // Still due after the sleep? Activity may have moved it.
+                        match with(&watch, |w| w.deadline()) {
+                            Some((at, cut)) if at <= Instant::now() => return cut,
+                            _ => {}
+                        }
+                    }
+                    () = wake.notified() => {}
+                },
+                None => wake.notified().await,
+            }
+        }
+    };
+    rocket::tokio::select! {
+        () = upload => None,
+        () = download => None,
+        cut = clock => Some(cut),
+    }
+}
+
+fn with<T>(watch: &Mutex<Watch>, f: impl FnOnce(&mut Watch) -> T) -> T {
+    let mut guard = watch
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    f(&mut guard)
+}
