@@ -29,7 +29,10 @@ enum State {
     /// Nothing of the next request has arrived.
     Between,
     /// A head is arriving; `overflow` once it outgrew `MAX_HEAD`.
-    Head { buf: Vec<u8>, overflow: bool },
+    Head {
+        buf: Vec<u8>,
+        overflow: bool,
+    },
     /// This many body bytes are still to come.
     Body(u64),
     Chunked(Chunk),
@@ -41,12 +44,18 @@ enum State {
 enum Chunk {
     /// A chunk-size line: its value so far, its digit count, and whether an
     /// extension (ignored up to the line's end) has begun.
-    Size { value: u64, digits: u8, ext: bool },
+    Size {
+        value: u64,
+        digits: u8,
+        ext: bool,
+    },
     Data(u64),
     /// The CRLF after a chunk's data.
     DataEnd,
     /// The trailer section after the last chunk; ends at an empty line.
-    Trailer { line_start: bool },
+    Trailer {
+        line_start: bool,
+    },
 }
 
 /// The framing tracker of one connection's client-to-server bytes.
@@ -319,7 +328,8 @@ mod tests {
     fn unknown_framing_gives_up_and_http2_is_refused() {
         let (_, gzip) = feed_both(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n");
         assert!(matches!(gzip.state, State::Opaque));
-        let (_, twice) = feed_both(b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n");
+        let (_, twice) =
+            feed_both(b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n");
         assert!(matches!(twice.state, State::Opaque));
         let (h2, _) = feed_both(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
         assert!(h2.refused);

@@ -51,8 +51,8 @@ const RETRY_AFTER: u64 = 5;
 /// Refusals answered at once; past that a refused connection is just
 /// closed, so refusing cannot itself hold many sockets.
 const ANSWERED_REFUSALS: usize = 64;
-/// How long a refusal waits for the client to read it and hang up.
-const REFUSAL_LINGER: Duration = Duration::from_secs(2);
+/// How long a refusal may take: the client's request, the answer, its close.
+const REFUSAL_LINGER: Duration = Duration::from_secs(3);
 /// How long a finished connection's peer is remembered, for a request
 /// Rocket read just before the client hung up.
 const PEER_GRACE: Duration = Duration::from_secs(30);
@@ -224,7 +224,10 @@ impl Shared {
         };
         if let Some(detail) = refusal {
             let now = Instant::now();
-            if counts.warned.is_none_or(|at| now - at > Duration::from_secs(60)) {
+            if counts
+                .warned
+                .is_none_or(|at| now - at > Duration::from_secs(60))
+            {
                 counts.warned = Some(now);
                 tracing::warn!(client = %ip, total = counts.total, "connection cap reached; refusing connections");
             }
@@ -345,9 +348,11 @@ impl Shared {
     }
 }
 
-/// Answers a connection past a cap with a complete `503` and closes it,
-/// after letting the client finish sending (closing with unread bytes
-/// would reset the connection and lose the answer).
+/// Answers a connection past a cap with a complete `503` and closes it.
+/// The answer waits for the request head (a client that is answered
+/// before it asks takes the answer for garbage), and the close waits for
+/// the client to stop sending (closing with unread bytes would reset the
+/// connection and lose the answer); all within `REFUSAL_LINGER`.
 async fn refuse(mut stream: TcpStream, detail: &str) {
     let body = serde_json::json!({ "detail": detail, "code": "too_many_connections" }).to_string();
     let answer = format!(
@@ -357,10 +362,17 @@ async fn refuse(mut stream: TcpStream, detail: &str) {
         body.len()
     );
     let _ = timeout(REFUSAL_LINGER, async {
+        let mut head = Vec::new();
+        let mut buf = [0; 4096];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
+            match stream.read(&mut buf).await? {
+                0 => return Ok(()),
+                n => head.extend_from_slice(&buf[..n]),
+            }
+        }
         stream.write_all(answer.as_bytes()).await?;
         stream.shutdown().await?;
-        let mut sink = [0; 4096];
-        while stream.read(&mut sink).await? > 0 {}
+        while stream.read(&mut buf).await? > 0 {}
         Ok::<_, std::io::Error>(())
     })
     .await;

@@ -203,3 +203,79 @@ fn with<T>(watch: &Mutex<Watch>, f: impl FnOnce(&mut Watch) -> T) -> T {
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     f(&mut guard)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: Duration = Duration::from_secs(10);
+    const IDLE: Duration = Duration::from_secs(15);
+
+    fn watch(at: Instant) -> Watch {
+        Watch {
+            requests: Requests::new(),
+            head_since: Some(at),
+            last_activity: at,
+            owed: false,
+            answered_early: false,
+            pushing: false,
+            forced: None,
+            head_timeout: HEAD,
+            idle_timeout: IDLE,
+        }
+    }
+
+    #[test]
+    fn the_first_head_is_due_from_the_accept_and_a_dribble_does_not_move_it() {
+        let t0 = Instant::now();
+        let mut w = watch(t0);
+        w.client_sent(b"GET / HTTP/1.1\r\n", t0 + Duration::from_secs(5));
+        w.client_sent(b"X-A: b\r\n", t0 + Duration::from_secs(9));
+        assert_eq!(w.deadline(), Some((t0 + HEAD, Cut::SlowHead)));
+    }
+
+    #[test]
+    fn an_owed_answer_has_no_deadline_and_the_idle_time_runs_after_it() {
+        let t0 = Instant::now();
+        let mut w = watch(t0);
+        w.client_sent(b"GET / HTTP/1.1\r\n\r\n", t0);
+        assert_eq!(w.deadline(), None, "a slow handler is never cut");
+        let answered = t0 + Duration::from_secs(60);
+        w.server_sent(b"HTTP/1.1 200 OK\r\n", answered);
+        assert_eq!(w.deadline(), Some((answered + IDLE, Cut::Idle)));
+        // The next request's head is due from its own first byte.
+        let next = answered + Duration::from_secs(3);
+        assert!(w.client_sent(b"GET", next), "the clock is woken");
+        assert_eq!(w.deadline(), Some((next + HEAD, Cut::SlowHead)));
+    }
+
+    #[test]
+    fn an_interim_100_continue_does_not_pay_the_answer_owed() {
+        let t0 = Instant::now();
+        let mut w = watch(t0);
+        w.client_sent(b"POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n", t0);
+        w.server_sent(b"HTTP/1.1 100 Continue\r\n\r\n", t0);
+        w.client_sent(b"{}", t0);
+        assert_eq!(w.deadline(), None);
+    }
+
+    #[test]
+    fn an_early_answer_leaves_nothing_owed_and_a_busy_server_stops_the_clock() {
+        let t0 = Instant::now();
+        let mut w = watch(t0);
+        w.client_sent(b"POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nab", t0);
+        w.server_sent(b"HTTP/1.1 413 Payload Too Large\r\n", t0);
+        w.client_sent(b"cd", t0);
+        assert_eq!(w.deadline(), Some((t0 + IDLE, Cut::Idle)));
+        w.pushing = true;
+        assert_eq!(w.deadline(), None);
+    }
+
+    #[test]
+    fn http2_without_tls_is_cut_at_once() {
+        let t0 = Instant::now();
+        let mut w = watch(t0);
+        assert!(w.client_sent(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", t0));
+        assert_eq!(w.deadline(), Some((t0, Cut::Refused)));
+    }
+}

@@ -71,7 +71,11 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
             Box::pin(async move {
                 // The public port (the front door's), not Rocket's private one.
                 let token = rocket.state::<SetupToken>().and_then(SetupToken::current);
-                let port = rocket.state::<PublicAddress>().expect("public address").0.port();
+                let port = rocket
+                    .state::<PublicAddress>()
+                    .expect("public address")
+                    .0
+                    .port();
                 let _ = ready_tx.send((port, rocket.shutdown(), token));
             })
         }));
