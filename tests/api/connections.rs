@@ -7,7 +7,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use rocket::tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rocket::tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use rocket::tokio::net::TcpStream;
 use rocket::tokio::time::{timeout, Instant};
 use serde_json::{json, Value};
@@ -33,7 +33,7 @@ async fn connect(app: &TestApp) -> TcpStream {
 }
 
 /// Reads one response: its head (lower-cased) and its body (by `Content-Length`).
-async fn read_response(stream: &mut TcpStream) -> (String, Vec<u8>) {
+async fn read_response(stream: &mut (impl AsyncRead + Unpin)) -> (String, Vec<u8>) {
     let mut bytes = Vec::new();
     let mut buf = [0; 4096];
     let end = loop {
@@ -66,7 +66,7 @@ async fn read_response(stream: &mut TcpStream) -> (String, Vec<u8>) {
 
 /// True once the server has closed `stream` (EOF or reset); false if it is
 /// still open after `wait`.
-async fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
+async fn closed_within(stream: &mut (impl AsyncRead + Unpin), wait: Duration) -> bool {
     let mut buf = [0; 1024];
     match timeout(wait, stream.read(&mut buf)).await {
         Ok(Ok(0) | Err(_)) => true,
@@ -326,4 +326,76 @@ async fn a_request_waiting_on_a_slow_handler_is_not_cut_by_the_idle_timer() {
     // Assert
     assert!(!cut_while_waiting, "the idle timer cut a request in flight");
     assert!(head.starts_with("http/1.1 201"), "{head}");
+}
+
+/// A TLS client that trusts the server's self-signed certificate and
+/// offers HTTP/2 as well as HTTP/1.1.
+fn tls_client(app: &TestApp) -> tokio_rustls::TlsConnector {
+    use tokio_rustls::rustls::pki_types::{pem::PemObject, CertificateDer};
+    use tokio_rustls::rustls::{crypto, ClientConfig, RootCertStore};
+
+    let mut roots = RootCertStore::empty();
+    let cert = app.data_dir.path().join("tls").join("cert.pem");
+    for cert in CertificateDer::pem_file_iter(cert).expect("the certificate") {
+        roots.add(cert.expect("PEM")).expect("a root");
+    }
+    let provider = std::sync::Arc::new(crypto::ring::default_provider());
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}
+
+#[rocket::async_test]
+async fn over_https_the_handshake_the_head_and_idle_time_are_bounded_too() {
+    // Arrange
+    let app = spawn_app_with(|config| {
+        config.tls = clinicdesk::tls::TlsMode::On;
+        config.head_timeout_seconds = 1;
+        config.idle_timeout_seconds = 1;
+    })
+    .await;
+    let connector = tls_client(&app);
+    let name = tokio_rustls::rustls::pki_types::ServerName::try_from("localhost").expect("name");
+
+    // Act: a connection that never starts its handshake; one that sends a
+    // request and then sits idle; one that dribbles its head.
+    let mut silent = connect(&app).await;
+    let mut served = connector
+        .connect(name.clone(), connect(&app).await)
+        .await
+        .expect("a TLS handshake");
+    served.write_all(HEALTH).await.expect("sent");
+    let (head, _) = read_response(&mut served).await;
+    let mut dribbling = connector
+        .connect(name, connect(&app).await)
+        .await
+        .expect("a TLS handshake");
+    dribbling
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: clinic\r\n")
+        .await
+        .expect("sent");
+    let started = Instant::now();
+    let mut dribble_cut = false;
+    while started.elapsed() < PATIENCE {
+        if closed_within(&mut dribbling, Duration::from_millis(100)).await {
+            dribble_cut = true;
+            break;
+        }
+        if dribbling.write_all(b"X-Drip: 1\r\n").await.is_err() {
+            dribble_cut = true;
+            break;
+        }
+    }
+
+    // Assert: HTTP/1.1 was chosen (HTTP/2 is not offered), and all three close.
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("strict-transport-security"), "{head}");
+    assert_eq!(served.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
+    assert!(closed_within(&mut served, PATIENCE).await, "idle HTTPS kept open");
+    assert!(closed_within(&mut silent, PATIENCE).await, "no handshake, kept open");
+    assert!(dribble_cut, "a dribbled HTTPS head was never cut");
 }
