@@ -134,9 +134,9 @@ async fn a_slowloris_client_is_cut_before_it_completes_a_head() {
 async fn past_the_per_address_cap_a_connection_gets_503_with_retry_after_and_later_ones_work() {
     // Arrange: two connections from this address hold the cap.
     let app = spawn_app_with(|config| config.max_connections_per_address = 2).await;
-    let mut held = vec![connect(&app).await, connect(&app).await];
+    let mut holding = vec![connect(&app).await, connect(&app).await];
     // Each is admitted (answered) before the third is tried.
-    for stream in &mut held {
+    for stream in &mut holding {
         stream.write_all(HEALTH).await.expect("sent");
         assert!(read_response(stream).await.0.starts_with("http/1.1 200"));
     }
@@ -156,7 +156,7 @@ async fn past_the_per_address_cap_a_connection_gets_503_with_retry_after_and_lat
     assert!(closed_within(&mut third, PATIENCE).await);
 
     // Once the held connections are gone, a normal request is served again.
-    drop(held);
+    drop(holding);
     let deadline = Instant::now() + PATIENCE;
     loop {
         let response = app.get("/api/health", "").await;
@@ -181,7 +181,7 @@ async fn past_the_total_cap_every_address_is_refused() {
     assert!(read_response(&mut held).await.0.starts_with("http/1.1 200"));
 
     // Act: another address.
-    let other = from_address(&app, "127.0.0.2");
+    let other = from_address("127.0.0.2");
     let refused = other
         .get(app.url("/api/health"))
         .send()
@@ -195,8 +195,7 @@ async fn past_the_total_cap_every_address_is_refused() {
 
 /// An HTTP client whose connections come from `ip` (any 127.x.y.z is this
 /// computer), so the server can tell it from its own loopback.
-fn from_address(app: &TestApp, ip: &str) -> reqwest::Client {
-    let _ = app;
+fn from_address(ip: &str) -> reqwest::Client {
     reqwest::Client::builder()
         .local_address(ip.parse::<IpAddr>().expect("ip"))
         .build()
@@ -204,7 +203,7 @@ fn from_address(app: &TestApp, ip: &str) -> reqwest::Client {
 }
 
 async fn searched_from(app: &TestApp, admin: &Account, ip: &str, forwarded: &str) -> Value {
-    from_address(app, ip)
+    from_address(ip)
         .get(app.url("/api/patients/"))
         .bearer_auth(&admin.access)
         .header("X-Forwarded-For", forwarded)
@@ -240,8 +239,8 @@ async fn the_login_throttle_counts_the_real_peer() {
     // Arrange
     let app = spawn_app().await;
     app.admin().await;
-    let attacker = from_address(&app, "127.0.0.2");
-    let colleague = from_address(&app, "127.0.0.4");
+    let attacker = from_address("127.0.0.2");
+    let colleague = from_address("127.0.0.4");
     let login = |email: &str, password: &str| json!({ "email": email, "password": password });
 
     // Act: the attacker fails until it is throttled (guessing an unknown
@@ -395,7 +394,13 @@ async fn over_https_the_handshake_the_head_and_idle_time_are_bounded_too() {
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert!(head.contains("strict-transport-security"), "{head}");
     assert_eq!(served.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
-    assert!(closed_within(&mut served, PATIENCE).await, "idle HTTPS kept open");
-    assert!(closed_within(&mut silent, PATIENCE).await, "no handshake, kept open");
+    assert!(
+        closed_within(&mut served, PATIENCE).await,
+        "idle HTTPS kept open"
+    );
+    assert!(
+        closed_within(&mut silent, PATIENCE).await,
+        "no handshake, kept open"
+    );
     assert!(dribble_cut, "a dribbled HTTPS head was never cut");
 }
