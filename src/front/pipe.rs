@@ -94,8 +94,7 @@ impl Watch {
     /// The server sent `bytes`; true when the deadline may have come closer.
     fn server_sent(&mut self, bytes: &[u8], now: Instant) -> bool {
         self.last_activity = now;
-        // An interim `100 Continue` is not the answer: the request goes on.
-        if bytes.starts_with(b"HTTP/1.1 1") {
+        if only_interim(bytes) {
             return false;
         }
         if !self.requests.between() {
@@ -103,6 +102,18 @@ impl Watch {
         }
         std::mem::replace(&mut self.owed, false)
     }
+}
+
+/// Whether `bytes` hold nothing but interim answers (`100 Continue`): the
+/// request goes on, and its answer is still owed.
+fn only_interim(mut bytes: &[u8]) -> bool {
+    while bytes.starts_with(b"HTTP/1.1 1") {
+        match bytes.windows(4).position(|w| w == b"\r\n\r\n") {
+            Some(end) => bytes = &bytes[end + 4..],
+            None => return true,
+        }
+    }
+    bytes.is_empty()
 }
 
 /// Pipes `client` to `server` both ways until either side is done or the
@@ -257,6 +268,9 @@ mod tests {
         w.server_sent(b"HTTP/1.1 100 Continue\r\n\r\n", t0);
         w.client_sent(b"{}", t0);
         assert_eq!(w.deadline(), None);
+        // The interim and the answer in one read: the answer counts.
+        w.server_sent(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\n", t0);
+        assert_eq!(w.deadline(), Some((t0 + IDLE, Cut::Idle)));
     }
 
     #[test]
