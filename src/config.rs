@@ -83,6 +83,16 @@ pub struct Config {
     /// is answered `503 busy` with `Retry-After` rather than queued without
     /// bound. The default is far above what a clinic's staff can send.
     pub write_queue: usize,
+    /// A request head must arrive whole within this many seconds (the first
+    /// one from the connection's start, TLS handshake included).
+    pub head_timeout_seconds: u64,
+    /// A connection with nothing moving and no answer owed is closed after
+    /// this many seconds (keep-alive between requests, a stalled transfer).
+    pub idle_timeout_seconds: u64,
+    /// Connections open at once, in all.
+    pub max_connections: usize,
+    /// Connections open at once from one address (trusted proxies excepted).
+    pub max_connections_per_address: usize,
     /// Install Ctrl-C / SIGTERM handlers (off in tests, which run many servers).
     #[serde(skip)]
     pub handle_signals: bool,
@@ -150,6 +160,10 @@ impl Config {
             write_queue: 1024,
             cors_origins: Vec::new(),
             trusted_proxies: Vec::new(),
+            head_timeout_seconds: 10,
+            idle_timeout_seconds: 15,
+            max_connections: 512,
+            max_connections_per_address: 64,
             handle_signals: true,
             local_offset: None,
             console: Console::Terminal,
@@ -189,6 +203,10 @@ impl Config {
                 "insecure_http",
                 "cors_origins",
                 "trusted_proxies",
+                "head_timeout_seconds",
+                "idle_timeout_seconds",
+                "max_connections",
+                "max_connections_per_address",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()
@@ -233,6 +251,20 @@ impl Config {
                      (scheme, host, optional port; no path, no wildcard), not {origin:?}"
                 );
             }
+        }
+        for (name, seconds) in [
+            ("head_timeout_seconds", self.head_timeout_seconds),
+            ("idle_timeout_seconds", self.idle_timeout_seconds),
+        ] {
+            if !(1..=3600).contains(&seconds) {
+                anyhow::bail!("{name} must be between 1 and 3600");
+            }
+        }
+        if !(1..=1_000_000).contains(&self.max_connections) {
+            anyhow::bail!("max_connections must be between 1 and 1000000");
+        }
+        if !(1..=self.max_connections).contains(&self.max_connections_per_address) {
+            anyhow::bail!("max_connections_per_address must be between 1 and max_connections");
         }
         if self.backup_keep == 0 {
             anyhow::bail!("backup_keep must be at least 1");

@@ -6,7 +6,8 @@
 //! `permission_denied`, `registration_closed`, `not_found`, `method_not_allowed`,
 //! `duplicate`, `last_admin`, `payload_too_large`, `unsupported_media_type`,
 //! `throttled`, `busy`, `bad_request`, `storage_full`, `server_error`,
-//! `password_change_required`.
+//! `password_change_required`, `too_many_connections` (the front door's
+//! `503`, written by `front` itself, outside Rocket).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

@@ -12,6 +12,7 @@ pub mod cors;
 pub mod db;
 pub mod desktop;
 pub mod error;
+pub mod front;
 pub mod http;
 pub mod lock;
 pub mod openapi;

@@ -19,7 +19,7 @@ use crate::lock::InstanceLock;
 use crate::setup::SetupToken;
 use crate::throttle::LoginThrottle;
 use crate::tls::{self, Transport};
-use crate::{audit, cors, desktop, doctors, mappings, patients};
+use crate::{audit, cors, desktop, doctors, front, mappings, patients};
 use crate::{auth, backup, error, health, http, openapi, settings, setup, telemetry, ui, users};
 
 /// Prepares the data directory and database and returns the server, ready
@@ -34,6 +34,9 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
     };
     let cors = cors::Cors::new(&config.cors_origins);
     let lock = InstanceLock::acquire(&config.data_dir)?;
+    // After the lock: a second clinicdesk on this data directory says so,
+    // rather than that the port is taken.
+    let (front_door, public) = front::FrontDoor::bind(&config, &transport)?;
     backup::sweep_partials(&config);
     let db = Db::open(&config).map_err(|e| match backup::newest(&config) {
         Some(newest) => anyhow::anyhow!(
@@ -77,7 +80,11 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
     ]
     .concat();
 
-    Ok(rocket::custom(rocket_figment(&config, &transport))
+    Ok(rocket::custom(rocket_figment(&config))
+        // First of the request fairings: it puts the real client address
+        // on the request before anything else reads it.
+        .attach(front_door)
+        .manage(public)
         .manage(lock)
         .manage(db)
         .manage(accounts)
@@ -167,8 +174,10 @@ async fn checkpoint(rocket: &Rocket<rocket::Orbit>) {
 }
 
 /// Rocket's configuration, from ours alone: `Rocket.toml` and `ROCKET_*` are
-/// never read, so there is one place to configure clinicdesk.
-fn rocket_figment(config: &Config, transport: &Transport) -> Figment {
+/// never read, so there is one place to configure clinicdesk. Rocket listens
+/// on a private loopback port behind the front door (`front`), which owns
+/// the public address and TLS.
+fn rocket_figment(config: &Config) -> Figment {
     // Only Unix has a signal set to clear.
     #[cfg_attr(not(unix), allow(unused_mut))]
     let mut shutdown = Shutdown {
@@ -180,8 +189,8 @@ fn rocket_figment(config: &Config, transport: &Transport) -> Figment {
         shutdown.signals.clear();
     }
     let rocket_config = rocket::Config {
-        address: config.address,
-        port: config.port,
+        address: front::PRIVATE_ADDRESS,
+        port: 0,
         ident: Ident::none(),
         // Rocket trusts `X-Real-IP` by default; any client can send it, so the
         // peer address is the only client address (see `throttle`).
@@ -191,20 +200,17 @@ fn rocket_figment(config: &Config, transport: &Transport) -> Figment {
         shutdown,
         ..rocket::Config::default()
     };
-    let figment = Figment::from(rocket_config);
-    match transport {
-        Transport::Tls { cert, key, .. } => {
-            figment.merge(("tls", rocket::config::TlsConfig::from_paths(cert, key)))
-        }
-        Transport::Plain { .. } => figment,
-    }
+    Figment::from(rocket_config)
 }
 
 /// Prints where the server is and, while no admin exists, the setup link.
 /// Printed to the console (stdout), not logged: the link holds a secret.
 fn announce(rocket: &Rocket<rocket::Orbit>) {
-    let port = rocket.config().port;
-    let host = match rocket.config().address {
+    let Some(&front::PublicAddress(public)) = rocket.state::<front::PublicAddress>() else {
+        return;
+    };
+    let port = public.port();
+    let host = match public.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
@@ -229,7 +235,7 @@ fn announce(rocket: &Rocket<rocket::Orbit>) {
         env!("CARGO_PKG_VERSION")
     );
     println!("Data directory: {data_dir}");
-    if rocket.config().address.is_unspecified() {
+    if public.ip().is_unspecified() {
         println!("Other computers on the clinic's network use this computer's name or address instead of {host}.");
     }
     match transport {

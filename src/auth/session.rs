@@ -12,6 +12,7 @@
 //! closed on a shared reception PC does not stay signed in for days.
 
 use rocket::http::{Cookie, CookieJar, SameSite};
+use rocket::request::{FromRequest, Outcome, Request};
 use rocket::response::status::NoContent;
 use rocket::serde::json::Json;
 use rocket::{post, routes, Route, State};
@@ -26,6 +27,7 @@ use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::JsonBody;
 use crate::throttle::LoginThrottle;
+use crate::tls::Transport;
 use crate::users::{self, User};
 
 const COOKIE: &str = "clinicdesk_session";
@@ -54,10 +56,11 @@ pub struct Session {
 }
 
 /// Moves the refresh token from `pair` into the cookie. A session cookie
-/// (no `Max-Age`): closing the browser ends it.
-fn hand_over(pair: TokenPair, user: Option<User>, jar: &CookieJar<'_>) -> Session {
-    jar.add(
+/// (no `Max-Age`): closing the browser ends it; `Secure` over HTTPS.
+fn hand_over(pair: TokenPair, user: Option<User>, jar: &SessionJar<'_>) -> Session {
+    jar.cookies.add(
         Cookie::build((COOKIE, pair.refresh))
+            .secure(jar.https)
             .http_only(true)
             .same_site(SameSite::Strict)
             .path(COOKIE_PATH),
@@ -67,6 +70,29 @@ fn hand_over(pair: TokenPair, user: Option<User>, jar: &CookieJar<'_>) -> Sessio
         token_type: pair.token_type,
         expires_in: pair.expires_in,
         user,
+    }
+}
+
+/// The cookie jar, and whether the client speaks HTTPS (TLS ends in the
+/// front door, so Rocket cannot tell, and would not mark the cookie `Secure`).
+struct SessionJar<'r> {
+    cookies: &'r CookieJar<'r>,
+    https: bool,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for SessionJar<'r> {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let https = req
+            .rocket()
+            .state::<Transport>()
+            .is_some_and(Transport::is_tls);
+        Outcome::Success(Self {
+            cookies: req.cookies(),
+            https,
+        })
     }
 }
 
@@ -81,14 +107,14 @@ async fn open(
     body: JsonBody,
     origin: Origin,
     throttle: &State<LoginThrottle>,
-    jar: &CookieJar<'_>,
+    jar: SessionJar<'_>,
     db: &State<Db>,
     keys: &State<Keys>,
     hasher: &State<Hasher>,
 ) -> Result<Json<Session>, ApiError> {
     let mut pair = sign_in(body, origin, throttle, db, keys, hasher).await?;
     let user = pair.user.take();
-    Ok(Json(hand_over(pair, user, jar)))
+    Ok(Json(hand_over(pair, user, &jar)))
 }
 
 /// A new access token (and a rotated cookie) for the browser's session.
@@ -96,13 +122,14 @@ async fn open(
 #[post("/auth/session/refresh")]
 async fn refresh(
     origin: Origin,
-    jar: &CookieJar<'_>,
+    jar: SessionJar<'_>,
     config: &State<Config>,
     db: &State<Db>,
     keys: &State<Keys>,
 ) -> Result<Json<Session>, ApiError> {
     let renewed = async {
         let token = jar
+            .cookies
             .get(COOKIE)
             .map(|cookie| cookie.value().to_owned())
             .ok_or_else(|| ApiError::unauthenticated("There is no session; please sign in."))?;
@@ -120,9 +147,9 @@ async fn refresh(
     }
     .await;
     match renewed {
-        Ok((pair, user)) => Ok(Json(hand_over(pair, user, jar))),
+        Ok((pair, user)) => Ok(Json(hand_over(pair, user, &jar))),
         Err(err) => {
-            forget(jar);
+            forget(jar.cookies);
             Err(err)
         }
     }

@@ -4,6 +4,7 @@
 use std::sync::LazyLock;
 
 use clinicdesk::config::Config;
+use clinicdesk::front::PublicAddress;
 use clinicdesk::server;
 use clinicdesk::setup::SetupToken;
 use reqwest::{Method, RequestBuilder, Response};
@@ -68,9 +69,14 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .expect("server builds")
         .attach(AdHoc::on_liftoff("report bound port", move |rocket| {
             Box::pin(async move {
-                // Rocket writes the OS-chosen port back into its config before liftoff.
+                // The public port (the front door's), not Rocket's private one.
                 let token = rocket.state::<SetupToken>().and_then(SetupToken::current);
-                let _ = ready_tx.send((rocket.config().port, rocket.shutdown(), token));
+                let port = rocket
+                    .state::<PublicAddress>()
+                    .expect("public address")
+                    .0
+                    .port();
+                let _ = ready_tx.send((port, rocket.shutdown(), token));
             })
         }));
     rocket::tokio::spawn(rocket.launch());

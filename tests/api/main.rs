@@ -6,6 +6,7 @@ mod auth;
 mod backups;
 mod browser;
 mod concurrency;
+mod connections;
 mod contract;
 mod cors;
 mod doctors;

@@ -27,6 +27,49 @@ async fn create(http: &reqwest::Client, base: &str, token: &str, i: usize) -> re
         .expect("request sent")
 }
 
+/// A list read on a full disk: `None` when it was refused (a clear 507),
+/// else the id of the request that was answered.
+async fn read_on_a_full_disk(http: &reqwest::Client, base: &str, token: &str) -> Option<String> {
+    let listed = http
+        .get(format!("{base}/api/patients/"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("list");
+    match listed.status().as_u16() {
+        507 => {
+            let body: Value = listed.json().await.expect("JSON error");
+            assert_eq!(body["code"], "storage_full");
+            None
+        }
+        200 => Some(
+            listed.headers()["x-request-id"]
+                .to_str()
+                .expect("request id")
+                .to_owned(),
+        ),
+        other => panic!("a read on a full disk answered {other}"),
+    }
+}
+
+/// Whether the audit trail holds a list read made by request `request`.
+async fn is_recorded(http: &reqwest::Client, base: &str, token: &str, request: &str) -> bool {
+    let trail: Value = http
+        .get(format!("{base}/api/audit/?action=search&page_size=500"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("audit")
+        .json()
+        .await
+        .expect("audit body");
+    trail
+        .as_array()
+        .expect("a list")
+        .iter()
+        .any(|entry| entry["request_id"] == request)
+}
+
 #[rocket::async_test]
 async fn a_full_disk_refuses_writes_clearly_and_they_resume_once_space_is_freed() {
     // Arrange: the server on an 8 MiB disk of its own, with an admin.
@@ -104,26 +147,7 @@ async fn a_full_disk_refuses_writes_clearly_and_they_resume_once_space_is_freed(
     // recorded is not given: a read is refused just as clearly, unless its
     // small record still fitted (the write-ahead log reuses the room it
     // already has); then that record must be in the trail (checked below).
-    let listed = http
-        .get(format!("{base}/api/patients/"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("list");
-    let read_while_full = match listed.status().as_u16() {
-        507 => {
-            let body: Value = listed.json().await.expect("JSON error");
-            assert_eq!(body["code"], "storage_full");
-            None
-        }
-        200 => Some(
-            listed.headers()["x-request-id"]
-                .to_str()
-                .expect("request id")
-                .to_owned(),
-        ),
-        other => panic!("a read on a full disk answered {other}"),
-    };
+    let read_while_full = read_on_a_full_disk(&http, &base, &token).await;
 
     // Act 2: free the space; writes resume without a restart.
     std::fs::write(&free, "go\n").expect("free signalled");
@@ -151,21 +175,10 @@ async fn a_full_disk_refuses_writes_clearly_and_they_resume_once_space_is_freed(
         "nothing acknowledged is lost"
     );
     if let Some(request) = read_while_full {
-        let trail: Value = http
-            .get(format!("{base}/api/audit/?action=search&page_size=500"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("audit")
-            .json()
-            .await
-            .expect("audit body");
-        let recorded = trail
-            .as_array()
-            .expect("a list")
-            .iter()
-            .any(|entry| entry["request_id"] == request.as_str());
-        assert!(recorded, "the read answered on a full disk has its record");
+        assert!(
+            is_recorded(&http, &base, &token, &request).await,
+            "the read answered on a full disk has its record"
+        );
     }
     drop(server);
 }
