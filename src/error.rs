@@ -7,7 +7,8 @@
 //! `duplicate`, `last_admin`, `payload_too_large`, `unsupported_media_type`,
 //! `throttled`, `busy`, `bad_request`, `storage_full`, `server_error`,
 //! `password_change_required`, `too_many_connections` (the front door's
-//! `503`, written by `front` itself, outside Rocket).
+//! 503 past a connection cap, written by the front module itself, outside
+//! Rocket).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -41,6 +42,7 @@ pub const CODES: &[&str] = &[
     "storage_full",
     "server_error",
     "password_change_required",
+    "too_many_connections",
 ];
 
 /// Field name → every problem found with it. Sorted, so output is stable.
