@@ -16,6 +16,7 @@ pub mod front;
 pub mod http;
 pub mod lock;
 pub mod openapi;
+pub mod origin;
 pub mod search;
 pub mod server;
 pub mod service;

@@ -13,12 +13,13 @@ use rocket::response::status::Created;
 use rocket::serde::json::Json;
 use rocket::{post, routes, Route, State};
 
-use crate::audit::{Action, Actor, Origin};
+use crate::audit::{Action, Actor};
 use crate::auth::password::Hasher;
 use crate::auth::Role;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::JsonBody;
+use crate::origin::Origin;
 use crate::users::{self, NewAccount, User};
 use crate::validation::Fields;
 

@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 
 use std::sync::Arc;
 
-use crate::audit::Origin;
 use crate::db::Db;
 use crate::error::{self, ApiError};
+use crate::origin::Origin;
 
 use self::accounts::Accounts;
 use self::token::{Keys, TokenKind};

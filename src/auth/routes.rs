@@ -9,13 +9,14 @@ use rocket::serde::json::Json;
 use rocket::{get, patch, post, routes, Route, State};
 use serde::Serialize;
 
-use crate::audit::{self, Action, Actor, Entity, Event, Origin};
+use crate::audit::{self, Action, Actor, Entity, Event};
 use crate::auth::password::Hasher;
 use crate::auth::token::{Claims, Keys, TokenKind};
 use crate::auth::{Caller, Role};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::JsonBody;
+use crate::origin::Origin;
 use crate::throttle::{ClientAddr, LoginThrottle, Subject};
 use crate::users::{self, AccountChanges, NewAccount, User};
 use crate::validation::Fields;
@@ -369,11 +370,12 @@ pub mod sql {
     use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
     use super::{issue_pair, TokenPair};
-    use crate::audit::{self, Action, Actor, Entity, Event, Origin};
+    use crate::audit::{self, Action, Actor, Entity, Event};
     use crate::auth::token::{Claims, Keys};
     use crate::auth::Role;
     use crate::db;
     use crate::error::ApiError;
+    use crate::origin::Origin;
 
     /// Records a newly issued refresh token as part of login `family`.
     pub fn store(

@@ -18,7 +18,6 @@ use rocket::serde::json::Json;
 use rocket::{post, routes, Route, State};
 use serde::Serialize;
 
-use crate::audit::Origin;
 use crate::auth::password::Hasher;
 use crate::auth::routes::{rotate_verified, sign_in, sql, TokenPair};
 use crate::auth::token::{Keys, TokenKind};
@@ -26,6 +25,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::JsonBody;
+use crate::origin::Origin;
 use crate::throttle::LoginThrottle;
 use crate::tls::Transport;
 use crate::users::{self, User};

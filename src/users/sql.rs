@@ -3,10 +3,11 @@
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{AccountChanges, NewAccount, User, UserFilter};
-use crate::audit::{self, Action, Actor, Entity, Event, Origin};
+use crate::audit::{self, Action, Actor, Entity, Event};
 use crate::auth::{Caller, Role};
 use crate::db::{self, ResultExt};
 use crate::error::ApiError;
+use crate::origin::Origin;
 use crate::validation::like_pattern;
 
 /// `locked_until` is not stored: `users::` fills it in from the running
