@@ -12,7 +12,6 @@ use rocket::serde::json::Json;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::auth::Caller;
 use crate::error::{self, ApiError, FieldErrors};
 
 /// The largest request body accepted (the contract's 1 MiB).
@@ -281,10 +280,17 @@ pub struct Listing {
     pub paging: Paging,
 }
 
+/// Whoever may list archived records. Identity answers it for its callers
+/// (admins only): these plumbing types know no roles.
+pub trait SeesArchived {
+    fn sees_archived(&self) -> bool;
+}
+
 impl Listing {
-    /// Archived records are listed to admins only; everyone else gets `403`.
-    pub fn allowed_for(&self, caller: &Caller) -> Result<(), ApiError> {
-        if self.archived && !caller.is_admin() {
+    /// `?archived=true` is for those who see archived records; everyone
+    /// else gets `403`.
+    pub fn allowed_for(&self, reader: &impl SeesArchived) -> Result<(), ApiError> {
+        if self.archived && !reader.sees_archived() {
             return Err(ApiError::forbidden());
         }
         Ok(())

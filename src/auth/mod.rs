@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::db::Db;
 use crate::error::{self, ApiError};
+use crate::http::SeesArchived;
 use crate::origin::Origin;
 
 use self::accounts::Accounts;
@@ -91,6 +92,13 @@ impl Caller {
 
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
+    }
+}
+
+/// Archived records are listed to admins only.
+impl SeesArchived for Caller {
+    fn sees_archived(&self) -> bool {
+        self.is_admin()
     }
 }
 
