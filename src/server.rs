@@ -38,12 +38,14 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
     // rather than that the port is taken.
     let (front_door, public) = front::FrontDoor::bind(&config, &transport)?;
     backup::sweep_partials(&config);
-    let db = Db::open(&config).map_err(|e| match backup::newest(&config) {
-        Some(newest) => anyhow::anyhow!(
-            "{e:#}\nThe newest backup is {0}; to go back to it: clinicdesk restore {0}",
-            newest.display()
-        ),
-        None => e,
+    let db = Db::open(&config, |from| backup::before_upgrade(&config, from)).map_err(|e| {
+        match backup::newest(&config) {
+            Some(newest) => anyhow::anyhow!(
+                "{e:#}\nThe newest backup is {0}; to go back to it: clinicdesk restore {0}",
+                newest.display()
+            ),
+            None => e,
+        }
     })?;
     let registration = config.registration;
     let system_zone = crate::clinic_time::system_zone_name();
