@@ -65,7 +65,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         config.refresh_token_days,
     )?;
     let setup_token = SetupToken::new(needs_setup)?;
-    let accounts = Accounts::watching(&db);
+    let accounts = Accounts::watching(&db, users::sql::auth_state);
 
     let api_routes = [
         health::routes(),
