@@ -3,6 +3,7 @@
 //!
 //! Infrastructure first, then one module per API resource.
 
+pub mod account;
 pub mod audit;
 pub mod backup;
 pub mod cli;

@@ -19,8 +19,8 @@ use crate::lock::InstanceLock;
 use crate::setup::SetupToken;
 use crate::throttle::LoginThrottle;
 use crate::tls::{self, Transport};
-use crate::{audit, cors, desktop, doctors, front, mappings, patients};
-use crate::{auth, backup, error, health, http, openapi, settings, setup, telemetry, ui, users};
+use crate::{account, audit, cors, desktop, doctors, front, mappings, patients};
+use crate::{backup, error, health, http, openapi, settings, setup, telemetry, ui, users};
 
 /// Prepares the data directory and database and returns the server, ready
 /// to launch. Fails with a message naming what is wrong (an unusable data
@@ -70,7 +70,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
     let api_routes = [
         health::routes(),
         setup::routes(),
-        auth::routes::routes(),
+        account::routes(),
         users::routes(),
         settings::routes(),
         patients::routes(),

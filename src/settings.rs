@@ -101,7 +101,7 @@ async fn update(
     Ok(Json(settings))
 }
 
-/// Settings SQL; `registration_open` is also used by `auth::routes::register`.
+/// Settings SQL; `registration_open` is also used by `account::register`.
 pub mod sql {
     use rusqlite::{params, Connection};
 

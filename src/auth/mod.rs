@@ -21,8 +21,6 @@ use self::token::{Keys, TokenKind};
 
 pub mod accounts;
 pub mod password;
-pub mod routes;
-pub mod session;
 pub mod token;
 
 /// An account's role, stored as its lower-case name.

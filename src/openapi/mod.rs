@@ -33,7 +33,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::users;
-use crate::{audit, auth, backup, doctors, health, mappings, patients, settings, setup};
+use crate::{account, audit, backup, doctors, health, mappings, patients, settings, setup};
 
 mod requests;
 
@@ -51,10 +51,10 @@ pub use requests::*;
     paths(
         health::health,
         setup::setup,
-        auth::routes::register, auth::routes::login, auth::routes::token, auth::routes::refresh,
-        auth::routes::token_refresh, auth::routes::logout, auth::routes::me, auth::routes::update_me,
-        auth::routes::change_password,
-        auth::session::open, auth::session::refresh, auth::session::close,
+        account::register, account::login, account::token, account::refresh,
+        account::token_refresh, account::logout, account::me, account::update_me,
+        account::change_password,
+        account::session::open, account::session::refresh, account::session::close,
         users::list, users::create, users::read, users::update, users::deactivate,
         settings::read, settings::update,
         patients::list, patients::create, patients::read, patients::replace, patients::update,

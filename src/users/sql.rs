@@ -1,4 +1,5 @@
-//! Account SQL. Also used by `auth` (login, refresh, me) and `setup`.
+//! Account SQL. Also used by `account` (login, refresh, me), `setup`, and
+//! (through the server) `auth`, which reads `auth_state` on every request.
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
@@ -217,7 +218,7 @@ pub fn update(
         ApiError::duplicate("An account with this username already exists.")
     })?;
     if changes.password.is_some() || !is_active {
-        crate::auth::routes::sql::revoke_all(tx, id)?;
+        crate::account::sql::revoke_all(tx, id)?;
     }
     if changes.unlock {
         tx.execute(

@@ -18,8 +18,8 @@ use rocket::serde::json::Json;
 use rocket::{post, routes, Route, State};
 use serde::Serialize;
 
+use super::{rotate_verified, sign_in, sql, TokenPair};
 use crate::auth::password::Hasher;
-use crate::auth::routes::{rotate_verified, sign_in, sql, TokenPair};
 use crate::auth::token::{Keys, TokenKind};
 use crate::config::Config;
 use crate::db::Db;
@@ -48,7 +48,7 @@ pub fn routes() -> Vec<Route> {
 pub struct Session {
     pub access: String,
     /// Always `Bearer`.
-    #[schema(schema_with = crate::auth::routes::bearer_schema)]
+    #[schema(schema_with = super::bearer_schema)]
     pub token_type: &'static str,
     /// Seconds until the access token expires; refresh before then.
     pub expires_in: u64,
