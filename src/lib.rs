@@ -32,6 +32,7 @@ pub mod doctors;
 pub mod health;
 pub mod mappings;
 pub mod patients;
+pub mod request_bodies;
 pub mod settings;
 pub mod setup;
 pub mod users;

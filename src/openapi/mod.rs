@@ -6,9 +6,9 @@
 //! offline clinic LAN).
 //!
 //! Request bodies are read field by field (see `validation::Fields`), so
-//! the `*Request`, `*Input` and `*Change` types below exist only to describe
-//! them: this file is the one place they are written down. A create or PUT
-//! needs its required fields; a PATCH needs none, but may not blank them.
+//! the `*Request`, `*Input` and `*Change` types listed below exist only to
+//! describe them; they are written down in `request_bodies.rs`. A create or
+//! PUT needs its required fields; a PATCH needs none, but may not blank them.
 //!
 //! The answers every operation shares come from the contract's general rules
 //! and are added here, by `Mounted`, rather than repeated on each handler:
@@ -29,15 +29,17 @@ use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Response, ResponseBuilder};
-use utoipa::{Modify, OpenApi};
+use utoipa::{Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::users;
 use crate::{account, audit, backup, doctors, health, mappings, patients, settings, setup};
 
-mod requests;
-
-pub use requests::*;
+use crate::request_bodies::{
+    DoctorChange, DoctorInput, LoginFields, LoginRequest, MappingChange, MappingFields,
+    MappingInput, MeRequest, PasswordChangeRequest, PatientChange, PatientInput, RefreshRequest,
+    RegisterRequest, SettingsChangeRequest, SetupRequest, UserChangeRequest, UserCreateRequest,
+};
 
 /// The generated description of the API.
 #[derive(OpenApi)]
@@ -77,6 +79,25 @@ pub use requests::*;
     modifiers(&Mounted)
 )]
 pub struct ApiDoc;
+
+/// Every error answer: `errors` only on `400 validation_error`, one entry
+/// per bad field.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Read by the OpenAPI derive, never constructed.
+pub struct ErrorBody {
+    /// A sentence for a person.
+    detail: String,
+    /// For programs: one of a closed list.
+    #[schema(schema_with = error_code_schema)]
+    code: String,
+    /// Field name → every problem with it.
+    #[schema(nullable = false)]
+    errors: Option<BTreeMap<String, Vec<String>>>,
+}
+
+fn error_code_schema() -> utoipa::openapi::Object {
+    crate::validation::one_of_schema(crate::error::CODES, false)
+}
 
 /// The `/api` prefix every route is mounted under, unique operation ids,
 /// the answers every operation shares, and the bearer

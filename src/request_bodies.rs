@@ -1,11 +1,12 @@
 //! The request bodies, as the `OpenAPI` document describes them. The
 //! handlers read bodies field by field (`validation::Fields`); these types
 //! exist only to describe them, and this file is the one place they are
-//! written down.
+//! written down, side by side. They are the resources' wire types, named
+//! by each handler's `#[utoipa::path(request_body = …)]`, so they live at
+//! the resources' layer rather than in `openapi`, which only collects them.
 
 #![allow(dead_code)] // Read by the OpenAPI derive, never constructed.
 
-use std::collections::BTreeMap;
 use utoipa::openapi::schema::{
     AllOfBuilder, AnyOfBuilder, ObjectBuilder, Schema, SchemaType, Type,
 };
@@ -14,7 +15,7 @@ use utoipa::openapi::{Ref, RefOr};
 use utoipa::ToSchema;
 
 use crate::validation::one_of_schema;
-use crate::{auth, error, mappings, patients, settings};
+use crate::{auth, mappings, patients, settings};
 
 /// `POST /api/setup/`.
 #[derive(ToSchema)]
@@ -380,20 +381,6 @@ fn either(a: &str, b: &str) -> Schema {
     Schema::AnyOf(AnyOfBuilder::new().item(has(a)).item(has(b)).build())
 }
 
-/// Every error answer: `errors` only on `400 validation_error`, one entry
-/// per bad field.
-#[derive(ToSchema)]
-pub struct ErrorBody {
-    /// A sentence for a person.
-    detail: String,
-    /// For programs: one of a closed list.
-    #[schema(schema_with = error_code_schema)]
-    code: String,
-    /// Field name → every problem with it.
-    #[schema(nullable = false)]
-    errors: Option<BTreeMap<String, Vec<String>>>,
-}
-
 fn role_schema() -> utoipa::openapi::Object {
     let roles = [auth::Role::Admin, auth::Role::Staff, auth::Role::User].map(auth::Role::as_str);
     one_of_schema(&roles, false)
@@ -424,10 +411,6 @@ fn mapping_status_schema() -> utoipa::openapi::Object {
 
 fn mapping_status_or_null_schema() -> utoipa::openapi::Object {
     one_of_schema(&mappings::STATUS_VALUES, true)
-}
-
-fn error_code_schema() -> utoipa::openapi::Object {
-    one_of_schema(error::CODES, false)
 }
 
 /// The phone rule as far as a pattern can say it; "at least 7 digits" is
