@@ -98,9 +98,16 @@ BEGIN
                       AND a.status IN ('booked', 'arrived', 'in_progress'));
 END;
 
+-- On a change, only when the appointment takes up new time: it moves, or
+-- becomes active, or loses its override. A status step along the flow
+-- (booked → arrived → in progress) takes nothing new, so it never clashes
+-- with one booked over it on purpose.
 CREATE TRIGGER appointments_no_overlap_update
 BEFORE UPDATE OF patient_id, doctor_id, start_at, end_at, status, overbooked ON appointments
 WHEN NEW.status IN ('booked', 'arrived', 'in_progress') AND NEW.overbooked = 0
+ AND (OLD.status NOT IN ('booked', 'arrived', 'in_progress') OR OLD.overbooked = 1
+      OR NEW.patient_id IS NOT OLD.patient_id OR NEW.doctor_id IS NOT OLD.doctor_id
+      OR NEW.start_at IS NOT OLD.start_at OR NEW.end_at IS NOT OLD.end_at)
 BEGIN
     SELECT RAISE(ABORT, 'slot_taken')
      WHERE EXISTS (SELECT 1 FROM appointments a

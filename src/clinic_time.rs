@@ -143,6 +143,16 @@ pub fn local_date(at: Timestamp, zone: &TimeZone) -> Date {
     ZonedDateTime::new(at, zone.clone()).date()
 }
 
+/// A `time` date as a `jiff` one (the rest of the code base uses `time`).
+pub fn jiff_date(date: time::Date) -> Option<Date> {
+    Date::new(
+        i16::try_from(date.year()).ok()?,
+        i8::try_from(u8::from(date.month())).ok()?,
+        i8::try_from(date.day()).ok()?,
+    )
+    .ok()
+}
+
 /// Today's date in `zone`, as a calendar date.
 pub fn local_today(zone: &TimeZone) -> Date {
     local_date(Timestamp::now(), zone)

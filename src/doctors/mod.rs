@@ -33,7 +33,7 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// A caller allowed to write doctors (staff or admin).
-pub struct Writer(Caller);
+pub struct Writer(pub Caller);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Writer {
