@@ -1062,3 +1062,60 @@ async fn the_board_filters_by_day_doctor_status_and_kind() {
     .await;
     assert_eq!(ids(&mine), [id(&a), id(&c)]);
 }
+
+#[rocket::async_test]
+async fn the_database_itself_refuses_an_overlapping_active_appointment() {
+    let (app, _admin, staff, d, p) = clinic().await;
+    let other = id(&app.create_patient(&staff.access, &patient("Bea")).await);
+    let a = created(
+        book(
+            &app,
+            &staff.access,
+            &at(p, d, "2027-06-07T09:00", "2027-06-07T09:30"),
+        )
+        .await,
+    )
+    .await;
+    let conn = rusqlite::Connection::open(app.data_dir.path().join("clinicdesk.sqlite3"))
+        .expect("open the database");
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy timeout");
+    let insert = |patient: i64, start: &str, end: &str, status: &str| {
+        conn.execute(
+            "INSERT INTO appointments (patient_id, doctor_id, start_at, end_at, status, created_by, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '2027-01-01T00:00:00Z', '2027-01-01T00:00:00Z')",
+            rusqlite::params![patient, d, start, end, status, staff.id],
+        )
+    };
+
+    // Same doctor, overlapping (09:00–09:30 Berlin is 07:00–07:30 UTC): refused by the trigger.
+    let err = insert(
+        other,
+        "2027-06-07T07:15:00Z",
+        "2027-06-07T07:45:00Z",
+        "booked",
+    )
+    .expect_err("overlap refused");
+    assert!(err.to_string().contains("slot_taken"), "{err}");
+    // Touching, or not active, is allowed.
+    insert(
+        other,
+        "2027-06-07T07:30:00Z",
+        "2027-06-07T08:00:00Z",
+        "booked",
+    )
+    .expect("touching");
+    insert(
+        other,
+        "2027-06-07T07:00:00Z",
+        "2027-06-07T07:30:00Z",
+        "cancelled",
+    )
+    .expect("cancelled");
+    // Moving one onto the other is refused too, however the UPDATE is written.
+    let moved = conn.execute(
+        "UPDATE appointments SET start_at = '2027-06-07T07:10:00Z', end_at = '2027-06-07T07:40:00Z' WHERE id = ?1",
+        [id(&a)],
+    );
+    assert!(moved.is_err_and(|e| e.to_string().contains("slot_taken")));
+}
