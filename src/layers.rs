@@ -70,6 +70,8 @@ const LAYERS: &[(&str, Layer)] = &[
     ("doctors", Layer::Resources),
     ("mappings", Layer::Resources),
     ("appointments", Layer::Resources),
+    // Doctors' weekly hours and time off.
+    ("schedule", Layer::Resources),
     ("users", Layer::Resources),
     ("settings", Layer::Resources),
     ("backup", Layer::Resources),

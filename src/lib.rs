@@ -29,12 +29,14 @@ pub mod audit;
 
 // Clinic resources: the records and the endpoints that serve them.
 pub mod account;
+pub mod appointments;
 pub mod backup;
 pub mod doctors;
 pub mod health;
 pub mod mappings;
 pub mod patients;
 pub mod request_bodies;
+pub mod schedule;
 pub mod settings;
 pub mod setup;
 pub mod users;

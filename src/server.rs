@@ -19,8 +19,10 @@ use crate::lock::InstanceLock;
 use crate::setup::SetupToken;
 use crate::throttle::LoginThrottle;
 use crate::tls::{self, Transport};
-use crate::{account, audit, cors, desktop, doctors, front, mappings, patients};
-use crate::{backup, error, health, http, openapi, settings, setup, telemetry, ui, users};
+use crate::{account, appointments, audit, cors, desktop, doctors, front, mappings, patients};
+use crate::{
+    backup, error, health, http, openapi, schedule, settings, setup, telemetry, ui, users,
+};
 
 /// Prepares the data directory and database and returns the server, ready
 /// to launch. Fails with a message naming what is wrong (an unusable data
@@ -76,6 +78,8 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         patients::routes(),
         doctors::routes(),
         mappings::routes(),
+        schedule::routes(),
+        appointments::routes(),
         backup::routes::routes(),
         audit::routes::routes(),
         http::fallback_routes(),

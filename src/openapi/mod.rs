@@ -29,16 +29,21 @@ use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, Response, ResponseBuilder};
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::users;
-use crate::{account, audit, backup, doctors, health, mappings, patients, settings, setup};
+use crate::{
+    account, appointments, audit, backup, doctors, health, mappings, patients, schedule, settings,
+    setup,
+};
 
 use crate::request_bodies::{
-    DoctorChange, DoctorInput, LoginFields, LoginRequest, MappingChange, MappingFields,
-    MappingInput, MeRequest, PasswordChangeRequest, PatientChange, PatientInput, RefreshRequest,
-    RegisterRequest, SettingsChangeRequest, SetupRequest, UserChangeRequest, UserCreateRequest,
+    AppointmentChange, AppointmentInput, DoctorChange, DoctorInput, ErrorBody, HoursInput,
+    LoginFields, LoginRequest, MappingChange, MappingFields, MappingInput, MeRequest,
+    PasswordChangeRequest, PatientChange, PatientInput, RefreshRequest, RegisterRequest,
+    SettingsChangeRequest, SetupRequest, StatusChangeRequest, TimeOffInput, UserChangeRequest,
+    UserCreateRequest,
 };
 
 /// The generated description of the API.
@@ -46,7 +51,7 @@ use crate::request_bodies::{
 #[openapi(
     info(
         title = "clinicdesk",
-        description = "A small clinic's patients, doctors and patient–doctor mappings. \
+        description = "A small clinic's patients, doctors, patient–doctor mappings, doctors' hours and appointments. \
             Every route also answers with a trailing slash. Errors are always \
             `{\"detail\", \"code\", \"errors\"?}`; lists carry `X-Total-Count` and `Link`."
     ),
@@ -63,6 +68,10 @@ use crate::request_bodies::{
         patients::archive, patients::restore,
         doctors::list, doctors::create, doctors::read, doctors::replace, doctors::update,
         doctors::archive, doctors::restore,
+        schedule::read_hours, schedule::replace_hours, schedule::list_time_off, schedule::add_time_off,
+        schedule::remove_time_off,
+        appointments::list, appointments::create, appointments::read, appointments::update,
+        appointments::change_status, appointments::cancel, appointments::for_patient, appointments::slots,
         mappings::list, mappings::create, mappings::for_patient, mappings::update, mappings::replace,
         mappings::remove, mappings::detail, mappings::detail_update, mappings::detail_replace,
         mappings::detail_remove, mappings::delete_alias,
@@ -74,30 +83,12 @@ use crate::request_bodies::{
         LoginRequest, RefreshRequest, MeRequest,
         PasswordChangeRequest, UserCreateRequest, UserChangeRequest, SettingsChangeRequest,
         PatientChange, PatientInput, DoctorChange, DoctorInput, MappingFields, MappingInput,
-        MappingChange, audit::Entity,
+        MappingChange, audit::Entity, HoursInput, TimeOffInput, AppointmentInput, AppointmentChange,
+        StatusChangeRequest,
     )),
     modifiers(&Mounted)
 )]
 pub struct ApiDoc;
-
-/// Every error answer: `errors` only on `400 validation_error`, one entry
-/// per bad field.
-#[derive(ToSchema)]
-#[allow(dead_code)] // Read by the OpenAPI derive, never constructed.
-pub struct ErrorBody {
-    /// A sentence for a person.
-    detail: String,
-    /// For programs: one of a closed list.
-    #[schema(schema_with = error_code_schema)]
-    code: String,
-    /// Field name → every problem with it.
-    #[schema(nullable = false)]
-    errors: Option<BTreeMap<String, Vec<String>>>,
-}
-
-fn error_code_schema() -> utoipa::openapi::Object {
-    crate::validation::one_of_schema(crate::error::CODES, false)
-}
 
 /// The `/api` prefix every route is mounted under, unique operation ids,
 /// the answers every operation shares, and the bearer
