@@ -76,9 +76,9 @@ const LAYERS: &[(&str, Layer)] = &[
     ("settings", Layer::Resources),
     ("backup", Layer::Resources),
     ("setup", Layer::Resources),
-    // The documented request bodies are resources' wire types; handlers
-    // name them in their `#[utoipa::path]`.
-    ("request_bodies", Layer::Resources),
+    // The documented request and error bodies: resources' wire types,
+    // which handlers name in their `#[utoipa::path]`.
+    ("body_schemas", Layer::Resources),
     // An endpoint like the resources', and it probes the settings table.
     ("health", Layer::Resources),
     ("server", Layer::Assembly),

@@ -44,7 +44,7 @@ async fn read(_admin: Admin, db: &State<Db>) -> Result<Json<Settings>, ApiError>
     Ok(Json(db.read(sql::load).await?))
 }
 
-#[utoipa::path(tag = "settings", request_body = crate::request_bodies::SettingsChangeRequest, responses((status = 200, description = "The settings, changed (admin); in effect at once", body = Settings)), security(("bearer" = [])))]
+#[utoipa::path(tag = "settings", request_body = crate::body_schemas::SettingsChangeRequest, responses((status = 200, description = "The settings, changed (admin); in effect at once", body = Settings)), security(("bearer" = [])))]
 #[patch("/settings", data = "<body>")]
 async fn update(
     body: JsonBody,

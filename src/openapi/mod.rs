@@ -7,7 +7,7 @@
 //!
 //! Request bodies are read field by field (see `validation::Fields`), so
 //! the `*Request`, `*Input` and `*Change` types listed below exist only to
-//! describe them; they are written down in `request_bodies.rs`. A create or
+//! describe them; they are written down in `body_schemas.rs`. A create or
 //! PUT needs its required fields; a PATCH needs none, but may not blank them.
 //!
 //! The answers every operation shares come from the contract's general rules
@@ -38,7 +38,7 @@ use crate::{
     setup,
 };
 
-use crate::request_bodies::{
+use crate::body_schemas::{
     AppointmentChange, AppointmentInput, DoctorChange, DoctorInput, ErrorBody, HoursInput,
     LoginFields, LoginRequest, MappingChange, MappingFields, MappingInput, MeRequest,
     PasswordChangeRequest, PatientChange, PatientInput, RefreshRequest, RegisterRequest,

@@ -1,9 +1,11 @@
-//! The request bodies, as the `OpenAPI` document describes them. The
-//! handlers read bodies field by field (`validation::Fields`); these types
-//! exist only to describe them, and this file is the one place they are
-//! written down, side by side. They are the resources' wire types, named
-//! by each handler's `#[utoipa::path(request_body = …)]`, so they live at
-//! the resources' layer rather than in `openapi`, which only collects them.
+//! The bodies the `OpenAPI` document describes that no Rust type is read
+//! or written as: the request bodies, which the handlers read field by
+//! field (`validation::Fields`), and the error answer (`error::ApiError`
+//! renders it). These types exist only to describe them, and this file is
+//! the one place they are written down, side by side. Handlers name them in
+//! their `#[utoipa::path]` (`request_body = …`, `body = ErrorBody`), so they
+//! live at the resources' layer rather than in `openapi`, which only
+//! collects them.
 
 #![allow(dead_code)] // Read by the OpenAPI derive, never constructed.
 
