@@ -410,7 +410,7 @@ pub struct ErrorBody {
 }
 
 fn error_code_schema() -> utoipa::openapi::Object {
-    one_of_schema(error::CODES, false)
+    one_of_schema(&error::CODES, false)
 }
 
 fn role_schema() -> utoipa::openapi::Object {

@@ -12,7 +12,7 @@ use rocket::serde::json::Json;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::error::{self, ApiError, FieldErrors};
+use crate::error::{self, ApiError, Code, FieldErrors};
 
 /// The largest request body accepted (the contract's 1 MiB).
 const BODY_LIMIT_MIB: u64 = 1;
@@ -57,7 +57,7 @@ impl<'r> FromData<'r> for JsonValue {
 
 fn malformed(detail: impl Into<String>) -> ApiError {
     ApiError::BadRequest {
-        code: "malformed_json",
+        code: Code::MalformedJson,
         detail: detail.into(),
     }
 }

@@ -19,7 +19,7 @@ use crate::auth::password::Hasher;
 use crate::auth::token::{Claims, Keys, TokenKind};
 use crate::auth::{Caller, Role};
 use crate::db::Db;
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::http::JsonBody;
 use crate::origin::Origin;
 use crate::throttle::{ClientAddr, LoginThrottle, Subject};
@@ -94,7 +94,7 @@ async fn register(
 ) -> Result<Created<Json<User>>, ApiError> {
     if !db.read(crate::settings::sql::registration_open).await? {
         return Err(ApiError::Forbidden {
-            code: "registration_closed",
+            code: Code::RegistrationClosed,
             detail: "Self-registration is closed. An admin can create your account, \
                      or open registration in Settings."
                 .into(),
@@ -193,7 +193,7 @@ async fn sign_in(
             db.write(move |tx| users::sql::record_login_failure(tx, known, origin, delayed))
                 .await?;
             return Err(ApiError::Unauthorized {
-                code: "invalid_credentials",
+                code: Code::InvalidCredentials,
                 detail: "The email/username or password is wrong.".into(),
             });
         }
@@ -207,7 +207,7 @@ async fn sign_in(
         db.write(move |tx| audit::record(tx, Actor::account(id, role, origin), event))
             .await?;
         return Err(ApiError::Unauthorized {
-            code: "account_inactive",
+            code: Code::AccountInactive,
             detail: "This account has been deactivated. Ask an admin to reactivate it.".into(),
         });
     }

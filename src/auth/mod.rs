@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use crate::db::Db;
-use crate::error::{self, ApiError};
+use crate::error::{self, ApiError, Code};
 use crate::http::SeesArchived;
 use crate::origin::Origin;
 
@@ -167,7 +167,7 @@ async fn authenticate(req: &Request<'_>) -> Result<Caller, ApiError> {
     }
     if state.must_change_password && !serves_temporary_password(req) {
         return Err(ApiError::Forbidden {
-            code: "password_change_required",
+            code: Code::PasswordChangeRequired,
             detail: "An admin set a temporary password for this account. \
                      Choose your own (POST /api/auth/password/) to continue."
                 .into(),

@@ -8,7 +8,7 @@ use crate::audit::{self, Action, Actor, Entity, Event};
 use crate::auth::accounts::AccountState;
 use crate::auth::{Caller, Role};
 use crate::db::{self, ResultExt};
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
 use crate::origin::Origin;
 use crate::validation::like_pattern;
 
@@ -184,7 +184,7 @@ pub fn update(
         )?;
         if others == 0 {
             return Err(ApiError::Conflict {
-                code: "last_admin",
+                code: Code::LastAdmin,
                 detail: "This is the last active admin; make another admin first.".into(),
             });
         }
