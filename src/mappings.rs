@@ -24,19 +24,24 @@ use crate::error::{ApiError, FieldErrors};
 use crate::http::{self, JsonBody, Ordering, Page, Paging};
 
 pub fn routes() -> Vec<Route> {
-    routes![
-        list,
-        create,
-        for_patient,
-        update,
-        replace,
-        remove,
-        detail,
-        detail_update,
-        detail_replace,
-        detail_remove,
-        delete_alias
-    ]
+    let mut routes = audit::denied::about(
+        Entity::Mapping,
+        routes![
+            list,
+            create,
+            update,
+            replace,
+            remove,
+            detail,
+            detail_update,
+            detail_replace,
+            detail_remove,
+            delete_alias
+        ],
+    );
+    // Its id is a patient's: an attempt on it is an attempt on the patient.
+    routes.extend(audit::denied::about(Entity::Patient, routes![for_patient]));
+    routes
 }
 
 const STATUSES: &str = "ACTIVE, INACTIVE, COMPLETED";

@@ -18,7 +18,7 @@ use crate::http::JsonBody;
 use crate::validation::Fields;
 
 pub fn routes() -> Vec<Route> {
-    routes![read, update]
+    audit::denied::about(Entity::Setting, routes![read, update])
 }
 
 /// The settings as the API shows them.

@@ -36,16 +36,15 @@ pub mod input;
 pub mod sql;
 
 pub fn routes() -> Vec<Route> {
-    routes![
-        list,
-        create,
-        read,
-        update,
-        change_status,
-        cancel,
-        for_patient,
-        slots
-    ]
+    let mut routes = audit::denied::about(
+        Entity::Appointment,
+        routes![list, create, read, update, change_status, cancel],
+    );
+    // `/patients/<id>/appointments` and `/doctors/<id>/slots` are about the
+    // patient and the doctor their id names.
+    routes.extend(audit::denied::about(Entity::Patient, routes![for_patient]));
+    routes.extend(audit::denied::about(Entity::Doctor, routes![slots]));
+    routes
 }
 
 /// What kind of visit.

@@ -16,7 +16,7 @@ use crate::http::{self, Page, Paging};
 use crate::validation;
 
 pub fn routes() -> Vec<Route> {
-    routes![list, export]
+    super::denied::about(Entity::Audit, routes![list, export])
 }
 
 /// Most rows one export may hold; past it, narrow the dates.

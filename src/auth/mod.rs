@@ -9,7 +9,7 @@ use rocket::outcome::try_outcome;
 use rocket::request::{FromRequest, Outcome, Request};
 use serde::{Deserialize, Serialize};
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::db::Db;
 use crate::error::{self, ApiError, Code};
@@ -113,9 +113,27 @@ impl<'r> FromRequest<'r> for Caller {
             })
             .await;
         match result {
-            Ok(caller) => Outcome::Success(*caller),
+            Ok(caller) => {
+                // Ignored when set already: the memo gives the same caller.
+                let _ = req.local_cache(Verified::default).0.set(*caller);
+                Outcome::Success(*caller)
+            }
             Err(status) => Outcome::Error((*status, ())),
         }
+    }
+}
+
+/// The caller a request's guard verified, kept for what runs after the
+/// handler (see `Caller::verified`).
+#[derive(Default)]
+struct Verified(OnceLock<Caller>);
+
+impl Caller {
+    /// The caller this request's `Caller` guard verified: `None` if no
+    /// guard ran yet, or it refused the request. For code that runs after
+    /// the handler, such as the trail's record of denied attempts.
+    pub fn verified(req: &Request<'_>) -> Option<Caller> {
+        req.local_cache(Verified::default).0.get().copied()
     }
 }
 

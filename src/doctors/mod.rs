@@ -29,7 +29,10 @@ mod input;
 pub mod sql;
 
 pub fn routes() -> Vec<Route> {
-    routes![list, create, read, replace, update, archive, restore]
+    audit::denied::about(
+        Entity::Doctor,
+        routes![list, create, read, replace, update, archive, restore],
+    )
 }
 
 /// A caller allowed to write doctors (staff or admin).

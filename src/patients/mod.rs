@@ -29,7 +29,10 @@ mod input;
 pub mod sql;
 
 pub fn routes() -> Vec<Route> {
-    routes![list, create, read, replace, update, archive, restore]
+    audit::denied::about(
+        Entity::Patient,
+        routes![list, create, read, replace, update, archive, restore],
+    )
 }
 
 /// The fields a client writes, as stored.

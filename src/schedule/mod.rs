@@ -27,13 +27,18 @@ pub mod availability;
 pub mod sql;
 
 pub fn routes() -> Vec<Route> {
-    routes![
-        read_hours,
-        replace_hours,
-        list_time_off,
-        add_time_off,
-        remove_time_off
-    ]
+    // A doctor's hours and time off: an attempt on them is on the doctor
+    // (`/doctors/<id>/…`).
+    audit::denied::about(
+        Entity::Doctor,
+        routes![
+            read_hours,
+            replace_hours,
+            list_time_off,
+            add_time_off,
+            remove_time_off
+        ],
+    )
 }
 
 /// One weekly block of a doctor's hours, in the clinic's local time.

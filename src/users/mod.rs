@@ -21,7 +21,10 @@ use crate::throttle::LoginThrottle;
 use crate::validation::Fields;
 
 pub fn routes() -> Vec<Route> {
-    routes![list, create, read, update, deactivate]
+    audit::denied::about(
+        Entity::User,
+        routes![list, create, read, update, deactivate],
+    )
 }
 
 /// An account as the API shows it (never its password hash).
