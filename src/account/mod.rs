@@ -147,71 +147,159 @@ async fn sign_in(
     keys: &Keys,
     hasher: &Hasher,
 ) -> Result<TokenPair, ApiError> {
-    // Before any work: a throttled address gets no password check at all.
     let client = ClientAddr(origin.ip);
+    // Before any work: a throttled address gets no password check at all.
     throttle.check_address(client)?;
+    let (login, secret) = credentials(&body)?;
+    let mut attempt = SignIn::of(login, origin, throttle, db).await?;
+    attempt.refuse_while_delayed().await?;
+    let account = attempt.check_password(secret, hasher).await?;
+    attempt.refuse_inactive(&account).await?;
+    open_login(&account, origin, db, keys).await
+}
+
+/// The `email` (or `username`) and `password` of a sign-in body.
+fn credentials(body: &JsonBody) -> Result<(String, String), ApiError> {
     let mut fields = Fields::new(&body.0);
     let login = fields.text(&["email", "username"], 254);
     let login = fields.require(&["email", "username"], login, true);
     let secret = fields.raw_string("password");
     let secret = fields.require(&["password"], secret, true);
     fields.finish()?;
-    let (Some(login), Some(secret)) = (login, secret) else {
-        return Err(ApiError::Internal(anyhow::anyhow!(
+    match (login, secret) {
+        (Some(login), Some(secret)) => Ok((login, secret)),
+        _ => Err(ApiError::Internal(anyhow::anyhow!(
             "validated login is incomplete"
-        )));
-    };
-
-    let subject_name = login.to_lowercase();
-    let account = db
-        .read(move |conn| users::sql::find_login(conn, &login))
-        .await?;
-    let (subject, resets) = match &account {
-        Some(account) => (Subject::Account(account.id), account.throttle_resets),
-        None => (Subject::Unknown(subject_name), 0),
-    };
-    let known = account.as_ref().map(|a| (a.id, a.role));
-    // This account (or name) from this address is waiting out a delay:
-    // refused before any password check, right or wrong. From another
-    // address, the account signs in as usual.
-    if let Err(err) = throttle.check_pair(&subject, client, resets) {
-        if let Some((id, role)) = known {
-            let event = Event::new(Action::LoginFailed)
-                .on(Entity::User, id)
-                .failed();
-            db.write(move |tx| audit::record(tx, Actor::account(id, role, origin), event))
-                .await?;
-        }
-        return Err(err);
+        ))),
     }
-    let stored_hash = account.as_ref().map(|a| a.password_hash.clone());
-    let matches = hasher.verify(secret, stored_hash).await?;
-    let account = match account {
-        Some(account) if matches => account,
-        _ => {
-            let delayed = throttle.record_failure(&subject, client, resets);
-            db.write(move |tx| users::sql::record_login_failure(tx, known, origin, delayed))
-                .await?;
-            return Err(ApiError::Unauthorized {
-                code: Code::InvalidCredentials,
-                detail: "The email/username or password is wrong.".into(),
-            });
+}
+
+/// One sign-in attempt: the account its login names (if any), whose
+/// failures it counts as, and from where.
+struct SignIn<'a> {
+    account: Option<users::sql::Login>,
+    subject: Subject,
+    /// The account's `throttle_resets` (see `throttle`).
+    resets: i64,
+    client: ClientAddr,
+    origin: Origin,
+    throttle: &'a LoginThrottle,
+    db: &'a Db,
+}
+
+impl<'a> SignIn<'a> {
+    /// Looks up the account `login` names. An unknown name is counted
+    /// under the name itself, so the answers do not tell the two apart.
+    async fn of(
+        login: String,
+        origin: Origin,
+        throttle: &'a LoginThrottle,
+        db: &'a Db,
+    ) -> Result<Self, ApiError> {
+        let subject_name = login.to_lowercase();
+        let account = db
+            .read(move |conn| users::sql::find_login(conn, &login))
+            .await?;
+        let (subject, resets) = match &account {
+            Some(account) => (Subject::Account(account.id), account.throttle_resets),
+            None => (Subject::Unknown(subject_name), 0),
+        };
+        Ok(Self {
+            account,
+            subject,
+            resets,
+            client: ClientAddr(origin.ip),
+            origin,
+            throttle,
+            db,
+        })
+    }
+
+    /// The account's id and role, for the trail.
+    fn known(&self) -> Option<(i64, Role)> {
+        self.account.as_ref().map(|a| (a.id, a.role))
+    }
+
+    /// This account (or name) from this address is waiting out a delay:
+    /// refused before any password check, right or wrong. From another
+    /// address, the account signs in as usual.
+    async fn refuse_while_delayed(&self) -> Result<(), ApiError> {
+        let Err(err) = self
+            .throttle
+            .check_pair(&self.subject, self.client, self.resets)
+        else {
+            return Ok(());
+        };
+        if let Some((id, role)) = self.known() {
+            self.record_refusal(id, role).await?;
         }
-    };
-    throttle.record_success(&subject, client);
-    if !account.is_active {
-        let (id, role) = (account.id, account.role);
+        Err(err)
+    }
+
+    /// The account (taken out of the attempt), if `secret` is its
+    /// password; else the failure is counted and recorded, and the answer
+    /// is the same for an unknown name and a wrong password.
+    async fn check_password(
+        &mut self,
+        secret: String,
+        hasher: &Hasher,
+    ) -> Result<users::sql::Login, ApiError> {
+        let stored_hash = self.account.as_ref().map(|a| a.password_hash.clone());
+        let matches = hasher.verify(secret, stored_hash).await?;
+        let known = self.known();
+        match self.account.take() {
+            Some(account) if matches => {
+                self.throttle.record_success(&self.subject, self.client);
+                Ok(account)
+            }
+            _ => {
+                let delayed = self
+                    .throttle
+                    .record_failure(&self.subject, self.client, self.resets);
+                let origin = self.origin;
+                self.db
+                    .write(move |tx| users::sql::record_login_failure(tx, known, origin, delayed))
+                    .await?;
+                Err(ApiError::Unauthorized {
+                    code: Code::InvalidCredentials,
+                    detail: "The email/username or password is wrong.".into(),
+                })
+            }
+        }
+    }
+
+    /// A deactivated account is refused, with the right password too.
+    async fn refuse_inactive(&self, account: &users::sql::Login) -> Result<(), ApiError> {
+        if account.is_active {
+            return Ok(());
+        }
+        self.record_refusal(account.id, account.role).await?;
+        Err(ApiError::Unauthorized {
+            code: Code::AccountInactive,
+            detail: "This account has been deactivated. Ask an admin to reactivate it.".into(),
+        })
+    }
+
+    /// A failed `login` of account `id` in the trail.
+    async fn record_refusal(&self, id: i64, role: Role) -> Result<(), ApiError> {
+        let origin = self.origin;
         let event = Event::new(Action::LoginFailed)
             .on(Entity::User, id)
             .failed();
-        db.write(move |tx| audit::record(tx, Actor::account(id, role, origin), event))
-            .await?;
-        return Err(ApiError::Unauthorized {
-            code: Code::AccountInactive,
-            detail: "This account has been deactivated. Ask an admin to reactivate it.".into(),
-        });
+        self.db
+            .write(move |tx| audit::record(tx, Actor::account(id, role, origin), event))
+            .await
     }
+}
 
+/// Issues the token pair of a new login for `account`, stores its refresh
+/// token and records the login, and returns the pair with the account.
+async fn open_login(
+    account: &users::sql::Login,
+    origin: Origin,
+    db: &Db,
+    keys: &Keys,
+) -> Result<TokenPair, ApiError> {
     let (mut pair, refresh_claims) =
         issue_pair(keys, account.id, account.role, account.token_version)?;
     let (user_id, role) = (account.id, account.role);
