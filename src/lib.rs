@@ -2,7 +2,7 @@
 //! doctor looks after whom) with its browser UI, in one executable.
 //!
 //! The modules in their layers, lowest first. A module imports only from
-//! its own layer or one below (`layers.rs` holds the list and the test that
+//! its own layer or one below (`layers/` holds the list and the test that
 //! checks it; the README's Development section has the picture).
 
 // Base: knows nothing of clinics.
