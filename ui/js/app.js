@@ -34,12 +34,20 @@ const STAFF = ["admin", "staff"];
 const ADMIN = ["admin"];
 
 /**
- * Where an account starts: the day's board for the front desk (staff, admin)
- * and for a doctor's own account; a `user` (who sees only the patients they
- * added) starts on those patients.
+ * The home screen (`/` and the brand link): the day's board for the front
+ * desk (staff, admin) and for a doctor's own account; a `user` (who sees only
+ * the patients they added) keeps those patients.
  */
 function home(user) {
   return user && (STAFF.includes(user.role) || user.doctor) ? "/today" : "/patients";
+}
+
+/**
+ * Where signing in leads when no page was asked for: a doctor's own account
+ * opens on their day; everyone else on the patients list, as before.
+ */
+function landing(user) {
+  return user && user.doctor ? "/today" : "/patients";
 }
 
 // public: reachable signed out. roles: who may open it (others see "not allowed").
@@ -113,13 +121,13 @@ async function render() {
     afterLogin = location.pathname + location.search;
     return router.navigate("/login", { replace: true });
   }
-  if (found && found.route.guestOnly && user) return router.navigate(home(user), { replace: true });
+  if (found && found.route.guestOnly && user) return router.navigate(landing(user), { replace: true });
   if (user && user.must_change_password && !(found && found.route.passwordChange)) {
     afterPassword = location.pathname + location.search;
     return router.navigate("/password", { replace: true });
   }
-  if (found && found.route.passwordChange && !user.must_change_password) return router.navigate(home(user), { replace: true });
-  const next = found && found.route.passwordChange ? afterPassword || home(user) : null;
+  if (found && found.route.passwordChange && !user.must_change_password) return router.navigate(landing(user), { replace: true });
+  const next = found && found.route.passwordChange ? afterPassword || landing(user) : null;
   if (next) afterPassword = null;
 
   updateShell(found && found.route.nav);
@@ -163,9 +171,9 @@ function focusScreen(el) {
   }
 }
 
-/** After sign-in: go where the visitor was heading, else to the account's home. */
+/** After sign-in: go where the visitor was heading, else where the account lands. */
 function enterApp() {
-  const to = afterLogin && !afterLogin.startsWith("/login") ? afterLogin : home(session.currentUser());
+  const to = afterLogin && !afterLogin.startsWith("/login") ? afterLogin : landing(session.currentUser());
   afterLogin = null;
   router.navigate(to, { replace: true });
 }
@@ -219,7 +227,7 @@ session.onChange((user, reason) => {
     flash(msg, kind);
     if (location.pathname !== "/setup") {
       // Only an expired session returns to where it was; after a deliberate sign-out
-      // the next person starts on their own home screen.
+      // the next person starts where their account lands.
       afterLogin = reason === "logout:expired" ? location.pathname + location.search : null;
       router.navigate("/login", { replace: location.pathname === "/login" });
     }
