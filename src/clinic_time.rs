@@ -5,7 +5,7 @@
 
 use std::sync::RwLock;
 
-use jiff::civil::DateTime;
+use jiff::civil::{Date, DateTime};
 use jiff::tz::{AmbiguousOffset, TimeZone};
 use jiff::{Timestamp, ZonedDateTime};
 
@@ -103,6 +103,87 @@ pub fn parse_local(text: &str, zone: &TimeZone) -> Result<Timestamp, LocalTimeEr
         .map_err(|_| LocalTimeError::Skipped)
 }
 
+/// A time a client sent: with an offset or `Z` it is taken as given;
+/// without one (`2027-03-29T09:00`) it is wall-clock time in `zone`.
+pub fn parse_instant(text: &str, zone: &TimeZone) -> Result<Timestamp, LocalTimeError> {
+    let text = text.trim();
+    match text.parse::<Timestamp>() {
+        Ok(at) => Ok(at),
+        Err(_) => parse_local(text, zone),
+    }
+}
+
+/// An instant as the database keeps it: UTC, RFC 3339, to the second
+/// (fixed width, so stored times compare as text).
+pub fn stored(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A stored instant read back; `None` only for a row written by hand.
+pub fn from_stored(text: &str) -> Option<Timestamp> {
+    text.parse().ok()
+}
+
+/// An instant as the API answers it: the wall-clock time in `zone`, with
+/// that moment's offset (`2027-03-29T09:00:00+02:00`).
+pub fn answered(at: Timestamp, zone: &TimeZone) -> String {
+    ZonedDateTime::new(at, zone.clone())
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+/// The stored text of an instant, answered in `zone`; the text as it is if
+/// it cannot be read.
+pub fn answered_stored(text: &str, zone: &TimeZone) -> String {
+    from_stored(text).map_or_else(|| text.to_owned(), |at| answered(at, zone))
+}
+
+/// The date of `at` in `zone`.
+pub fn local_date(at: Timestamp, zone: &TimeZone) -> Date {
+    ZonedDateTime::new(at, zone.clone()).date()
+}
+
+/// A `time` date as a `jiff` one (the rest of the code base uses `time`).
+pub fn jiff_date(date: time::Date) -> Option<Date> {
+    Date::new(
+        i16::try_from(date.year()).ok()?,
+        i8::try_from(u8::from(date.month())).ok()?,
+        i8::try_from(date.day()).ok()?,
+    )
+    .ok()
+}
+
+/// Today's date in `zone`, as a calendar date.
+pub fn local_today(zone: &TimeZone) -> Date {
+    local_date(Timestamp::now(), zone)
+}
+
+/// The first instant of `date` in `zone` (usually midnight; the first
+/// minute that exists where a DST change skips midnight).
+pub fn day_start(date: Date, zone: &TimeZone) -> Option<Timestamp> {
+    date.to_zoned_datetime(zone.clone())
+        .ok()
+        .map(|zoned| zoned.timestamp())
+}
+
+/// `date` at the wall-clock `hour:minute` in `zone`. A time the clocks
+/// skipped is read as the same wall time after the change and a repeated
+/// one as the earlier (the "compatible" reading), so a weekly block that
+/// touches a DST change still has a start and an end.
+pub fn at_wall_clock(date: Date, hour: i8, minute: i8, zone: &TimeZone) -> Option<Timestamp> {
+    let local = date.at(hour, minute, 0, 0);
+    zone.to_ambiguous_zoned_datetime(local)
+        .compatible()
+        .ok()
+        .map(|zoned| zoned.timestamp())
+}
+
+/// Now, to the whole minute (appointments start on a minute).
+pub fn this_minute() -> Timestamp {
+    let now = Timestamp::now().as_second();
+    Timestamp::from_second(now - now.rem_euclid(60)).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +233,39 @@ mod tests {
         let niue = zone("Pacific/Niue").expect("UTC-11");
         let (ahead, behind) = (today_in(&kiritimati), today_in(&niue));
         assert!(ahead > behind, "25 hours apart: never the same date");
+    }
+
+    #[test]
+    fn answers_carry_the_offset_of_their_moment_and_weekly_times_stay_on_the_wall_clock() {
+        let berlin = zone("Europe/Berlin").expect("zone");
+        let before: Date = "2027-03-22".parse().expect("date");
+        let after: Date = "2027-03-29".parse().expect("date");
+        let nine_before = at_wall_clock(before, 9, 0, &berlin).expect("exists");
+        let nine_after = at_wall_clock(after, 9, 0, &berlin).expect("exists");
+        assert_eq!(answered(nine_before, &berlin), "2027-03-22T09:00:00+01:00");
+        assert_eq!(answered(nine_after, &berlin), "2027-03-29T09:00:00+02:00");
+        assert_eq!(stored(nine_after), "2027-03-29T07:00:00Z");
+        assert_eq!(from_stored(&stored(nine_after)), Some(nine_after));
+        // The skipped 02:30 of 28 March reads as 03:30 for a weekly block.
+        let skipped = at_wall_clock("2027-03-28".parse().expect("date"), 2, 30, &berlin);
+        assert_eq!(
+            answered(skipped.expect("compatible"), &berlin),
+            "2027-03-28T03:30:00+02:00"
+        );
+    }
+
+    #[test]
+    fn a_sent_time_with_an_offset_is_as_given_and_one_without_is_clinic_time() {
+        let kolkata = zone("Asia/Kolkata").expect("zone");
+        let given = parse_instant("2027-03-29T09:00:00Z", &kolkata).expect("valid");
+        assert_eq!(stored(given), "2027-03-29T09:00:00Z");
+        let local = parse_instant("2027-03-29T09:00", &kolkata).expect("valid");
+        assert_eq!(stored(local), "2027-03-29T03:30:00Z");
+        assert_eq!(
+            parse_instant("soon", &kolkata),
+            Err(LocalTimeError::Malformed)
+        );
+        let midnight = day_start("2027-03-29".parse().expect("date"), &kolkata).expect("exists");
+        assert_eq!(stored(midnight), "2027-03-28T18:30:00Z");
     }
 }

@@ -8,7 +8,8 @@
 //! `throttled`, `busy`, `bad_request`, `storage_full`, `server_error`,
 //! `password_change_required`, `too_many_connections` (the front door's
 //! 503 past a connection cap, written by the front module itself, outside
-//! Rocket).
+//! Rocket), `slot_taken` (a booking that would overlap; the body names the
+//! clashes in `conflicts`), `invalid_transition`, `appointment_closed`.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -43,6 +44,9 @@ pub const CODES: &[&str] = &[
     "server_error",
     "password_change_required",
     "too_many_connections",
+    "slot_taken",
+    "invalid_transition",
+    "appointment_closed",
 ];
 
 /// Field name → every problem found with it. Sorted, so output is stable.
@@ -65,6 +69,13 @@ pub enum ApiError {
     MethodNotAllowed { allow: String },
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// `409 slot_taken`: the time is already taken; `conflicts` (a JSON
+    /// array the resource builds) names what it clashes with.
+    #[error("{detail}")]
+    Taken {
+        detail: String,
+        conflicts: serde_json::Value,
+    },
     #[error("The request body is larger than 1 MiB.")]
     PayloadTooLarge,
     #[error("The request body must be JSON (Content-Type: application/json).")]
@@ -136,7 +147,7 @@ impl ApiError {
             Self::Forbidden { .. } => Status::Forbidden,
             Self::NotFound => Status::NotFound,
             Self::MethodNotAllowed { .. } => Status::MethodNotAllowed,
-            Self::Conflict { .. } => Status::Conflict,
+            Self::Conflict { .. } | Self::Taken { .. } => Status::Conflict,
             Self::PayloadTooLarge => Status::PayloadTooLarge,
             Self::UnsupportedMediaType => Status::UnsupportedMediaType,
             Self::Throttled { .. } => Status::TooManyRequests,
@@ -156,6 +167,7 @@ impl ApiError {
             | Self::Unauthorized { code, .. }
             | Self::Forbidden { code, .. }
             | Self::Conflict { code, .. } => code,
+            Self::Taken { .. } => "slot_taken",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::PayloadTooLarge => "payload_too_large",
@@ -173,6 +185,8 @@ struct Body<'a> {
     code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a FieldErrors>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conflicts: Option<&'a serde_json::Value>,
 }
 
 impl<'r> Responder<'r, 'static> for ApiError {
@@ -200,6 +214,10 @@ impl<'r> Responder<'r, 'static> for ApiError {
             detail,
             code: self.code(),
             errors,
+            conflicts: match &self {
+                Self::Taken { conflicts, .. } => Some(conflicts),
+                _ => None,
+            },
         });
         let mut response = Response::build_from(body.respond_to(req)?);
         response.status(status);

@@ -29,8 +29,28 @@ impl<'r> FromData<'r> for JsonBody {
     type Error = ();
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
-        match read_json(req, data).await {
+        let body = read_json(req, data).await.and_then(|value| match value {
+            Value::Object(map) => Ok(JsonBody(map)),
+            _ => Err(malformed("The request body must be a JSON object.")),
+        });
+        match body {
             Ok(body) => data::Outcome::Success(body),
+            Err(err) => data::Outcome::Error((error::park(req, err), ())),
+        }
+    }
+}
+
+/// A request body that is any JSON value (a whole list a route replaces,
+/// such as a doctor's weekly hours), with `JsonBody`'s other rules.
+pub struct JsonValue(pub Value);
+
+#[rocket::async_trait]
+impl<'r> FromData<'r> for JsonValue {
+    type Error = ();
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        match read_json(req, data).await {
+            Ok(value) => data::Outcome::Success(JsonValue(value)),
             Err(err) => data::Outcome::Error((error::park(req, err), ())),
         }
     }
@@ -43,7 +63,7 @@ fn malformed(detail: impl Into<String>) -> ApiError {
     }
 }
 
-async fn read_json(req: &Request<'_>, data: Data<'_>) -> Result<JsonBody, ApiError> {
+async fn read_json(req: &Request<'_>, data: Data<'_>) -> Result<Value, ApiError> {
     let content_type = req.content_type();
     let is_json =
         content_type.is_some_and(|ct| ct.is_json() || ct.sub().as_str().ends_with("+json"));
@@ -59,7 +79,7 @@ async fn read_json(req: &Request<'_>, data: Data<'_>) -> Result<JsonBody, ApiErr
         return Err(ApiError::PayloadTooLarge);
     }
     if bytes.is_empty() {
-        return Err(malformed("A JSON object is required as the request body."));
+        return Err(malformed("A JSON body is required."));
     }
     if !is_json {
         return Err(ApiError::UnsupportedMediaType);
@@ -69,8 +89,7 @@ async fn read_json(req: &Request<'_>, data: Data<'_>) -> Result<JsonBody, ApiErr
     let parsed = serde::de::DeserializeSeed::deserialize(UniqueKeys, &mut deserializer)
         .and_then(|value| deserializer.end().map(|()| value));
     match parsed {
-        Ok(Value::Object(map)) => Ok(JsonBody(map)),
-        Ok(_) => Err(malformed("The request body must be a JSON object.")),
+        Ok(value) => Ok(value),
         Err(e) => Err(malformed(format!(
             "The request body is not valid JSON: {e}."
         ))),
@@ -351,8 +370,12 @@ pub fn choice(
     parsed
 }
 
-fn push(errors: &mut FieldErrors, name: &str, message: String) {
-    errors.entry(name.to_owned()).or_default().push(message);
+/// Adds `message` to the errors of `name`.
+pub fn push(errors: &mut FieldErrors, name: &str, message: impl Into<String>) {
+    errors
+        .entry(name.to_owned())
+        .or_default()
+        .push(message.into());
 }
 
 /// `Ok(value)` if no query parameter was bad, else a `400` naming each.

@@ -25,11 +25,13 @@ pub mod tls;
 pub mod ui;
 pub mod validation;
 
+pub mod appointments;
 pub mod auth;
 pub mod doctors;
 pub mod health;
 pub mod mappings;
 pub mod patients;
+pub mod schedule;
 pub mod settings;
 pub mod setup;
 pub mod users;

@@ -19,7 +19,7 @@ use crate::lock::InstanceLock;
 use crate::setup::SetupToken;
 use crate::throttle::LoginThrottle;
 use crate::tls::{self, Transport};
-use crate::{audit, cors, desktop, doctors, front, mappings, patients};
+use crate::{appointments, audit, cors, desktop, doctors, front, mappings, patients, schedule};
 use crate::{auth, backup, error, health, http, openapi, settings, setup, telemetry, ui, users};
 
 /// Prepares the data directory and database and returns the server, ready
@@ -74,6 +74,8 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         patients::routes(),
         doctors::routes(),
         mappings::routes(),
+        schedule::routes(),
+        appointments::routes(),
         backup::routes::routes(),
         audit::routes::routes(),
         http::fallback_routes(),

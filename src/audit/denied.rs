@@ -78,6 +78,7 @@ fn target(method: Method, route_name: Option<&str>, path: &str) -> (Option<Entit
         }
         Some("mappings") => Entity::Mapping,
         Some("users") => Entity::User,
+        Some("appointments") => Entity::Appointment,
         Some("settings") => Entity::Setting,
         Some("admin") => Entity::Backup,
         Some("audit") => Entity::Audit,
@@ -93,6 +94,8 @@ fn exists(conn: &Connection, entity: Entity, id: i64) -> Result<bool, ApiError> 
         Entity::Doctor => "doctors",
         Entity::Mapping => "mappings",
         Entity::User => "users",
+        Entity::Appointment => "appointments",
+        Entity::TimeOff => "doctor_time_off",
         Entity::Setting | Entity::Backup | Entity::Audit => return Ok(false),
     };
     Ok(conn

@@ -56,10 +56,14 @@ pub enum Action {
     SettingChange,
     Denied,
     Backup,
+    /// An appointment moved along its status flow (arrived, started, …).
+    StatusChange,
+    /// Staff booked over a clash, or outside a doctor's hours, on purpose.
+    Override,
 }
 
 impl Action {
-    pub const ALL: [Self; 22] = [
+    pub const ALL: [Self; 24] = [
         Self::Create,
         Self::Update,
         Self::Archive,
@@ -82,6 +86,8 @@ impl Action {
         Self::SettingChange,
         Self::Denied,
         Self::Backup,
+        Self::StatusChange,
+        Self::Override,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +114,8 @@ impl Action {
             Self::SettingChange => "setting_change",
             Self::Denied => "denied",
             Self::Backup => "backup",
+            Self::StatusChange => "status_change",
+            Self::Override => "override",
         }
     }
 
@@ -127,10 +135,12 @@ pub enum Entity {
     Setting,
     Backup,
     Audit,
+    Appointment,
+    TimeOff,
 }
 
 impl Entity {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 9] = [
         Self::Patient,
         Self::Doctor,
         Self::Mapping,
@@ -138,6 +148,8 @@ impl Entity {
         Self::Setting,
         Self::Backup,
         Self::Audit,
+        Self::Appointment,
+        Self::TimeOff,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -149,6 +161,8 @@ impl Entity {
             Self::Setting => "setting",
             Self::Backup => "backup",
             Self::Audit => "audit",
+            Self::Appointment => "appointment",
+            Self::TimeOff => "time_off",
         }
     }
 

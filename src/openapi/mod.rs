@@ -33,7 +33,10 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::users;
-use crate::{audit, auth, backup, doctors, health, mappings, patients, settings, setup};
+use crate::{
+    appointments, audit, auth, backup, doctors, health, mappings, patients, schedule, settings,
+    setup,
+};
 
 mod requests;
 
@@ -44,7 +47,7 @@ pub use requests::*;
 #[openapi(
     info(
         title = "clinicdesk",
-        description = "A small clinic's patients, doctors and patient–doctor mappings. \
+        description = "A small clinic's patients, doctors, patient–doctor mappings, doctors' hours and appointments. \
             Every route also answers with a trailing slash. Errors are always \
             `{\"detail\", \"code\", \"errors\"?}`; lists carry `X-Total-Count` and `Link`."
     ),
@@ -61,6 +64,10 @@ pub use requests::*;
         patients::archive, patients::restore,
         doctors::list, doctors::create, doctors::read, doctors::replace, doctors::update,
         doctors::archive, doctors::restore,
+        schedule::read_hours, schedule::replace_hours, schedule::list_time_off, schedule::add_time_off,
+        schedule::remove_time_off,
+        appointments::list, appointments::create, appointments::read, appointments::update,
+        appointments::change_status, appointments::cancel, appointments::for_patient, appointments::slots,
         mappings::list, mappings::create, mappings::for_patient, mappings::update, mappings::replace,
         mappings::remove, mappings::detail, mappings::detail_update, mappings::detail_replace,
         mappings::detail_remove, mappings::delete_alias,
@@ -72,7 +79,8 @@ pub use requests::*;
         LoginRequest, RefreshRequest, MeRequest,
         PasswordChangeRequest, UserCreateRequest, UserChangeRequest, SettingsChangeRequest,
         PatientChange, PatientInput, DoctorChange, DoctorInput, MappingFields, MappingInput,
-        MappingChange, audit::Entity,
+        MappingChange, audit::Entity, HoursInput, TimeOffInput, AppointmentInput, AppointmentChange,
+        StatusChangeRequest,
     )),
     modifiers(&Mounted)
 )]

@@ -153,6 +153,10 @@ pub struct UserChangeRequest {
     /// locked; failed sign-ins only delay the address they come from).
     #[schema(nullable = false, schema_with = unlock_schema)]
     locked: Option<bool>,
+    /// The doctor record this account belongs to, or `null`. One account
+    /// per doctor (a second is `409 duplicate`); an archived or unknown
+    /// doctor is `400`.
+    doctor: Option<i64>,
 }
 
 /// `PATCH /api/settings/`.
@@ -277,6 +281,9 @@ pub struct DoctorChange {
     /// Default `true`.
     #[schema(nullable = false)]
     is_available: Option<bool>,
+    /// The usual appointment length in minutes; default 15.
+    #[schema(nullable = false, minimum = 5, maximum = 240)]
+    appointment_minutes: Option<i64>,
 }
 
 /// `POST /api/mappings/`: `patient` (or `patient_id`) and `doctor` (or
@@ -392,6 +399,10 @@ pub struct ErrorBody {
     /// Field name → every problem with it.
     #[schema(nullable = false)]
     errors: Option<BTreeMap<String, Vec<String>>>,
+    /// On `409 slot_taken` only: the active appointments the booking would
+    /// overlap.
+    #[schema(nullable = false)]
+    conflicts: Option<Vec<crate::appointments::Conflict>>,
 }
 
 fn role_schema() -> utoipa::openapi::Object {
@@ -443,4 +454,92 @@ fn phone_schema() -> utoipa::openapi::Object {
         .max_length(Some(20))
         .pattern(Some(r"^\+?[0-9 ()-]+$"))
         .build()
+}
+
+/// One block of `PUT /api/doctors/<id>/hours/`.
+#[derive(ToSchema)]
+pub struct HoursInput {
+    /// ISO weekday: Monday = 1 … Sunday = 7.
+    #[schema(minimum = 1, maximum = 7)]
+    weekday: i64,
+    /// `HH:MM`, clinic time, 00:00–23:59.
+    #[schema(example = "09:00", pattern = "^[0-2][0-9]:[0-5][0-9]$")]
+    start: String,
+    /// `HH:MM`, after `start`.
+    #[schema(example = "13:00", pattern = "^[0-2][0-9]:[0-5][0-9]$")]
+    end: String,
+}
+
+/// `POST /api/doctors/<id>/time-off/`: a date (`2027-03-03`, the whole day)
+/// or a date and time, with an offset or in clinic time.
+#[derive(ToSchema)]
+pub struct TimeOffInput {
+    #[schema(example = "2027-03-03")]
+    start: String,
+    /// After `start`; a date means the end of that day. At most a year on.
+    #[schema(example = "2027-03-07")]
+    end: String,
+    #[schema(max_length = 200)]
+    reason: Option<String>,
+}
+
+/// `POST /api/appointments/`. Times are RFC 3339; without an offset they
+/// are clinic time (`2027-03-29T09:00`).
+#[derive(ToSchema)]
+pub struct AppointmentInput {
+    patient: i64,
+    doctor: i64,
+    /// Required, except for a `walk_in`, which starts now.
+    #[schema(example = "2027-03-29T09:00")]
+    start: Option<String>,
+    /// Or `duration`; neither: the doctor's `appointment_minutes`.
+    end: Option<String>,
+    /// Minutes, 5–480.
+    #[schema(minimum = 5, maximum = 480)]
+    duration: Option<i64>,
+    #[schema(schema_with = appointment_kind_schema)]
+    kind: Option<String>,
+    #[schema(max_length = 200)]
+    reason: Option<String>,
+    #[schema(max_length = 2000)]
+    notes: Option<String>,
+    /// Book over a clash or outside the doctor's hours (admin, staff;
+    /// `user` → `403`). Recorded in the audit trail.
+    #[schema(nullable = false)]
+    r#override: Option<bool>,
+}
+
+/// `PATCH /api/appointments/<id>/`: notes, or a move (only while active).
+/// A new `start` alone keeps the duration.
+#[derive(ToSchema)]
+pub struct AppointmentChange {
+    start: Option<String>,
+    end: Option<String>,
+    #[schema(minimum = 5, maximum = 480)]
+    duration: Option<i64>,
+    doctor: Option<i64>,
+    #[schema(max_length = 200)]
+    reason: Option<String>,
+    #[schema(max_length = 2000)]
+    notes: Option<String>,
+    #[schema(nullable = false)]
+    r#override: Option<bool>,
+}
+
+/// `POST /api/appointments/<id>/status/`.
+#[derive(ToSchema)]
+pub struct StatusChangeRequest {
+    #[schema(schema_with = appointment_status_schema)]
+    status: String,
+    /// Kept as `cancel_reason` on a cancel.
+    #[schema(max_length = 200)]
+    reason: Option<String>,
+}
+
+fn appointment_kind_schema() -> utoipa::openapi::Object {
+    one_of_schema(&crate::appointments::KINDS, true)
+}
+
+fn appointment_status_schema() -> utoipa::openapi::Object {
+    one_of_schema(&crate::appointments::STATUSES, false)
 }

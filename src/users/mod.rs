@@ -42,6 +42,9 @@ pub struct User {
     /// The password was set by an admin: until its owner chooses their own
     /// (`POST /api/auth/password/`), every other request is refused.
     pub must_change_password: bool,
+    /// The doctor record this account belongs to (a doctor who signs in),
+    /// or `null`. It changes no visibility rule: the role decides.
+    pub doctor: Option<i64>,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
@@ -59,6 +62,7 @@ impl User {
             is_active: row.get("is_active")?,
             locked_until: row.get("locked_until")?,
             must_change_password: row.get("must_change_password")?,
+            doctor: row.get("doctor_id")?,
             created_at: row.get("created_at")?,
             updated_at: row.get("updated_at")?,
         })
@@ -210,6 +214,8 @@ pub struct AccountChanges {
     /// Ends a lockout after failed sign-ins.
     pub unlock: bool,
     pub must_change_password: Option<bool>,
+    /// Links the account to a doctor record, or unlinks it (`Some(None)`).
+    pub doctor: Option<Option<i64>>,
 }
 
 /// `GET /api/users` query: filters, ordering, paging.
@@ -358,6 +364,7 @@ async fn update(
         None
     };
     let is_active = fields.boolean("is_active");
+    let doctor = fields.integer(&["doctor"], 1, i64::MAX);
     // Only unlocking is possible: accounts are never locked, failed
     // sign-ins only delay the address they come from.
     let unlock = match fields.boolean("locked") {
@@ -409,6 +416,7 @@ async fn update(
         password: password_hash,
         unlock,
         must_change_password,
+        doctor,
     };
     let user = db
         .write(move |tx| sql::update(tx, &admin.0, id, &changes))

@@ -12,7 +12,7 @@ use crate::validation::like_pattern;
 /// `locked_until` is not stored: `users::` fills it in from the running
 /// server's sign-in throttle.
 const SELECT: &str = "SELECT id, name, email, username, role, is_active, NULL AS locked_until,
-            must_change_password, created_at, updated_at
+            must_change_password, doctor_id, created_at, updated_at
        FROM users";
 
 /// What every authenticated request checks of its token's account (read
@@ -146,7 +146,7 @@ pub fn insert(
                             created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
          RETURNING id, name, email, username, role, is_active, NULL AS locked_until,
-                   must_change_password, created_at, updated_at",
+                   must_change_password, doctor_id, created_at, updated_at",
     )?;
     let result: Result<User, ApiError> = stmt
         .query_row(
@@ -203,11 +203,20 @@ pub fn update(
     let must_change = changes
         .must_change_password
         .unwrap_or(current.must_change_password);
+    let doctor = changes.doctor.unwrap_or(current.doctor);
+    if let Some(linked) = doctor.filter(|d| Some(*d) != current.doctor) {
+        if crate::doctors::sql::find(tx, linked)?.is_none() {
+            return Err(ApiError::field(
+                "doctor",
+                "No such doctor (unknown or archived).",
+            ));
+        }
+    }
     let updated: Result<usize, ApiError> = tx
         .execute(
             "UPDATE users SET name = ?2, username = ?3, role = ?4, is_active = ?5,
                     password_hash = coalesce(?6, password_hash), must_change_password = ?7,
-                    updated_at = ?8
+                    updated_at = ?8, doctor_id = ?9
               WHERE id = ?1",
             params![
                 id,
@@ -217,13 +226,18 @@ pub fn update(
                 is_active,
                 changes.password,
                 must_change,
-                db::now()
+                db::now(),
+                doctor
             ],
         )
         .map_err(ApiError::from);
-    updated.on_unique("users.username", || {
-        ApiError::duplicate("An account with this username already exists.")
-    })?;
+    updated
+        .on_unique("users.username", || {
+            ApiError::duplicate("An account with this username already exists.")
+        })
+        .on_unique("users.doctor_id", || {
+            ApiError::duplicate("Another account already belongs to this doctor.")
+        })?;
     if changes.password.is_some() || !is_active {
         crate::auth::routes::sql::revoke_all(tx, id)?;
     }
@@ -268,6 +282,9 @@ fn events(before: &User, after: &User, changes: &AccountChanges) -> Vec<Event> {
     }
     if before.must_change_password != after.must_change_password {
         plain.push("must_change_password");
+    }
+    if before.doctor != after.doctor {
+        plain.push("doctor");
     }
     if !plain.is_empty() {
         events.push(Event::new(Action::Update).fields(plain));

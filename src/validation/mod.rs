@@ -9,7 +9,27 @@
 use serde_json::{Map, Value};
 use time::Date;
 
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+
+use crate::clinic_time::{self, LocalTimeError};
 use crate::error::{ApiError, FieldErrors};
+
+/// What a date alone means where a moment is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DayEnd {
+    /// Not accepted: a time is needed.
+    Neither,
+    /// The start of that day.
+    Start,
+    /// The end of that day (the start of the next): "until 7 March" includes it.
+    End,
+}
+
+/// The range of years a moment may fall in: wide enough for any booking or
+/// absence, narrow enough that a typo (`20277`) is caught.
+const FIRST_YEAR: i16 = 2000;
+const LAST_YEAR: i16 = 2100;
 
 /// What a field read yields: absent, cleared, or a value.
 pub type Given<T> = Option<Option<T>>;
@@ -234,6 +254,48 @@ impl<'a> Fields<'a> {
                 }
             },
         }
+    }
+
+    /// A moment in time (see `clinic_time::parse_instant`): with an offset
+    /// or `Z` as given, without one in the clinic's `zone`. A date alone
+    /// (`2027-03-29`) is refused unless `day` says which end of that day it
+    /// means. Between the years 2000 and 2100.
+    pub fn instant(&mut self, name: &'a str, zone: &TimeZone, day: DayEnd) -> Given<Timestamp> {
+        let text = self.text(&[name], 64)?;
+        let Some(text) = text else {
+            return Some(None);
+        };
+        let read = match (parse_date(&text), day) {
+            (Some(date), DayEnd::Start | DayEnd::End) => {
+                let date = clinic_time::jiff_date(date);
+                let date = if day == DayEnd::End {
+                    date.and_then(|d| d.tomorrow().ok())
+                } else {
+                    date
+                };
+                date.and_then(|d| clinic_time::day_start(d, zone))
+                    .ok_or(LocalTimeError::Malformed)
+            }
+            _ => clinic_time::parse_instant(&text, zone),
+        };
+        let message = match read {
+            Ok(at) if (FIRST_YEAR..=LAST_YEAR).contains(&at.to_zoned_datetime(zone.clone()).year()) => {
+                return Some(Some(at));
+            }
+            Ok(_) => format!("Must be between the years {FIRST_YEAR} and {LAST_YEAR}."),
+            Err(LocalTimeError::Skipped) => format!(
+                "This local time does not exist in {}: the clocks skip it (a daylight saving change).",
+                zone.iana_name().unwrap_or("the clinic's time zone")
+            ),
+            Err(LocalTimeError::Malformed) if day == DayEnd::Neither => {
+                "Must be a date and time, such as 2027-03-29T09:00 (clinic time) or 2027-03-29T07:00:00Z.".to_owned()
+            }
+            Err(LocalTimeError::Malformed) => {
+                "Must be a date (2027-03-29) or a date and time (2027-03-29T09:00).".to_owned()
+            }
+        };
+        self.error(name, message);
+        None
     }
 
     /// A person's name: `first_name` (required when `complete`) and

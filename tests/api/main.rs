@@ -1,6 +1,7 @@
 //! API tests: one binary; each test starts the real server on 127.0.0.1:0
 //! with its own temporary data directory and talks HTTP to it.
 
+mod appointments;
 mod audit;
 mod auth;
 mod backups;

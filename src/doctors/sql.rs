@@ -1,0 +1,208 @@
+//! Doctor SQL; `find_any` is also used by `mappings` for `doctor_details`.
+
+use rusqlite::{named_params, params, Connection, OptionalExtension, Transaction};
+
+use super::input::DoctorFilter;
+use super::{Doctor, DoctorFields};
+use crate::audit::{self, Action, Entity, Event};
+use crate::auth::Caller;
+use crate::db::{self, NamedValues, ResultExt};
+use crate::error::ApiError;
+use crate::search::Conditions;
+use crate::validation;
+
+const SELECT: &str =
+    "SELECT id, first_name, last_name, specialization, years_of_experience, phone, email,
+        qualification, license_number, consultation_fee_cents, available_days, available_time, bio,
+        languages_spoken, city, is_available, appointment_minutes, created_at, updated_at
+   FROM doctors";
+
+/// A doctor that is not archived.
+pub fn find(conn: &Connection, id: i64) -> Result<Option<Doctor>, ApiError> {
+    let mut stmt =
+        conn.prepare_cached(&format!("{SELECT} WHERE id = ?1 AND deleted_at IS NULL"))?;
+    Ok(stmt.query_row([id], Doctor::from_row).optional()?)
+}
+
+/// A doctor, archived or not (an old mapping still names its doctor).
+pub fn find_any(conn: &Connection, id: i64) -> Result<Option<Doctor>, ApiError> {
+    let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE id = ?1"))?;
+    Ok(stmt.query_row([id], Doctor::from_row).optional()?)
+}
+
+fn search_text(r: &DoctorFields) -> String {
+    validation::search_text(
+        &[
+            Some(&r.first_name),
+            r.last_name.as_deref(),
+            Some(&r.specialization),
+            r.city.as_deref(),
+        ],
+        &[],
+    )
+}
+
+fn unique_errors<T>(result: Result<T, ApiError>) -> Result<T, ApiError> {
+    result
+        .on_unique("doctors.email", || {
+            ApiError::duplicate("A doctor with this email already exists.")
+        })
+        .on_unique("doctors.license_number", || {
+            ApiError::duplicate("A doctor with this license number already exists.")
+        })
+}
+
+/// The columns both writes set, in one place; `:id`/`:created_by` are added per statement.
+fn write_params(r: &DoctorFields) -> NamedValues<'_> {
+    vec![
+        (":first_name", Box::new(&r.first_name)),
+        (":last_name", Box::new(&r.last_name)),
+        (":specialization", Box::new(&r.specialization)),
+        (":years", Box::new(r.years_of_experience)),
+        (":phone", Box::new(&r.phone)),
+        (":email", Box::new(&r.email)),
+        (":qualification", Box::new(&r.qualification)),
+        (":license_number", Box::new(&r.license_number)),
+        (":fee", Box::new(r.fee_cents)),
+        (":days", Box::new(&r.available_days)),
+        (":time", Box::new(&r.available_time)),
+        (":bio", Box::new(&r.bio)),
+        (":languages", Box::new(&r.languages_spoken)),
+        (":city", Box::new(&r.city)),
+        (":available", Box::new(r.is_available)),
+        (":minutes", Box::new(r.appointment_minutes)),
+        (":search_text", Box::new(search_text(r))),
+        (":now", Box::new(db::now())),
+    ]
+}
+
+pub fn insert(
+    conn: &Connection,
+    caller: &Caller,
+    record: &DoctorFields,
+) -> Result<Doctor, ApiError> {
+    let mut values = write_params(record);
+    values.push((":created_by", Box::new(caller.id)));
+    let inserted = conn
+        .prepare_cached(
+            "INSERT INTO doctors (first_name, last_name, specialization, years_of_experience, phone, email,
+                    qualification, license_number, consultation_fee_cents, available_days, available_time, bio,
+                    languages_spoken, city, is_available, appointment_minutes, search_text, created_by,
+                    created_at, updated_at)
+             VALUES (:first_name, :last_name, :specialization, :years, :phone, :email, :qualification,
+                    :license_number, :fee, :days, :time, :bio, :languages, :city, :available, :minutes,
+                    :search_text, :created_by, :now, :now)
+             RETURNING id",
+        )?
+        .query_row(db::bind(&values).as_slice(), |row| row.get::<_, i64>(0));
+    let id = unique_errors(inserted.map_err(ApiError::from))?;
+    find_any(conn, id)?.ok_or(ApiError::NotFound)
+}
+
+/// Writes a validated record over doctor `id`.
+pub fn update(tx: &Transaction<'_>, id: i64, record: &DoctorFields) -> Result<Doctor, ApiError> {
+    let mut values = write_params(record);
+    values.push((":id", Box::new(id)));
+    let updated = tx
+        .prepare_cached(
+            "UPDATE doctors SET first_name = :first_name, last_name = :last_name,
+                    specialization = :specialization, years_of_experience = :years, phone = :phone,
+                    email = :email, qualification = :qualification, license_number = :license_number,
+                    consultation_fee_cents = :fee, available_days = :days, available_time = :time,
+                    bio = :bio, languages_spoken = :languages, city = :city, is_available = :available,
+                    appointment_minutes = :minutes, search_text = :search_text, updated_at = :now
+              WHERE id = :id",
+        )?
+        .execute(db::bind(&values).as_slice());
+    unique_errors(updated.map_err(ApiError::from))?;
+    find(tx, id)?.ok_or(ApiError::NotFound)
+}
+
+/// Archives a doctor and ends their active mappings; `false` if none.
+pub fn archive(tx: &Transaction<'_>, caller: &Caller, id: i64) -> Result<bool, ApiError> {
+    let now = db::now();
+    let changed = tx.execute(
+        "UPDATE doctors SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+        params![id, now],
+    )?;
+    tx.execute(
+        "UPDATE mappings SET status = 'INACTIVE', updated_at = ?2 WHERE doctor_id = ?1 AND status = 'ACTIVE'",
+        params![id, now],
+    )?;
+    if changed == 1 {
+        audit::record(
+            tx,
+            caller,
+            Event::new(Action::Archive).on(Entity::Doctor, id),
+        )?;
+    }
+    Ok(changed == 1)
+}
+
+/// Brings an archived doctor back (a live one is left as is).
+pub fn restore(tx: &Transaction<'_>, caller: &Caller, id: i64) -> Result<Option<Doctor>, ApiError> {
+    let changed = tx.execute(
+        "UPDATE doctors SET deleted_at = NULL, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NOT NULL",
+        params![id, db::now()],
+    )?;
+    if changed == 1 {
+        audit::record(
+            tx,
+            caller,
+            Event::new(Action::Restore).on(Entity::Doctor, id),
+        )?;
+    }
+    let doctor = find(tx, id)?;
+    Ok(doctor)
+}
+
+pub(super) fn select_page(
+    conn: &Connection,
+    filter: &DoctorFilter,
+) -> Result<(Vec<Doctor>, i64), ApiError> {
+    let listing = &filter.listing;
+    let mut conditions = Conditions::new("doctors", listing.archived);
+    conditions
+        .search(listing.search.as_deref())
+        .filter(
+            "specialization = :specialization COLLATE NOCASE",
+            ":specialization",
+            filter.specialization.as_deref(),
+        )
+        .filter(
+            "city = :city COLLATE NOCASE",
+            ":city",
+            filter.city.as_deref(),
+        )
+        .filter(
+            "is_available = :available",
+            ":available",
+            filter.is_available,
+        )
+        .filter(
+            "years_of_experience >= :min_experience",
+            ":min_experience",
+            filter.min_experience,
+        )
+        .filter(
+            "consultation_fee_cents <= :max_fee",
+            ":max_fee",
+            filter.max_fee_cents,
+        );
+    let where_clause = conditions.sql();
+    let values = conditions.values();
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM doctors {where_clause}"))?
+        .query_row(values.as_slice(), |row| row.get(0))?;
+    let (limit, offset) = (listing.paging.limit(), listing.paging.offset());
+    let mut page_values = values.clone();
+    page_values.extend(named_params! { ":limit": limit, ":offset": offset });
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
+        listing.ordering.sql("doctors")
+    ))?;
+    let doctors = stmt
+        .query_map(page_values.as_slice(), Doctor::from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok((doctors, total))
+}

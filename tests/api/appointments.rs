@@ -1,0 +1,1064 @@
+//! Appointments, doctors' hours, time off and free slots (contract part 2),
+//! against the real server. Dates are in 2027, so every booking is in the
+//! future whenever the tests run, in the clinic zone `Europe/Berlin`.
+
+use rocket::futures::future::join_all;
+use serde_json::{json, Value};
+
+use crate::helpers::{
+    assert_error, assert_field_errors, assert_not_found, created, doctor, id, ids, json_with, ok,
+    patient, spawn_clinic, Account, TestApp,
+};
+
+/// Every day, all day: so a test can book any time it likes.
+fn always() -> Value {
+    Value::Array(
+        (1..=7)
+            .map(|weekday| json!({ "weekday": weekday, "start": "00:00", "end": "23:59" }))
+            .collect(),
+    )
+}
+
+async fn berlin(app: &TestApp, admin: &Account) {
+    let body = json!({ "time_zone": "Europe/Berlin" });
+    ok(app.patch("/api/settings/", &admin.access, &body).await).await;
+}
+
+/// A doctor with the given weekly hours.
+async fn doctor_with(app: &TestApp, token: &str, name: &str, hours: &Value) -> i64 {
+    let d = app.create_doctor(token, &doctor(name)).await;
+    let path = format!("/api/doctors/{}/hours/", id(&d));
+    ok(app.put(&path, token, hours).await).await;
+    id(&d)
+}
+
+async fn book(app: &TestApp, token: &str, body: &Value) -> reqwest::Response {
+    app.post("/api/appointments/", token, body).await
+}
+
+/// A clinic in Berlin with one always-open doctor and one patient.
+async fn clinic() -> (TestApp, Account, Account, i64, i64) {
+    let (app, admin, staff) = spawn_clinic().await;
+    berlin(&app, &admin).await;
+    let d = doctor_with(&app, &staff.access, "Greg", &always()).await;
+    let p = id(&app.create_patient(&staff.access, &patient("Ada")).await);
+    (app, admin, staff, d, p)
+}
+
+fn at(patient: i64, doctor: i64, start: &str, end: &str) -> Value {
+    json!({ "patient": patient, "doctor": doctor, "start": start, "end": end })
+}
+
+#[rocket::async_test]
+async fn a_booking_answers_clinic_time_with_its_offset_and_the_doctors_usual_length() {
+    let (app, _admin, staff, d, p) = clinic().await;
+
+    let body =
+        json!({ "patient": p, "doctor": d, "start": "2027-06-07T09:00", "reason": "Check-up" });
+    let response = book(&app, &staff.access, &body).await;
+    let location = crate::helpers::header(&response, "location");
+    let a = created(response).await;
+
+    assert_eq!(a["start"], "2027-06-07T09:00:00+02:00");
+    assert_eq!(
+        a["end"], "2027-06-07T09:15:00+02:00",
+        "15 minutes by default"
+    );
+    assert_eq!(a["duration_minutes"], 15);
+    assert_eq!(a["status"], "booked");
+    assert_eq!(a["kind"], "scheduled");
+    assert_eq!(a["patient_details"]["name"], "Ada Lovelace");
+    assert_eq!(a["doctor_details"]["name"], "Greg House");
+    assert_eq!(a["created_by"], staff.id);
+    assert_eq!(a["wait_minutes"], Value::Null);
+    crate::helpers::assert_location(&location, &format!("/api/appointments/{}", id(&a)));
+
+    // A time with an offset is taken as given.
+    let utc = at(p, d, "2027-06-07T10:00:00Z", "2027-06-07T10:30:00Z");
+    let a = created(book(&app, &staff.access, &utc).await).await;
+    assert_eq!(a["start"], "2027-06-07T12:00:00+02:00");
+    assert_eq!(a["duration_minutes"], 30);
+}
+
+#[rocket::async_test]
+async fn of_twenty_parallel_bookings_of_one_slot_exactly_one_is_taken() {
+    let (app, _admin, staff, d, _p) = clinic().await;
+    let mut patients = Vec::new();
+    for i in 0..20 {
+        patients.push(id(&app
+            .create_patient(&staff.access, &patient(&format!("P{i}")))
+            .await));
+    }
+
+    let attempts = patients.iter().map(|p| {
+        let body = at(*p, d, "2027-06-07T09:00", "2027-06-07T09:30");
+        let (app, token) = (&app, &staff.access);
+        async move {
+            let response = book(app, token, &body).await;
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.expect("JSON"))
+        }
+    });
+    let answers = join_all(attempts).await;
+
+    let won: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| *s == 201)
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(won.len(), 1, "{answers:?}");
+    let lost: Vec<&Value> = answers
+        .iter()
+        .filter(|(s, _)| *s == 409)
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(lost.len(), 19, "{answers:?}");
+    for body in lost {
+        assert_eq!(body["code"], "slot_taken");
+        assert_eq!(
+            body["conflicts"][0]["id"], won[0]["id"],
+            "names the clash: {body}"
+        );
+        assert_eq!(body["conflicts"][0]["doctor"], d);
+        let detail = body["detail"].as_str().expect("detail");
+        assert!(
+            detail.contains("Greg House") && detail.contains("09:00"),
+            "{detail}"
+        );
+    }
+    let day = json_with(
+        app.get("/api/appointments/?date=2027-06-07", &staff.access)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(ids(&day).len(), 1);
+}
+
+#[rocket::async_test]
+async fn of_one_patient_booked_with_ten_doctors_at_once_exactly_one_is_taken() {
+    let (app, _admin, staff, _d, p) = clinic().await;
+    let mut doctors = Vec::new();
+    for i in 0..10 {
+        doctors.push(doctor_with(&app, &staff.access, &format!("D{i}"), &always()).await);
+    }
+
+    let attempts = doctors.iter().map(|d| {
+        let body = at(p, *d, "2027-06-07T09:00", "2027-06-07T09:30");
+        let (app, token) = (&app, &staff.access);
+        async move { book(app, token, &body).await.status().as_u16() }
+    });
+    let statuses = join_all(attempts).await;
+
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        9,
+        "{statuses:?}"
+    );
+}
+
+#[rocket::async_test]
+async fn touching_is_allowed_and_every_kind_of_overlap_is_refused() {
+    let (app, _admin, staff, d, p) = clinic().await;
+    let other = id(&app.create_patient(&staff.access, &patient("Bea")).await);
+    let first = created(
+        book(
+            &app,
+            &staff.access,
+            &at(p, d, "2027-06-07T10:00", "2027-06-07T11:00"),
+        )
+        .await,
+    )
+    .await;
+
+    // Touching end-to-start on either side is fine (another patient, same doctor).
+    for (start, end) in [
+        ("2027-06-07T09:00", "2027-06-07T10:00"),
+        ("2027-06-07T11:00", "2027-06-07T11:30"),
+    ] {
+        created(book(&app, &staff.access, &at(other, d, start, end)).await).await;
+    }
+    // Contained, containing, and partial on either side are refused.
+    let third = id(&app.create_patient(&staff.access, &patient("Cy")).await);
+    for (start, end) in [
+        ("2027-06-07T10:15", "2027-06-07T10:45"),
+        ("2027-06-07T09:30", "2027-06-07T11:15"),
+        ("2027-06-07T09:45", "2027-06-07T10:15"),
+        ("2027-06-07T10:45", "2027-06-07T11:15"),
+        ("2027-06-07T10:00", "2027-06-07T11:00"),
+    ] {
+        let body = assert_error(
+            book(&app, &staff.access, &at(third, d, start, end)).await,
+            409,
+            "slot_taken",
+        )
+        .await;
+        assert!(
+            !body["conflicts"].as_array().expect("conflicts").is_empty(),
+            "{start}: {body}"
+        );
+    }
+
+    // Moving an appointment within its own time does not clash with itself.
+    let path = format!("/api/appointments/{}/", id(&first));
+    let moved = ok(app
+        .patch(
+            &path,
+            &staff.access,
+            &json!({ "start": "2027-06-07T10:15", "end": "2027-06-07T11:00" }),
+        )
+        .await)
+    .await;
+    assert_eq!(moved["start"], "2027-06-07T10:15:00+02:00");
+    // A new start alone keeps the duration (45 minutes now).
+    let moved = ok(app
+        .patch(
+            &path,
+            &staff.access,
+            &json!({ "start": "2027-06-07T12:00" }),
+        )
+        .await)
+    .await;
+    assert_eq!(moved["end"], "2027-06-07T12:45:00+02:00");
+
+    // Cancelling frees the slot.
+    let wanted = at(third, d, "2027-06-07T12:00", "2027-06-07T12:30");
+    assert_error(book(&app, &staff.access, &wanted).await, 409, "slot_taken").await;
+    let cancelled = app.delete(&path, &staff.access).await;
+    assert_eq!(cancelled.status(), 204);
+    created(book(&app, &staff.access, &wanted).await).await;
+    let kept = ok(app.get(&path, &staff.access).await).await;
+    assert_eq!(kept["status"], "cancelled", "never erased");
+    assert!(kept["cancelled_at"].is_string());
+}
+
+/// Books a fresh appointment (a new patient each, so none clash) and walks
+/// it along `path` of allowed statuses.
+async fn reached(app: &TestApp, staff: &Account, d: i64, n: usize, path: &[&str]) -> String {
+    let p = id(&app
+        .create_patient(&staff.access, &patient(&format!("T{n}")))
+        .await);
+    let start = format!("2027-06-08T{:02}:{:02}", 6 + n / 4, (n % 4) * 15);
+    let body = json!({ "patient": p, "doctor": d, "start": start, "duration": 15 });
+    let a = created(book(app, &staff.access, &body).await).await;
+    let status_path = format!("/api/appointments/{}/status/", id(&a));
+    for status in path {
+        ok(app
+            .post(&status_path, &staff.access, &json!({ "status": status }))
+            .await)
+        .await;
+    }
+    status_path
+}
+
+#[rocket::async_test]
+async fn every_allowed_transition_stamps_its_time_and_every_other_is_refused() {
+    let (app, _admin, staff, d, _p) = clinic().await;
+    let to_reach: [(&str, &[&str]); 6] = [
+        ("booked", &[]),
+        ("arrived", &["arrived"]),
+        ("in_progress", &["arrived", "in_progress"]),
+        ("completed", &["arrived", "in_progress", "completed"]),
+        ("cancelled", &["cancelled"]),
+        ("no_show", &["no_show"]),
+    ];
+    let allowed = [
+        ("booked", "arrived", "arrived_at"),
+        ("booked", "cancelled", "cancelled_at"),
+        ("booked", "no_show", "no_show_at"),
+        ("arrived", "in_progress", "started_at"),
+        ("arrived", "cancelled", "cancelled_at"),
+        ("in_progress", "completed", "completed_at"),
+    ];
+    let mut n = 0;
+    for (from, path) in to_reach {
+        for to in [
+            "booked",
+            "arrived",
+            "in_progress",
+            "completed",
+            "cancelled",
+            "no_show",
+        ] {
+            n += 1;
+            let status_path = reached(&app, &staff, d, n, path).await;
+            let body = json!({ "status": to, "reason": "Feels better" });
+            let response = app.post(&status_path, &staff.access, &body).await;
+            match allowed.iter().find(|(f, t, _)| *f == from && *t == to) {
+                Some((_, _, stamp)) => {
+                    let a = ok(response).await;
+                    assert_eq!(a["status"], to, "{from} → {to}");
+                    assert!(
+                        a[stamp]
+                            .as_str()
+                            .is_some_and(|t| t.ends_with("+02:00") || t.ends_with("+01:00")),
+                        "{from} → {to} stamps {stamp}: {a}"
+                    );
+                    assert_eq!(a["status_changed_by"], staff.id);
+                    let kept = if to == "cancelled" {
+                        json!("Feels better")
+                    } else {
+                        Value::Null
+                    };
+                    assert_eq!(a["cancel_reason"], kept);
+                }
+                None => {
+                    assert_error(response, 409, "invalid_transition").await;
+                }
+            }
+        }
+    }
+}
+
+#[rocket::async_test]
+async fn a_walk_in_starts_now_and_has_arrived() {
+    let (app, _admin, staff, d, p) = clinic().await;
+
+    let body = json!({ "patient": p, "doctor": d, "kind": "walk_in", "duration": 10 });
+    let a = created(book(&app, &staff.access, &body).await).await;
+
+    assert_eq!(a["status"], "arrived");
+    assert_eq!(a["kind"], "walk_in");
+    assert!(a["arrived_at"].is_string());
+    assert!(
+        a["wait_minutes"]
+            .as_i64()
+            .is_some_and(|w| (0..=1).contains(&w)),
+        "{a}"
+    );
+    let today = json_with(
+        app.get("/api/appointments/?date=today", &staff.access)
+            .await,
+        200,
+    )
+    .await;
+    assert!(ids(&today).contains(&id(&a)), "on today's board");
+    let started = ok(app
+        .post(
+            &format!("/api/appointments/{}/status/", id(&a)),
+            &staff.access,
+            &json!({ "status": "in_progress" }),
+        )
+        .await)
+    .await;
+    assert!(started["wait_minutes"].as_i64().is_some());
+}
+
+#[rocket::async_test]
+async fn hours_time_off_and_slots() {
+    let (app, _admin, staff, _d, p) = clinic().await;
+    // Mondays 09:00–10:00 and 11:00–12:00 (a break between), 20-minute visits.
+    let hours = json!([
+        { "weekday": 1, "start": "09:00", "end": "10:00" },
+        { "weekday": 1, "start": "11:00", "end": "12:00" },
+    ]);
+    let d = doctor_with(&app, &staff.access, "Mon", &hours).await;
+    let path = format!("/api/doctors/{d}/");
+    ok(app
+        .patch(&path, &staff.access, &json!({ "appointment_minutes": 20 }))
+        .await)
+    .await;
+    let week = ok(app
+        .get(&format!("/api/doctors/{d}/hours/"), &staff.access)
+        .await)
+    .await;
+    assert_eq!(week, hours);
+
+    // Outside the hours, across the break, on a Tuesday: 400 on start.
+    for start in ["2027-06-07T08:40", "2027-06-07T09:50", "2027-06-08T09:00"] {
+        let body = json!({ "patient": p, "doctor": d, "start": start });
+        assert_field_errors(book(&app, &staff.access, &body).await, &["start"]).await;
+    }
+    // A booking and a time off take slots away.
+    let body = json!({ "patient": p, "doctor": d, "start": "2027-06-07T09:20" });
+    created(book(&app, &staff.access, &body).await).await;
+    let off = json!({ "start": "2027-06-07T11:20", "end": "2027-06-07T12:00", "reason": "Course" });
+    let off = created(
+        app.post(&format!("/api/doctors/{d}/time-off/"), &staff.access, &off)
+            .await,
+    )
+    .await;
+    assert_eq!(off["start"], "2027-06-07T11:20:00+02:00");
+    let inside = json!({ "patient": p, "doctor": d, "start": "2027-06-07T11:20" });
+    let refused = assert_field_errors(book(&app, &staff.access, &inside).await, &["start"]).await;
+    assert!(
+        refused["errors"]["start"][0]
+            .as_str()
+            .is_some_and(|m| m.contains("time off")),
+        "{refused}"
+    );
+
+    let slots = ok(app
+        .get(
+            &format!("/api/doctors/{d}/slots/?date=2027-06-07"),
+            &staff.access,
+        )
+        .await)
+    .await;
+    let starts: Vec<&str> = slots
+        .as_array()
+        .expect("list")
+        .iter()
+        .map(|s| s["start"].as_str().expect("start"))
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            "2027-06-07T09:00:00+02:00",
+            "2027-06-07T09:40:00+02:00",
+            "2027-06-07T11:00:00+02:00"
+        ]
+    );
+    // A week of slots: only Mondays have any.
+    let week = ok(app
+        .get(
+            &format!("/api/doctors/{d}/slots/?date=2027-06-07&days=7&duration=30"),
+            &staff.access,
+        )
+        .await)
+    .await;
+    assert!(
+        week.as_array().expect("list").iter().all(|s| s["start"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("2027-06-07"))),
+        "{week}"
+    );
+
+    // Removing the time off gives its slots back.
+    let removed = app
+        .delete(
+            &format!("/api/doctors/{d}/time-off/{}/", id(&off)),
+            &staff.access,
+        )
+        .await;
+    assert_eq!(removed.status(), 204);
+    let slots = ok(app
+        .get(
+            &format!("/api/doctors/{d}/slots/?date=2027-06-07"),
+            &staff.access,
+        )
+        .await)
+    .await;
+    assert_eq!(slots.as_array().expect("list").len(), 5);
+
+    // Overlapping or inverted blocks are a 400 naming the block.
+    let bad = json!([
+        { "weekday": 2, "start": "09:00", "end": "12:00" },
+        { "weekday": 2, "start": "11:00", "end": "13:00" },
+        { "weekday": 3, "start": "14:00", "end": "13:00" },
+        { "weekday": 9, "start": "25:00", "end": "13:00" },
+    ]);
+    let body = assert_field_errors(
+        app.put(&format!("/api/doctors/{d}/hours/"), &staff.access, &bad)
+            .await,
+        &["hours[1]", "hours[2]", "hours[3].weekday", "hours[3].start"],
+    )
+    .await;
+    assert!(
+        body["errors"]["hours[1]"][0]
+            .as_str()
+            .is_some_and(|m| m.contains("overlaps hours[0]")),
+        "{body}"
+    );
+    let week = ok(app
+        .get(&format!("/api/doctors/{d}/hours/"), &staff.access)
+        .await)
+    .await;
+    assert_eq!(week, hours, "a refused week changes nothing");
+}
+
+#[rocket::async_test]
+async fn slots_of_today_are_never_in_the_past() {
+    let (app, _admin, staff, d, _p) = clinic().await;
+    let slots = ok(app
+        .get(
+            &format!("/api/doctors/{d}/slots/?date=today&duration=60"),
+            &staff.access,
+        )
+        .await)
+    .await;
+    let now = rocket::time::OffsetDateTime::now_utc();
+    for slot in slots.as_array().expect("list") {
+        let start = rocket::time::OffsetDateTime::parse(
+            slot["start"].as_str().expect("start"),
+            &rocket::time::format_description::well_known::Rfc3339,
+        )
+        .expect("RFC 3339");
+        assert!(
+            start >= now - rocket::time::Duration::minutes(1),
+            "{slot} is past"
+        );
+    }
+}
+
+#[rocket::async_test]
+async fn a_weekly_nine_oclock_keeps_its_wall_clock_across_the_spring_change_and_the_skipped_hour_is_refused(
+) {
+    let (app, _admin, staff, _d, p) = clinic().await;
+    let mondays = json!([{ "weekday": 1, "start": "09:00", "end": "10:00" }, { "weekday": 7, "start": "01:00", "end": "05:00" }]);
+    let d = doctor_with(&app, &staff.access, "Dst", &mondays).await;
+
+    let before = ok(app
+        .get(
+            &format!("/api/doctors/{d}/slots/?date=2027-03-22&duration=60"),
+            &staff.access,
+        )
+        .await)
+    .await;
+    let after = ok(app
+        .get(
+            &format!("/api/doctors/{d}/slots/?date=2027-03-29&duration=60"),
+            &staff.access,
+        )
+        .await)
+    .await;
+    assert_eq!(before[0]["start"], "2027-03-22T09:00:00+01:00");
+    assert_eq!(after[0]["start"], "2027-03-29T09:00:00+02:00");
+
+    let before = created(
+        book(
+            &app,
+            &staff.access,
+            &json!({ "patient": p, "doctor": d, "start": "2027-03-22T09:00" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(before["start"], "2027-03-22T09:00:00+01:00");
+    let after = created(
+        book(
+            &app,
+            &staff.access,
+            &json!({ "patient": p, "doctor": d, "start": "2027-03-29T09:00" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(after["start"], "2027-03-29T09:00:00+02:00");
+
+    // 02:30 on 28 March 2027 does not exist in Berlin.
+    let skipped = json!({ "patient": p, "doctor": d, "start": "2027-03-28T02:30" });
+    let body = assert_field_errors(book(&app, &staff.access, &skipped).await, &["start"]).await;
+    assert!(
+        body["errors"]["start"][0]
+            .as_str()
+            .is_some_and(|m| m.contains("does not exist")),
+        "{body}"
+    );
+}
+
+#[rocket::async_test]
+async fn bad_input_is_a_400_naming_each_field_and_never_a_409_or_500() {
+    let (app, _admin, staff, d, p) = clinic().await;
+    created(
+        book(
+            &app,
+            &staff.access,
+            &at(p, d, "2027-06-07T09:00", "2027-06-07T10:00"),
+        )
+        .await,
+    )
+    .await;
+
+    let cases = [
+        (
+            json!({ "patient": p, "doctor": d, "start": "next tuesday" }),
+            vec!["start"],
+        ),
+        (
+            json!({ "patient": p, "doctor": d, "start": "2027-06-07T09:00", "end": "2027-06-07T08:00" }),
+            vec!["end"],
+        ),
+        (
+            json!({ "patient": p, "doctor": d, "start": "2027-06-07T09:00", "duration": 100000 }),
+            vec!["duration"],
+        ),
+        (
+            json!({ "patient": p, "doctor": d, "start": "2027-06-07T09:00", "end": "2027-06-09T09:00" }),
+            vec!["end"],
+        ),
+        (
+            json!({ "patient": "Ada", "doctor": [d], "start": 5, "kind": "emergency" }),
+            vec!["doctor", "kind", "patient", "start"],
+        ),
+        (
+            json!({ "patient": p, "doctor": d, "start": "99999-01-01T00:00" }),
+            vec!["start"],
+        ),
+        (
+            json!({ "patient": p, "doctor": d, "start": "2027-06-07T09:00:30" }),
+            vec!["start"],
+        ),
+        (json!({ "doctor": d }), vec!["patient", "start"]),
+        (
+            json!({ "patient": 999999, "doctor": 999999, "start": "2027-06-07T09:00" }),
+            vec!["doctor", "patient"],
+        ),
+    ];
+    for (body, fields) in cases {
+        assert_field_errors(book(&app, &staff.access, &body).await, &fields).await;
+    }
+    let past = json!({ "patient": p, "doctor": d, "start": "2020-01-01T09:00" });
+    assert_field_errors(book(&app, &staff.access, &past).await, &["start"]).await;
+
+    let day = json_with(
+        app.get("/api/appointments/?date=2027-06-07", &staff.access)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(ids(&day).len(), 1, "nothing half-written");
+    for query in [
+        "date=tomorrowish",
+        "status=sleeping",
+        "ordering=patient",
+        "doctor_id=x",
+        "page_size=0",
+        "date=2027-06-07&from=2027-06-01",
+    ] {
+        let response = app
+            .get(&format!("/api/appointments/?{query}"), &staff.access)
+            .await;
+        assert_error(response, 400, "validation_error").await;
+    }
+    for query in ["date=2027-02-30", "days=40", "duration=2"] {
+        let response = app
+            .get(&format!("/api/doctors/{d}/slots/?{query}"), &staff.access)
+            .await;
+        assert_error(response, 400, "validation_error").await;
+    }
+}
+
+#[rocket::async_test]
+async fn a_user_sees_and_books_only_their_own_patients_and_cannot_override() {
+    let (app, admin, staff, d, staffs_patient) = clinic().await;
+    let user = app.account(&admin, "user", "user@clinic.test").await;
+    let mine = id(&app.create_patient(&user.access, &patient("Mine")).await);
+    let theirs = created(
+        book(
+            &app,
+            &staff.access,
+            &at(staffs_patient, d, "2027-06-07T09:00", "2027-06-07T09:30"),
+        )
+        .await,
+    )
+    .await;
+
+    // Their own patient: booked, listed, changed.
+    let own = created(
+        book(
+            &app,
+            &user.access,
+            &at(mine, d, "2027-06-07T10:00", "2027-06-07T10:30"),
+        )
+        .await,
+    )
+    .await;
+    let listed = json_with(
+        app.get("/api/appointments/?date=2027-06-07", &user.access)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(ids(&listed), [id(&own)]);
+    ok(app
+        .post(
+            &format!("/api/appointments/{}/status/", id(&own)),
+            &user.access,
+            &json!({ "status": "arrived" }),
+        )
+        .await)
+    .await;
+
+    // Someone else's: 404 everywhere, and not bookable.
+    let path = format!("/api/appointments/{}/", id(&theirs));
+    assert_not_found(app.get(&path, &user.access).await).await;
+    assert_not_found(
+        app.patch(&path, &user.access, &json!({ "notes": "x" }))
+            .await,
+    )
+    .await;
+    assert_not_found(
+        app.post(
+            &format!("{path}status/"),
+            &user.access,
+            &json!({ "status": "arrived" }),
+        )
+        .await,
+    )
+    .await;
+    assert_not_found(app.delete(&path, &user.access).await).await;
+    assert_not_found(
+        app.get(
+            &format!("/api/patients/{staffs_patient}/appointments/"),
+            &user.access,
+        )
+        .await,
+    )
+    .await;
+    assert_field_errors(
+        book(
+            &app,
+            &user.access,
+            &at(staffs_patient, d, "2027-06-07T11:00", "2027-06-07T11:30"),
+        )
+        .await,
+        &["patient"],
+    )
+    .await;
+    let filtered = json_with(
+        app.get(
+            &format!("/api/appointments/?patient_id={staffs_patient}"),
+            &user.access,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert!(ids(&filtered).is_empty());
+
+    // Override is for staff and admin; so are hours and time off.
+    let over = json!({ "patient": mine, "doctor": d, "start": "2027-06-07T09:00", "end": "2027-06-07T09:30", "override": true });
+    assert_error(
+        book(&app, &user.access, &over).await,
+        403,
+        "permission_denied",
+    )
+    .await;
+    assert_error(
+        app.put(&format!("/api/doctors/{d}/hours/"), &user.access, &always())
+            .await,
+        403,
+        "permission_denied",
+    )
+    .await;
+    let off = json!({ "start": "2027-07-01", "end": "2027-07-02" });
+    assert_error(
+        app.post(&format!("/api/doctors/{d}/time-off/"), &user.access, &off)
+            .await,
+        403,
+        "permission_denied",
+    )
+    .await;
+    // …but every role reads hours and slots.
+    ok(app
+        .get(&format!("/api/doctors/{d}/hours/"), &user.access)
+        .await)
+    .await;
+    ok(app
+        .get(
+            &format!("/api/doctors/{d}/slots/?date=2027-06-07"),
+            &user.access,
+        )
+        .await)
+    .await;
+}
+
+#[rocket::async_test]
+async fn staff_may_override_a_clash_and_the_trail_records_views_changes_and_the_override() {
+    let (app, admin, staff, d, p) = clinic().await;
+    let other = id(&app.create_patient(&staff.access, &patient("Bea")).await);
+    let first = created(
+        book(
+            &app,
+            &staff.access,
+            &at(p, d, "2027-06-07T09:00", "2027-06-07T09:30"),
+        )
+        .await,
+    )
+    .await;
+
+    let over = json!({ "patient": other, "doctor": d, "start": "2027-06-07T09:00", "end": "2027-06-07T09:30", "override": true });
+    let second = created(book(&app, &staff.access, &over).await).await;
+    assert_eq!(second["overbooked"], true);
+    ok(app
+        .get(&format!("/api/appointments/{}/", id(&first)), &staff.access)
+        .await)
+    .await;
+    ok(app
+        .post(
+            &format!("/api/appointments/{}/status/", id(&first)),
+            &staff.access,
+            &json!({ "status": "arrived" }),
+        )
+        .await)
+    .await;
+    json_with(
+        app.get(&format!("/api/patients/{p}/appointments/"), &staff.access)
+            .await,
+        200,
+    )
+    .await;
+
+    let trail = |entity_id: i64| {
+        format!("/api/audit/?entity=appointment&entity_id={entity_id}&page_size=100")
+    };
+    let rows = json_with(app.get(&trail(id(&second)), &admin.access).await, 200).await;
+    let actions: Vec<&str> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["action"].as_str().expect("action"))
+        .collect();
+    assert!(
+        actions.contains(&"create") && actions.contains(&"override"),
+        "{actions:?}"
+    );
+    let rows = json_with(app.get(&trail(id(&first)), &admin.access).await, 200).await;
+    let actions: Vec<&str> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["action"].as_str().expect("action"))
+        .collect();
+    assert!(
+        actions.contains(&"view") && actions.contains(&"status_change"),
+        "{actions:?}"
+    );
+    let searches = json_with(
+        app.get(
+            "/api/audit/?entity=patient&action=view&page_size=100",
+            &admin.access,
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert!(
+        searches
+            .as_array()
+            .expect("rows")
+            .iter()
+            .any(|r| r["entity_id"] == p && r["fields"] == json!(["appointments"])),
+        "{searches}"
+    );
+}
+
+#[rocket::async_test]
+async fn a_move_is_checked_like_a_booking_and_only_an_active_appointment_moves() {
+    let (app, _admin, staff, d, p) = clinic().await;
+    let other = id(&app.create_patient(&staff.access, &patient("Bea")).await);
+    let d2 = doctor_with(&app, &staff.access, "Second", &always()).await;
+    created(
+        book(
+            &app,
+            &staff.access,
+            &at(other, d, "2027-06-07T10:00", "2027-06-07T10:30"),
+        )
+        .await,
+    )
+    .await;
+    let a = created(
+        book(
+            &app,
+            &staff.access,
+            &at(p, d, "2027-06-07T09:00", "2027-06-07T09:30"),
+        )
+        .await,
+    )
+    .await;
+    let path = format!("/api/appointments/{}/", id(&a));
+
+    assert_error(
+        app.patch(
+            &path,
+            &staff.access,
+            &json!({ "start": "2027-06-07T10:15" }),
+        )
+        .await,
+        409,
+        "slot_taken",
+    )
+    .await;
+    // Bad input is a 400 even where the time would also clash.
+    assert_field_errors(
+        app.patch(
+            &path,
+            &staff.access,
+            &json!({ "start": "2027-06-07T10:15", "end": "2027-06-07T10:00" }),
+        )
+        .await,
+        &["end"],
+    )
+    .await;
+    let moved = ok(app
+        .patch(
+            &path,
+            &staff.access,
+            &json!({ "doctor": d2, "start": "2027-06-07T10:00" }),
+        )
+        .await)
+    .await;
+    assert_eq!(moved["doctor"], d2);
+    assert_eq!(moved["end"], "2027-06-07T10:30:00+02:00");
+    let noted = ok(app
+        .patch(
+            &path,
+            &staff.access,
+            &json!({ "notes": "Bring the X-ray", "reason": "" }),
+        )
+        .await)
+    .await;
+    assert_eq!(noted["notes"], "Bring the X-ray");
+    assert_eq!(noted["reason"], Value::Null);
+
+    ok(app
+        .post(
+            &format!("{path}status/"),
+            &staff.access,
+            &json!({ "status": "no_show" }),
+        )
+        .await)
+    .await;
+    assert_error(
+        app.patch(
+            &path,
+            &staff.access,
+            &json!({ "start": "2027-06-07T12:00" }),
+        )
+        .await,
+        409,
+        "appointment_closed",
+    )
+    .await;
+    assert_error(
+        app.delete(&path, &staff.access).await,
+        409,
+        "invalid_transition",
+    )
+    .await;
+}
+
+#[rocket::async_test]
+async fn an_account_can_belong_to_one_doctor() {
+    let (app, admin, staff, d, _p) = clinic().await;
+    let doc = app.account(&admin, "staff", "greg@clinic.test").await;
+
+    let linked = ok(app
+        .patch(
+            &format!("/api/users/{}/", doc.id),
+            &admin.access,
+            &json!({ "doctor": d }),
+        )
+        .await)
+    .await;
+    assert_eq!(linked["doctor"], d);
+    let me = ok(app.get("/api/auth/me/", &doc.access).await).await;
+    assert_eq!(me["doctor"], d);
+
+    assert_error(
+        app.patch(
+            &format!("/api/users/{}/", staff.id),
+            &admin.access,
+            &json!({ "doctor": d }),
+        )
+        .await,
+        409,
+        "duplicate",
+    )
+    .await;
+    assert_field_errors(
+        app.patch(
+            &format!("/api/users/{}/", staff.id),
+            &admin.access,
+            &json!({ "doctor": 999999 }),
+        )
+        .await,
+        &["doctor"],
+    )
+    .await;
+    let unlinked = ok(app
+        .patch(
+            &format!("/api/users/{}/", doc.id),
+            &admin.access,
+            &json!({ "doctor": null }),
+        )
+        .await)
+    .await;
+    assert_eq!(unlinked["doctor"], Value::Null);
+}
+
+#[rocket::async_test]
+async fn the_board_filters_by_day_doctor_status_and_kind() {
+    let (app, _admin, staff, d, p) = clinic().await;
+    let other = id(&app.create_patient(&staff.access, &patient("Bea")).await);
+    let d2 = doctor_with(&app, &staff.access, "Second", &always()).await;
+    let a = created(
+        book(
+            &app,
+            &staff.access,
+            &at(p, d, "2027-06-07T09:00", "2027-06-07T09:30"),
+        )
+        .await,
+    )
+    .await;
+    let b = created(
+        book(
+            &app,
+            &staff.access,
+            &at(other, d2, "2027-06-07T08:00", "2027-06-07T08:30"),
+        )
+        .await,
+    )
+    .await;
+    let c = created(
+        book(
+            &app,
+            &staff.access,
+            &at(p, d, "2027-06-08T00:30", "2027-06-08T01:00"),
+        )
+        .await,
+    )
+    .await;
+    ok(app
+        .post(
+            &format!("/api/appointments/{}/status/", id(&b)),
+            &staff.access,
+            &json!({ "status": "arrived" }),
+        )
+        .await)
+    .await;
+
+    let list = |query: &str| {
+        let path = format!("/api/appointments/?{query}");
+        let (app, token) = (&app, staff.access.clone());
+        async move { ids(&json_with(app.get(&path, &token).await, 200).await) }
+    };
+    assert_eq!(
+        list("date=2027-06-07").await,
+        [id(&b), id(&a)],
+        "in time order"
+    );
+    assert_eq!(
+        list("date=2027-06-07&ordering=-start").await,
+        [id(&a), id(&b)]
+    );
+    assert_eq!(
+        list("date=2027-06-08").await,
+        [id(&c)],
+        "00:30 Berlin is still the 8th"
+    );
+    assert_eq!(list(&format!("doctor_id={d}")).await, [id(&a), id(&c)]);
+    assert_eq!(list("status=arrived").await, [id(&b)]);
+    assert_eq!(
+        list("status=booked,arrived&date=2027-06-07").await,
+        [id(&b), id(&a)]
+    );
+    assert_eq!(
+        list("from=2027-06-07T08:30&to=2027-06-08").await,
+        [id(&a), id(&c)]
+    );
+    assert!(list("kind=walk_in").await.is_empty());
+    let mine = json_with(
+        app.get(&format!("/api/patients/{p}/appointments/"), &staff.access)
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(ids(&mine), [id(&a), id(&c)]);
+}
