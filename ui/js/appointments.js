@@ -6,7 +6,7 @@
 // The browser may be in another zone than the clinic, so a time is never
 // converted with `Date`: its wall-clock part is shown as sent.
 
-import { h, $$, debounce } from "./dom.js";
+import { h, $$, append, debounce } from "./dom.js";
 import * as api from "./api.js";
 import * as session from "./session.js";
 import { memo } from "./store.js";
@@ -226,9 +226,9 @@ export function patientPicker({ signal, initial = null, onPick = () => {}, label
     status.textContent = "";
     const change = h("button", { type: "button", class: "link-btn", dataset: { action: "change-patient" } }, "Change");
     change.addEventListener("click", () => { chosen = null; show(); input.value = ""; input.focus(); });
-    chosenBox.append(h("strong", { dataset: { patientId: chosen.id } }, personName(chosen)),
+    append(chosenBox, [h("strong", { dataset: { patientId: chosen.id } }, personName(chosen)),
       chosen.date_of_birth ? h("span", { class: "muted" }, ` · born ${chosen.date_of_birth}`) : null,
-      chosen.phone ? h("span", { class: "muted" }, ` · ${chosen.phone}`) : null, " ", change);
+      chosen.phone ? h("span", { class: "muted" }, ` · ${chosen.phone}`) : null, " ", change]);
   }
 
   function pick(p) {

@@ -66,7 +66,7 @@ export function hoursSection(d, ctx) {
         h("input", { type: "time", name: "start", value: b.start || "", "aria-label": "From", required: true }),
         h("span", { "aria-hidden": "true" }, "–"),
         h("input", { type: "time", name: "end", value: b.end || "", "aria-label": "To", required: true }),
-        h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { action: "remove-hours" }, "aria-label": "Remove this block" }, "Remove"),
+        h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { action: "remove-hours" }, "aria-label": "Remove this block", title: "Remove this block" }, "×"),
         h("p", { class: "field-error row-error", "aria-live": "polite" }));
       $('[data-action="remove-hours"]', li).addEventListener("click", () => {
         const next = li.nextElementSibling || li.previousElementSibling;

@@ -2,7 +2,7 @@
 // Book), and the doctors assigned to them (assign, change the status,
 // remove). Archive asks first.
 
-import { h } from "../dom.js";
+import { h, append, clear } from "../dom.js";
 import * as api from "../api.js";
 import * as session from "../session.js";
 import { navigate } from "../router.js";
@@ -116,11 +116,13 @@ function appointmentsSection(p, ctx) {
     const past = list.filter((a) => !upcoming.includes(a)).sort((a, b) => Date.parse(b.start) - Date.parse(a.start));
     for (const a of list) learnOffset(a.start);
     const group = (title, n) => h("tr", { class: "group-row" }, h("th", { scope: "colgroup", colspan: table.cols }, title, n ? h("span", { class: "muted" }, ` (${n})`) : null));
-    table.tbody.replaceChildren(
+    const note = (words) => h("tr", { class: "state-row" }, h("td", { colspan: table.cols }, words));
+    append(clear(table.tbody), [
       group("Upcoming", upcoming.length),
-      ...(upcoming.length ? upcoming.map(row) : [h("tr", { class: "state-row" }, h("td", { colspan: table.cols }, "Nothing booked."))]),
-      ...(past.length ? [group("Past", past.length), ...past.slice(0, PAST_SHOWN).map(row)] : []),
-      past.length > PAST_SHOWN ? h("tr", { class: "state-row" }, h("td", { colspan: table.cols }, `The ${PAST_SHOWN} most recent are shown.`)) : null);
+      upcoming.length ? upcoming.map(row) : note("Nothing booked."),
+      past.length ? [group("Past", past.length), past.slice(0, PAST_SHOWN).map(row)] : null,
+      past.length > PAST_SHOWN ? note(`The ${PAST_SHOWN} most recent are shown.`) : null,
+    ]);
     table.table.dataset.state = "ready";
   }
 
