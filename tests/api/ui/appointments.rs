@@ -18,10 +18,15 @@ const BOOK_FORM: &str = r#"form[data-form="book"]"#;
 const BOARD_READY: &str = r#".board[data-state="ready"]"#;
 const SLOT: &str = r#"button[data-action="book-slot"]"#;
 
-/// A doctor Meredith Grey (or `first_name` Grey) who works every day around the clock.
+/// A doctor `first_name` Grey who works every day around the clock.
 async fn doctor_on_duty(app: &TestApp, token: &str, first_name: &str) -> i64 {
     let body = json!({ "first_name": first_name, "last_name": "Grey", "specialization": "General practice" });
-    let id = add_doctor(app, token, &body).await;
+    on_duty(app, token, &body).await
+}
+
+/// Creates the doctor `body`, who works every day around the clock; returns its id.
+async fn on_duty(app: &TestApp, token: &str, body: &Value) -> i64 {
+    let id = add_doctor(app, token, body).await;
     let week: Vec<Value> = (1..=7)
         .map(|weekday| json!({ "weekday": weekday, "start": "00:00", "end": "23:59" }))
         .collect();
@@ -36,11 +41,12 @@ async fn doctor_on_duty(app: &TestApp, token: &str, first_name: &str) -> i64 {
     id
 }
 
-/// Now, as RFC 3339 UTC to the second.
+/// This minute, as RFC 3339 UTC (appointments start on a whole minute).
 fn now_utc() -> String {
     let now = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
-        .expect("zero nanoseconds");
+        .and_then(|t| t.replace_second(0))
+        .expect("a whole minute");
     now.format(&time::format_description::well_known::Rfc3339)
         .expect("RFC 3339")
 }
@@ -349,7 +355,7 @@ async fn a_doctors_own_account_opens_on_its_column_and_starts_the_next_patient()
     // Arrange: an account linked to Dr Grey, another doctor with an earlier name
     let (app, admin, staff) = spawn_clinic().await;
     let grey = doctor_on_duty(&app, &staff.access, "Meredith").await;
-    let other = add_doctor(
+    let other = on_duty(
         &app,
         &staff.access,
         &json!({ "first_name": "Aaron", "last_name": "Abbott", "specialization": "Surgery" }),
@@ -484,6 +490,7 @@ async fn staff_set_a_doctors_weekly_hours_and_a_user_only_reads_them() {
         ]),
         "the week as saved"
     );
+    browser.screenshot("doctor-hours").await;
 
     // Act: a `user` opens the same page
     let user = app.account(&admin, "user", "user@clinic.test").await;
@@ -503,5 +510,41 @@ async fn staff_set_a_doctors_weekly_hours_and_a_user_only_reads_them() {
             r#"form[data-form="time-off"]"#,
             "no time-off form for a user",
         )
+        .await;
+}
+
+#[rocket::async_test]
+async fn the_patient_page_lists_the_appointments_and_books_with_the_patient_chosen() {
+    // Arrange: Ada has an appointment today
+    let (app, _admin, staff) = spawn_clinic().await;
+    let doctor = doctor_on_duty(&app, &staff.access, "Meredith").await;
+    let ada = add_patient(&app, &staff.access, &patient("Ada")).await;
+    let id = book_now(&app, &staff.access, ada, doctor).await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(&staff.email, PASSWORD).await;
+
+    // Act
+    browser.open(&format!("/patients/{ada}")).await;
+
+    // Assert: the appointment among the upcoming ones, with its doctor
+    assert_eq!(browser.wait_for_list("patient-appointments").await, "ready");
+    let row = format!(r#"table[data-list="patient-appointments"] tr[data-id="{id}"]"#);
+    browser.wait_for_in(&row, "Dr Meredith Grey").await;
+    browser.screenshot("patient-appointments").await;
+
+    // Act: Book
+    browser
+        .click(r#"section [data-action="book"][href^="/book"]"#)
+        .await;
+
+    // Assert: the Book screen with Ada already chosen
+    browser
+        .wait_for(&format!(
+            r#"{BOOK_FORM} [data-role="chosen-patient"] [data-patient-id="{ada}"]"#
+        ))
+        .await;
+    assert_eq!(browser.path().await, "/book");
+    browser
+        .assert_page_lacks("null", "no empty values shown as text")
         .await;
 }
