@@ -548,3 +548,40 @@ async fn the_patient_page_lists_the_appointments_and_books_with_the_patient_chos
         .assert_page_lacks("null", "no empty values shown as text")
         .await;
 }
+
+#[rocket::async_test]
+async fn on_a_narrow_screen_the_doctors_are_grouped_one_under_the_other() {
+    // Arrange: two doctors with a patient each today, a phone-sized window
+    let (app, _admin, staff) = spawn_clinic().await;
+    let grey = doctor_on_duty(&app, &staff.access, "Meredith").await;
+    let yang = on_duty(
+        &app,
+        &staff.access,
+        &json!({ "first_name": "Cristina", "last_name": "Yang", "specialization": "Cardiology" }),
+    )
+    .await;
+    let ada = add_patient(&app, &staff.access, &patient("Ada")).await;
+    let bea = add_patient(&app, &staff.access, &patient("Bea")).await;
+    book_now(&app, &staff.access, ada, grey).await;
+    book_now(&app, &staff.access, bea, yang).await;
+    let browser = Browser::start(&app).await;
+    let set_size = browser.client.set_window_size(480, 900).await;
+    set_size.expect("a phone-sized window");
+
+    // Act
+    open_today(&browser, &staff.email).await;
+    browser.wait_for(BOARD_READY).await;
+
+    // Assert: one column under the other, nothing wider than the screen
+    let layout = browser
+        .js("const [a, b] = [...document.querySelectorAll('.board-col')].map((c) => c.getBoundingClientRect());
+             return { stacked: Math.abs(a.left - b.left) < 1 && b.top >= a.bottom,
+                      fits: document.documentElement.scrollWidth <= window.innerWidth };")
+        .await;
+    assert_eq!(
+        layout,
+        json!({ "stacked": true, "fits": true }),
+        "the board's layout"
+    );
+    browser.screenshot("today-narrow").await;
+}
