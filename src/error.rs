@@ -9,7 +9,7 @@
 //! `password_change_required`, `too_many_connections` (the front door's
 //! 503 past a connection cap, written by the front module itself, outside
 //! Rocket), `slot_taken` (a booking that would overlap; the body names the
-//! clashes in `conflicts`), `invalid_transition`, `appointment_closed`.
+//! clashes in its conflicts list), `invalid_transition`, `appointment_closed`.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

@@ -371,15 +371,14 @@ pub fn free_slots(
         ));
     };
     let blocks = schedule::hours_of(conn, doctor.id)?;
-    let time_off = schedule::time_off_between(conn, doctor.id, from, to)?;
-    let booked = sql::busy(conn, doctor.id, from, to)?;
+    let mut busy = schedule::time_off_between(conn, doctor.id, from, to)?;
+    busy.extend(sql::busy(conn, doctor.id, from, to)?);
     let free = availability::free_slots(
         query.first,
         query.days,
         SignedDuration::from_mins(minutes),
         &blocks,
-        &time_off,
-        &booked,
+        &busy,
         Timestamp::now(),
         zone,
     );

@@ -241,6 +241,10 @@ fn complete_operation(operation: &mut Operation) {
         }
     }
     let has_body = operation.request_body.is_some();
+    let whole = operation
+        .operation_id
+        .as_deref()
+        .is_some_and(|id| WHOLE_ARRAYS.contains(&id));
 
     let responses = &mut operation.responses.responses;
     let mut shared = Vec::new();
@@ -280,7 +284,7 @@ fn complete_operation(operation: &mut Operation) {
                 .entry("Location".into())
                 .or_insert(location.into());
         }
-        if status == 200 && is_list(response) {
+        if status == 200 && is_list(response) && !whole {
             response.headers.insert(
                 "X-Total-Count".into(),
                 header("How many records the whole list holds", Type::Integer).into(),
@@ -391,7 +395,16 @@ fn add_links(openapi: &mut Document) {
     }
 }
 
-/// A JSON array answer: every one is a page of a list (`http::Page`).
+/// The operations whose array answer is one whole document, not a page of
+/// a list: a doctor's week, a span of free slots.
+const WHOLE_ARRAYS: &[&str] = &[
+    "schedule_read_hours",
+    "schedule_replace_hours",
+    "appointments_slots",
+];
+
+/// A JSON array answer: a page of a list (`http::Page`), unless the
+/// operation is one of `WHOLE_ARRAYS`.
 fn is_list(response: &Response) -> bool {
     response.content.get("application/json").is_some_and(|content| {
         matches!(content, RefOr::T(c) if matches!(c.schema, Some(RefOr::T(Schema::Array(_)))))
