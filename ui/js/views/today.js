@@ -13,7 +13,7 @@ import { field, showErrors, clearErrors, submitButton } from "../forms.js";
 import { pageHeader, setTitle, showAlert, alertError } from "../ui.js";
 import { personName } from "../fmt.js";
 import {
-  movesFor, move, cancelDialog, statusChip, clock, day, dayLabel, learnOffset, loadZone, clinicToday,
+  movesFor, move, cancelDialog, statusChip, clock, day, dayLabel, addDays, learnOffset, loadZone, clinicToday,
   patientOf, doctorName, waitText, clashText, patientPicker, ACTIVE,
 } from "../appointments.js";
 
@@ -79,8 +79,7 @@ export default async function todayView(el, ctx) {
   el.append(header, announce, board);
 
   function step(n) {
-    const [y, m, d] = shownDate.split("-").map(Number);
-    const next = new Date(Date.UTC(y, m - 1, d + n)).toISOString().slice(0, 10);
+    const next = addDays(shownDate, n);
     navigate(next === clinicToday() ? "/today" : `/today?date=${next}`);
   }
 
