@@ -42,12 +42,9 @@ function home(user) {
   return user && (STAFF.includes(user.role) || user.doctor) ? "/today" : "/patients";
 }
 
-/**
- * Where signing in leads when no page was asked for: a doctor's own account
- * opens on their day; everyone else on the patients list, as before.
- */
+/** Where signing in leads when no page was asked for: the home screen. */
 function landing(user) {
-  return user && user.doctor ? "/today" : "/patients";
+  return home(user);
 }
 
 // public: reachable signed out. roles: who may open it (others see "not allowed").

@@ -356,6 +356,16 @@ impl Browser {
         self.submit(form).await;
         self.wait_for(r#"header.topbar:not([hidden]) [data-role="whoami"]"#)
             .await;
+        // Staff and admins land on Today (once its board has loaded), a
+        // `user` on the patients list; these tests start from the list.
+        self.wait_until(
+            "return location.pathname === '/patients' || !!document.querySelector('.board:not([data-state=\"loading\"])');",
+            "the home screen after signing in",
+        )
+        .await;
+        if self.path().await != "/patients" {
+            self.nav("patients").await;
+        }
         self.wait_for_list("patients").await;
     }
 

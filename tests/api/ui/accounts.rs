@@ -199,7 +199,11 @@ async fn a_password_reset_while_signed_in_ends_the_session_and_the_owner_chooses
 
     // Act + Assert: the temporary password leads to "Choose a new password" only
     sign_in_and_replace_temporary_password(&browser, &nurse.email, "temporary horse 31").await;
-    browser.wait_for_list("patients").await;
+    // …and then she is on her home screen, the front desk's Today.
+    browser
+        .wait_for(r#".board:not([data-state="loading"])"#)
+        .await;
+    assert_eq!(browser.path().await, "/today");
 }
 
 #[rocket::async_test]
@@ -241,7 +245,11 @@ async fn an_admin_sets_a_new_password_which_its_owner_must_replace() {
     sign_in_and_replace_temporary_password(&browser, &nurse.email, temporary).await;
 
     // Assert
-    browser.wait_for_list("patients").await;
+    // …and then she is on her home screen, the front desk's Today.
+    browser
+        .wait_for(r#".board:not([data-state="loading"])"#)
+        .await;
+    assert_eq!(browser.path().await, "/today");
     assert_eq!(app.login(&nurse.email, OWN_PASSWORD).await.status(), 200);
 }
 
