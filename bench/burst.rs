@@ -37,10 +37,10 @@ pub fn login_burst(
         size,
     )?;
     settle(server.addr, &patient_path(System::Clinicdesk), staff)?;
-    let before = wrk::run(server.addr, &script, c, o.duration)?;
+    let before = wrk::run(server.addr, &script, c, o.duration, &[])?;
     let addr = server.addr;
     let duration = o.duration;
-    let reads = std::thread::spawn(move || wrk::run(addr, &script, c, duration));
+    let reads = std::thread::spawn(move || wrk::run(addr, &script, c, duration, &[]));
     // Let wrk connect before the first burst.
     std::thread::sleep(Duration::from_millis(200));
     let until = Instant::now() + o.duration.saturating_sub(Duration::from_millis(500));

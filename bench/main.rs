@@ -418,12 +418,12 @@ fn run_scenarios(
             // Round by round, clinicdesk then PocketBase; each keeps its best.
             let (mut best, mut pb_best) = (None::<Measured>, None::<Measured>);
             for round in 1..=o.rounds {
-                let m = wrk::run(cd.server.addr, &script, c, o.duration)?;
+                let m = wrk::run(cd.server.addr, &script, c, o.duration, &[])?;
                 settle(cd.server.addr, &patient_path(System::Clinicdesk), cd.staff)?;
                 print_run(System::Clinicdesk, scenario, c, round, &m);
                 best = Some(better(best, m));
                 if let Some((pb, pb_script)) = &pb_script {
-                    let m = wrk::run(pb.server.addr, pb_script, c, o.duration)?;
+                    let m = wrk::run(pb.server.addr, pb_script, c, o.duration, &[])?;
                     settle(pb.server.addr, &patient_path(System::PocketBase), &pb.staff)?;
                     print_run(System::PocketBase, scenario, c, round, &m);
                     pb_best = Some(better(pb_best, m));

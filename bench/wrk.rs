@@ -94,7 +94,12 @@ end
 
 /// The Lua shared by every scenario; `{dialect}` defines the system's
 /// paths, `{make}` defines `make()`, which returns one formatted request.
+/// A scenario whose requests must all differ (`book`) sets `dynamic`: its
+/// requests are made one by one as wrk sends them, not prepared and cycled.
+/// The run's arguments (after the URL) are numbers, in `arg_values`.
 const TEMPLATE: &str = r#"
+local dynamic = false
+arg_values = {}
 local headers = {["Authorization"] = "Bearer {token}", ["Content-Type"] = "application/json"}
 local n = {patients}
 local prepared = {}
@@ -131,9 +136,12 @@ function setup(thread)
 end
 function init(args)
   math.randomseed({seed} + 7919 * (thread_id or 0))
+  for k = 1, #args do arg_values[k] = tonumber(args[k]) end
+  if dynamic then return end
   for k = 1, count do prepared[k] = make() end
 end
 function request()
+  if dynamic then return make() end
   at = at % count + 1
   return prepared[at]
 end
@@ -209,15 +217,22 @@ pub fn write_script(
     Ok(path)
 }
 
-/// Runs wrk against `addr` and parses what `done` printed.
+/// wrk threads for `connections` (the machine has two cores).
+pub fn threads(connections: u32) -> u32 {
+    connections.clamp(1, 2)
+}
+
+/// Runs wrk against `addr` and parses what `done` printed; `args` go to
+/// the script (`arg_values`).
 pub fn run(
     addr: SocketAddr,
     script: &Path,
     connections: u32,
     duration: Duration,
+    args: &[String],
 ) -> anyhow::Result<Measured> {
     anyhow::ensure!(addr.ip().is_loopback(), "wrk only ever targets loopback");
-    let threads = connections.clamp(1, 2);
+    let threads = threads(connections);
     let out = Command::new("wrk")
         .arg(format!("-t{threads}"))
         .arg(format!("-c{connections}"))
@@ -225,6 +240,7 @@ pub fn run(
         .args(["--timeout", "30s", "-s"])
         .arg(script)
         .arg(format!("http://{addr}/"))
+        .args(args)
         .stdin(Stdio::null())
         .output()?;
     let stdout = String::from_utf8_lossy(&out.stdout);
