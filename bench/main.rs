@@ -6,6 +6,7 @@
 //! and prints the two side by side. It exits non-zero if any request
 //! failed.
 
+mod appointments;
 mod burst;
 mod http;
 mod machine;
@@ -286,6 +287,20 @@ fn run_size(
         seeded.mappings,
         seeded.seconds
     );
+    let count = if o.smoke {
+        appointments::SMOKE_APPOINTMENTS
+    } else {
+        appointments::APPOINTMENTS
+    };
+    let owners = appointments::Owners {
+        staff: accounts.staff_id,
+        user: accounts.user_id,
+    };
+    let day = appointments::seed(&db_path, count, size, owners)?;
+    eprintln!(
+        "   weekly hours, {} appointments ({} today) in {:.1} s",
+        day.appointments, day.today, day.seconds
+    );
     // PocketBase gets the very rows just written, read while clinicdesk
     // is stopped.
     let pb = match pocketbase {
@@ -311,6 +326,9 @@ fn run_size(
         patients: size,
         mappings: seeded.mappings,
         seed_seconds: seeded.seconds,
+        appointments: day.appointments,
+        today: day.today,
+        appointments_seconds: day.seconds,
         startup: server.startup,
         ..SizeFacts::default()
     };
@@ -476,7 +494,8 @@ fn patient_path(system: System) -> String {
 }
 
 /// The admin from the command line, then a staff and a user account over
-/// the API (with a password of their own, not a temporary one).
+/// the API (with a password of their own, not a temporary one), and the
+/// clinic's time zone (`appointments::ZONE`).
 fn make_accounts(binary: &Path, data: &Path) -> anyhow::Result<Accounts> {
     let clock = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -511,6 +530,20 @@ fn make_accounts(binary: &Path, data: &Path) -> anyhow::Result<Accounts> {
                 .ok_or_else(|| anyhow::anyhow!("no id"))?,
         );
     }
+    let zone = json!({ "time_zone": appointments::ZONE });
+    let resp = http::request(
+        server.addr,
+        "PATCH",
+        "/api/settings/",
+        Some(&admin),
+        Some(&zone),
+    )?;
+    anyhow::ensure!(
+        resp.status == 200,
+        "setting the time zone: {} {}",
+        resp.status,
+        resp.body
+    );
     server.stop();
     Ok(Accounts {
         password,

@@ -36,6 +36,10 @@ pub struct SizeFacts {
     pub patients: i64,
     pub mappings: i64,
     pub seed_seconds: f64,
+    pub appointments: i64,
+    /// Of them, on the clinic's today (the board's rows).
+    pub today: i64,
+    pub appointments_seconds: f64,
     pub startup: Duration,
     pub idle: Memory,
     pub loaded: Memory,
@@ -223,6 +227,11 @@ impl Report {
                 mib(s.loaded.hwm_kib),
                 mib(s.after_burst.hwm_kib),
                 s.fsync_per_sec
+            );
+            let _ = writeln!(
+                out,
+                "  - {} appointments ({} on today's board), 200 doctors' weekly hours, seeded in {:.1} s",
+                s.appointments, s.today, s.appointments_seconds
             );
             let _ = writeln!(
                 out,
