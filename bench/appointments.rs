@@ -1,6 +1,7 @@
-//! The clinic's day for the appointment scenarios: doctors' weekly hours
-//! and appointments written straight into the real tables (the server is
-//! stopped, as for `seed`).
+//! The clinic's day for the `board` and `book` scenarios: doctors' weekly
+//! hours and appointments written straight into the real tables (the
+//! server is stopped, as for `seed`), and the plan `book` follows so that
+//! every booking asks for a slot that is free.
 //!
 //! Appointments go in through the `appointments` table, so the schema's
 //! CHECKs and the no-overlap triggers judge every row: the seed places them
@@ -9,6 +10,7 @@
 //! (`clinic_time`), stored in UTC as the API stores them.
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Instant;
 
@@ -16,10 +18,13 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::{named_params, CachedStatement, Connection, Transaction};
+use serde_json::json;
 
 use clinicdesk::clinic_time;
 
+use crate::http;
 use crate::seed::{Rng, DOCTORS};
+use crate::wrk::BOARD_PATH;
 
 /// The clinic's zone for the run, set through `/api/settings/`: "today" and
 /// the offsets answered do not depend on the machine's zone, and a zone
@@ -52,6 +57,10 @@ fn blocks(doctor: i64, weekday: i8) -> &'static [(i16, i16)] {
     }
 }
 
+/// Quarter-hours in a weekday, and where the afternoon block starts.
+const WEEKDAY_CELLS: i64 = 32;
+const MORNING_CELLS: i64 = 16;
+
 /// Appointments on a day of this weekday (before jitter).
 fn density(weekday: i8) -> usize {
     match weekday {
@@ -80,12 +89,16 @@ const CANCEL_REASONS: &[&str] = &[
     "Rebooked",
 ];
 
-/// What the seed wrote.
+/// What the seed wrote, and where `book` may start.
 pub struct Seeded {
     pub appointments: i64,
     /// Of them, on today's date in the clinic's zone.
     pub today: i64,
     pub seconds: f64,
+    pub plan: BookingPlan,
+    /// Today's date when seeded, in the clinic's zone.
+    date: Date,
+    zone: TimeZone,
 }
 
 /// Who books: staff, or the `user` account for its own patients (every
@@ -173,6 +186,9 @@ pub fn seed(db_path: &Path, count: i64, patients: i64, owners: Owners) -> anyhow
         appointments: written,
         today: on_today,
         seconds: began.elapsed().as_secs_f64(),
+        plan: BookingPlan::after(shift(today, FUTURE_DAYS)?, patients)?,
+        date: today,
+        zone,
     })
 }
 
@@ -404,5 +420,114 @@ fn write_visit(
         ":changed_at": stored(changed),
         ":changed_by": changed.map(|_| owners.staff),
     })?;
+    Ok(())
+}
+
+/// The slots `book` asks for, one per request and none twice in a run:
+/// booking `k` is weekday `k / (doctors × 32)` from the first Monday after
+/// the seeded bookings, quarter-hour `k / doctors % 32` of the weekday grid
+/// (08:00–12:00, 13:00–17:00 clinic time) and doctor `k % doctors + 1`. The
+/// patient comes from that doctor's own share of the patients, so two
+/// bookings at the same time never share one. The wrk script computes the
+/// same (`wrk::BOOK`); the harness moves `next` past what each run used.
+pub struct BookingPlan {
+    first_monday: Date,
+    doctors: i64,
+    patients: i64,
+    next: i64,
+}
+
+impl BookingPlan {
+    fn after(last_booked: Date, patients: i64) -> anyhow::Result<Self> {
+        let mut first_monday = shift(last_booked, 1)?;
+        while weekday(first_monday) != 1 {
+            first_monday = shift(first_monday, 1)?;
+        }
+        Ok(Self {
+            first_monday,
+            doctors: DOCTORS.min(patients),
+            patients,
+            next: 0,
+        })
+    }
+
+    /// Booking `k`: doctor, patient and the start as clinic time.
+    fn slot(&self, k: i64) -> anyhow::Result<(i64, i64, String)> {
+        let per_day = self.doctors * WEEKDAY_CELLS;
+        let (day, within) = (k / per_day, k % per_day);
+        let (cell, doctor) = (within / self.doctors, within % self.doctors + 1);
+        let share = self.patients / self.doctors;
+        let patient = (doctor - 1) * share + (day * WEEKDAY_CELLS + cell) % share + 1;
+        let date = shift(self.first_monday, day / 5 * 7 + day % 5)?;
+        let minute = if cell < MORNING_CELLS {
+            8 * 60 + 15 * cell
+        } else {
+            13 * 60 + 15 * (cell - MORNING_CELLS)
+        };
+        let start = format!("{date}T{:02}:{:02}", minute / 60, minute % 60);
+        Ok((doctor, patient, start))
+    }
+
+    /// The next booking's body, taken (the check request books it).
+    pub fn take(&mut self) -> anyhow::Result<serde_json::Value> {
+        let (doctor, patient, start) = self.slot(self.next)?;
+        self.next += 1;
+        Ok(json!({"patient": patient, "doctor": doctor, "start": start, "reason": "Check-up"}))
+    }
+
+    /// The script's arguments for a run with `threads` wrk threads: the
+    /// first booking, the thread count, the doctors, and the first Monday
+    /// (its UTC midnight, in seconds: the script does only date arithmetic).
+    pub fn args(&self, threads: u32) -> anyhow::Result<Vec<String>> {
+        let monday = self
+            .first_monday
+            .to_zoned_datetime(TimeZone::UTC)?
+            .timestamp();
+        Ok(vec![
+            self.next.to_string(),
+            threads.to_string(),
+            self.doctors.to_string(),
+            monday.as_second().to_string(),
+        ])
+    }
+
+    /// After a run in which each of `threads` threads made at most `made`
+    /// bookings: thread `t`'s `i`-th was `next + i × threads + t`.
+    pub fn used(&mut self, threads: u32, made: u64) -> anyhow::Result<()> {
+        self.next += i64::from(threads) * i64::try_from(made)?;
+        Ok(())
+    }
+}
+
+/// The board as staff: `200`, and today's appointments, every one seeded
+/// for the clinic's today (unless its date has turned since the seed).
+pub fn check_board(addr: SocketAddr, token: &str, day: &Seeded) -> anyhow::Result<()> {
+    let resp = http::request(addr, "GET", BOARD_PATH, Some(token), None)?;
+    anyhow::ensure!(
+        resp.status == 200,
+        "board: GET {BOARD_PATH} answered {}: {}",
+        resp.status,
+        resp.body
+    );
+    let items = resp.json()?.as_array().map_or(0, Vec::len);
+    let same_day = clinic_time::local_today(&day.zone) == day.date;
+    anyhow::ensure!(
+        items > 0 && (!same_day || i64::try_from(items)? == day.today),
+        "board returned {items} appointments; {} were seeded for today",
+        day.today
+    );
+    Ok(())
+}
+
+/// One booking of the plan as staff: `201`, booked.
+pub fn check_book(addr: SocketAddr, token: &str, plan: &mut BookingPlan) -> anyhow::Result<()> {
+    let body = plan.take()?;
+    let resp = http::request(addr, "POST", "/api/appointments/", Some(token), Some(&body))?;
+    anyhow::ensure!(
+        resp.status == 201 && resp.json()?["status"] == "booked",
+        "book: POST /api/appointments/ {body} answered {}: {}",
+        resp.status,
+        resp.body
+    );
     Ok(())
 }

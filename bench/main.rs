@@ -39,8 +39,10 @@ const SCENARIOS: &[&str] = &[
     "search_name",
     "search_phone",
     "mappings",
+    "board",
     "post_patient",
     "patch_patient",
+    "book",
     "mixed",
 ];
 
@@ -296,7 +298,7 @@ fn run_size(
         staff: accounts.staff_id,
         user: accounts.user_id,
     };
-    let day = appointments::seed(&db_path, count, size, owners)?;
+    let mut day = appointments::seed(&db_path, count, size, owners)?;
     eprintln!(
         "   weekly hours, {} appointments ({} today) in {:.1} s",
         day.appointments, day.today, day.seconds
@@ -346,7 +348,7 @@ fn run_size(
         o,
         (&clinicdesk, pb.as_ref()),
         &root,
-        size,
+        (size, &mut day),
         &mut facts,
         report,
     )?;
@@ -384,12 +386,13 @@ struct Target<'a> {
 }
 
 /// Every scenario at every concurrency; with `PocketBase`, each run of
-/// clinicdesk's is followed by `PocketBase`'s, round by round.
+/// clinicdesk's is followed by `PocketBase`'s, round by round. `book`
+/// takes its slots from the day's booking plan.
 fn run_scenarios(
     o: &Options,
     (cd, pb): (&Target<'_>, Option<&PocketBase>),
     root: &Path,
-    size: i64,
+    (size, day): (i64, &mut appointments::Seeded),
     facts: &mut SizeFacts,
     report: &mut Report,
 ) -> anyhow::Result<()> {
@@ -410,7 +413,11 @@ fn run_scenarios(
             &Caller { token, owner: "" },
             size,
         )?;
-        check_once(cd.server.addr, scenario, token, size)?;
+        match scenario {
+            "board" => appointments::check_board(cd.server.addr, token, day)?,
+            "book" => appointments::check_book(cd.server.addr, token, &mut day.plan)?,
+            _ => check_once(cd.server.addr, scenario, token, size)?,
+        }
         let pb_script = match &pb {
             Some(pb) if pocketbase::runs(scenario) => {
                 let caller = if as_user {
@@ -436,7 +443,16 @@ fn run_scenarios(
             // Round by round, clinicdesk then PocketBase; each keeps its best.
             let (mut best, mut pb_best) = (None::<Measured>, None::<Measured>);
             for round in 1..=o.rounds {
-                let m = wrk::run(cd.server.addr, &script, c, o.duration, &[])?;
+                let threads = wrk::threads(c);
+                let args = if scenario == "book" {
+                    day.plan.args(threads)?
+                } else {
+                    Vec::new()
+                };
+                let m = wrk::run(cd.server.addr, &script, c, o.duration, &args)?;
+                if scenario == "book" {
+                    day.plan.used(threads, m.made)?;
+                }
                 settle(cd.server.addr, &patient_path(System::Clinicdesk), cd.staff)?;
                 print_run(System::Clinicdesk, scenario, c, round, &m);
                 best = Some(better(best, m));

@@ -340,7 +340,43 @@ impl Report {
                 );
             }
         }
+        self.render_board_targets(out);
         self.render_fixed_targets(out);
+    }
+
+    /// Issue 11: the Today board (one page of up to 500 appointments, with
+    /// each patient's and doctor's name) costs at most two pages of 50
+    /// patients, at 64 connections (or the most measured).
+    fn render_board_targets(&self, out: &mut String) {
+        let mut concs: Vec<u32> = self.rows.iter().map(|r| r.concurrency).collect();
+        concs.sort_unstable();
+        let Some(&top) = concs.last() else {
+            return;
+        };
+        let c = if concs.contains(&64) { 64 } else { top };
+        for facts in &self.sizes {
+            let n = facts.patients;
+            let (Some(board), Some(page)) = (self.find(n, "board", c), self.find(n, "page50", c))
+            else {
+                continue;
+            };
+            verdict(
+                out,
+                &format!(
+                    "board (today's {} appointments, one page of 500) within 2× of page50 at {c} conns, {n} patients",
+                    facts.today
+                ),
+                Some(2.0 * board.rps >= page.rps),
+                &format!(
+                    "{:.2}× page50's req/s ({:.0} vs {:.0}); p99 {:.2} vs {:.2} ms",
+                    board.rps / page.rps,
+                    board.rps,
+                    page.rps,
+                    board.p99,
+                    page.p99
+                ),
+            );
+        }
     }
 
     /// The targets that do not depend on the data size.
