@@ -246,7 +246,7 @@ fn check(overrides: &Overrides) -> anyhow::Result<()> {
         database.display()
     );
     // Opening runs the start-up checks (quick_check, WAL) and any migration.
-    let report = Db::open(&config)?.report()?;
+    let report = Db::open(&config, |from| backup::before_upgrade(&config, from))?.report()?;
     println!("database:        {}", database.display());
     println!("SQLite version:  {}", report.sqlite_version);
     println!("journal mode:    {}", report.journal_mode);
@@ -271,7 +271,7 @@ fn check(overrides: &Overrides) -> anyhow::Result<()> {
 fn create_admin(overrides: &Overrides, email: &str, name: Option<&str>) -> anyhow::Result<()> {
     let config = Config::load(overrides)?;
     config.prepare_data_dir()?;
-    let db = Db::open(&config)?;
+    let db = Db::open(&config, |from| backup::before_upgrade(&config, from))?;
     let secret = read_secret("Password for the new admin: ", true)?;
     let body = serde_json::json!({ "email": email, "name": name, "password": secret });
     let body = body.as_object().cloned().unwrap_or_default();
@@ -306,7 +306,7 @@ fn unlock(overrides: &Overrides, login: &str) -> anyhow::Result<()> {
         "no database at {} yet; start clinicdesk once to create it",
         config.database_path().display()
     );
-    let db = Db::open(&config)?;
+    let db = Db::open(&config, |from| backup::before_upgrade(&config, from))?;
     let name = login.trim().to_owned();
     let id = db
         .write_now(move |tx| {

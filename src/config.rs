@@ -12,6 +12,7 @@ use anyhow::Context;
 use rocket::figment::providers::{Env, Format, Serialized, Toml};
 use rocket::figment::Figment;
 use serde::{Deserialize, Serialize};
+use time::Time;
 
 use crate::tls::TlsMode;
 
@@ -19,6 +20,8 @@ use crate::tls::TlsMode;
 pub const CONFIG_FILE: &str = "clinicdesk.toml";
 /// The database file inside the data directory.
 pub const DATABASE_FILE: &str = "clinicdesk.sqlite3";
+/// The folder inside the data directory that backups go to by default.
+const BACKUP_DIR: &str = "backups";
 
 /// Whether anyone on the LAN may create a `user` account for themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -272,9 +275,7 @@ impl Config {
         if self.backup_max_total_mb == 0 {
             anyhow::bail!("backup_max_total_mb must be at least 1");
         }
-        if self.backup_time != "off"
-            && crate::backup::schedule::parse_time(&self.backup_time).is_none()
-        {
+        if self.backup_time != "off" && self.backup_at().is_none() {
             anyhow::bail!(
                 "backup_time must be HH:MM (24-hour clock) or off, not {:?}",
                 self.backup_time
@@ -292,7 +293,12 @@ impl Config {
     pub fn backup_dir(&self) -> PathBuf {
         self.backup_dir
             .clone()
-            .unwrap_or_else(|| self.data_dir.join(crate::backup::BACKUP_DIR))
+            .unwrap_or_else(|| self.data_dir.join(BACKUP_DIR))
+    }
+
+    /// The local time of the daily backup; `None` when it is `off`.
+    pub fn backup_at(&self) -> Option<Time> {
+        parse_time(&self.backup_time)
     }
 
     /// Creates the data directory (owner-only) if needed and checks it is usable.
@@ -316,6 +322,12 @@ impl Config {
         fs::remove_file(&probe).ok();
         Ok(())
     }
+}
+
+/// `HH:MM` on a 24-hour clock.
+fn parse_time(text: &str) -> Option<Time> {
+    let (hours, minutes) = text.trim().split_once(':')?;
+    Time::from_hms(hours.parse().ok()?, minutes.parse().ok()?, 0).ok()
 }
 
 fn default_data_dir() -> anyhow::Result<PathBuf> {
@@ -429,5 +441,14 @@ mod tests {
         fs::write(dir.path().join(CONFIG_FILE), "prot = 8080\n").expect("write");
         let err = Config::load(&overrides).expect_err("typo refused");
         assert!(err.to_string().contains("prot"), "{err}");
+    }
+
+    #[test]
+    fn backup_times_are_24_hour_clock_readings() {
+        assert!(parse_time("00:00").is_some());
+        assert!(parse_time("23:59").is_some());
+        for bad in ["24:00", "2", "02:60", "two", ""] {
+            assert!(parse_time(bad).is_none(), "{bad}");
+        }
     }
 }

@@ -9,7 +9,7 @@
 //! `password_change_required`, `too_many_connections` (the front door's
 //! 503 past a connection cap, written by the front module itself, outside
 //! Rocket), `slot_taken` (a booking that would overlap; the body names the
-//! clashes in `conflicts`), `invalid_transition`, `appointment_closed`.
+//! clashes in its conflicts list), `invalid_transition`, `appointment_closed`.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -21,33 +21,111 @@ use rocket::serde::json::Json;
 use rocket::{catch, catchers, Catcher};
 use serde::Serialize;
 
-/// Every `code` an answer can carry: the list above, for `/api/openapi.json`
-/// (a unit test in `openapi` holds the two together).
-pub const CODES: &[&str] = &[
-    "validation_error",
-    "malformed_json",
-    "not_authenticated",
-    "invalid_credentials",
-    "account_inactive",
-    "permission_denied",
-    "registration_closed",
-    "not_found",
-    "method_not_allowed",
-    "duplicate",
-    "last_admin",
-    "payload_too_large",
-    "unsupported_media_type",
-    "throttled",
-    "busy",
-    "bad_request",
-    "storage_full",
-    "server_error",
-    "password_change_required",
-    "too_many_connections",
-    "slot_taken",
-    "invalid_transition",
-    "appointment_closed",
-];
+/// Every `code` an answer can carry: the closed list above, as a type, so
+/// a mistyped code does not compile. Each is answered as its snake-case
+/// name (`as_str`, which `Serialize` writes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code {
+    ValidationError,
+    MalformedJson,
+    NotAuthenticated,
+    InvalidCredentials,
+    AccountInactive,
+    PermissionDenied,
+    RegistrationClosed,
+    NotFound,
+    MethodNotAllowed,
+    Duplicate,
+    LastAdmin,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    Throttled,
+    Busy,
+    BadRequest,
+    StorageFull,
+    ServerError,
+    PasswordChangeRequired,
+    TooManyConnections,
+    SlotTaken,
+    InvalidTransition,
+    AppointmentClosed,
+}
+
+impl Code {
+    /// Every code, in the order `/api/openapi.json` lists them.
+    pub const ALL: [Self; 23] = [
+        Self::ValidationError,
+        Self::MalformedJson,
+        Self::NotAuthenticated,
+        Self::InvalidCredentials,
+        Self::AccountInactive,
+        Self::PermissionDenied,
+        Self::RegistrationClosed,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::Duplicate,
+        Self::LastAdmin,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::Throttled,
+        Self::Busy,
+        Self::BadRequest,
+        Self::StorageFull,
+        Self::ServerError,
+        Self::PasswordChangeRequired,
+        Self::TooManyConnections,
+        Self::SlotTaken,
+        Self::InvalidTransition,
+        Self::AppointmentClosed,
+    ];
+
+    /// The name a body carries.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ValidationError => "validation_error",
+            Self::MalformedJson => "malformed_json",
+            Self::NotAuthenticated => "not_authenticated",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::AccountInactive => "account_inactive",
+            Self::PermissionDenied => "permission_denied",
+            Self::RegistrationClosed => "registration_closed",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Duplicate => "duplicate",
+            Self::LastAdmin => "last_admin",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::Throttled => "throttled",
+            Self::Busy => "busy",
+            Self::BadRequest => "bad_request",
+            Self::StorageFull => "storage_full",
+            Self::ServerError => "server_error",
+            Self::PasswordChangeRequired => "password_change_required",
+            Self::TooManyConnections => "too_many_connections",
+            Self::SlotTaken => "slot_taken",
+            Self::InvalidTransition => "invalid_transition",
+            Self::AppointmentClosed => "appointment_closed",
+        }
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// Every code's name, for `/api/openapi.json` (a unit test in `openapi`
+/// holds it and the list above together).
+pub const CODES: [&str; Code::ALL.len()] = {
+    let mut names = [""; Code::ALL.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = Code::ALL[i].as_str();
+        i += 1;
+    }
+    names
+};
 
 /// Field name → every problem found with it. Sorted, so output is stable.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
@@ -58,17 +136,17 @@ pub enum ApiError {
     #[error("Some fields are invalid.")]
     Validation(FieldErrors),
     #[error("{detail}")]
-    BadRequest { code: &'static str, detail: String },
+    BadRequest { code: Code, detail: String },
     #[error("{detail}")]
-    Unauthorized { code: &'static str, detail: String },
+    Unauthorized { code: Code, detail: String },
     #[error("{detail}")]
-    Forbidden { code: &'static str, detail: String },
+    Forbidden { code: Code, detail: String },
     #[error("Not found.")]
     NotFound,
     #[error("This method is not allowed here. Allowed: {allow}.")]
     MethodNotAllowed { allow: String },
     #[error("{detail}")]
-    Conflict { code: &'static str, detail: String },
+    Conflict { code: Code, detail: String },
     /// `409 slot_taken`: the time is already taken; `conflicts` (a JSON
     /// array the resource builds) names what it clashes with.
     #[error("{detail}")]
@@ -100,7 +178,7 @@ impl ApiError {
     /// `401 not_authenticated` with a human reason (no secret in it).
     pub fn unauthenticated(detail: impl Into<String>) -> Self {
         Self::Unauthorized {
-            code: "not_authenticated",
+            code: Code::NotAuthenticated,
             detail: detail.into(),
         }
     }
@@ -108,7 +186,7 @@ impl ApiError {
     /// `403 permission_denied`.
     pub fn forbidden() -> Self {
         Self::Forbidden {
-            code: "permission_denied",
+            code: Code::PermissionDenied,
             detail: "You do not have permission to do this.".into(),
         }
     }
@@ -116,7 +194,7 @@ impl ApiError {
     /// `409 duplicate`: a value that must be unique is already taken.
     pub fn duplicate(detail: impl Into<String>) -> Self {
         Self::Conflict {
-            code: "duplicate",
+            code: Code::Duplicate,
             detail: detail.into(),
         }
     }
@@ -157,24 +235,24 @@ impl ApiError {
     }
 
     /// The machine-readable `code` of the body.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         if self.is_disk_full() {
-            return "storage_full";
+            return Code::StorageFull;
         }
         match self {
-            Self::Validation(_) => "validation_error",
+            Self::Validation(_) => Code::ValidationError,
             Self::BadRequest { code, .. }
             | Self::Unauthorized { code, .. }
             | Self::Forbidden { code, .. }
-            | Self::Conflict { code, .. } => code,
-            Self::Taken { .. } => "slot_taken",
-            Self::NotFound => "not_found",
-            Self::MethodNotAllowed { .. } => "method_not_allowed",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::Throttled { .. } => "throttled",
-            Self::Busy { .. } => "busy",
-            Self::Database(_) | Self::Pool(_) | Self::Internal(_) => "server_error",
+            | Self::Conflict { code, .. } => *code,
+            Self::Taken { .. } => Code::SlotTaken,
+            Self::NotFound => Code::NotFound,
+            Self::MethodNotAllowed { .. } => Code::MethodNotAllowed,
+            Self::PayloadTooLarge => Code::PayloadTooLarge,
+            Self::UnsupportedMediaType => Code::UnsupportedMediaType,
+            Self::Throttled { .. } => Code::Throttled,
+            Self::Busy { .. } => Code::Busy,
+            Self::Database(_) | Self::Pool(_) | Self::Internal(_) => Code::ServerError,
         }
     }
 }
@@ -182,7 +260,7 @@ impl ApiError {
 #[derive(Serialize)]
 struct Body<'a> {
     detail: String,
-    code: &'static str,
+    code: Code,
     #[serde(skip_serializing_if = "Option::is_none")]
     errors: Option<&'a FieldErrors>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -280,11 +358,33 @@ fn api_default(status: Status, req: &Request<'_>) -> ApiError {
         413 => ApiError::PayloadTooLarge,
         415 => ApiError::UnsupportedMediaType,
         400 => ApiError::BadRequest {
-            code: "bad_request",
+            code: Code::BadRequest,
             detail: "The request could not be understood.".into(),
         },
         401 => ApiError::unauthenticated("Authentication is required."),
         403 => ApiError::forbidden(),
         _ => ApiError::Internal(anyhow::anyhow!("unhandled status {status}")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_is_listed_once_in_declaration_order_and_answered_as_its_name() {
+        for (position, code) in Code::ALL.into_iter().enumerate() {
+            // Declaration order with no gap: a variant left out of `ALL`
+            // (anywhere but last) shows here.
+            assert_eq!(code as usize, position, "{code:?}");
+            assert_eq!(
+                serde_json::to_value(code).expect("serialises"),
+                code.as_str()
+            );
+        }
+        let mut names = CODES.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Code::ALL.len(), "two codes share a name");
+    }
 }

@@ -24,19 +24,24 @@ use crate::error::{ApiError, FieldErrors};
 use crate::http::{self, JsonBody, Ordering, Page, Paging};
 
 pub fn routes() -> Vec<Route> {
-    routes![
-        list,
-        create,
-        for_patient,
-        update,
-        replace,
-        remove,
-        detail,
-        detail_update,
-        detail_replace,
-        detail_remove,
-        delete_alias
-    ]
+    let mut routes = audit::denied::about(
+        Entity::Mapping,
+        routes![
+            list,
+            create,
+            update,
+            replace,
+            remove,
+            detail,
+            detail_update,
+            detail_replace,
+            detail_remove,
+            delete_alias
+        ],
+    );
+    // Its id is a patient's: an attempt on it is an attempt on the patient.
+    routes.extend(audit::denied::about(Entity::Patient, routes![for_patient]));
+    routes
 }
 
 const STATUSES: &str = "ACTIVE, INACTIVE, COMPLETED";
@@ -202,7 +207,7 @@ async fn list(
     })
 }
 
-#[utoipa::path(tag = "mappings", request_body = crate::openapi::MappingInput, responses((status = 201, description = "The new mapping (a patient the caller cannot see, or an archived or unknown doctor, is `400` with `errors.patient`/`errors.doctor`)", body = Mapping), (status = 409, description = "`duplicate`: the pair already has an `ACTIVE` mapping")), security(("bearer" = [])))]
+#[utoipa::path(tag = "mappings", request_body = crate::body_schemas::MappingInput, responses((status = 201, description = "The new mapping (a patient the caller cannot see, or an archived or unknown doctor, is `400` with `errors.patient`/`errors.doctor`)", body = Mapping), (status = 409, description = "`duplicate`: the pair already has an `ACTIVE` mapping")), security(("bearer" = [])))]
 #[post("/mappings", data = "<body>")]
 async fn create(
     body: JsonBody,
@@ -282,7 +287,7 @@ async fn delete_one(id: i64, caller: Caller, db: &Db) -> Result<NoContent, ApiEr
     }
 }
 
-#[utoipa::path(tag = "mappings", params(("id" = i64, Path, description = "A mapping's id (a GET on this path takes a patient's id)")), request_body = crate::openapi::MappingChange, responses((status = 200, description = "The mapping, with `status`, `reason` or `notes` changed", body = Mapping), (status = 409, description = "`duplicate`: the pair already has another `ACTIVE` mapping")), security(("bearer" = [])))]
+#[utoipa::path(tag = "mappings", params(("id" = i64, Path, description = "A mapping's id (a GET on this path takes a patient's id)")), request_body = crate::body_schemas::MappingChange, responses((status = 200, description = "The mapping, with `status`, `reason` or `notes` changed", body = Mapping), (status = 409, description = "`duplicate`: the pair already has another `ACTIVE` mapping")), security(("bearer" = [])))]
 #[patch("/mappings/<id>", data = "<body>")]
 async fn update(
     id: i64,
@@ -295,7 +300,7 @@ async fn update(
 
 /// PUT takes the same fields as PATCH: `status`, `reason` and `notes` are
 /// the only writable ones, and none is required.
-#[utoipa::path(tag = "mappings", params(("id" = i64, Path, description = "A mapping's id (a GET on this path takes a patient's id)")), request_body = crate::openapi::MappingChange, responses((status = 200, description = "The same as PATCH: none of the fields is required", body = Mapping), (status = 409, description = "`duplicate`: the pair already has another `ACTIVE` mapping")), security(("bearer" = [])))]
+#[utoipa::path(tag = "mappings", params(("id" = i64, Path, description = "A mapping's id (a GET on this path takes a patient's id)")), request_body = crate::body_schemas::MappingChange, responses((status = 200, description = "The same as PATCH: none of the fields is required", body = Mapping), (status = 409, description = "`duplicate`: the pair already has another `ACTIVE` mapping")), security(("bearer" = [])))]
 #[put("/mappings/<id>", data = "<body>")]
 async fn replace(
     id: i64,
@@ -318,7 +323,7 @@ async fn detail(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Mapping>
     read_one(id, caller, db).await
 }
 
-#[utoipa::path(tag = "mappings", params(("id" = i64, Path, description = "A mapping's id")), request_body = crate::openapi::MappingChange, responses((status = 200, description = "The same as PATCH `/api/mappings/{id}` (compatibility path)", body = Mapping), (status = 409, description = "`duplicate`: the pair already has another `ACTIVE` mapping")), security(("bearer" = [])))]
+#[utoipa::path(tag = "mappings", params(("id" = i64, Path, description = "A mapping's id")), request_body = crate::body_schemas::MappingChange, responses((status = 200, description = "The same as PATCH `/api/mappings/{id}` (compatibility path)", body = Mapping), (status = 409, description = "`duplicate`: the pair already has another `ACTIVE` mapping")), security(("bearer" = [])))]
 #[patch("/mappings/detail/<id>", data = "<body>")]
 async fn detail_update(
     id: i64,
@@ -329,7 +334,7 @@ async fn detail_update(
     change(id, body, caller, db).await
 }
 
-#[utoipa::path(tag = "mappings", params(("id" = i64, Path, description = "A mapping's id")), request_body = crate::openapi::MappingChange, responses((status = 200, description = "The same as PATCH `/api/mappings/{id}` (compatibility path)", body = Mapping), (status = 409, description = "`duplicate`: the pair already has another `ACTIVE` mapping")), security(("bearer" = [])))]
+#[utoipa::path(tag = "mappings", params(("id" = i64, Path, description = "A mapping's id")), request_body = crate::body_schemas::MappingChange, responses((status = 200, description = "The same as PATCH `/api/mappings/{id}` (compatibility path)", body = Mapping), (status = 409, description = "`duplicate`: the pair already has another `ACTIVE` mapping")), security(("bearer" = [])))]
 #[put("/mappings/detail/<id>", data = "<body>")]
 async fn detail_replace(
     id: i64,

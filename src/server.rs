@@ -1,7 +1,7 @@
 //! Assembles the server: state, routes, catchers, fairings. `build` is what
 //! `clinicdesk serve` launches and what the tests start in-process.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use rocket::config::{Ident, LogLevel, Shutdown};
@@ -19,8 +19,10 @@ use crate::lock::InstanceLock;
 use crate::setup::SetupToken;
 use crate::throttle::LoginThrottle;
 use crate::tls::{self, Transport};
-use crate::{appointments, audit, cors, desktop, doctors, front, mappings, patients, schedule};
-use crate::{auth, backup, error, health, http, openapi, settings, setup, telemetry, ui, users};
+use crate::{account, appointments, audit, cors, desktop, doctors, front, mappings, patients};
+use crate::{
+    backup, error, health, http, openapi, schedule, settings, setup, telemetry, ui, users,
+};
 
 /// Prepares the data directory and database and returns the server, ready
 /// to launch. Fails with a message naming what is wrong (an unusable data
@@ -38,12 +40,14 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
     // rather than that the port is taken.
     let (front_door, public) = front::FrontDoor::bind(&config, &transport)?;
     backup::sweep_partials(&config);
-    let db = Db::open(&config).map_err(|e| match backup::newest(&config) {
-        Some(newest) => anyhow::anyhow!(
-            "{e:#}\nThe newest backup is {0}; to go back to it: clinicdesk restore {0}",
-            newest.display()
-        ),
-        None => e,
+    let db = Db::open(&config, |from| backup::before_upgrade(&config, from)).map_err(|e| {
+        match backup::newest(&config) {
+            Some(newest) => anyhow::anyhow!(
+                "{e:#}\nThe newest backup is {0}; to go back to it: clinicdesk restore {0}",
+                newest.display()
+            ),
+            None => e,
+        }
     })?;
     let registration = config.registration;
     let system_zone = crate::clinic_time::system_zone_name();
@@ -63,12 +67,12 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         config.refresh_token_days,
     )?;
     let setup_token = SetupToken::new(needs_setup)?;
-    let accounts = Accounts::watching(&db);
+    let accounts = Accounts::watching(&db, users::sql::auth_state);
 
     let api_routes = [
         health::routes(),
         setup::routes(),
-        auth::routes::routes(),
+        account::routes(),
         users::routes(),
         settings::routes(),
         patients::routes(),
@@ -211,26 +215,46 @@ fn announce(rocket: &Rocket<rocket::Orbit>) {
     let Some(&front::PublicAddress(public)) = rocket.state::<front::PublicAddress>() else {
         return;
     };
+    let transport = rocket.state::<Transport>();
+    let config = rocket.state::<Config>();
+    let data_dir = config
+        .map(|c| c.data_dir.display().to_string())
+        .unwrap_or_default();
+    let (base, host) = base_url(public, transport.is_some_and(Transport::is_tls));
+    announce_address(&base, host, public, &data_dir);
+    if let Some(transport) = transport {
+        announce_transport(transport);
+    }
+    let setup_token = rocket.state::<SetupToken>().and_then(SetupToken::current);
+    let console = config.map(|c| c.console);
+    announce_setup(setup_token.as_deref(), console, &base, &data_dir);
+    if console == Some(Console::Desktop) {
+        println!();
+        println!("Opening your browser. Keep this window open while the clinic works;");
+        println!("close it or press Ctrl-C to stop clinicdesk.");
+        desktop::open_browser(desktop::first_page(&base, setup_token.as_deref()));
+    }
+}
+
+/// The URL to give people for `public`, and its host: a server listening
+/// on every address is reached on this computer at loopback.
+fn base_url(public: SocketAddr, tls: bool) -> (String, IpAddr) {
     let port = public.port();
     let host = match public.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
         IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
         ip => ip,
     };
-    let transport = rocket.state::<Transport>();
-    let scheme = if transport.is_some_and(Transport::is_tls) {
-        "https"
-    } else {
-        "http"
-    };
+    let scheme = if tls { "https" } else { "http" };
     let base = match host {
         IpAddr::V4(ip) => format!("{scheme}://{ip}:{port}"),
         IpAddr::V6(ip) => format!("{scheme}://[{ip}]:{port}"),
     };
-    let data_dir = rocket
-        .state::<Config>()
-        .map(|c| c.data_dir.display().to_string())
-        .unwrap_or_default();
+    (base, host)
+}
+
+/// Where clinicdesk is and keeps its data.
+fn announce_address(base: &str, host: IpAddr, public: SocketAddr, data_dir: &str) {
     tracing::info!(url = %base, data_dir = %data_dir, "clinicdesk is serving");
     println!(
         "clinicdesk {} is running at {base}/",
@@ -240,13 +264,18 @@ fn announce(rocket: &Rocket<rocket::Orbit>) {
     if public.ip().is_unspecified() {
         println!("Other computers on the clinic's network use this computer's name or address instead of {host}.");
     }
+}
+
+/// The certificate to check when serving HTTPS, or the warning when the
+/// network is served in clear text on purpose.
+fn announce_transport(transport: &Transport) {
     match transport {
-        Some(Transport::Tls {
+        Transport::Tls {
             fingerprint,
             cert,
             generated,
             ..
-        }) => {
+        } => {
             // Logged too (it is public): a service's console output goes nowhere.
             tracing::info!(certificate = %cert.display(), %fingerprint, "serving HTTPS");
             println!("HTTPS certificate: {}", cert.display());
@@ -259,7 +288,7 @@ fn announce(rocket: &Rocket<rocket::Orbit>) {
                 );
             }
         }
-        Some(Transport::Plain { insecure: true }) => {
+        Transport::Plain { insecure: true } => {
             tracing::warn!("serving the network WITHOUT TLS (--insecure-http)");
             println!();
             println!(
@@ -268,26 +297,47 @@ fn announce(rocket: &Rocket<rocket::Orbit>) {
             println!("WARNING: clinic network in clear text; anyone on it can read them.");
             println!();
         }
-        _ => {}
+        Transport::Plain { .. } => {}
     }
-    let setup_token = rocket.state::<SetupToken>().and_then(SetupToken::current);
-    let console = rocket.state::<Config>().map(|c| c.console);
-    if console == Some(Console::Service) && setup_token.is_some() {
+}
+
+/// While no admin exists: the setup link, or for a service (whose output
+/// is kept in a log) the command that makes the first admin instead.
+fn announce_setup(setup_token: Option<&str>, console: Option<Console>, base: &str, data_dir: &str) {
+    let Some(token) = setup_token else {
+        return;
+    };
+    if console == Some(Console::Service) {
         println!("No admin account exists yet. Create one on this computer with");
         println!(
             "    clinicdesk --data-dir \"{data_dir}\" admin create --email you@clinic.example"
         );
         println!("(A service does not print the setup link: its output is kept in a log.)");
-    } else if let Some(token) = &setup_token {
+    } else {
         println!();
         println!("No admin account exists yet. Open this link within 30 minutes to create one:");
         println!("    {base}/setup#{token}");
         println!("(Or run `clinicdesk admin create --email you@clinic.example`.)");
     }
-    if console == Some(Console::Desktop) {
-        println!();
-        println!("Opening your browser. Keep this window open while the clinic works;");
-        println!("close it or press Ctrl-C to stop clinicdesk.");
-        desktop::open_browser(desktop::first_page(&base, setup_token.as_deref()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_on_every_address_is_announced_at_loopback() {
+        let any4: SocketAddr = "0.0.0.0:8000".parse().expect("address");
+        let any6: SocketAddr = "[::]:8443".parse().expect("address");
+        let lan: SocketAddr = "192.168.1.20:8000".parse().expect("address");
+        assert_eq!(
+            base_url(any4, false),
+            (
+                "http://127.0.0.1:8000".into(),
+                IpAddr::V4(Ipv4Addr::LOCALHOST)
+            )
+        );
+        assert_eq!(base_url(any6, true).0, "https://[::1]:8443");
+        assert_eq!(base_url(lan, true).0, "https://192.168.1.20:8000");
     }
 }

@@ -18,7 +18,7 @@ use crate::http::JsonBody;
 use crate::validation::Fields;
 
 pub fn routes() -> Vec<Route> {
-    routes![read, update]
+    audit::denied::about(Entity::Setting, routes![read, update])
 }
 
 /// The settings as the API shows them.
@@ -44,7 +44,7 @@ async fn read(_admin: Admin, db: &State<Db>) -> Result<Json<Settings>, ApiError>
     Ok(Json(db.read(sql::load).await?))
 }
 
-#[utoipa::path(tag = "settings", request_body = crate::openapi::SettingsChangeRequest, responses((status = 200, description = "The settings, changed (admin); in effect at once", body = Settings)), security(("bearer" = [])))]
+#[utoipa::path(tag = "settings", request_body = crate::body_schemas::SettingsChangeRequest, responses((status = 200, description = "The settings, changed (admin); in effect at once", body = Settings)), security(("bearer" = [])))]
 #[patch("/settings", data = "<body>")]
 async fn update(
     body: JsonBody,
@@ -101,7 +101,7 @@ async fn update(
     Ok(Json(settings))
 }
 
-/// Settings SQL; `registration_open` is also used by `auth::routes::register`.
+/// Settings SQL; `registration_open` is also used by `account::register`.
 pub mod sql {
     use rusqlite::{params, Connection};
 

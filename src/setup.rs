@@ -13,12 +13,13 @@ use rocket::response::status::Created;
 use rocket::serde::json::Json;
 use rocket::{post, routes, Route, State};
 
-use crate::audit::{Action, Actor, Origin};
+use crate::audit::{Action, Actor};
 use crate::auth::password::Hasher;
 use crate::auth::Role;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::JsonBody;
+use crate::origin::Origin;
 use crate::users::{self, NewAccount, User};
 use crate::validation::Fields;
 
@@ -89,7 +90,7 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-#[utoipa::path(tag = "setup", request_body = crate::openapi::SetupRequest, responses((status = 201, description = "The first admin, made with the token from the setup link", body = User), (status = 401, description = "`not_authenticated`: the setup token is wrong or has expired"), (status = 404, description = "`not_found`: an admin exists, so setup is over"), (status = 409, description = "`duplicate`: the email or username is taken"), (status = 503, description = "`busy`: too many passwords are being checked at once")))]
+#[utoipa::path(tag = "setup", request_body = crate::body_schemas::SetupRequest, responses((status = 201, description = "The first admin, made with the token from the setup link", body = User), (status = 401, description = "`not_authenticated`: the setup token is wrong or has expired"), (status = 404, description = "`not_found`: an admin exists, so setup is over"), (status = 409, description = "`duplicate`: the email or username is taken"), (status = 503, description = "`busy`: too many passwords are being checked at once")))]
 #[post("/setup", data = "<body>")]
 async fn setup(
     body: JsonBody,

@@ -9,9 +9,8 @@ use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::Header;
 use rocket::{Data, Request, Response};
 use tracing_subscriber::EnvFilter;
-use uuid::Uuid;
 
-use crate::audit::RequestId;
+use crate::origin::RequestId;
 
 /// The filter used when neither `CLINICDESK_LOG` nor `RUST_LOG` is set.
 /// (Rocket announces its launch as a warning; our own line says the same.)
@@ -78,7 +77,8 @@ impl Fairing for RequestLog {
 
     async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
         req.local_cache(|| Started(Instant::now()));
-        req.local_cache(|| RequestId(Uuid::new_v4()));
+        // Made first, here, so every later reader gets this same id.
+        RequestId::of(req);
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
@@ -86,7 +86,7 @@ impl Fairing for RequestLog {
         // The path without its query: ids are fine, but queries hold search terms.
         let route = req.route().map_or("-", |r| r.uri.as_str());
         // The same id is in the audit trail: a support call can quote it.
-        let id = req.local_cache(|| RequestId(Uuid::new_v4())).0;
+        let id = RequestId::of(req).0;
         res.set_header(Header::new("X-Request-Id", id.to_string()));
         tracing::info!(
             request_id = %id,

@@ -15,7 +15,7 @@ use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Caller;
 use crate::clinic_time;
 use crate::doctors::{self, Doctor};
-use crate::error::{ApiError, FieldErrors};
+use crate::error::{ApiError, Code, FieldErrors};
 use crate::http;
 use crate::patients;
 use crate::schedule::availability::{self, Closed, Span};
@@ -219,7 +219,7 @@ pub fn change(
     if change.moves() {
         if !status.is_active() {
             return Err(ApiError::Conflict {
-                code: "appointment_closed",
+                code: Code::AppointmentClosed,
                 detail: format!(
                     "This appointment is {}: only a booked, arrived or in-progress one can be moved.",
                     status.words()
@@ -306,7 +306,7 @@ pub fn transition(
             format!("it can become {}", next.join(", "))
         };
         return Err(ApiError::Conflict {
-            code: "invalid_transition",
+            code: Code::InvalidTransition,
             detail: format!(
                 "This appointment is {}, so it cannot become {}: {allowed}.",
                 current.words(),
@@ -371,15 +371,14 @@ pub fn free_slots(
         ));
     };
     let blocks = schedule::hours_of(conn, doctor.id)?;
-    let time_off = schedule::time_off_between(conn, doctor.id, from, to)?;
-    let booked = sql::busy(conn, doctor.id, from, to)?;
+    let mut busy = schedule::time_off_between(conn, doctor.id, from, to)?;
+    busy.extend(sql::busy(conn, doctor.id, from, to)?);
     let free = availability::free_slots(
         query.first,
         query.days,
         SignedDuration::from_mins(minutes),
         &blocks,
-        &time_off,
-        &booked,
+        &busy,
         Timestamp::now(),
         zone,
     );

@@ -36,16 +36,15 @@ pub mod input;
 pub mod sql;
 
 pub fn routes() -> Vec<Route> {
-    routes![
-        list,
-        create,
-        read,
-        update,
-        change_status,
-        cancel,
-        for_patient,
-        slots
-    ]
+    let mut routes = audit::denied::about(
+        Entity::Appointment,
+        routes![list, create, read, update, change_status, cancel],
+    );
+    // `/patients/<id>/appointments` and `/doctors/<id>/slots` are about the
+    // patient and the doctor their id names.
+    routes.extend(audit::denied::about(Entity::Patient, routes![for_patient]));
+    routes.extend(audit::denied::about(Entity::Doctor, routes![slots]));
+    routes
 }
 
 /// What kind of visit.
@@ -292,7 +291,7 @@ async fn list(
     })
 }
 
-#[utoipa::path(tag = "appointments", request_body = crate::openapi::AppointmentInput, responses((status = 201, description = "Booked (a `walk_in`: arrived)", body = Appointment), (status = 409, description = "`slot_taken`: it would overlap an active appointment of the doctor or of the patient; `conflicts` names them", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "appointments", request_body = crate::body_schemas::AppointmentInput, responses((status = 201, description = "Booked (a `walk_in`: arrived)", body = Appointment), (status = 409, description = "`slot_taken`: it would overlap an active appointment of the doctor or of the patient; `conflicts` names them", body = crate::body_schemas::ErrorBody)), security(("bearer" = [])))]
 #[post("/appointments", data = "<body>")]
 async fn create(
     body: JsonBody,
@@ -329,7 +328,7 @@ async fn read(
     Ok(Json(appointment))
 }
 
-#[utoipa::path(tag = "appointments", params(("id" = i64, Path, description = "An appointment's id")), request_body = crate::openapi::AppointmentChange, responses((status = 200, description = "Changed; a move is checked like a booking (it never clashes with itself)", body = Appointment), (status = 409, description = "`slot_taken` (see booking), or `appointment_closed`: only an active appointment can be moved", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "appointments", params(("id" = i64, Path, description = "An appointment's id")), request_body = crate::body_schemas::AppointmentChange, responses((status = 200, description = "Changed; a move is checked like a booking (it never clashes with itself)", body = Appointment), (status = 409, description = "`slot_taken` (see booking), or `appointment_closed`: only an active appointment can be moved", body = crate::body_schemas::ErrorBody)), security(("bearer" = [])))]
 #[patch("/appointments/<id>", data = "<body>")]
 async fn update(
     id: i64,
@@ -345,7 +344,7 @@ async fn update(
         .map(Json)
 }
 
-#[utoipa::path(tag = "appointments", params(("id" = i64, Path, description = "An appointment's id")), request_body = crate::openapi::StatusChangeRequest, responses((status = 200, description = "The appointment in its new status, the transition's time stamped. Allowed: booked → arrived, cancelled, no_show; arrived → in_progress, cancelled; in_progress → completed.", body = Appointment), (status = 409, description = "`invalid_transition`: not allowed from the current status", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "appointments", params(("id" = i64, Path, description = "An appointment's id")), request_body = crate::body_schemas::StatusChangeRequest, responses((status = 200, description = "The appointment in its new status, the transition's time stamped. Allowed: booked → arrived, cancelled, no_show; arrived → in_progress, cancelled; in_progress → completed.", body = Appointment), (status = 409, description = "`invalid_transition`: not allowed from the current status", body = crate::body_schemas::ErrorBody)), security(("bearer" = [])))]
 #[post("/appointments/<id>/status", data = "<body>")]
 async fn change_status(
     id: i64,
@@ -361,7 +360,7 @@ async fn change_status(
         .map(Json)
 }
 
-#[utoipa::path(tag = "appointments", params(("id" = i64, Path, description = "An appointment's id")), responses((status = 204, description = "Cancelled (appointments are never erased); one already cancelled is left as it is"), (status = 409, description = "`invalid_transition`: a completed visit or a no-show cannot be cancelled", body = crate::openapi::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "appointments", params(("id" = i64, Path, description = "An appointment's id")), responses((status = 204, description = "Cancelled (appointments are never erased); one already cancelled is left as it is"), (status = 409, description = "`invalid_transition`: a completed visit or a no-show cannot be cancelled", body = crate::body_schemas::ErrorBody)), security(("bearer" = [])))]
 #[delete("/appointments/<id>")]
 async fn cancel(
     id: i64,

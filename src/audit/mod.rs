@@ -12,17 +12,13 @@
 //! is one `search`. Attempts that ended in 403, or in 404 for a record that
 //! exists but is not the caller's, are `denied` (see `denied.rs`).
 
-use std::net::IpAddr;
-
-use rocket::request::{FromRequest, Outcome, Request};
 use rusqlite::{params, Connection};
 use serde::Serialize;
-use uuid::Uuid;
 
 use crate::auth::{Caller, Role};
 use crate::db;
 use crate::error::ApiError;
-use crate::throttle::ClientAddr;
+use crate::origin::Origin;
 
 pub mod denied;
 pub mod routes;
@@ -168,36 +164,6 @@ impl Entity {
 
     pub fn parse(text: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|e| e.as_str() == text)
-    }
-}
-
-/// Where a request came from: the TCP peer and the id given to the request
-/// (logged with it and answered as `X-Request-Id`).
-#[derive(Debug, Clone, Copy)]
-pub struct Origin {
-    pub ip: IpAddr,
-    pub request_id: Uuid,
-}
-
-/// The id of one request, made when it arrives.
-#[derive(Debug, Clone, Copy)]
-pub struct RequestId(pub Uuid);
-
-impl Origin {
-    pub fn of(req: &Request<'_>) -> Self {
-        Self {
-            ip: ClientAddr::of(req).0,
-            request_id: req.local_cache(|| RequestId(Uuid::new_v4())).0,
-        }
-    }
-}
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for Origin {
-    type Error = ();
-
-    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        Outcome::Success(Self::of(req))
     }
 }
 

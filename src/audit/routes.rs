@@ -11,12 +11,12 @@ use super::sql::{self, AuditFilter, Entry};
 use super::{record, Action, Entity, Event};
 use crate::auth::Admin;
 use crate::db::Db;
-use crate::error::{ApiError, FieldErrors};
+use crate::error::{ApiError, Code, FieldErrors};
 use crate::http::{self, Page, Paging};
 use crate::validation;
 
 pub fn routes() -> Vec<Route> {
-    routes![list, export]
+    super::denied::about(Entity::Audit, routes![list, export])
 }
 
 /// Most rows one export may hold; past it, narrow the dates.
@@ -213,7 +213,7 @@ async fn export(query: AuditQuery<'_>, admin: Admin, db: &State<Db>) -> Result<C
                 let total = sql::count(conn, &filter)?;
                 if total > EXPORT_MAX {
                     return Err(ApiError::BadRequest {
-                        code: "bad_request",
+                        code: Code::BadRequest,
                         detail: format!(
                             "The export would hold {total} rows; at most {EXPORT_MAX} fit in one. \
                              Narrow it with `from` and `to`."

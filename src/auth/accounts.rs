@@ -13,21 +13,35 @@
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
+use rusqlite::Connection;
+
+use super::Role;
 use crate::db::Db;
 use crate::error::ApiError;
-use crate::users;
 
 /// Above this many accounts the map starts over (a clinic has dozens; this
 /// only bounds memory against a flood of valid tokens for many accounts).
 const MAX_KNOWN: usize = 10_000;
 
-/// What authentication needs of an account.
-pub type AccountState = users::sql::AuthState;
+/// What every authenticated request checks of its token's account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountState {
+    pub role: Role,
+    pub is_active: bool,
+    pub must_change_password: bool,
+    /// Access tokens issued under an older version are refused (logout,
+    /// password change and deactivation move it on).
+    pub token_version: i64,
+}
+
+/// Reads one account's state (`None`: no such account). Accounts are a
+/// resource above identity (`users`), so the server passes its reader in.
+pub type ReadState = fn(&Connection, i64) -> Result<Option<AccountState>, ApiError>;
 
 /// The map, managed by Rocket.
-#[derive(Default)]
 pub struct Accounts {
     inner: RwLock<Known>,
+    read: ReadState,
 }
 
 #[derive(Default)]
@@ -38,9 +52,12 @@ struct Known {
 }
 
 impl Accounts {
-    /// A map that `db`'s writer keeps exact.
-    pub fn watching(db: &Db) -> Arc<Self> {
-        let accounts = Arc::new(Self::default());
+    /// A map that `db`'s writer keeps exact, filled through `read`.
+    pub fn watching(db: &Db, read: ReadState) -> Arc<Self> {
+        let accounts = Arc::new(Self {
+            inner: RwLock::default(),
+            read,
+        });
         let watched = Arc::clone(&accounts);
         db.watch("users", Arc::new(move |ids: &[i64]| watched.forget(ids)));
         accounts
@@ -55,9 +72,8 @@ impl Accounts {
             }
             known.epoch
         };
-        let state = db
-            .read(move |conn| users::sql::auth_state(conn, id))
-            .await?;
+        let read = self.read;
+        let state = db.read(move |conn| read(conn, id)).await?;
         if let Some(state) = state {
             let mut known = self.inner.write().unwrap_or_else(PoisonError::into_inner);
             if known.epoch == epoch {

@@ -9,19 +9,18 @@ use rocket::outcome::try_outcome;
 use rocket::request::{FromRequest, Outcome, Request};
 use serde::{Deserialize, Serialize};
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
-use crate::audit::Origin;
 use crate::db::Db;
-use crate::error::{self, ApiError};
+use crate::error::{self, ApiError, Code};
+use crate::http::SeesArchived;
+use crate::origin::Origin;
 
 use self::accounts::Accounts;
 use self::token::{Keys, TokenKind};
 
 pub mod accounts;
 pub mod password;
-pub mod routes;
-pub mod session;
 pub mod token;
 
 /// An account's role, stored as its lower-case name.
@@ -94,6 +93,13 @@ impl Caller {
     }
 }
 
+/// Archived records are listed to admins only.
+impl SeesArchived for Caller {
+    fn sees_archived(&self) -> bool {
+        self.is_admin()
+    }
+}
+
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Caller {
     type Error = ();
@@ -107,9 +113,27 @@ impl<'r> FromRequest<'r> for Caller {
             })
             .await;
         match result {
-            Ok(caller) => Outcome::Success(*caller),
+            Ok(caller) => {
+                // Ignored when set already: the memo gives the same caller.
+                let _ = req.local_cache(Verified::default).0.set(*caller);
+                Outcome::Success(*caller)
+            }
             Err(status) => Outcome::Error((*status, ())),
         }
+    }
+}
+
+/// The caller a request's guard verified, kept for what runs after the
+/// handler (see `Caller::verified`).
+#[derive(Default)]
+struct Verified(OnceLock<Caller>);
+
+impl Caller {
+    /// The caller this request's `Caller` guard verified: `None` if no
+    /// guard ran yet, or it refused the request. For code that runs after
+    /// the handler, such as the trail's record of denied attempts.
+    pub fn verified(req: &Request<'_>) -> Option<Caller> {
+        req.local_cache(Verified::default).0.get().copied()
     }
 }
 
@@ -161,7 +185,7 @@ async fn authenticate(req: &Request<'_>) -> Result<Caller, ApiError> {
     }
     if state.must_change_password && !serves_temporary_password(req) {
         return Err(ApiError::Forbidden {
-            code: "password_change_required",
+            code: Code::PasswordChangeRequired,
             detail: "An admin set a temporary password for this account. \
                      Choose your own (POST /api/auth/password/) to continue."
                 .into(),

@@ -29,9 +29,6 @@ pub mod crypt;
 pub mod routes;
 pub mod schedule;
 
-/// The folder in the data directory that backups go to by default.
-pub const BACKUP_DIR: &str = "backups";
-
 /// What `<backup>.json` records.
 #[derive(Debug, Serialize)]
 pub struct Manifest {
@@ -198,6 +195,12 @@ pub fn restore(
     crate::config::restrict_to_owner(&database, 0o600)?;
     sync_folder(&config.data_dir);
     Ok(kept)
+}
+
+/// Keeps the configured database before its schema is upgraded from
+/// `version`, and returns where (`Db::open` calls this first).
+pub fn before_upgrade(config: &Config, version: usize) -> anyhow::Result<PathBuf> {
+    create(config, Some(&pre_migration_path(config, version))).map(|(path, _)| path)
 }
 
 /// Where the backup made before upgrading from schema `version` goes.

@@ -24,7 +24,7 @@ use crate::error::{ApiError, FieldErrors};
 use crate::http::{self, Page, Paging};
 
 pub fn routes() -> Vec<Route> {
-    routes![list, create, status, download]
+    audit::denied::about(Entity::Backup, routes![list, create, status, download])
 }
 
 /// One backup file as admins see it.

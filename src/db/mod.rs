@@ -10,7 +10,7 @@
 //! writes shares one fsync per batch (see `writer`). Reads never take the
 //! write lock (WAL), so they never queue behind writes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
@@ -59,9 +59,17 @@ impl Db {
     /// Opens (creating if needed) the database file, checks it, brings its
     /// schema up to date, and only then starts the writer, the readers and
     /// the checkpointer.
-    pub fn open(config: &Config) -> anyhow::Result<Self> {
+    ///
+    /// Before an upgrade, `back_up` is given the schema version being left
+    /// and returns where it kept a copy of the database; the upgrade starts
+    /// only once it has. (Backups are a resource above this module, so the
+    /// caller passes that step in; a fresh or current database never calls it.)
+    pub fn open(
+        config: &Config,
+        back_up: impl FnOnce(usize) -> anyhow::Result<PathBuf>,
+    ) -> anyhow::Result<Self> {
         let path = &config.database_path();
-        schema::prepare(config, path)?;
+        schema::prepare(path, back_up)?;
         let readers = r2d2::Pool::builder()
             .max_size(READERS)
             .build(SqliteConnectionManager::file(path).with_init(|conn| {
@@ -348,7 +356,10 @@ mod tests {
         let mut config = Config::for_tests(dir.path());
         config.write_queue = queue;
         config.prepare_data_dir().expect("data dir");
-        let db = Db::open(&config).expect("open");
+        let db = Db::open(&config, |_| {
+            anyhow::bail!("a new database needs no upgrade")
+        })
+        .expect("open");
         db.write_now(|tx| Ok(tx.execute_batch("CREATE TABLE t (x INTEGER UNIQUE)")?))
             .expect("table");
         db

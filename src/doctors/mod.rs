@@ -29,7 +29,10 @@ mod input;
 pub mod sql;
 
 pub fn routes() -> Vec<Route> {
-    routes![list, create, read, replace, update, archive, restore]
+    audit::denied::about(
+        Entity::Doctor,
+        routes![list, create, read, replace, update, archive, restore],
+    )
 }
 
 /// A caller allowed to write doctors (staff or admin).
@@ -169,7 +172,7 @@ async fn list(
     })
 }
 
-#[utoipa::path(tag = "doctors", request_body = crate::openapi::DoctorInput, responses((status = 201, description = "The new doctor (staff, admin; a `user` gets `403`)", body = Doctor), (status = 409, description = "`duplicate`: another doctor has this email or license number")), security(("bearer" = [])))]
+#[utoipa::path(tag = "doctors", request_body = crate::body_schemas::DoctorInput, responses((status = 201, description = "The new doctor (staff, admin; a `user` gets `403`)", body = Doctor), (status = 409, description = "`duplicate`: another doctor has this email or license number")), security(("bearer" = [])))]
 #[post("/doctors", data = "<body>")]
 async fn create(
     body: JsonBody,
@@ -198,7 +201,7 @@ async fn read(id: i64, _caller: Caller, db: &State<Db>) -> Result<Json<Doctor>, 
 }
 
 /// PUT: required fields must be present; omitted optional fields keep their values.
-#[utoipa::path(tag = "doctors", params(("id" = i64, Path, description = "A doctor's id")), request_body = crate::openapi::DoctorInput, responses((status = 200, description = "The doctor, changed (staff, admin; required fields must be present, omitted optional ones keep their values)", body = Doctor), (status = 409, description = "`duplicate`: another doctor has this email or license number")), security(("bearer" = [])))]
+#[utoipa::path(tag = "doctors", params(("id" = i64, Path, description = "A doctor's id")), request_body = crate::body_schemas::DoctorInput, responses((status = 200, description = "The doctor, changed (staff, admin; required fields must be present, omitted optional ones keep their values)", body = Doctor), (status = 409, description = "`duplicate`: another doctor has this email or license number")), security(("bearer" = [])))]
 #[put("/doctors/<id>", data = "<body>")]
 async fn replace(
     id: i64,
@@ -211,7 +214,7 @@ async fn replace(
         .map(Json)
 }
 
-#[utoipa::path(tag = "doctors", params(("id" = i64, Path, description = "A doctor's id")), request_body = crate::openapi::DoctorChange, responses((status = 200, description = "The doctor, with the given fields changed (staff, admin)", body = Doctor), (status = 409, description = "`duplicate`: another doctor has this email or license number")), security(("bearer" = [])))]
+#[utoipa::path(tag = "doctors", params(("id" = i64, Path, description = "A doctor's id")), request_body = crate::body_schemas::DoctorChange, responses((status = 200, description = "The doctor, with the given fields changed (staff, admin)", body = Doctor), (status = 409, description = "`duplicate`: another doctor has this email or license number")), security(("bearer" = [])))]
 #[patch("/doctors/<id>", data = "<body>")]
 async fn update(
     id: i64,

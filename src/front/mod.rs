@@ -44,6 +44,7 @@ use tokio_rustls::rustls;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::Config;
+use crate::error::Code;
 use crate::tls::Transport;
 
 /// Seconds a refused client is told to wait.
@@ -354,7 +355,8 @@ impl Shared {
 /// the client to stop sending (closing with unread bytes would reset the
 /// connection and lose the answer); all within `REFUSAL_LINGER`.
 async fn refuse(mut stream: TcpStream, detail: &str) {
-    let body = serde_json::json!({ "detail": detail, "code": "too_many_connections" }).to_string();
+    let body =
+        serde_json::json!({ "detail": detail, "code": Code::TooManyConnections }).to_string();
     let answer = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
          content-length: {}\r\nretry-after: {RETRY_AFTER}\r\ncache-control: no-store\r\n\

@@ -6,9 +6,9 @@
 //! offline clinic LAN).
 //!
 //! Request bodies are read field by field (see `validation::Fields`), so
-//! the `*Request`, `*Input` and `*Change` types below exist only to describe
-//! them: this file is the one place they are written down. A create or PUT
-//! needs its required fields; a PATCH needs none, but may not blank them.
+//! the `*Request`, `*Input` and `*Change` types listed below exist only to
+//! describe them; they are written down in `body_schemas.rs`. A create or
+//! PUT needs its required fields; a PATCH needs none, but may not blank them.
 //!
 //! The answers every operation shares come from the contract's general rules
 //! and are added here, by `Mounted`, rather than repeated on each handler:
@@ -34,13 +34,17 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::users;
 use crate::{
-    appointments, audit, auth, backup, doctors, health, mappings, patients, schedule, settings,
+    account, appointments, audit, backup, doctors, health, mappings, patients, schedule, settings,
     setup,
 };
 
-mod requests;
-
-pub use requests::*;
+use crate::body_schemas::{
+    AppointmentChange, AppointmentInput, DoctorChange, DoctorInput, ErrorBody, HoursInput,
+    LoginFields, LoginRequest, MappingChange, MappingFields, MappingInput, MeRequest,
+    PasswordChangeRequest, PatientChange, PatientInput, RefreshRequest, RegisterRequest,
+    SettingsChangeRequest, SetupRequest, StatusChangeRequest, TimeOffInput, UserChangeRequest,
+    UserCreateRequest,
+};
 
 /// The generated description of the API.
 #[derive(OpenApi)]
@@ -54,10 +58,10 @@ pub use requests::*;
     paths(
         health::health,
         setup::setup,
-        auth::routes::register, auth::routes::login, auth::routes::token, auth::routes::refresh,
-        auth::routes::token_refresh, auth::routes::logout, auth::routes::me, auth::routes::update_me,
-        auth::routes::change_password,
-        auth::session::open, auth::session::refresh, auth::session::close,
+        account::register, account::login, account::token, account::refresh,
+        account::token_refresh, account::logout, account::me, account::update_me,
+        account::change_password,
+        account::session::open, account::session::refresh, account::session::close,
         users::list, users::create, users::read, users::update, users::deactivate,
         settings::read, settings::update,
         patients::list, patients::create, patients::read, patients::replace, patients::update,
@@ -241,6 +245,10 @@ fn complete_operation(operation: &mut Operation) {
         }
     }
     let has_body = operation.request_body.is_some();
+    let whole = operation
+        .operation_id
+        .as_deref()
+        .is_some_and(|id| WHOLE_ARRAYS.contains(&id));
 
     let responses = &mut operation.responses.responses;
     let mut shared = Vec::new();
@@ -280,7 +288,7 @@ fn complete_operation(operation: &mut Operation) {
                 .entry("Location".into())
                 .or_insert(location.into());
         }
-        if status == 200 && is_list(response) {
+        if status == 200 && is_list(response) && !whole {
             response.headers.insert(
                 "X-Total-Count".into(),
                 header("How many records the whole list holds", Type::Integer).into(),
@@ -391,7 +399,16 @@ fn add_links(openapi: &mut Document) {
     }
 }
 
-/// A JSON array answer: every one is a page of a list (`http::Page`).
+/// The operations whose array answer is one whole document, not a page of
+/// a list: a doctor's week, a span of free slots.
+const WHOLE_ARRAYS: &[&str] = &[
+    "schedule_read_hours",
+    "schedule_replace_hours",
+    "appointments_slots",
+];
+
+/// A JSON array answer: a page of a list (`http::Page`), unless the
+/// operation is one of `WHOLE_ARRAYS`.
 fn is_list(response: &Response) -> bool {
     response.content.get("application/json").is_some_and(|content| {
         matches!(content, RefOr::T(c) if matches!(c.schema, Some(RefOr::T(Schema::Array(_)))))

@@ -29,7 +29,10 @@ mod input;
 pub mod sql;
 
 pub fn routes() -> Vec<Route> {
-    routes![list, create, read, replace, update, archive, restore]
+    audit::denied::about(
+        Entity::Patient,
+        routes![list, create, read, replace, update, archive, restore],
+    )
 }
 
 /// The fields a client writes, as stored.
@@ -181,7 +184,7 @@ async fn list(
     })
 }
 
-#[utoipa::path(tag = "patients", request_body = crate::openapi::PatientInput, responses((status = 201, description = "The new patient; `created_by` is the caller", body = Patient)), security(("bearer" = [])))]
+#[utoipa::path(tag = "patients", request_body = crate::body_schemas::PatientInput, responses((status = 201, description = "The new patient; `created_by` is the caller", body = Patient)), security(("bearer" = [])))]
 #[post("/patients", data = "<body>")]
 async fn create(
     body: JsonBody,
@@ -220,7 +223,7 @@ async fn read(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Patient>, 
 }
 
 /// PUT: required fields must be present; omitted optional fields keep their values.
-#[utoipa::path(tag = "patients", params(("id" = i64, Path, description = "A patient's id")), request_body = crate::openapi::PatientInput, responses((status = 200, description = "The patient, changed (required fields must be present; omitted optional ones keep their values)", body = Patient)), security(("bearer" = [])))]
+#[utoipa::path(tag = "patients", params(("id" = i64, Path, description = "A patient's id")), request_body = crate::body_schemas::PatientInput, responses((status = 200, description = "The patient, changed (required fields must be present; omitted optional ones keep their values)", body = Patient)), security(("bearer" = [])))]
 #[put("/patients/<id>", data = "<body>")]
 async fn replace(
     id: i64,
@@ -235,7 +238,7 @@ async fn replace(
         .map(Json)
 }
 
-#[utoipa::path(tag = "patients", params(("id" = i64, Path, description = "A patient's id")), request_body = crate::openapi::PatientChange, responses((status = 200, description = "The patient, with the given fields changed", body = Patient)), security(("bearer" = [])))]
+#[utoipa::path(tag = "patients", params(("id" = i64, Path, description = "A patient's id")), request_body = crate::body_schemas::PatientChange, responses((status = 200, description = "The patient, with the given fields changed", body = Patient)), security(("bearer" = [])))]
 #[patch("/patients/<id>", data = "<body>")]
 async fn update(
     id: i64,

@@ -84,14 +84,13 @@ pub fn check(
 
 /// Free starts of `length` on `days` consecutive dates from `first`:
 /// stepping by `length` from the start of each block, skipping those that
-/// overlap time off or a booking, and those not after `now`.
+/// overlap anything `busy` (time off, bookings), and those before `now`.
 pub fn free_slots(
     first: Date,
     days: i64,
     length: SignedDuration,
     blocks: &[WeeklyBlock],
-    time_off: &[Span],
-    booked: &[Span],
+    busy: &[Span],
     now: Timestamp,
     zone: &TimeZone,
 ) -> Vec<Span> {
@@ -109,10 +108,7 @@ pub fn free_slots(
                     break;
                 }
                 let slot = Span { start, end };
-                let taken = time_off
-                    .iter()
-                    .chain(booked)
-                    .any(|busy| busy.overlaps(&slot));
+                let taken = busy.iter().any(|busy| busy.overlaps(&slot));
                 if start >= now && !taken {
                     slots.push(slot);
                 }
@@ -190,8 +186,7 @@ mod tests {
             1,
             SignedDuration::from_mins(20),
             &monday_mornings(),
-            &off,
-            &booked,
+            &[off, booked].concat(),
             now,
             &zone,
         );
@@ -216,7 +211,6 @@ mod tests {
             8,
             SignedDuration::from_mins(60),
             &blocks,
-            &[],
             &[],
             Timestamp::UNIX_EPOCH,
             &zone,

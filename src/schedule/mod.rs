@@ -27,13 +27,18 @@ pub mod availability;
 pub mod sql;
 
 pub fn routes() -> Vec<Route> {
-    routes![
-        read_hours,
-        replace_hours,
-        list_time_off,
-        add_time_off,
-        remove_time_off
-    ]
+    // A doctor's hours and time off: an attempt on them is on the doctor
+    // (`/doctors/<id>/…`).
+    audit::denied::about(
+        Entity::Doctor,
+        routes![
+            read_hours,
+            replace_hours,
+            list_time_off,
+            add_time_off,
+            remove_time_off
+        ],
+    )
 }
 
 /// One weekly block of a doctor's hours, in the clinic's local time.
@@ -103,7 +108,7 @@ async fn read_hours(
     Ok(Json(blocks.iter().map(Hours::of).collect()))
 }
 
-#[utoipa::path(tag = "schedule", params(("id" = i64, Path, description = "A doctor's id")), request_body(content = [crate::openapi::HoursInput], description = "The whole week (an array; `{\"hours\": [...]}` is accepted too). Overlapping or inverted blocks are a `400` naming the block."), responses((status = 200, description = "The doctor's new weekly hours (staff, admin)", body = [Hours])), security(("bearer" = [])))]
+#[utoipa::path(tag = "schedule", params(("id" = i64, Path, description = "A doctor's id")), request_body(content = [crate::body_schemas::HoursInput], description = "The whole week (an array; `{\"hours\": [...]}` is accepted too). Overlapping or inverted blocks are a `400` naming the block."), responses((status = 200, description = "The doctor's new weekly hours (staff, admin)", body = [Hours])), security(("bearer" = [])))]
 #[put("/doctors/<id>/hours", data = "<body>")]
 async fn replace_hours(
     id: i64,
@@ -282,7 +287,7 @@ async fn list_time_off(
     })
 }
 
-#[utoipa::path(tag = "schedule", params(("id" = i64, Path, description = "A doctor's id")), request_body = crate::openapi::TimeOffInput, responses((status = 201, description = "The new time off (staff, admin). A date alone means the whole day: `start: 2027-03-03, end: 2027-03-07` is off from the morning of the 3rd to the evening of the 7th.", body = TimeOff)), security(("bearer" = [])))]
+#[utoipa::path(tag = "schedule", params(("id" = i64, Path, description = "A doctor's id")), request_body = crate::body_schemas::TimeOffInput, responses((status = 201, description = "The new time off (staff, admin). A date alone means the whole day: `start: 2027-03-03, end: 2027-03-07` is off from the morning of the 3rd to the evening of the 7th.", body = TimeOff)), security(("bearer" = [])))]
 #[post("/doctors/<id>/time-off", data = "<body>")]
 async fn add_time_off(
     id: i64,

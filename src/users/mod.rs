@@ -21,7 +21,10 @@ use crate::throttle::LoginThrottle;
 use crate::validation::Fields;
 
 pub fn routes() -> Vec<Route> {
-    routes![list, create, read, update, deactivate]
+    audit::denied::about(
+        Entity::User,
+        routes![list, create, read, update, deactivate],
+    )
 }
 
 /// An account as the API shows it (never its password hash).
@@ -312,7 +315,7 @@ async fn list(
     })
 }
 
-#[utoipa::path(tag = "users", request_body = crate::openapi::UserCreateRequest, responses((status = 201, description = "The new account (admin)", body = User), (status = 409, description = "`duplicate`: the email or username is taken"), (status = 503, description = "`busy`: too many passwords are being hashed at once")), security(("bearer" = [])))]
+#[utoipa::path(tag = "users", request_body = crate::body_schemas::UserCreateRequest, responses((status = 201, description = "The new account (admin)", body = User), (status = 409, description = "`duplicate`: the email or username is taken"), (status = 503, description = "`busy`: too many passwords are being hashed at once")), security(("bearer" = [])))]
 #[post("/users", data = "<body>")]
 async fn create(
     body: JsonBody,
@@ -341,7 +344,7 @@ async fn read(
         .ok_or(ApiError::NotFound)
 }
 
-#[utoipa::path(tag = "users", params(("id" = i64, Path, description = "An account's id")), request_body = crate::openapi::UserChangeRequest, responses((status = 200, description = "The account, changed (admin)", body = User), (status = 409, description = "`last_admin`: the last active admin cannot be demoted or deactivated; `duplicate`: the username is taken"), (status = 503, description = "`busy`: too many passwords are being hashed at once")), security(("bearer" = [])))]
+#[utoipa::path(tag = "users", params(("id" = i64, Path, description = "An account's id")), request_body = crate::body_schemas::UserChangeRequest, responses((status = 200, description = "The account, changed (admin)", body = User), (status = 409, description = "`last_admin`: the last active admin cannot be demoted or deactivated; `duplicate`: the username is taken"), (status = 503, description = "`busy`: too many passwords are being hashed at once")), security(("bearer" = [])))]
 #[patch("/users/<id>", data = "<body>")]
 async fn update(
     id: i64,

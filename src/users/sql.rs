@@ -1,12 +1,15 @@
-//! Account SQL. Also used by `auth` (login, refresh, me) and `setup`.
+//! Account SQL. Also used by `account` (login, refresh, me), `setup`, and
+//! (through the server) `auth`, which reads `auth_state` on every request.
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{AccountChanges, NewAccount, User, UserFilter};
-use crate::audit::{self, Action, Actor, Entity, Event, Origin};
+use crate::audit::{self, Action, Actor, Entity, Event};
+use crate::auth::accounts::AccountState;
 use crate::auth::{Caller, Role};
 use crate::db::{self, ResultExt};
-use crate::error::ApiError;
+use crate::error::{ApiError, Code};
+use crate::origin::Origin;
 use crate::validation::like_pattern;
 
 /// `locked_until` is not stored: `users::` fills it in from the running
@@ -15,26 +18,16 @@ const SELECT: &str = "SELECT id, name, email, username, role, is_active, NULL AS
             must_change_password, doctor_id, created_at, updated_at
        FROM users";
 
-/// What every authenticated request checks of its token's account (read
-/// once per request; keep it one query so it can be cached as one).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AuthState {
-    pub role: Role,
-    pub is_active: bool,
-    pub must_change_password: bool,
-    /// Access tokens issued under an older version are refused (logout,
-    /// password change and deactivation move it on).
-    pub token_version: i64,
-}
-
-/// The account state behind a token's user id, if the account exists.
-pub fn auth_state(conn: &Connection, id: i64) -> Result<Option<AuthState>, ApiError> {
+/// The account state behind a token's user id, if the account exists
+/// (the server hands this to `auth::accounts::Accounts`; keep it one query
+/// so it can be kept as one).
+pub fn auth_state(conn: &Connection, id: i64) -> Result<Option<AccountState>, ApiError> {
     let mut stmt = conn.prepare_cached(
         "SELECT role, is_active, must_change_password, token_version FROM users WHERE id = ?1",
     )?;
     Ok(stmt
         .query_row([id], |row| {
-            Ok(AuthState {
+            Ok(AccountState {
                 role: row.get("role")?,
                 is_active: row.get("is_active")?,
                 must_change_password: row.get("must_change_password")?,
@@ -71,7 +64,7 @@ pub struct Login {
     pub password_hash: String,
     pub role: Role,
     pub is_active: bool,
-    /// Goes into the tokens login issues (see `AuthState`).
+    /// Goes into the tokens login issues (see `AccountState`).
     pub token_version: i64,
     /// How many times an admin has cleared this account's sign-in delays;
     /// the throttle forgets delays recorded under an older count.
@@ -191,7 +184,7 @@ pub fn update(
         )?;
         if others == 0 {
             return Err(ApiError::Conflict {
-                code: "last_admin",
+                code: Code::LastAdmin,
                 detail: "This is the last active admin; make another admin first.".into(),
             });
         }
@@ -239,7 +232,7 @@ pub fn update(
             ApiError::duplicate("Another account already belongs to this doctor.")
         })?;
     if changes.password.is_some() || !is_active {
-        crate::auth::routes::sql::revoke_all(tx, id)?;
+        crate::account::sql::revoke_all(tx, id)?;
     }
     if changes.unlock {
         tx.execute(

@@ -445,8 +445,14 @@ async fn hours_time_off_and_slots() {
         .await)
     .await;
     assert_eq!(slots.as_array().expect("list").len(), 5);
+}
 
-    // Overlapping or inverted blocks are a 400 naming the block.
+#[rocket::async_test]
+async fn a_week_with_overlapping_or_inverted_blocks_is_refused_naming_the_block() {
+    let (app, _admin, staff, _d, _p) = clinic().await;
+    let hours = json!([{ "weekday": 1, "start": "09:00", "end": "10:00" }]);
+    let d = doctor_with(&app, &staff.access, "Mon", &hours).await;
+
     let bad = json!([
         { "weekday": 2, "start": "09:00", "end": "12:00" },
         { "weekday": 2, "start": "11:00", "end": "13:00" },
@@ -575,7 +581,7 @@ async fn bad_input_is_a_400_naming_each_field_and_never_a_409_or_500() {
             vec!["end"],
         ),
         (
-            json!({ "patient": p, "doctor": d, "start": "2027-06-07T09:00", "duration": 100000 }),
+            json!({ "patient": p, "doctor": d, "start": "2027-06-07T09:00", "duration": 100_000 }),
             vec!["duration"],
         ),
         (
@@ -596,7 +602,7 @@ async fn bad_input_is_a_400_naming_each_field_and_never_a_409_or_500() {
         ),
         (json!({ "doctor": d }), vec!["patient", "start"]),
         (
-            json!({ "patient": 999999, "doctor": 999999, "start": "2027-06-07T09:00" }),
+            json!({ "patient": 999_999, "doctor": 999_999, "start": "2027-06-07T09:00" }),
             vec!["doctor", "patient"],
         ),
     ];
@@ -721,8 +727,14 @@ async fn a_user_sees_and_books_only_their_own_patients_and_cannot_override() {
     )
     .await;
     assert!(ids(&filtered).is_empty());
+}
 
-    // Override is for staff and admin; so are hours and time off.
+#[rocket::async_test]
+async fn override_hours_and_time_off_are_for_staff_and_admin_but_everyone_reads_hours_and_slots() {
+    let (app, admin, _staff, d, _p) = clinic().await;
+    let user = app.account(&admin, "user", "user@clinic.test").await;
+    let mine = id(&app.create_patient(&user.access, &patient("Mine")).await);
+
     let over = json!({ "patient": mine, "doctor": d, "start": "2027-06-07T09:00", "end": "2027-06-07T09:30", "override": true });
     assert_error(
         book(&app, &user.access, &over).await,
@@ -966,7 +978,7 @@ async fn an_account_can_belong_to_one_doctor() {
         app.patch(
             &format!("/api/users/{}/", staff.id),
             &admin.access,
-            &json!({ "doctor": 999999 }),
+            &json!({ "doctor": 999_999 }),
         )
         .await,
         &["doctor"],
@@ -988,7 +1000,7 @@ async fn the_board_filters_by_day_doctor_status_and_kind() {
     let (app, _admin, staff, d, p) = clinic().await;
     let other = id(&app.create_patient(&staff.access, &patient("Bea")).await);
     let d2 = doctor_with(&app, &staff.access, "Second", &always()).await;
-    let a = created(
+    let nine = created(
         book(
             &app,
             &staff.access,
@@ -997,7 +1009,7 @@ async fn the_board_filters_by_day_doctor_status_and_kind() {
         .await,
     )
     .await;
-    let b = created(
+    let eight = created(
         book(
             &app,
             &staff.access,
@@ -1006,7 +1018,7 @@ async fn the_board_filters_by_day_doctor_status_and_kind() {
         .await,
     )
     .await;
-    let c = created(
+    let next_day = created(
         book(
             &app,
             &staff.access,
@@ -1017,7 +1029,7 @@ async fn the_board_filters_by_day_doctor_status_and_kind() {
     .await;
     ok(app
         .post(
-            &format!("/api/appointments/{}/status/", id(&b)),
+            &format!("/api/appointments/{}/status/", id(&eight)),
             &staff.access,
             &json!({ "status": "arrived" }),
         )
@@ -1031,27 +1043,30 @@ async fn the_board_filters_by_day_doctor_status_and_kind() {
     };
     assert_eq!(
         list("date=2027-06-07").await,
-        [id(&b), id(&a)],
+        [id(&eight), id(&nine)],
         "in time order"
     );
     assert_eq!(
         list("date=2027-06-07&ordering=-start").await,
-        [id(&a), id(&b)]
+        [id(&nine), id(&eight)]
     );
     assert_eq!(
         list("date=2027-06-08").await,
-        [id(&c)],
+        [id(&next_day)],
         "00:30 Berlin is still the 8th"
     );
-    assert_eq!(list(&format!("doctor_id={d}")).await, [id(&a), id(&c)]);
-    assert_eq!(list("status=arrived").await, [id(&b)]);
+    assert_eq!(
+        list(&format!("doctor_id={d}")).await,
+        [id(&nine), id(&next_day)]
+    );
+    assert_eq!(list("status=arrived").await, [id(&eight)]);
     assert_eq!(
         list("status=booked,arrived&date=2027-06-07").await,
-        [id(&b), id(&a)]
+        [id(&eight), id(&nine)]
     );
     assert_eq!(
         list("from=2027-06-07T08:30&to=2027-06-08").await,
-        [id(&a), id(&c)]
+        [id(&nine), id(&next_day)]
     );
     assert!(list("kind=walk_in").await.is_empty());
     let mine = json_with(
@@ -1060,5 +1075,62 @@ async fn the_board_filters_by_day_doctor_status_and_kind() {
         200,
     )
     .await;
-    assert_eq!(ids(&mine), [id(&a), id(&c)]);
+    assert_eq!(ids(&mine), [id(&nine), id(&next_day)]);
+}
+
+#[rocket::async_test]
+async fn the_database_itself_refuses_an_overlapping_active_appointment() {
+    let (app, _admin, staff, d, p) = clinic().await;
+    let other = id(&app.create_patient(&staff.access, &patient("Bea")).await);
+    let a = created(
+        book(
+            &app,
+            &staff.access,
+            &at(p, d, "2027-06-07T09:00", "2027-06-07T09:30"),
+        )
+        .await,
+    )
+    .await;
+    let conn = rusqlite::Connection::open(app.data_dir.path().join("clinicdesk.sqlite3"))
+        .expect("open the database");
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("busy timeout");
+    let insert = |patient: i64, start: &str, end: &str, status: &str| {
+        conn.execute(
+            "INSERT INTO appointments (patient_id, doctor_id, start_at, end_at, status, created_by, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '2027-01-01T00:00:00Z', '2027-01-01T00:00:00Z')",
+            rusqlite::params![patient, d, start, end, status, staff.id],
+        )
+    };
+
+    // Same doctor, overlapping (09:00–09:30 Berlin is 07:00–07:30 UTC): refused by the trigger.
+    let err = insert(
+        other,
+        "2027-06-07T07:15:00Z",
+        "2027-06-07T07:45:00Z",
+        "booked",
+    )
+    .expect_err("overlap refused");
+    assert!(err.to_string().contains("slot_taken"), "{err}");
+    // Touching, or not active, is allowed.
+    insert(
+        other,
+        "2027-06-07T07:30:00Z",
+        "2027-06-07T08:00:00Z",
+        "booked",
+    )
+    .expect("touching");
+    insert(
+        other,
+        "2027-06-07T07:00:00Z",
+        "2027-06-07T07:30:00Z",
+        "cancelled",
+    )
+    .expect("cancelled");
+    // Moving one onto the other is refused too, however the UPDATE is written.
+    let moved = conn.execute(
+        "UPDATE appointments SET start_at = '2027-06-07T07:10:00Z', end_at = '2027-06-07T07:40:00Z' WHERE id = ?1",
+        [id(&a)],
+    );
+    assert!(moved.is_err_and(|e| e.to_string().contains("slot_taken")));
 }

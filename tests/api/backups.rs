@@ -267,7 +267,7 @@ fn the_daily_job_keeps_the_newest_backups_and_never_prunes_upgrade_backups() {
         ..Config::for_tests(dir.path())
     };
     config.prepare_data_dir().expect("data dir");
-    drop(Db::open(&config).expect("database"));
+    drop(Db::open(&config, |from| backup::before_upgrade(&config, from)).expect("database"));
     backup::create(&config, Some(&backup::pre_migration_path(&config, 3))).expect("upgrade backup");
 
     // Act

@@ -9,6 +9,8 @@ export class ApiError extends Error {
     this.status = status;
     this.code = b.code || (status === 0 ? "network" : "http_" + status);
     this.errors = b.errors || null;
+    // A 409 slot_taken names the bookings it clashes with.
+    this.conflicts = Array.isArray(b.conflicts) ? b.conflicts : null;
     this.retryAfter = headers ? Number(headers.get("Retry-After")) || null : null;
   }
 }
@@ -80,6 +82,7 @@ export async function request(method, path, opts = {}) {
 
 export const get = (path, opts) => request("GET", path, opts).then((r) => r.data);
 export const post = (path, body, opts) => request("POST", path, { ...opts, body: body ?? {} }).then((r) => r.data);
+export const put = (path, body, opts) => request("PUT", path, { ...opts, body }).then((r) => r.data);
 export const patch = (path, body, opts) => request("PATCH", path, { ...opts, body }).then((r) => r.data);
 export const del = (path, opts) => request("DELETE", path, opts).then((r) => r.data);
 

@@ -26,13 +26,37 @@ import settingsView from "./views/settings.js";
 import accountView from "./views/account.js";
 import auditView from "./views/audit.js";
 import passwordRequiredView from "./views/password-required.js";
+import todayView from "./views/today.js";
+import daySheet from "./views/day-sheet.js";
+import bookView from "./views/book.js";
 
 const STAFF = ["admin", "staff"];
 const ADMIN = ["admin"];
 
+/**
+ * The home screen (`/` and the brand link): the day's board for the front
+ * desk (staff, admin) and for a doctor's own account; a `user` (who sees only
+ * the patients they added) keeps those patients.
+ */
+function home(user) {
+  return user && (STAFF.includes(user.role) || user.doctor) ? "/today" : "/patients";
+}
+
+/**
+ * Where signing in leads when no page was asked for: a doctor's own account
+ * opens on their day; everyone else on the patients list, as before.
+ */
+function landing(user) {
+  return user && user.doctor ? "/today" : "/patients";
+}
+
 // public: reachable signed out. roles: who may open it (others see "not allowed").
+// redirect: a path, or a function of the signed-in user.
 router.define([
-  { path: "/", redirect: "/patients" },
+  { path: "/", redirect: home },
+  { path: "/today", view: todayView, nav: "today" },
+  { path: "/today/print", view: daySheet, nav: "today" },
+  { path: "/book", view: bookView, nav: "book" },
   { path: "/login", view: loginView, public: true, guestOnly: true },
   { path: "/register", view: registerView, public: true, guestOnly: true },
   { path: "/setup", view: setupView, public: true },
@@ -89,18 +113,21 @@ async function render() {
 
   const found = router.match(location.pathname);
   const user = session.currentUser();
-  if (found && found.route.redirect) return router.navigate(user ? found.route.redirect : "/login", { replace: true });
+  if (found && found.route.redirect) {
+    const to = typeof found.route.redirect === "function" ? found.route.redirect(user) : found.route.redirect;
+    return router.navigate(user ? to : "/login", { replace: true });
+  }
   if (found && !found.route.public && !user) {
     afterLogin = location.pathname + location.search;
     return router.navigate("/login", { replace: true });
   }
-  if (found && found.route.guestOnly && user) return router.navigate("/patients", { replace: true });
+  if (found && found.route.guestOnly && user) return router.navigate(landing(user), { replace: true });
   if (user && user.must_change_password && !(found && found.route.passwordChange)) {
     afterPassword = location.pathname + location.search;
     return router.navigate("/password", { replace: true });
   }
-  if (found && found.route.passwordChange && !user.must_change_password) return router.navigate("/patients", { replace: true });
-  const next = found && found.route.passwordChange ? afterPassword || "/patients" : null;
+  if (found && found.route.passwordChange && !user.must_change_password) return router.navigate(landing(user), { replace: true });
+  const next = found && found.route.passwordChange ? afterPassword || landing(user) : null;
   if (next) afterPassword = null;
 
   updateShell(found && found.route.nav);
@@ -144,9 +171,9 @@ function focusScreen(el) {
   }
 }
 
-/** After sign-in: go where the visitor was heading. */
+/** After sign-in: go where the visitor was heading, else where the account lands. */
 function enterApp() {
-  const to = afterLogin && !afterLogin.startsWith("/login") ? afterLogin : "/patients";
+  const to = afterLogin && !afterLogin.startsWith("/login") ? afterLogin : landing(session.currentUser());
   afterLogin = null;
   router.navigate(to, { replace: true });
 }
@@ -200,7 +227,7 @@ session.onChange((user, reason) => {
     flash(msg, kind);
     if (location.pathname !== "/setup") {
       // Only an expired session returns to where it was; after a deliberate sign-out
-      // the next person starts on the patients list.
+      // the next person starts where their account lands.
       afterLogin = reason === "logout:expired" ? location.pathname + location.search : null;
       router.navigate("/login", { replace: location.pathname === "/login" });
     }

@@ -5,6 +5,7 @@
 //! look at are saved to `target/ui-screenshots/`.
 
 mod accounts;
+mod appointments;
 mod audit;
 mod flows;
 mod sessions;

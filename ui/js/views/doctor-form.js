@@ -23,6 +23,10 @@ const GROUPS = [
   ]],
   ["Practice", [
     { name: "consultation_fee", label: "Consultation fee", type: "number", min: 0, step: "0.01", inputmode: "decimal" },
+    {
+      name: "appointment_minutes", label: "Appointment length (minutes)", type: "number", min: 5, max: 240, value: 15,
+      inputmode: "numeric", hint: "How long a booking takes unless one says otherwise: 5 to 240 minutes.",
+    },
     { name: "available_days", label: "Available days", placeholder: "e.g. Mon–Fri", autocomplete: "off" },
     { name: "available_time", label: "Available hours", placeholder: "e.g. 09:00–17:00", autocomplete: "off" },
     { name: "languages_spoken", label: "Languages spoken", autocomplete: "off" },

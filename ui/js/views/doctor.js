@@ -1,5 +1,6 @@
-// One doctor: every field and the patients assigned to them. Edit/Archive
-// only for admin and staff (a `user` never sees buttons it cannot use).
+// One doctor: every field, the weekly hours and time off (doctor-hours.js),
+// and the patients assigned to them. Edit/Archive and changing the hours only
+// for admin and staff (a `user` never sees buttons it cannot use).
 
 import { h } from "../dom.js";
 import * as api from "../api.js";
@@ -8,6 +9,7 @@ import { navigate } from "../router.js";
 import { notFound, pageHeader, setTitle, flash, alertError, confirmDialog, dataTable, stateRow, badge } from "../ui.js";
 import { detailGroups } from "../details.js";
 import { STATUSES, label, text, date, dateTime, money, personName, years } from "../fmt.js";
+import { hoursSection, timeOffSection } from "./doctor-hours.js";
 
 export default async function doctorPage(el, ctx) {
   const id = encodeURIComponent(ctx.params.id);
@@ -17,7 +19,10 @@ export default async function doctorPage(el, ctx) {
   const name = personName(d);
   setTitle(name);
 
-  const actions = [];
+  const actions = [
+    h("a", { class: "btn", href: `/book?doctor=${d.id}`, dataset: { action: "book" } }, "Book"),
+    h("a", { class: "btn btn-quiet", href: `/today/print?doctor=${d.id}`, dataset: { action: "print-day" } }, "Today’s sheet"),
+  ];
   if (session.canEditDoctors()) {
     const archiveBtn = h("button", { type: "button", class: "btn btn-quiet btn-danger-text", dataset: { action: "archive" } }, "Archive");
     archiveBtn.addEventListener("click", async () => {
@@ -58,6 +63,7 @@ export default async function doctorPage(el, ctx) {
       ["Contact", [["phone", "Phone", d.phone], ["email", "Email", d.email], ["city", "City", d.city]]],
       ["Practice", [
         ["consultation_fee", "Consultation fee", d.consultation_fee === null || d.consultation_fee === undefined ? null : money(d.consultation_fee)],
+        ["appointment_minutes", "Appointment length", d.appointment_minutes ? `${d.appointment_minutes} minutes` : null],
         ["is_available", "Availability", d.is_available === false ? "Not available" : "Available"],
         ["available_days", "Available days", d.available_days], ["available_time", "Available hours", d.available_time],
         ["languages_spoken", "Languages", d.languages_spoken, true],
@@ -66,7 +72,9 @@ export default async function doctorPage(el, ctx) {
       ["Record", [["created_at", "Created", dateTime(d.created_at)], ["updated_at", "Last changed", dateTime(d.updated_at)]]],
     ]));
 
-  el.append(h("div", { class: "layout-two side-first" }, details, patientsSection(d, ctx)));
+  // The working part (hours, time off, patients) is the side column, first on a tablet.
+  el.append(h("div", { class: "layout-two side-first" }, details,
+    h("div", { class: "side-column" }, hoursSection(d, ctx), timeOffSection(d, ctx), patientsSection(d, ctx))));
 }
 
 function patientsSection(d, ctx) {

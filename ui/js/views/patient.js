@@ -1,14 +1,16 @@
-// One patient: every field, and the doctors assigned to them (assign, change
-// the status, remove). Archive asks first.
+// One patient: every field, their appointments (upcoming and past, with
+// Book), and the doctors assigned to them (assign, change the status,
+// remove). Archive asks first.
 
-import { h } from "../dom.js";
+import { h, append, clear } from "../dom.js";
 import * as api from "../api.js";
 import * as session from "../session.js";
 import { navigate } from "../router.js";
 import { field, values, onSubmit, submitButton } from "../forms.js";
 import { notFound, pageHeader, setTitle, flash, showAlert, alertError, confirmDialog, dataTable, stateRow } from "../ui.js";
 import { detailGroups } from "../details.js";
-import { GENDERS, STATUSES, label, date, dateTime, personName, years } from "../fmt.js";
+import { GENDERS, STATUSES, label, date, dateTime, personName, years, text } from "../fmt.js";
+import { ACTIVE, movesFor, move, cancelDialog, statusChip, span, doctorOf, learnOffset } from "../appointments.js";
 
 export default async function patientPage(el, ctx) {
   const id = encodeURIComponent(ctx.params.id);
@@ -81,7 +83,81 @@ export default async function patientPage(el, ctx) {
     ]));
 
   const assignments = assignmentSection(p, ctx);
-  el.append(h("div", { class: "layout-two side-first" }, details, assignments));
+  el.append(h("div", { class: "layout-two side-first" }, details,
+    h("div", { class: "side-column" }, appointmentsSection(p, ctx), assignments)));
+}
+
+/** The "Appointments" box: upcoming ones first (soonest first, each booked one can be cancelled), then the past. */
+function appointmentsSection(p, ctx) {
+  const table = dataTable("patient-appointments", [{ label: "When" }, { label: "Doctor" }, { label: "Status" }], { caption: "Appointments" });
+  const PAST_SHOWN = 20;
+
+  async function load() {
+    table.table.dataset.state = "loading";
+    stateRow(table.tbody, table.cols, "loading", "Loading…");
+    let list;
+    try {
+      list = await api.all(`/api/patients/${p.id}/appointments/`, {}, { signal: ctx.signal });
+    } catch (err) {
+      if (err.name === "AbortError") return;
+      table.table.dataset.state = "error";
+      stateRow(table.tbody, table.cols, "error", `Could not load the appointments. ${err.message}`, load);
+      return;
+    }
+    if (!list.length) {
+      table.table.dataset.state = "empty";
+      stateRow(table.tbody, table.cols, "empty", "No appointments yet.");
+      return;
+    }
+    // Instants compare the same in any zone; the wall-clock text is shown as sent.
+    const now = Date.now();
+    const upcoming = list.filter((a) => ACTIVE.includes(a.status) && (a.status !== "booked" || Date.parse(a.end) > now))
+      .sort((a, b) => Date.parse(a.start) - Date.parse(b.start));
+    const past = list.filter((a) => !upcoming.includes(a)).sort((a, b) => Date.parse(b.start) - Date.parse(a.start));
+    for (const a of list) learnOffset(a.start);
+    const group = (title, n) => h("tr", { class: "group-row" }, h("th", { scope: "colgroup", colspan: table.cols }, title, n ? h("span", { class: "muted" }, ` (${n})`) : null));
+    const note = (words) => h("tr", { class: "state-row" }, h("td", { colspan: table.cols }, words));
+    append(clear(table.tbody), [
+      group("Upcoming", upcoming.length),
+      upcoming.length ? upcoming.map(row) : note("Nothing booked."),
+      past.length ? [group("Past", past.length), past.slice(0, PAST_SHOWN).map(row)] : null,
+      past.length > PAST_SHOWN ? note(`The ${PAST_SHOWN} most recent are shown.`) : null,
+    ]);
+    table.table.dataset.state = "ready";
+  }
+
+  function row(a) {
+    const cancel = movesFor(a.status).find((m) => m.to === "cancelled");
+    let button = null;
+    if (cancel && a.status === "booked") {
+      button = h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { action: "cancel" }, "aria-label": `Cancel the appointment of ${span(a)}` }, "Cancel");
+      button.addEventListener("click", async () => {
+        const answer = await cancelDialog(a);
+        if (!answer) return;
+        button.disabled = true;
+        try {
+          await move(a, "cancelled", answer.reason);
+          showAlert(`The appointment of ${span(a)} is cancelled.`, "success");
+          load();
+        } catch (err) {
+          button.disabled = false;
+          alertError(err, "Could not cancel the appointment.");
+        }
+      });
+    }
+    return h("tr", { dataset: { id: a.id, status: a.status } },
+      h("td", {}, span(a),
+        a.reason ? h("span", { class: "cell-sub", dataset: { field: "reason" } }, a.reason) : null,
+        a.kind === "walk_in" ? h("span", { class: "cell-sub" }, "Walk-in") : null),
+      h("td", {}, h("a", { href: `/doctors/${a.doctor}` }, doctorOf(a))),
+      h("td", {}, statusChip(a.status), a.cancel_reason ? h("span", { class: "cell-sub" }, text(a.cancel_reason)) : null, button ? [" ", button] : null));
+  }
+
+  load();
+  return h("section", { class: "section", "aria-labelledby": "appts-h" },
+    h("div", { class: "section-head" }, h("h2", { id: "appts-h" }, "Appointments"),
+      h("a", { class: "btn btn-small", href: `/book?patient=${p.id}`, dataset: { action: "book" } }, "Book")),
+    table.wrap);
 }
 
 /** The "Assigned doctors" box: the list plus the assign form. */

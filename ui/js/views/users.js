@@ -48,9 +48,11 @@ export default async function usersView(el, ctx) {
     h("section", { class: "section", "aria-labelledby": "new-user-h" }, h("h2", { id: "new-user-h" }, "Add an account"), form)));
 
   const me = session.currentUser();
+  // The doctors an account can belong to (a doctor who signs in opens on their own day).
+  const doctors = await api.get("/api/doctors/?page_size=500&ordering=last_name").catch(() => []);
   const screen = listScreen(listBox, ctx, {
     key: "users", list: "users", path: "/api/users/", caption: "Accounts",
-    columns: [{ label: "Name", sort: "name" }, { label: "Email", sort: "email" }, { label: "Role" }, { label: "Status" }, { label: "", class: "actions" }],
+    columns: [{ label: "Name", sort: "name" }, { label: "Email", sort: "email" }, { label: "Role" }, { label: "Doctor" }, { label: "Status" }, { label: "", class: "actions" }],
     filters: [
       { name: "search", label: "Search", type: "search", class: "search", placeholder: "Name, email or username", autocomplete: "off" },
       { name: "role", label: "Role", type: "select", options: [["", "Any"], ...ROLES] },
@@ -58,7 +60,7 @@ export default async function usersView(el, ctx) {
     ],
     defaults: { search: "", role: "", is_active: "", ordering: "email" },
     emptyText: (f) => (f ? "No accounts match." : "No accounts."),
-    row: (u) => userRow(u, me, () => screen.reload()),
+    row: (u) => userRow(u, me, doctors, () => screen.reload()),
   });
 
   onSubmit(form, async () => {
@@ -72,7 +74,29 @@ export default async function usersView(el, ctx) {
   });
 }
 
-function userRow(u, me, reload) {
+/** Which doctor record the account belongs to: one account per doctor. */
+function doctorPicker(u, who, doctors) {
+  const picker = h("select", { name: "doctor", "aria-label": `Doctor record of ${who}`, disabled: !u.is_active },
+    h("option", { value: "" }, "—"),
+    doctors.map((d) => h("option", { value: String(d.id), selected: d.id === u.doctor }, d.name)));
+  picker.addEventListener("change", async () => {
+    picker.disabled = true;
+    try {
+      const updated = await api.patch(`/api/users/${u.id}/`, { doctor: picker.value ? Number(picker.value) : null });
+      u.doctor = updated.doctor;
+      const linked = doctors.find((d) => d.id === u.doctor);
+      showAlert(linked ? `${who} now signs in as ${linked.name}: Today opens on their own column.` : `${who} is no longer linked to a doctor.`, "success");
+    } catch (err) {
+      picker.value = u.doctor ? String(u.doctor) : "";
+      alertError(err, "Could not link the account to this doctor.");
+    } finally {
+      picker.disabled = !u.is_active;
+    }
+  });
+  return picker;
+}
+
+function userRow(u, me, doctors, reload) {
   const self = me && me.id === u.id;
   const who = u.name || u.username || u.email;
   const role = h("select", { name: "role", "aria-label": `Role of ${who}`, disabled: !u.is_active },
@@ -163,6 +187,7 @@ function userRow(u, me, reload) {
       u.username ? h("span", { class: "cell-sub" }, "@" + u.username) : null),
     h("td", {}, u.email, h("span", { class: "cell-sub" }, `since ${date(u.created_at)}`)),
     h("td", {}, role),
+    h("td", {}, doctorPicker(u, who, doctors)),
     h("td", {}, u.is_active ? badge("Active", "ok") : badge("Deactivated", "off"),
       u.locked_until ? [" ", badge(`Sign-in delayed until ${dateTime(u.locked_until)}`, "off")] : null,
       u.must_change_password ? [" ", h("span", { class: "badge badge-warn", dataset: { role: "temporary-password" } }, "Temporary password")] : null),

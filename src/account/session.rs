@@ -18,14 +18,14 @@ use rocket::serde::json::Json;
 use rocket::{post, routes, Route, State};
 use serde::Serialize;
 
-use crate::audit::Origin;
+use super::{rotate_verified, sign_in, sql, TokenPair};
 use crate::auth::password::Hasher;
-use crate::auth::routes::{rotate_verified, sign_in, sql, TokenPair};
 use crate::auth::token::{Keys, TokenKind};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::JsonBody;
+use crate::origin::Origin;
 use crate::throttle::LoginThrottle;
 use crate::tls::Transport;
 use crate::users::{self, User};
@@ -48,7 +48,7 @@ pub fn routes() -> Vec<Route> {
 pub struct Session {
     pub access: String,
     /// Always `Bearer`.
-    #[schema(schema_with = crate::auth::routes::bearer_schema)]
+    #[schema(schema_with = super::bearer_schema)]
     pub token_type: &'static str,
     /// Seconds until the access token expires; refresh before then.
     pub expires_in: u64,
@@ -101,7 +101,7 @@ fn forget(jar: &CookieJar<'_>) {
 }
 
 /// Logs in (as `/api/auth/login/`) and sets the session cookie.
-#[utoipa::path(tag = "sessions", request_body = crate::openapi::LoginRequest, responses((status = 200, description = "A browser login: the access token here, the refresh token in an `HttpOnly` cookie", body = Session, headers(("Set-Cookie" = String, description = "The session cookie (`HttpOnly`, `SameSite=Strict`, path `/api/auth/session`)"))), (status = 401, description = "`invalid_credentials` (the same for an unknown email and a wrong password) or `account_inactive`"), (status = 429, description = "`throttled`: too many failed sign-ins from this address, or the account is locked for a while"), (status = 503, description = "`busy`: too many passwords are being checked at once")))]
+#[utoipa::path(tag = "sessions", request_body = crate::body_schemas::LoginRequest, responses((status = 200, description = "A browser login: the access token here, the refresh token in an `HttpOnly` cookie", body = Session, headers(("Set-Cookie" = String, description = "The session cookie (`HttpOnly`, `SameSite=Strict`, path `/api/auth/session`)"))), (status = 401, description = "`invalid_credentials` (the same for an unknown email and a wrong password) or `account_inactive`"), (status = 429, description = "`throttled`: too many failed sign-ins from this address, or the account is locked for a while"), (status = 503, description = "`busy`: too many passwords are being checked at once")))]
 #[post("/auth/session", data = "<body>")]
 async fn open(
     body: JsonBody,

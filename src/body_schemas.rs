@@ -1,7 +1,11 @@
-//! The request bodies, as the `OpenAPI` document describes them. The
-//! handlers read bodies field by field (`validation::Fields`); these types
-//! exist only to describe them, and this file is the one place they are
-//! written down.
+//! The bodies the `OpenAPI` document describes that no Rust type is read
+//! or written as: the request bodies, which the handlers read field by
+//! field (`validation::Fields`), and the error answer (`error::ApiError`
+//! renders it). These types exist only to describe them, and this file is
+//! the one place they are written down, side by side. Handlers name them in
+//! their `#[utoipa::path]` (`request_body = …`, `body = ErrorBody`), so they
+//! live at the resources' layer rather than in `openapi`, which only
+//! collects them.
 
 #![allow(dead_code)] // Read by the OpenAPI derive, never constructed.
 
@@ -405,6 +409,10 @@ pub struct ErrorBody {
     conflicts: Option<Vec<crate::appointments::Conflict>>,
 }
 
+fn error_code_schema() -> utoipa::openapi::Object {
+    one_of_schema(&error::CODES, false)
+}
+
 fn role_schema() -> utoipa::openapi::Object {
     let roles = [auth::Role::Admin, auth::Role::Staff, auth::Role::User].map(auth::Role::as_str);
     one_of_schema(&roles, false)
@@ -435,10 +443,6 @@ fn mapping_status_schema() -> utoipa::openapi::Object {
 
 fn mapping_status_or_null_schema() -> utoipa::openapi::Object {
     one_of_schema(&mappings::STATUS_VALUES, true)
-}
-
-fn error_code_schema() -> utoipa::openapi::Object {
-    one_of_schema(error::CODES, false)
 }
 
 /// The phone rule as far as a pattern can say it; "at least 7 digits" is

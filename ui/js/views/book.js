@@ -1,0 +1,190 @@
+// Book an appointment: pick the patient by search, the doctor, a day or a
+// week, and one of the doctor's free times (Enter or a click on it books).
+// ?patient=<id> and ?doctor=<id> preselect (the patient's page links here).
+// A clash is said in words ("Dr Grey already has an appointment 09:00–09:15");
+// staff and admins may book over it, which the audit trail records.
+
+import { h, $$ } from "../dom.js";
+import * as api from "../api.js";
+import * as session from "../session.js";
+import { field, showErrors, clearErrors, formError } from "../forms.js";
+import { pageHeader, setTitle, showAlert, clearAlert } from "../ui.js";
+import { personName } from "../fmt.js";
+import {
+  clock, day, dayLabel, span, learnOffset, loadZone, clinicToday, doctorName, clashText, patientPicker,
+} from "../appointments.js";
+
+const ALIASES = { patient_id: "patient", doctor_id: "doctor", end: "start", duration: "start" };
+
+export default async function bookView(el, ctx) {
+  setTitle("Book an appointment");
+  await loadZone(ctx.signal);
+  const wantPatient = ctx.query.get("patient");
+  const wantDoctor = ctx.query.get("doctor");
+  let initial = null;
+  if (/^\d+$/.test(wantPatient || "")) {
+    try {
+      initial = await api.get(`/api/patients/${wantPatient}/`, { signal: ctx.signal });
+    } catch (err) {
+      if (err && err.name === "AbortError") throw err;
+      showAlert("The patient from the link could not be opened; search for them instead.", "error");
+    }
+  }
+
+  const doctors = new Map();
+  const picker = patientPicker({ signal: ctx.signal, initial, onPick: () => form.elements.doctor.focus() });
+  const form = h("form", { class: "form section book-form", dataset: { form: "book" } },
+    h("div", { class: "form-grid" },
+      h("div", { class: "wide-2" }, picker.el),
+      field({ name: "doctor", label: "Doctor", type: "select", required: true, options: [["", "Loading doctors…"]] }),
+      field({ name: "date", label: "From", type: "date", value: clinicToday(), required: true }),
+      field({ name: "days", label: "Show", type: "select", value: "7", options: [["1", "One day"], ["7", "A week"]] }),
+      field({ name: "reason", label: "Reason (optional)", autocomplete: "off" })));
+  form.noValidate = true;
+  form.addEventListener("submit", (e) => e.preventDefault());
+
+  const slotsBox = h("div", { class: "slots", dataset: { slots: "", state: "idle" }, "aria-live": "polite" });
+  const startError = h("p", { class: "field-error", dataset: { errorFor: "start" }, "aria-live": "polite" });
+  const outcome = h("div", { class: "book-outcome", dataset: { role: "outcome" } });
+  const slotsSection = h("section", { class: "section", "aria-labelledby": "slots-h" },
+    h("div", { class: "section-head" }, h("h2", { id: "slots-h" }, "Free times"),
+      h("span", { class: "muted small" }, "Enter or a click on a time books it.")),
+    outcome, startError, slotsBox);
+  // The error slot for `start` lives with the slots; forms.js finds it inside the form.
+  form.append(slotsSection);
+
+  el.append(pageHeader("Book an appointment", {
+    sub: "Times are the clinic’s local time.",
+    actions: [h("a", { class: "btn btn-quiet", href: "/today", dataset: { action: "today" } }, "Today")],
+  }), form);
+
+  const sel = form.elements.doctor;
+  try {
+    const list = await api.all("/api/doctors/", { ordering: "last_name" }, { signal: ctx.signal });
+    for (const d of list) doctors.set(Number(d.id), d);
+    const keep = wantDoctor || (list.length === 1 ? String(list[0].id) : "");
+    sel.replaceChildren(h("option", { value: "" }, list.length ? "Choose a doctor…" : "No doctors yet"),
+      ...list.map((d) => h("option", { value: d.id, selected: String(d.id) === keep },
+        doctorName(d) + (d.specialization ? ` — ${d.specialization}` : "") + (d.is_available === false ? " (not available)" : ""))));
+  } catch (err) {
+    if (err && err.name === "AbortError") throw err;
+    sel.replaceChildren(h("option", { value: "" }, "Could not load doctors"));
+  }
+
+  for (const name of ["doctor", "date", "days"]) form.elements[name].addEventListener("change", () => loadSlots());
+
+  let seq = 0;
+  let slots = [];
+  async function loadSlots() {
+    const n = ++seq;
+    clearErrors(form);
+    const doctor = sel.value;
+    const date = form.elements.date.value;
+    if (!doctor) {
+      slotsBox.dataset.state = "idle";
+      slotsBox.replaceChildren(h("p", { class: "muted" }, "Choose a doctor to see their free times."));
+      return;
+    }
+    slotsBox.dataset.state = "loading";
+    slotsBox.replaceChildren(h("p", { class: "loading-text" }, "Loading free times…"));
+    try {
+      slots = await api.get(`/api/doctors/${doctor}/slots/`, { query: { date, days: form.elements.days.value }, signal: ctx.signal });
+      if (n !== seq) return;
+    } catch (err) {
+      if ((err && err.name === "AbortError") || n !== seq) return;
+      slotsBox.dataset.state = "error";
+      if (err.errors) showErrors(form, err.errors, { ...ALIASES, date: "date", days: "days" });
+      slotsBox.replaceChildren(h("p", { role: "alert", class: "field-error" }, `Could not load the free times. ${err.message}`));
+      return;
+    }
+    renderSlots();
+  }
+
+  function renderSlots() {
+    const d = doctors.get(Number(sel.value));
+    if (!slots.length) {
+      slotsBox.dataset.state = "empty";
+      slotsBox.replaceChildren(h("p", { class: "muted" },
+        `${doctorName(d)} has no free time ${form.elements.days.value === "1" ? "on this day" : "in these seven days"}. `,
+        "Their weekly hours and time off are on the doctor’s page."));
+      return;
+    }
+    const byDay = new Map();
+    for (const s of slots) {
+      learnOffset(s.start);
+      const key = day(s.start);
+      if (!byDay.has(key)) byDay.set(key, []);
+      byDay.get(key).push(s);
+    }
+    slotsBox.dataset.state = "ready";
+    slotsBox.replaceChildren(...[...byDay.entries()].map(([date, list]) => {
+      const headId = `slots-${date}`;
+      return h("div", { class: "slot-day", dataset: { date } },
+        h("h3", { id: headId }, dayLabel(date, { long: true })),
+        h("div", { class: "slot-grid", role: "group", "aria-labelledby": headId }, list.map((s) => h("button", {
+          type: "button", class: "slot", dataset: { action: "book-slot", start: s.start },
+          "aria-label": `Book ${clock(s.start)} on ${dayLabel(date)}`,
+          on: { click: () => book(s.start), keydown: arrows },
+        }, clock(s.start)))));
+    }));
+  }
+
+  // Arrow keys move between the times (the grid reads left to right, top to bottom).
+  function arrows(e) {
+    const all = $$("button.slot", slotsBox);
+    const i = all.indexOf(e.currentTarget);
+    const to = { ArrowRight: i + 1, ArrowDown: i + 1, ArrowLeft: i - 1, ArrowUp: i - 1, Home: 0, End: all.length - 1 }[e.key];
+    if (to === undefined || !all[to]) return;
+    e.preventDefault();
+    all[to].focus();
+  }
+
+  let busy = false;
+  async function book(start, override = false) {
+    if (busy) return;
+    busy = true;
+    clearErrors(form);
+    clearAlert();
+    outcome.replaceChildren();
+    const patient = picker.value();
+    const doctor = sel.value ? Number(sel.value) : null;
+    const body = { patient: patient ? patient.id : null, doctor, start, reason: form.elements.reason.value.trim() };
+    if (override) body.override = true;
+    form.setAttribute("aria-busy", "true");
+    try {
+      const a = await api.post("/api/appointments/", body);
+      learnOffset(a.start);
+      const who = a.patient_details ? personName(a.patient_details) : personName(patient);
+      const dr = a.doctor_details ? doctorName(a.doctor_details) : doctorName(doctors.get(doctor));
+      showAlert(`Booked: ${who} with ${dr}, ${span(a)}.`, "success");
+      outcome.replaceChildren(h("p", { class: "booked", dataset: { role: "booked", appointmentId: a.id } },
+        `${who} is booked with ${dr}, ${span(a)}. `,
+        h("a", { href: day(a.start) === clinicToday() ? "/today" : `/today?date=${day(a.start)}` }, "See the day"), " · ",
+        h("a", { href: `/patients/${a.patient}` }, "Patient’s page")));
+      form.elements.reason.value = "";
+      await loadSlots();
+      outcome.querySelector("a")?.focus();
+    } catch (err) {
+      if (err && err.name === "AbortError") return;
+      if (err.code === "slot_taken") {
+        const words = clashText(err, { doctors, doctor, patient });
+        showAlert(words, "error");
+        const anyway = session.canEditDoctors()
+          ? h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { action: "book-anyway" }, on: { click: () => book(start, true) } }, `Book ${clock(start)} anyway`)
+          : null;
+        outcome.replaceChildren(h("div", { class: "clash", role: "alert", dataset: { role: "clash" } }, h("p", {}, words), anyway));
+        await loadSlots();
+        (anyway || $$("button.slot", slotsBox)[0])?.focus();
+      } else {
+        formError(form, err, ALIASES);
+      }
+    } finally {
+      busy = false;
+      form.removeAttribute("aria-busy");
+    }
+  }
+
+  loadSlots();
+  if (initial) sel.focus();
+  else picker.focus();
+}
