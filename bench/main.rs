@@ -6,7 +6,10 @@
 //! and prints the two side by side. It exits non-zero if any request
 //! failed.
 
+mod appointments;
+mod burst;
 mod http;
+mod machine;
 mod pocketbase;
 mod report;
 mod seed;
@@ -21,7 +24,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::pocketbase::PocketBase;
-use crate::report::{Burst, PocketBaseFacts, Report, Row, SizeFacts};
+use crate::report::{PocketBaseFacts, Report, Row, SizeFacts};
 use crate::server::Server;
 use crate::wrk::{Caller, Measured, System};
 
@@ -36,15 +39,12 @@ const SCENARIOS: &[&str] = &[
     "search_name",
     "search_phone",
     "mappings",
+    "board",
     "post_patient",
     "patch_patient",
+    "book",
     "mixed",
 ];
-
-/// Parallel logins in one burst.
-const BURST: usize = 50;
-/// Bursts at most, however long the reads run.
-const MAX_BURSTS: usize = 200;
 
 struct Options {
     sizes: Vec<i64>,
@@ -209,12 +209,12 @@ fn run() -> anyhow::Result<bool> {
     let mut report = Report::new(&o.binary, o.smoke);
     eprintln!("== binary {}", o.binary.display());
     report.binary_bytes = std::fs::metadata(&o.binary)?.len();
-    report.stripped_bytes = stripped_size(&o.binary).ok();
+    report.stripped_bytes = machine::stripped_size(&o.binary).ok();
 
     let scratch = tempfile::Builder::new()
         .prefix("clinicdesk-bench-")
         .tempdir()?;
-    report.fsync_per_sec = Some(fsync_rate(scratch.path(), Duration::from_secs(2))?);
+    report.fsync_per_sec = Some(machine::fsync_rate(scratch.path(), Duration::from_secs(2))?);
     eprintln!(
         "== fsync loop: {:.0} fsyncs/s",
         report.fsync_per_sec.unwrap_or(0.0)
@@ -273,7 +273,7 @@ fn run_size(
     size: i64,
     report: &mut Report,
 ) -> anyhow::Result<SizeFacts> {
-    let load_at_start = loadavg();
+    let load_at_start = machine::loadavg();
     let root = scratch.join(format!("n{size}"));
     let data = root.join("data");
     std::fs::create_dir_all(&root)?;
@@ -288,6 +288,20 @@ fn run_size(
         seed::DOCTORS,
         seeded.mappings,
         seeded.seconds
+    );
+    let count = if o.smoke {
+        appointments::SMOKE_APPOINTMENTS
+    } else {
+        appointments::APPOINTMENTS
+    };
+    let owners = appointments::Owners {
+        staff: accounts.staff_id,
+        user: accounts.user_id,
+    };
+    let mut day = appointments::seed(&db_path, count, size, owners)?;
+    eprintln!(
+        "   weekly hours, {} appointments ({} today) in {:.1} s",
+        day.appointments, day.today, day.seconds
     );
     // PocketBase gets the very rows just written, read while clinicdesk
     // is stopped.
@@ -314,6 +328,9 @@ fn run_size(
         patients: size,
         mappings: seeded.mappings,
         seed_seconds: seeded.seconds,
+        appointments: day.appointments,
+        today: day.today,
+        appointments_seconds: day.seconds,
         startup: server.startup,
         ..SizeFacts::default()
     };
@@ -331,7 +348,7 @@ fn run_size(
         o,
         (&clinicdesk, pb.as_ref()),
         &root,
-        size,
+        (size, &mut day),
         &mut facts,
         report,
     )?;
@@ -347,7 +364,7 @@ fn run_size(
     }
     // The login bursts measure clinicdesk alone: PocketBase sits idle.
     drop(pb);
-    facts.burst = Some(login_burst(
+    facts.burst = Some(burst::login_burst(
         o,
         &server,
         &scripts,
@@ -357,7 +374,7 @@ fn run_size(
     )?);
     facts.after_burst = server.memory()?;
     server.stop();
-    facts.load = (load_at_start, loadavg());
+    facts.load = (load_at_start, machine::loadavg());
     Ok(facts)
 }
 
@@ -369,12 +386,13 @@ struct Target<'a> {
 }
 
 /// Every scenario at every concurrency; with `PocketBase`, each run of
-/// clinicdesk's is followed by `PocketBase`'s, round by round.
+/// clinicdesk's is followed by `PocketBase`'s, round by round. `book`
+/// takes its slots from the day's booking plan.
 fn run_scenarios(
     o: &Options,
     (cd, pb): (&Target<'_>, Option<&PocketBase>),
     root: &Path,
-    size: i64,
+    (size, day): (i64, &mut appointments::Seeded),
     facts: &mut SizeFacts,
     report: &mut Report,
 ) -> anyhow::Result<()> {
@@ -384,7 +402,7 @@ fn run_scenarios(
         if scenario == "post_patient" {
             // The disk's rate varies with other writers on the machine:
             // measure it right before the durable writes.
-            facts.fsync_per_sec = fsync_rate(root, Duration::from_secs(2))?;
+            facts.fsync_per_sec = machine::fsync_rate(root, Duration::from_secs(2))?;
         }
         let as_user = scenario == "get_patient_user";
         let token = if as_user { cd.user } else { cd.staff };
@@ -395,7 +413,11 @@ fn run_scenarios(
             &Caller { token, owner: "" },
             size,
         )?;
-        check_once(cd.server.addr, scenario, token, size)?;
+        match scenario {
+            "board" => appointments::check_board(cd.server.addr, token, day)?,
+            "book" => appointments::check_book(cd.server.addr, token, &mut day.plan)?,
+            _ => check_once(cd.server.addr, scenario, token, size)?,
+        }
         let pb_script = match &pb {
             Some(pb) if pocketbase::runs(scenario) => {
                 let caller = if as_user {
@@ -421,12 +443,21 @@ fn run_scenarios(
             // Round by round, clinicdesk then PocketBase; each keeps its best.
             let (mut best, mut pb_best) = (None::<Measured>, None::<Measured>);
             for round in 1..=o.rounds {
-                let m = wrk::run(cd.server.addr, &script, c, o.duration)?;
+                let threads = wrk::threads(c);
+                let args = if scenario == "book" {
+                    day.plan.args(threads)?
+                } else {
+                    Vec::new()
+                };
+                let m = wrk::run(cd.server.addr, &script, c, o.duration, &args)?;
+                if scenario == "book" {
+                    day.plan.used(threads, m.made)?;
+                }
                 settle(cd.server.addr, &patient_path(System::Clinicdesk), cd.staff)?;
                 print_run(System::Clinicdesk, scenario, c, round, &m);
                 best = Some(better(best, m));
                 if let Some((pb, pb_script)) = &pb_script {
-                    let m = wrk::run(pb.server.addr, pb_script, c, o.duration)?;
+                    let m = wrk::run(pb.server.addr, pb_script, c, o.duration, &[])?;
                     settle(pb.server.addr, &patient_path(System::PocketBase), &pb.staff)?;
                     print_run(System::PocketBase, scenario, c, round, &m);
                     pb_best = Some(better(pb_best, m));
@@ -479,7 +510,8 @@ fn patient_path(system: System) -> String {
 }
 
 /// The admin from the command line, then a staff and a user account over
-/// the API (with a password of their own, not a temporary one).
+/// the API (with a password of their own, not a temporary one), and the
+/// clinic's time zone (`appointments::ZONE`).
 fn make_accounts(binary: &Path, data: &Path) -> anyhow::Result<Accounts> {
     let clock = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -514,6 +546,20 @@ fn make_accounts(binary: &Path, data: &Path) -> anyhow::Result<Accounts> {
                 .ok_or_else(|| anyhow::anyhow!("no id"))?,
         );
     }
+    let zone = json!({ "time_zone": appointments::ZONE });
+    let resp = http::request(
+        server.addr,
+        "PATCH",
+        "/api/settings/",
+        Some(&admin),
+        Some(&zone),
+    )?;
+    anyhow::ensure!(
+        resp.status == 200,
+        "setting the time zone: {} {}",
+        resp.status,
+        resp.body
+    );
     server.stop();
     Ok(Accounts {
         password,
@@ -599,117 +645,4 @@ fn settle(addr: SocketAddr, path: &str, staff: &str) -> anyhow::Result<()> {
         std::thread::sleep(Duration::from_millis(100));
     }
     anyhow::bail!("the server was still busy 60 s after the load stopped")
-}
-
-/// Staff reads (one patient) at 16 connections: once alone, then again
-/// while bursts of 50 parallel logins run back to back.
-fn login_burst(
-    o: &Options,
-    server: &Server,
-    scripts: &Path,
-    staff: &str,
-    password: &str,
-    size: i64,
-) -> anyhow::Result<Burst> {
-    let c = 16;
-    let caller = Caller {
-        token: staff,
-        owner: "",
-    };
-    let script = wrk::write_script(
-        scripts,
-        System::Clinicdesk,
-        "get_patient_staff",
-        &caller,
-        size,
-    )?;
-    settle(server.addr, &patient_path(System::Clinicdesk), staff)?;
-    let before = wrk::run(server.addr, &script, c, o.duration)?;
-    let addr = server.addr;
-    let duration = o.duration;
-    let reads = std::thread::spawn(move || wrk::run(addr, &script, c, duration));
-    // Let wrk connect before the first burst.
-    std::thread::sleep(Duration::from_millis(200));
-    let until = Instant::now() + o.duration.saturating_sub(Duration::from_millis(500));
-    let mut bursts = 0;
-    let (mut logins, mut failed) = (0u64, 0u64);
-    let mut slowest = Duration::ZERO;
-    let began = Instant::now();
-    while Instant::now() < until && bursts < MAX_BURSTS {
-        let handles: Vec<_> = (0..BURST)
-            .map(|_| {
-                let password = password.to_owned();
-                std::thread::spawn(move || {
-                    let t = Instant::now();
-                    let ok = login(addr, STAFF, &password).is_ok();
-                    (ok, t.elapsed())
-                })
-            })
-            .collect();
-        for handle in handles {
-            let (ok, took) = handle
-                .join()
-                .map_err(|_| anyhow::anyhow!("a login thread panicked"))?;
-            logins += 1;
-            if !ok {
-                failed += 1;
-            }
-            slowest = slowest.max(took);
-        }
-        bursts += 1;
-    }
-    let login_seconds = began.elapsed().as_secs_f64();
-    let during = reads
-        .join()
-        .map_err(|_| anyhow::anyhow!("the wrk thread panicked"))??;
-    eprintln!(
-        "   login burst: reads p99 {:.2} ms before, {:.2} ms during; {bursts} bursts, {logins} logins, {failed} failed",
-        before.p99, during.p99
-    );
-    Ok(Burst {
-        before,
-        during,
-        bursts,
-        logins,
-        failed_logins: failed,
-        login_seconds,
-        slowest_login: slowest,
-    })
-}
-
-/// How many `write + fsync` of one 4 KiB page this disk does a second: the
-/// ceiling on durable commits (`SQLite` in WAL mode with synchronous=FULL
-/// syncs the log once per commit).
-fn fsync_rate(dir: &Path, for_how_long: Duration) -> anyhow::Result<f64> {
-    use std::io::{Seek, SeekFrom, Write};
-    let path = dir.join("fsync-probe");
-    let mut file = std::fs::File::create(&path)?;
-    let page = [0x5a_u8; 4096];
-    let began = Instant::now();
-    let mut count = 0u32;
-    while began.elapsed() < for_how_long && count < 1_000_000 {
-        file.seek(SeekFrom::Start(u64::from(count % 256) * 4096))?;
-        file.write_all(&page)?;
-        file.sync_data()?;
-        count += 1;
-    }
-    let rate = f64::from(count) / began.elapsed().as_secs_f64();
-    std::fs::remove_file(path)?;
-    Ok(rate)
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
-}
-
-/// The size of a stripped copy of the binary (`strip` from binutils).
-fn stripped_size(binary: &Path) -> anyhow::Result<u64> {
-    let dir = tempfile::tempdir()?;
-    let copy = dir.path().join("clinicdesk");
-    std::fs::copy(binary, &copy)?;
-    let status = std::process::Command::new("strip").arg(&copy).status()?;
-    anyhow::ensure!(status.success(), "strip failed");
-    Ok(std::fs::metadata(&copy)?.len())
 }

@@ -21,6 +21,9 @@ pub struct Measured {
     pub errors: u64,
     /// Of `errors`: connect, read and write errors and timeouts (30 s).
     pub socket_errors: u64,
+    /// The most requests one thread made up (only a scenario that makes
+    /// each request as it goes counts them: `book`).
+    pub made: u64,
 }
 
 /// Requests per wrk thread, made in `init` and cycled.
@@ -94,7 +97,13 @@ end
 
 /// The Lua shared by every scenario; `{dialect}` defines the system's
 /// paths, `{make}` defines `make()`, which returns one formatted request.
+/// A scenario whose requests must all differ (`book`) sets `dynamic`: its
+/// requests are made one by one as wrk sends them, not prepared and cycled.
+/// The run's arguments (after the URL) are numbers, in `arg_values`.
 const TEMPLATE: &str = r#"
+local dynamic = false
+local threads = {}
+arg_values = {}
 local headers = {["Authorization"] = "Bearer {token}", ["Content-Type"] = "application/json"}
 local n = {patients}
 local prepared = {}
@@ -128,20 +137,26 @@ local function search_phone() return get(search_path(string.format("%04d", math.
 function setup(thread)
   next_id = next_id + 1
   thread:set("thread_id", next_id)
+  table.insert(threads, thread)
 end
 function init(args)
   math.randomseed({seed} + 7919 * (thread_id or 0))
+  for k = 1, #args do arg_values[k] = tonumber(args[k]) end
+  if dynamic then return end
   for k = 1, count do prepared[k] = make() end
 end
 function request()
+  if dynamic then return make() end
   at = at % count + 1
   return prepared[at]
 end
 function done(summary, latency, requests)
   local e = summary.errors
-  io.write(string.format('{"bench":1,"requests":%d,"duration_us":%d,"p50":%d,"p95":%d,"p99":%d,"max":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d}\n',
+  local made = 0
+  for _, thread in ipairs(threads) do made = math.max(made, tonumber(thread:get("made")) or 0) end
+  io.write(string.format('{"bench":1,"requests":%d,"duration_us":%d,"p50":%d,"p95":%d,"p99":%d,"max":%d,"connect":%d,"read":%d,"write":%d,"status":%d,"timeout":%d,"made":%d}\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max,
-    e.connect, e.read, e.write, e.status, e.timeout))
+    e.connect, e.read, e.write, e.status, e.timeout, made))
 end
 "#;
 
@@ -160,6 +175,8 @@ pub fn make_function(scenario: &str) -> anyhow::Result<&'static str> {
         "post_patient" => "local function make() return post_patient() end",
         "patch_patient" => "local function make() return patch_patient() end",
         "mappings" => "local function make() return get(mappings_path(any_id())) end",
+        "board" => "local function make() return get(\"{board_path}\") end",
+        "book" => BOOK,
         // 80 % reads, 20 % writes.
         "mixed" => {
             r"local function make()
@@ -175,6 +192,32 @@ end"
         other => anyhow::bail!("unknown scenario {other}"),
     })
 }
+
+/// The Today board as the UI asks for it (clinicdesk only).
+pub const BOARD_PATH: &str = "/api/appointments/?date=today&page_size=500&ordering=start";
+
+/// `book`: a new appointment each request, at the slot
+/// `appointments::BookingPlan` assigns to its number (the same arithmetic:
+/// keep the two in step). The arguments are the plan's: first booking,
+/// threads, doctors, the first Monday's UTC midnight in seconds. `made`
+/// counts this thread's bookings, which the harness reads to move the plan on.
+const BOOK: &str = r#"dynamic = true
+made = 0
+local function make()
+  local first, threads_n, doctors, monday = arg_values[1], arg_values[2], arg_values[3], arg_values[4]
+  local k = first + made * threads_n + (thread_id - 1)
+  made = made + 1
+  local per_day = doctors * 32
+  local day, within = math.floor(k / per_day), k % per_day
+  local cell, doctor = math.floor(within / doctors), within % doctors + 1
+  local share = math.floor(n / doctors)
+  local patient = (doctor - 1) * share + (day * 32 + cell) % share + 1
+  local date = os.date("!%Y-%m-%d", monday + (math.floor(day / 5) * 7 + day % 5) * 86400)
+  local minute = cell < 16 and (480 + 15 * cell) or (780 + 15 * (cell - 16))
+  local start = string.format("%sT%02d:%02d", date, math.floor(minute / 60), minute % 60)
+  local body = string.format('{"patient":%d,"doctor":%d,"start":"%s","reason":"Check-up"}', patient, doctor, start)
+  return wrk.format("POST", "/api/appointments/", headers, body)
+end"#;
 
 /// Who a script acts as: the bearer token, and (for `PocketBase`, whose
 /// creates name their owner) the account's record id.
@@ -196,6 +239,7 @@ pub fn write_script(
         .replace("{dialect}", system.dialect())
         .replace("{make}", make_function(scenario)?)
         .replace("{owner}", caller.owner)
+        .replace("{board_path}", BOARD_PATH)
         .replace("{token}", caller.token)
         .replace("{patients}", &patients.to_string())
         .replace("{prepared}", &PREPARED.to_string())
@@ -209,15 +253,22 @@ pub fn write_script(
     Ok(path)
 }
 
-/// Runs wrk against `addr` and parses what `done` printed.
+/// wrk threads for `connections` (the machine has two cores).
+pub fn threads(connections: u32) -> u32 {
+    connections.clamp(1, 2)
+}
+
+/// Runs wrk against `addr` and parses what `done` printed; `args` go to
+/// the script (`arg_values`).
 pub fn run(
     addr: SocketAddr,
     script: &Path,
     connections: u32,
     duration: Duration,
+    args: &[String],
 ) -> anyhow::Result<Measured> {
     anyhow::ensure!(addr.ip().is_loopback(), "wrk only ever targets loopback");
-    let threads = connections.clamp(1, 2);
+    let threads = threads(connections);
     let out = Command::new("wrk")
         .arg(format!("-t{threads}"))
         .arg(format!("-c{connections}"))
@@ -225,6 +276,7 @@ pub fn run(
         .args(["--timeout", "30s", "-s"])
         .arg(script)
         .arg(format!("http://{addr}/"))
+        .args(args)
         .stdin(Stdio::null())
         .output()?;
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -259,6 +311,7 @@ pub fn run(
             .iter()
             .map(|k| int(k))
             .sum(),
+        made: int("made"),
     })
 }
 
