@@ -1134,3 +1134,37 @@ async fn the_database_itself_refuses_an_overlapping_active_appointment() {
     );
     assert!(moved.is_err_and(|e| e.to_string().contains("slot_taken")));
 }
+
+#[rocket::async_test]
+async fn the_total_is_right_whether_the_page_holds_the_whole_list_or_part_of_it() {
+    let (app, admin, staff, d, p) = clinic().await;
+    let user = app.account(&admin, "user", "user@clinic.test").await;
+    let mine = id(&app.create_patient(&user.access, &patient("Mine")).await);
+    for (patient, start, end) in [
+        (p, "2027-06-07T09:00", "2027-06-07T09:30"),
+        (p, "2027-06-07T10:00", "2027-06-07T10:30"),
+        (mine, "2027-06-07T11:00", "2027-06-07T11:30"),
+    ] {
+        created(book(&app, &staff.access, &at(patient, d, start, end)).await).await;
+    }
+    for (token, query, expected) in [
+        (&staff.access, "page_size=500", "3"),
+        (&staff.access, "page_size=1", "3"),
+        (&staff.access, "page_size=2&page=2", "3"),
+        (&staff.access, "page_size=1&page=9", "3"),
+        (&user.access, "page_size=500", "1"),
+        (&user.access, "page_size=1&page=2", "1"),
+    ] {
+        let response = app
+            .get(
+                &format!("/api/appointments/?date=2027-06-07&{query}"),
+                token,
+            )
+            .await;
+        assert_eq!(
+            crate::helpers::header(&response, "x-total-count"),
+            expected,
+            "{query}"
+        );
+    }
+}
