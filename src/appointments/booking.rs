@@ -183,12 +183,21 @@ pub fn book(
             .on(Entity::Appointment, id)
             .fields(fields),
     )?;
-    if booking.overrides {
-        audit::record(
-            tx,
-            caller,
-            Event::new(Action::Override).on(Entity::Appointment, id),
-        )?;
+    saved(tx, caller, id, booking.overrides, zone)
+}
+
+/// The end of a booking or a move: the override, if one was used, in the
+/// trail beside the change, and the appointment as it now stands.
+fn saved(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    id: i64,
+    overrode: bool,
+    zone: &TimeZone,
+) -> Result<Appointment, ApiError> {
+    if overrode {
+        let event = Event::new(Action::Override).on(Entity::Appointment, id);
+        audit::record(tx, caller, event)?;
     }
     sql::find_visible(tx, caller, id, zone)?.ok_or(ApiError::NotFound)
 }
@@ -280,14 +289,7 @@ pub fn change(
             .on(Entity::Appointment, id)
             .fields(fields),
     )?;
-    if change.overrides && change.moves() {
-        audit::record(
-            tx,
-            caller,
-            Event::new(Action::Override).on(Entity::Appointment, id),
-        )?;
-    }
-    sql::find_visible(tx, caller, id, zone)?.ok_or(ApiError::NotFound)
+    saved(tx, caller, id, change.overrides && change.moves(), zone)
 }
 
 pub fn transition(
