@@ -483,13 +483,20 @@ async fn slots_of_today_are_never_in_the_past() {
     let (app, _admin, staff, d, _p) = clinic().await;
     let slots = ok(app
         .get(
-            &format!("/api/doctors/{d}/slots/?date=today&duration=60"),
+            &format!("/api/doctors/{d}/slots/?date=today&days=2&duration=60"),
             &staff.access,
         )
         .await)
     .await;
     let now = rocket::time::OffsetDateTime::now_utc();
-    for slot in slots.as_array().expect("list") {
+    // Today and tomorrow, so the list is never empty (not even just before
+    // midnight) and the check below always has slots to judge.
+    let slots = slots.as_array().expect("list");
+    assert!(
+        slots.len() >= 23,
+        "tomorrow alone has 23 hours free: {slots:?}"
+    );
+    for slot in slots {
         let start = rocket::time::OffsetDateTime::parse(
             slot["start"].as_str().expect("start"),
             &rocket::time::format_description::well_known::Rfc3339,
