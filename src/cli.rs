@@ -16,7 +16,7 @@ use crate::config::{Config, Overrides};
 use crate::db::Db;
 use crate::desktop::Launch;
 use crate::error::ApiError;
-use crate::tls::TlsMode;
+use crate::config::TlsMode;
 use crate::users::{self, NewAccount};
 use crate::{server, service, telemetry};
 

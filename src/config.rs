@@ -14,7 +14,6 @@ use rocket::figment::Figment;
 use serde::{Deserialize, Serialize};
 use time::Time;
 
-use crate::tls::TlsMode;
 
 /// The name of the optional settings file inside the data directory.
 pub const CONFIG_FILE: &str = "clinicdesk.toml";
@@ -39,6 +38,18 @@ impl Registration {
             Self::Closed => "closed",
         }
     }
+}
+
+/// `tls` in the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// TLS whenever other machines can connect (the default).
+    Auto,
+    /// TLS even on loopback.
+    On,
+    /// No TLS: on a non-loopback address only with `--insecure-http`.
+    Off,
 }
 
 /// Everything the server needs to start. Holds no secret: the JWT key lives

@@ -14,22 +14,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::config::{self, Config};
-
-/// `tls` in the configuration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum TlsMode {
-    /// TLS whenever other machines can connect (the default).
-    Auto,
-    /// TLS even on loopback.
-    On,
-    /// No TLS: on a non-loopback address only with `--insecure-http`.
-    Off,
-}
+use crate::config::{self, Config, TlsMode};
 
 /// How the server speaks to its clients.
 #[derive(Debug, Clone)]

@@ -123,7 +123,7 @@ mod tests {
 
     use super::*;
     use crate::cli::Cli;
-    use crate::tls::TlsMode;
+    use crate::config::TlsMode;
 
     #[test]
     fn the_service_keeps_the_server_settings_given_at_install() {

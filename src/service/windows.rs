@@ -8,11 +8,10 @@ use std::ffi::OsString;
 use std::fs::OpenOptions;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use clap::Parser;
 use windows_service::service::{
     Service, ServiceAccess, ServiceAction, ServiceActionType, ServiceControl, ServiceControlAccept,
     ServiceErrorControl, ServiceExitCode, ServiceFailureActions, ServiceFailureResetPeriod,
@@ -178,19 +177,21 @@ mod entry {
     }
 }
 
+/// The settings `service run` was started with (the command line kept in
+/// the service at install), for `service_main`, which the dispatcher calls
+/// with only the optional start parameters.
+static SETTINGS: OnceLock<Overrides> = OnceLock::new();
+
 /// Hands this thread to the service control manager, which calls `service_main`.
-pub fn run(_overrides: &Overrides) -> anyhow::Result<()> {
+pub fn run(overrides: &Overrides) -> anyhow::Result<()> {
+    let _ = SETTINGS.set(overrides.clone());
     entry::dispatch().context(
         "`service run` is started by Windows' service control manager; use `clinicdesk service start`",
     )
 }
 
 fn service_main(_arguments: Vec<OsString>) {
-    // The settings are the process's command line (kept in the service at
-    // install); the dispatcher passes only the optional start parameters.
-    let overrides = crate::cli::Cli::try_parse_from(std::env::args_os())
-        .map(|cli| cli.overrides())
-        .unwrap_or_default();
+    let overrides = SETTINGS.get().cloned().unwrap_or_default();
     if let Err(e) = run_service(overrides) {
         tracing::error!(error = %format!("{e:#}"), "the clinicdesk service stopped with an error");
     }

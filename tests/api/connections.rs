@@ -352,7 +352,7 @@ fn tls_client(app: &TestApp) -> tokio_rustls::TlsConnector {
 async fn over_https_the_handshake_the_head_and_idle_time_are_bounded_too() {
     // Arrange
     let app = spawn_app_with(|config| {
-        config.tls = clinicdesk::tls::TlsMode::On;
+        config.tls = clinicdesk::config::TlsMode::On;
         config.head_timeout_seconds = 1;
         config.idle_timeout_seconds = 1;
     })
