@@ -31,7 +31,6 @@ pub mod audit;
 pub mod account;
 pub mod appointments;
 pub mod backup;
-pub mod body_schemas;
 pub mod doctors;
 pub mod health;
 pub mod mappings;

@@ -44,7 +44,7 @@ async fn read(_admin: Admin, db: &State<Db>) -> Result<Json<Settings>, ApiError>
     Ok(Json(db.read(sql::load).await?))
 }
 
-#[utoipa::path(tag = "settings", request_body = crate::body_schemas::SettingsChangeRequest, responses((status = 200, description = "The settings, changed (admin); in effect at once", body = Settings)), security(("bearer" = [])))]
+#[utoipa::path(tag = "settings", request_body = schema::SettingsChangeRequest, responses((status = 200, description = "The settings, changed (admin); in effect at once", body = Settings)), security(("bearer" = [])))]
 #[patch("/settings", data = "<body>")]
 async fn update(
     body: JsonBody,
@@ -170,5 +170,25 @@ pub mod sql {
             ],
         )?;
         Ok(())
+    }
+}
+
+/// The request body of this endpoint as `/api/openapi.json` describes it
+/// (read field by field, so the type is never constructed).
+pub mod schema {
+    #![allow(dead_code)]
+
+    use utoipa::ToSchema;
+
+    use super::registration_schema;
+
+    /// `PATCH /api/settings/`.
+    #[derive(ToSchema)]
+    pub struct SettingsChangeRequest {
+        /// `open`: anyone who can reach the server may create a `user` account.
+        #[schema(nullable = false, schema_with = registration_schema)]
+        registration: Option<String>,
+        #[schema(max_length = 200)]
+        clinic_name: Option<String>,
     }
 }

@@ -90,7 +90,7 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
-#[utoipa::path(tag = "setup", request_body = crate::body_schemas::SetupRequest, responses((status = 201, description = "The first admin, made with the token from the setup link", body = User), (status = 401, description = "`not_authenticated`: the setup token is wrong or has expired"), (status = 404, description = "`not_found`: an admin exists, so setup is over"), (status = 409, description = "`duplicate`: the email or username is taken"), (status = 503, description = "`busy`: too many passwords are being checked at once")))]
+#[utoipa::path(tag = "setup", request_body = schema::SetupRequest, responses((status = 201, description = "The first admin, made with the token from the setup link", body = User), (status = 401, description = "`not_authenticated`: the setup token is wrong or has expired"), (status = 404, description = "`not_found`: an admin exists, so setup is over"), (status = 409, description = "`duplicate`: the email or username is taken"), (status = 503, description = "`busy`: too many passwords are being checked at once")))]
 #[post("/setup", data = "<body>")]
 async fn setup(
     body: JsonBody,
@@ -125,4 +125,30 @@ async fn setup(
         "first admin created through the setup link"
     );
     Ok(Created::new(format!("/api/users/{}/", user.id)).body(Json(user)))
+}
+
+/// The request body of this endpoint as `/api/openapi.json` describes it
+/// (read field by field, so the type is never constructed).
+pub mod schema {
+    #![allow(dead_code)]
+
+    use utoipa::ToSchema;
+
+    /// `POST /api/setup/`.
+    #[derive(ToSchema)]
+    pub struct SetupRequest {
+        /// The token after `#` in the setup link the server printed.
+        #[schema(min_length = 1)]
+        token: String,
+        #[schema(format = Email, max_length = 254)]
+        email: String,
+        /// At least 8 characters and at most 256 bytes; not a common password,
+        /// nor the email or name.
+        #[schema(min_length = 8, max_length = 256)]
+        password: String,
+        #[schema(max_length = 150)]
+        name: Option<String>,
+        #[schema(max_length = 150, pattern = r"^[\w.+-]*$")]
+        username: Option<String>,
+    }
 }

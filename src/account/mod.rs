@@ -26,6 +26,7 @@ use crate::throttle::{ClientAddr, LoginThrottle, Subject};
 use crate::users::{self, AccountChanges, NewAccount, User};
 use crate::validation::Fields;
 
+pub mod schema;
 pub mod session;
 pub mod sql;
 
@@ -84,7 +85,7 @@ fn issue_pair(
     Ok((pair, refresh_claims))
 }
 
-#[utoipa::path(tag = "auth", request_body = crate::body_schemas::RegisterRequest, responses((status = 201, description = "The new account, a `user`", body = User), (status = 403, description = "`registration_closed`: self-registration is off (an admin opens it in settings)"), (status = 409, description = "`duplicate`: the email or username is taken"), (status = 503, description = "`busy`: too many passwords are being checked at once")))]
+#[utoipa::path(tag = "auth", request_body = schema::RegisterRequest, responses((status = 201, description = "The new account, a `user`", body = User), (status = 403, description = "`registration_closed`: self-registration is off (an admin opens it in settings)"), (status = 409, description = "`duplicate`: the email or username is taken"), (status = 503, description = "`busy`: too many passwords are being checked at once")))]
 #[post("/auth/register", data = "<body>")]
 async fn register(
     body: JsonBody,
@@ -107,7 +108,7 @@ async fn register(
     Ok(Created::new(format!("/api/users/{}/", user.id)).body(Json(user)))
 }
 
-#[utoipa::path(tag = "auth", request_body = crate::body_schemas::LoginRequest, responses((status = 200, description = "A new login: an access and a refresh token, and the account", body = TokenPair), (status = 401, description = "`invalid_credentials` (the same for an unknown email and a wrong password) or `account_inactive`"), (status = 429, description = "`throttled`: too many failed sign-ins from this address, or the account is locked for a while"), (status = 503, description = "`busy`: too many passwords are being checked at once")))]
+#[utoipa::path(tag = "auth", request_body = schema::LoginRequest, responses((status = 200, description = "A new login: an access and a refresh token, and the account", body = TokenPair), (status = 401, description = "`invalid_credentials` (the same for an unknown email and a wrong password) or `account_inactive`"), (status = 429, description = "`throttled`: too many failed sign-ins from this address, or the account is locked for a while"), (status = 503, description = "`busy`: too many passwords are being checked at once")))]
 #[post("/auth/login", data = "<body>")]
 async fn login(
     body: JsonBody,
@@ -123,7 +124,7 @@ async fn login(
 }
 
 /// `POST /api/token/`: the simplejwt name for login.
-#[utoipa::path(tag = "auth", request_body = crate::body_schemas::LoginRequest, responses((status = 200, description = "The same as `POST /api/auth/login/`", body = TokenPair), (status = 401, description = "`invalid_credentials` (the same for an unknown email and a wrong password) or `account_inactive`"), (status = 429, description = "`throttled`: too many failed sign-ins from this address, or the account is locked for a while"), (status = 503, description = "`busy`: too many passwords are being checked at once")))]
+#[utoipa::path(tag = "auth", request_body = schema::LoginRequest, responses((status = 200, description = "The same as `POST /api/auth/login/`", body = TokenPair), (status = 401, description = "`invalid_credentials` (the same for an unknown email and a wrong password) or `account_inactive`"), (status = 429, description = "`throttled`: too many failed sign-ins from this address, or the account is locked for a while"), (status = 503, description = "`busy`: too many passwords are being checked at once")))]
 #[post("/token", data = "<body>")]
 async fn token(
     body: JsonBody,
@@ -316,7 +317,7 @@ async fn open_login(
     Ok(pair)
 }
 
-#[utoipa::path(tag = "auth", request_body = crate::body_schemas::RefreshRequest, responses((status = 200, description = "A new access and refresh token; the one presented stops working", body = TokenPair), (status = 401, description = "`not_authenticated`: an invalid, expired or spent refresh token (a spent one also ends its whole login)")))]
+#[utoipa::path(tag = "auth", request_body = schema::RefreshRequest, responses((status = 200, description = "A new access and refresh token; the one presented stops working", body = TokenPair), (status = 401, description = "`not_authenticated`: an invalid, expired or spent refresh token (a spent one also ends its whole login)")))]
 #[post("/auth/refresh", data = "<body>")]
 async fn refresh(
     body: JsonBody,
@@ -328,7 +329,7 @@ async fn refresh(
 }
 
 /// `POST /api/token/refresh/`: the simplejwt name for refresh.
-#[utoipa::path(tag = "auth", request_body = crate::body_schemas::RefreshRequest, responses((status = 200, description = "The same as `POST /api/auth/refresh/`", body = TokenPair), (status = 401, description = "`not_authenticated`: an invalid, expired or spent refresh token (a spent one also ends its whole login)")))]
+#[utoipa::path(tag = "auth", request_body = schema::RefreshRequest, responses((status = 200, description = "The same as `POST /api/auth/refresh/`", body = TokenPair), (status = 401, description = "`not_authenticated`: an invalid, expired or spent refresh token (a spent one also ends its whole login)")))]
 #[post("/token/refresh", data = "<body>")]
 async fn token_refresh(
     body: JsonBody,
@@ -374,7 +375,7 @@ async fn rotate_verified(
         .await?
 }
 
-#[utoipa::path(tag = "auth", request_body = crate::body_schemas::RefreshRequest, responses((status = 204, description = "The login the refresh token belongs to is ended"), (status = 401, description = "`not_authenticated`: an invalid or expired refresh token")))]
+#[utoipa::path(tag = "auth", request_body = schema::RefreshRequest, responses((status = 204, description = "The login the refresh token belongs to is ended"), (status = 401, description = "`not_authenticated`: an invalid or expired refresh token")))]
 #[post("/auth/logout", data = "<body>")]
 async fn logout(
     body: JsonBody,
@@ -398,7 +399,7 @@ async fn me(caller: Caller, db: &State<Db>) -> Result<Json<User>, ApiError> {
 }
 
 /// The caller changes their own `name` and `username`; anything else is ignored.
-#[utoipa::path(tag = "auth", request_body = crate::body_schemas::MeRequest, responses((status = 200, description = "The caller's account, with `name` or `username` changed", body = User), (status = 409, description = "`duplicate`: the username is taken")), security(("bearer" = [])))]
+#[utoipa::path(tag = "auth", request_body = schema::MeRequest, responses((status = 200, description = "The caller's account, with `name` or `username` changed", body = User), (status = 409, description = "`duplicate`: the username is taken")), security(("bearer" = [])))]
 #[patch("/auth/me", data = "<body>")]
 async fn update_me(body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Json<User>, ApiError> {
     let mut fields = Fields::new(&body.0);
@@ -415,7 +416,7 @@ async fn update_me(body: JsonBody, caller: Caller, db: &State<Db>) -> Result<Jso
 }
 
 /// Changes the caller's password and ends every other login of theirs.
-#[utoipa::path(tag = "auth", request_body = crate::body_schemas::PasswordChangeRequest, responses((status = 204, description = "The password is changed and every refresh token of the account revoked (a wrong `current_password` is `400`)"), (status = 503, description = "`busy`: too many passwords are being checked at once")), security(("bearer" = [])))]
+#[utoipa::path(tag = "auth", request_body = schema::PasswordChangeRequest, responses((status = 204, description = "The password is changed and every refresh token of the account revoked (a wrong `current_password` is `400`)"), (status = 503, description = "`busy`: too many passwords are being checked at once")), security(("bearer" = [])))]
 #[post("/auth/password", data = "<body>")]
 async fn change_password(
     body: JsonBody,

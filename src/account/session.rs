@@ -101,7 +101,7 @@ fn forget(jar: &CookieJar<'_>) {
 }
 
 /// Logs in (as `/api/auth/login/`) and sets the session cookie.
-#[utoipa::path(tag = "sessions", request_body = crate::body_schemas::LoginRequest, responses((status = 200, description = "A browser login: the access token here, the refresh token in an `HttpOnly` cookie", body = Session, headers(("Set-Cookie" = String, description = "The session cookie (`HttpOnly`, `SameSite=Strict`, path `/api/auth/session`)"))), (status = 401, description = "`invalid_credentials` (the same for an unknown email and a wrong password) or `account_inactive`"), (status = 429, description = "`throttled`: too many failed sign-ins from this address, or the account is locked for a while"), (status = 503, description = "`busy`: too many passwords are being checked at once")))]
+#[utoipa::path(tag = "sessions", request_body = super::schema::LoginRequest, responses((status = 200, description = "A browser login: the access token here, the refresh token in an `HttpOnly` cookie", body = Session, headers(("Set-Cookie" = String, description = "The session cookie (`HttpOnly`, `SameSite=Strict`, path `/api/auth/session`)"))), (status = 401, description = "`invalid_credentials` (the same for an unknown email and a wrong password) or `account_inactive`"), (status = 429, description = "`throttled`: too many failed sign-ins from this address, or the account is locked for a while"), (status = 503, description = "`busy`: too many passwords are being checked at once")))]
 #[post("/auth/session", data = "<body>")]
 async fn open(
     body: JsonBody,

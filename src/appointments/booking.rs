@@ -30,10 +30,10 @@ fn parties(
     doctor: i64,
 ) -> Result<Doctor, ApiError> {
     let mut errors = FieldErrors::new();
-    if patients::sql::find_visible(conn, caller, patient)?.is_none() {
+    if patients::find_visible(conn, caller, patient)?.is_none() {
         http::push(&mut errors, "patient", "No such patient.");
     }
-    let found = doctors::sql::find(conn, doctor)?;
+    let found = doctors::find_live(conn, doctor)?;
     if found.is_none() {
         http::push(
             &mut errors,
@@ -357,7 +357,7 @@ pub fn free_slots(
     query: SlotQuery,
     zone: &TimeZone,
 ) -> Result<Vec<Slot>, ApiError> {
-    let doctor = doctors::sql::find(conn, doctor)?.ok_or(ApiError::NotFound)?;
+    let doctor = doctors::find_live(conn, doctor)?.ok_or(ApiError::NotFound)?;
     let minutes = query.minutes.unwrap_or(doctor.fields.appointment_minutes);
     let last = query
         .first

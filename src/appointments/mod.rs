@@ -33,6 +33,7 @@ use self::input::{AppointmentQuery, Booking, Change, SlotQuery, StatusChange};
 
 mod booking;
 pub mod input;
+pub mod schema;
 pub mod sql;
 
 pub fn routes() -> Vec<Route> {
@@ -291,7 +292,7 @@ async fn list(
     })
 }
 
-#[utoipa::path(tag = "appointments", request_body = crate::body_schemas::AppointmentInput, responses((status = 201, description = "Booked (a `walk_in`: arrived)", body = Appointment), (status = 409, description = "`slot_taken`: it would overlap an active appointment of the doctor or of the patient; `conflicts` names them", body = crate::body_schemas::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "appointments", request_body = schema::AppointmentInput, responses((status = 201, description = "Booked (a `walk_in`: arrived)", body = Appointment), (status = 409, description = "`slot_taken`: it would overlap an active appointment of the doctor or of the patient; `conflicts` names them", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 #[post("/appointments", data = "<body>")]
 async fn create(
     body: JsonBody,
@@ -328,7 +329,7 @@ async fn read(
     Ok(Json(appointment))
 }
 
-#[utoipa::path(tag = "appointments", params(("id" = i64, Path, description = "An appointment's id")), request_body = crate::body_schemas::AppointmentChange, responses((status = 200, description = "Changed; a move is checked like a booking (it never clashes with itself)", body = Appointment), (status = 409, description = "`slot_taken` (see booking), or `appointment_closed`: only an active appointment can be moved", body = crate::body_schemas::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "appointments", params(("id" = i64, Path, description = "An appointment's id")), request_body = schema::AppointmentChange, responses((status = 200, description = "Changed; a move is checked like a booking (it never clashes with itself)", body = Appointment), (status = 409, description = "`slot_taken` (see booking), or `appointment_closed`: only an active appointment can be moved", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 #[patch("/appointments/<id>", data = "<body>")]
 async fn update(
     id: i64,
@@ -344,7 +345,7 @@ async fn update(
         .map(Json)
 }
 
-#[utoipa::path(tag = "appointments", params(("id" = i64, Path, description = "An appointment's id")), request_body = crate::body_schemas::StatusChangeRequest, responses((status = 200, description = "The appointment in its new status, the transition's time stamped. Allowed: booked → arrived, cancelled, no_show; arrived → in_progress, cancelled; in_progress → completed.", body = Appointment), (status = 409, description = "`invalid_transition`: not allowed from the current status", body = crate::body_schemas::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "appointments", params(("id" = i64, Path, description = "An appointment's id")), request_body = schema::StatusChangeRequest, responses((status = 200, description = "The appointment in its new status, the transition's time stamped. Allowed: booked → arrived, cancelled, no_show; arrived → in_progress, cancelled; in_progress → completed.", body = Appointment), (status = 409, description = "`invalid_transition`: not allowed from the current status", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 #[post("/appointments/<id>/status", data = "<body>")]
 async fn change_status(
     id: i64,
@@ -360,7 +361,7 @@ async fn change_status(
         .map(Json)
 }
 
-#[utoipa::path(tag = "appointments", params(("id" = i64, Path, description = "An appointment's id")), responses((status = 204, description = "Cancelled (appointments are never erased); one already cancelled is left as it is"), (status = 409, description = "`invalid_transition`: a completed visit or a no-show cannot be cancelled", body = crate::body_schemas::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "appointments", params(("id" = i64, Path, description = "An appointment's id")), responses((status = 204, description = "Cancelled (appointments are never erased); one already cancelled is left as it is"), (status = 409, description = "`invalid_transition`: a completed visit or a no-show cannot be cancelled", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 #[delete("/appointments/<id>")]
 async fn cancel(
     id: i64,
@@ -390,7 +391,7 @@ async fn for_patient(
     let (items, total) = db
         .read_and_record(
             move |conn| {
-                crate::patients::sql::find_visible(conn, &caller, id)?.ok_or(ApiError::NotFound)?;
+                crate::patients::find_visible(conn, &caller, id)?.ok_or(ApiError::NotFound)?;
                 sql::select_page(conn, &caller, &filter, &zone)
             },
             move |tx| {

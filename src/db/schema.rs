@@ -28,6 +28,9 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0010_ids_never_reused.sql")),
     M::up(include_str!("../../migrations/0011_clinic_time_zone.sql")),
     M::up(include_str!("../../migrations/0012_appointments.sql")),
+    M::up(include_str!(
+        "../../migrations/0013_mappings_end_with_their_doctor.sql"
+    )),
 ];
 
 /// Start-up work on one plain connection, so a problem is reported at once

@@ -26,7 +26,8 @@ use crate::validation;
 use self::input::{apply, DoctorQuery};
 
 mod input;
-pub mod sql;
+pub mod schema;
+mod sql;
 
 pub fn routes() -> Vec<Route> {
     audit::denied::about(
@@ -101,6 +102,20 @@ impl DoctorFields {
     }
 }
 
+/// A doctor that is not archived: how another resource checks the doctor
+/// it is given (the doctors table's SQL stays private to this module).
+pub fn find_live(conn: &rusqlite::Connection, id: i64) -> Result<Option<Doctor>, ApiError> {
+    sql::find(conn, id)
+}
+
+/// Doctors by id, archived included, in one query.
+pub fn find_many(
+    conn: &rusqlite::Connection,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Doctor>, ApiError> {
+    sql::find_many(conn, ids)
+}
+
 /// A doctor as the API answers it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Doctor {
@@ -172,7 +187,7 @@ async fn list(
     })
 }
 
-#[utoipa::path(tag = "doctors", request_body = crate::body_schemas::DoctorInput, responses((status = 201, description = "The new doctor (staff, admin; a `user` gets `403`)", body = Doctor), (status = 409, description = "`duplicate`: another doctor has this email or license number")), security(("bearer" = [])))]
+#[utoipa::path(tag = "doctors", request_body = schema::DoctorInput, responses((status = 201, description = "The new doctor (staff, admin; a `user` gets `403`)", body = Doctor), (status = 409, description = "`duplicate`: another doctor has this email or license number")), security(("bearer" = [])))]
 #[post("/doctors", data = "<body>")]
 async fn create(
     body: JsonBody,
@@ -201,7 +216,7 @@ async fn read(id: i64, _caller: Caller, db: &State<Db>) -> Result<Json<Doctor>, 
 }
 
 /// PUT: required fields must be present; omitted optional fields keep their values.
-#[utoipa::path(tag = "doctors", params(("id" = i64, Path, description = "A doctor's id")), request_body = crate::body_schemas::DoctorInput, responses((status = 200, description = "The doctor, changed (staff, admin; required fields must be present, omitted optional ones keep their values)", body = Doctor), (status = 409, description = "`duplicate`: another doctor has this email or license number")), security(("bearer" = [])))]
+#[utoipa::path(tag = "doctors", params(("id" = i64, Path, description = "A doctor's id")), request_body = schema::DoctorInput, responses((status = 200, description = "The doctor, changed (staff, admin; required fields must be present, omitted optional ones keep their values)", body = Doctor), (status = 409, description = "`duplicate`: another doctor has this email or license number")), security(("bearer" = [])))]
 #[put("/doctors/<id>", data = "<body>")]
 async fn replace(
     id: i64,
@@ -214,7 +229,7 @@ async fn replace(
         .map(Json)
 }
 
-#[utoipa::path(tag = "doctors", params(("id" = i64, Path, description = "A doctor's id")), request_body = crate::body_schemas::DoctorChange, responses((status = 200, description = "The doctor, with the given fields changed (staff, admin)", body = Doctor), (status = 409, description = "`duplicate`: another doctor has this email or license number")), security(("bearer" = [])))]
+#[utoipa::path(tag = "doctors", params(("id" = i64, Path, description = "A doctor's id")), request_body = schema::DoctorChange, responses((status = 200, description = "The doctor, with the given fields changed (staff, admin)", body = Doctor), (status = 409, description = "`duplicate`: another doctor has this email or license number")), security(("bearer" = [])))]
 #[patch("/doctors/<id>", data = "<body>")]
 async fn update(
     id: i64,

@@ -1,4 +1,7 @@
-//! Doctor SQL; `find_any` is also used by `mappings` for `doctor_details`.
+//! Doctor SQL, private to `doctors`: other resources use the functions
+//! the module's root exports.
+
+use std::collections::HashMap;
 
 use rusqlite::{named_params, params, Connection, OptionalExtension, Transaction};
 
@@ -24,10 +27,18 @@ pub fn find(conn: &Connection, id: i64) -> Result<Option<Doctor>, ApiError> {
     Ok(stmt.query_row([id], Doctor::from_row).optional()?)
 }
 
-/// A doctor, archived or not (an old mapping still names its doctor).
-pub fn find_any(conn: &Connection, id: i64) -> Result<Option<Doctor>, ApiError> {
-    let mut stmt = conn.prepare_cached(&format!("{SELECT} WHERE id = ?1"))?;
-    Ok(stmt.query_row([id], Doctor::from_row).optional()?)
+/// Doctors by id, archived or not (an old mapping still names its doctor),
+/// in one query however many are asked for.
+pub fn find_many(conn: &Connection, ids: &[i64]) -> Result<HashMap<i64, Doctor>, ApiError> {
+    let ids = serde_json::Value::from(ids.to_vec()).to_string();
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE id IN (SELECT value FROM json_each(?1))"
+    ))?;
+    let doctors = stmt
+        .query_map([ids], Doctor::from_row)?
+        .map(|doctor| doctor.map(|d| (d.id, d)))
+        .collect::<Result<_, _>>()?;
+    Ok(doctors)
 }
 
 fn search_text(r: &DoctorFields) -> String {
@@ -96,7 +107,7 @@ pub fn insert(
         )?
         .query_row(db::bind(&values).as_slice(), |row| row.get::<_, i64>(0));
     let id = unique_errors(inserted.map_err(ApiError::from))?;
-    find_any(conn, id)?.ok_or(ApiError::NotFound)
+    find(conn, id)?.ok_or(ApiError::NotFound)
 }
 
 /// Writes a validated record over doctor `id`.
@@ -118,16 +129,13 @@ pub fn update(tx: &Transaction<'_>, id: i64, record: &DoctorFields) -> Result<Do
     find(tx, id)?.ok_or(ApiError::NotFound)
 }
 
-/// Archives a doctor and ends their active mappings; `false` if none.
+/// Archives a doctor; `false` if none. Their active mappings end with
+/// them, by a trigger of the mappings table (migration 0013), so the
+/// doctors table is all this writes.
 pub fn archive(tx: &Transaction<'_>, caller: &Caller, id: i64) -> Result<bool, ApiError> {
-    let now = db::now();
     let changed = tx.execute(
         "UPDATE doctors SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
-        params![id, now],
-    )?;
-    tx.execute(
-        "UPDATE mappings SET status = 'INACTIVE', updated_at = ?2 WHERE doctor_id = ?1 AND status = 'ACTIVE'",
-        params![id, now],
+        params![id, db::now()],
     )?;
     if changed == 1 {
         audit::record(

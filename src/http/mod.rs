@@ -14,8 +14,10 @@ use serde_json::{Map, Value};
 use crate::error::{self, ApiError, Code, FieldErrors};
 
 mod lists;
+pub mod schemas;
 
 pub use self::lists::*;
+pub use self::schemas::ErrorBody;
 
 /// The largest request body accepted (the contract's 1 MiB).
 const BODY_LIMIT_MIB: u64 = 1;

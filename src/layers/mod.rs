@@ -81,9 +81,6 @@ const LAYERS: &[(&str, Layer)] = &[
     ("settings", Layer::Resources),
     ("backup", Layer::Resources),
     ("setup", Layer::Resources),
-    // The documented request and error bodies: resources' wire types,
-    // which handlers name in their `#[utoipa::path]`.
-    ("body_schemas", Layer::Resources),
     // An endpoint like the resources', and it probes the settings table.
     ("health", Layer::Resources),
     ("server", Layer::Assembly),

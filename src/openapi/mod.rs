@@ -7,7 +7,8 @@
 //!
 //! Request bodies are read field by field (see `validation::Fields`), so
 //! the `*Request`, `*Input` and `*Change` types listed below exist only to
-//! describe them; they are written down in `body_schemas.rs`. A create or
+//! describe them; each resource writes its own down in its `schema` module
+//! (the error answer is `http::ErrorBody`). A create or
 //! PUT needs its required fields; a PATCH needs none, but may not blank them.
 //!
 //! The answers every operation shares come from the contract's general rules
@@ -38,13 +39,19 @@ use crate::{
     setup,
 };
 
-use crate::body_schemas::{
-    AppointmentChange, AppointmentInput, DoctorChange, DoctorInput, ErrorBody, HoursInput,
-    LoginFields, LoginRequest, MappingChange, MappingFields, MappingInput, MeRequest,
-    PasswordChangeRequest, PatientChange, PatientInput, RefreshRequest, RegisterRequest,
-    SettingsChangeRequest, SetupRequest, StatusChangeRequest, TimeOffInput, UserChangeRequest,
-    UserCreateRequest,
+use crate::account::schema::{
+    LoginFields, LoginRequest, MeRequest, PasswordChangeRequest, RefreshRequest, RegisterRequest,
 };
+use crate::appointments::schema::{AppointmentChange, AppointmentInput, StatusChangeRequest};
+use crate::appointments::Conflict;
+use crate::doctors::schema::{DoctorChange, DoctorInput};
+use crate::http::ErrorBody;
+use crate::mappings::schema::{MappingChange, MappingFields, MappingInput};
+use crate::patients::schema::{PatientChange, PatientInput};
+use crate::schedule::schema::{HoursInput, TimeOffInput};
+use crate::settings::schema::SettingsChangeRequest;
+use crate::setup::schema::SetupRequest;
+use crate::users::schema::{UserChangeRequest, UserCreateRequest};
 
 /// The generated description of the API.
 #[derive(OpenApi)]
@@ -84,7 +91,7 @@ use crate::body_schemas::{
         PasswordChangeRequest, UserCreateRequest, UserChangeRequest, SettingsChangeRequest,
         PatientChange, PatientInput, DoctorChange, DoctorInput, MappingFields, MappingInput,
         MappingChange, audit::Entity, HoursInput, TimeOffInput, AppointmentInput, AppointmentChange,
-        StatusChangeRequest,
+        StatusChangeRequest, Conflict,
     )),
     modifiers(&Mounted)
 )]

@@ -26,13 +26,25 @@ use self::input::{apply, PatientQuery};
 pub use self::input::{gender_input_schema, BLOOD_GROUPS, GENDERS};
 
 mod input;
-pub mod sql;
+pub mod schema;
+mod sql;
 
 pub fn routes() -> Vec<Route> {
     audit::denied::about(
         Entity::Patient,
         routes![list, create, read, replace, update, archive, restore],
     )
+}
+
+/// The patient, if it exists, is not archived and `caller` may see it:
+/// how another resource asks whether it may name this patient (its `sql`
+/// stays private, so the patients table has one owner).
+pub fn find_visible(
+    conn: &rusqlite::Connection,
+    caller: &Caller,
+    id: i64,
+) -> Result<Option<Patient>, ApiError> {
+    sql::find_visible(conn, caller, id)
 }
 
 /// The fields a client writes, as stored.
@@ -184,7 +196,7 @@ async fn list(
     })
 }
 
-#[utoipa::path(tag = "patients", request_body = crate::body_schemas::PatientInput, responses((status = 201, description = "The new patient; `created_by` is the caller", body = Patient)), security(("bearer" = [])))]
+#[utoipa::path(tag = "patients", request_body = schema::PatientInput, responses((status = 201, description = "The new patient; `created_by` is the caller", body = Patient)), security(("bearer" = [])))]
 #[post("/patients", data = "<body>")]
 async fn create(
     body: JsonBody,
@@ -223,7 +235,7 @@ async fn read(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Patient>, 
 }
 
 /// PUT: required fields must be present; omitted optional fields keep their values.
-#[utoipa::path(tag = "patients", params(("id" = i64, Path, description = "A patient's id")), request_body = crate::body_schemas::PatientInput, responses((status = 200, description = "The patient, changed (required fields must be present; omitted optional ones keep their values)", body = Patient)), security(("bearer" = [])))]
+#[utoipa::path(tag = "patients", params(("id" = i64, Path, description = "A patient's id")), request_body = schema::PatientInput, responses((status = 200, description = "The patient, changed (required fields must be present; omitted optional ones keep their values)", body = Patient)), security(("bearer" = [])))]
 #[put("/patients/<id>", data = "<body>")]
 async fn replace(
     id: i64,
@@ -233,12 +245,12 @@ async fn replace(
     zone: &State<ClinicZone>,
 ) -> Result<Json<Patient>, ApiError> {
     let today = zone.today();
-    db.write(move |tx| sql::change(tx, &caller, id, &body.0, true, today))
+    db.write(move |tx| change(tx, &caller, id, &body, true, today))
         .await
         .map(Json)
 }
 
-#[utoipa::path(tag = "patients", params(("id" = i64, Path, description = "A patient's id")), request_body = crate::body_schemas::PatientChange, responses((status = 200, description = "The patient, with the given fields changed", body = Patient)), security(("bearer" = [])))]
+#[utoipa::path(tag = "patients", params(("id" = i64, Path, description = "A patient's id")), request_body = schema::PatientChange, responses((status = 200, description = "The patient, with the given fields changed", body = Patient)), security(("bearer" = [])))]
 #[patch("/patients/<id>", data = "<body>")]
 async fn update(
     id: i64,
@@ -248,7 +260,7 @@ async fn update(
     zone: &State<ClinicZone>,
 ) -> Result<Json<Patient>, ApiError> {
     let today = zone.today();
-    db.write(move |tx| sql::change(tx, &caller, id, &body.0, false, today))
+    db.write(move |tx| change(tx, &caller, id, &body, false, today))
         .await
         .map(Json)
 }
@@ -269,4 +281,31 @@ async fn archive(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, A
 async fn restore(id: i64, admin: Admin, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
     let patient = db.write(move |tx| sql::restore(tx, &admin.0, id)).await?;
     patient.map(Json).ok_or(ApiError::NotFound)
+}
+
+/// PUT/PATCH in the writer's transaction: the current record (someone
+/// else's patient is `404` before any validation, so errors cannot reveal
+/// that it exists), the body read onto it (every bad field reported), then
+/// the write and its record.
+fn change(
+    tx: &rusqlite::Transaction<'_>,
+    caller: &Caller,
+    id: i64,
+    body: &JsonBody,
+    complete: bool,
+    today: time::Date,
+) -> Result<Patient, ApiError> {
+    let before = sql::find_visible(tx, caller, id)?
+        .ok_or(ApiError::NotFound)?
+        .fields;
+    let mut record = before.clone();
+    apply(&body.0, &mut record, complete, today)?;
+    sql::update(tx, id, &record)?;
+    let mut fields = audit::changed_fields(&before, &record);
+    if before.stored_age != record.stored_age {
+        fields.push("age".into());
+    }
+    let event = Event::new(Action::Update).on(Entity::Patient, id);
+    audit::record(tx, caller, event.fields(fields))?;
+    sql::find_visible(tx, caller, id)?.ok_or(ApiError::NotFound)
 }

@@ -2,9 +2,8 @@
 //! "not yours" and "missing" are the same `None`.
 
 use rusqlite::{named_params, params, Connection, OptionalExtension, Transaction};
-use serde_json::{Map, Value};
 
-use super::input::{apply, PatientFilter};
+use super::input::PatientFilter;
 use super::{Patient, PatientFields};
 use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Caller;
@@ -108,23 +107,11 @@ pub fn insert(
     find_visible(conn, caller, id)?.ok_or(ApiError::NotFound)
 }
 
-/// PUT/PATCH in one transaction: read the current record, apply the body
-/// to it, write it whole. Someone else's patient is `404` before any
-/// validation, so errors cannot reveal that it exists.
-pub fn change(
-    tx: &Transaction<'_>,
-    caller: &Caller,
-    id: i64,
-    body: &Map<String, Value>,
-    complete: bool,
-    today: time::Date,
-) -> Result<Patient, ApiError> {
-    let before = find_visible(tx, caller, id)?
-        .ok_or(ApiError::NotFound)?
-        .fields;
-    let mut record = before.clone();
-    apply(body, &mut record, complete, today)?;
-    let mut values = write_params(&record);
+/// Writes a validated record over the patient's current one. The handler
+/// has already read the patient through `find_visible`, so this is only
+/// ever reached for a patient the caller may change.
+pub fn update(tx: &Transaction<'_>, id: i64, record: &PatientFields) -> Result<(), ApiError> {
+    let mut values = write_params(record);
     values.push((":id", Box::new(id)));
     tx.prepare_cached(
         "UPDATE patients SET first_name = :first_name, last_name = :last_name, date_of_birth = :date_of_birth,
@@ -138,14 +125,7 @@ pub fn change(
           WHERE id = :id",
     )?
     .execute(db::bind(&values).as_slice())?;
-    let patient = find_visible(tx, caller, id)?.ok_or(ApiError::NotFound)?;
-    let mut fields = audit::changed_fields(&before, &record);
-    if before.stored_age != record.stored_age {
-        fields.push("age".into());
-    }
-    let event = Event::new(Action::Update).on(Entity::Patient, id);
-    audit::record(tx, caller, event.fields(fields))?;
-    Ok(patient)
+    Ok(())
 }
 
 /// Archives a visible patient; `false` if there is none to archive.

@@ -24,6 +24,7 @@ use crate::validation::{DayEnd, Fields};
 use self::availability::{Span, WeeklyBlock};
 
 pub mod availability;
+pub mod schema;
 pub mod sql;
 
 pub fn routes() -> Vec<Route> {
@@ -89,7 +90,7 @@ const MAX_TIME_OFF_DAYS: i64 = 366;
 
 /// The doctor, if it exists and is not archived, else `404`.
 fn live_doctor(conn: &rusqlite::Connection, id: i64) -> Result<doctors::Doctor, ApiError> {
-    doctors::sql::find(conn, id)?.ok_or(ApiError::NotFound)
+    doctors::find_live(conn, id)?.ok_or(ApiError::NotFound)
 }
 
 #[utoipa::path(tag = "schedule", params(("id" = i64, Path, description = "A doctor's id")), responses((status = 200, description = "The doctor's weekly hours, Monday first, in clinic time", body = [Hours])), security(("bearer" = [])))]
@@ -108,7 +109,7 @@ async fn read_hours(
     Ok(Json(blocks.iter().map(Hours::of).collect()))
 }
 
-#[utoipa::path(tag = "schedule", params(("id" = i64, Path, description = "A doctor's id")), request_body(content = [crate::body_schemas::HoursInput], description = "The whole week (an array; `{\"hours\": [...]}` is accepted too). Overlapping or inverted blocks are a `400` naming the block."), responses((status = 200, description = "The doctor's new weekly hours (staff, admin)", body = [Hours])), security(("bearer" = [])))]
+#[utoipa::path(tag = "schedule", params(("id" = i64, Path, description = "A doctor's id")), request_body(content = [schema::HoursInput], description = "The whole week (an array; `{\"hours\": [...]}` is accepted too). Overlapping or inverted blocks are a `400` naming the block."), responses((status = 200, description = "The doctor's new weekly hours (staff, admin)", body = [Hours])), security(("bearer" = [])))]
 #[put("/doctors/<id>/hours", data = "<body>")]
 async fn replace_hours(
     id: i64,
@@ -287,7 +288,7 @@ async fn list_time_off(
     })
 }
 
-#[utoipa::path(tag = "schedule", params(("id" = i64, Path, description = "A doctor's id")), request_body = crate::body_schemas::TimeOffInput, responses((status = 201, description = "The new time off (staff, admin). A date alone means the whole day: `start: 2027-03-03, end: 2027-03-07` is off from the morning of the 3rd to the evening of the 7th.", body = TimeOff)), security(("bearer" = [])))]
+#[utoipa::path(tag = "schedule", params(("id" = i64, Path, description = "A doctor's id")), request_body = schema::TimeOffInput, responses((status = 201, description = "The new time off (staff, admin). A date alone means the whole day: `start: 2027-03-03, end: 2027-03-07` is off from the morning of the 3rd to the evening of the 7th.", body = TimeOff)), security(("bearer" = [])))]
 #[post("/doctors/<id>/time-off", data = "<body>")]
 async fn add_time_off(
     id: i64,

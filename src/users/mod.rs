@@ -315,7 +315,7 @@ async fn list(
     })
 }
 
-#[utoipa::path(tag = "users", request_body = crate::body_schemas::UserCreateRequest, responses((status = 201, description = "The new account (admin)", body = User), (status = 409, description = "`duplicate`: the email or username is taken"), (status = 503, description = "`busy`: too many passwords are being hashed at once")), security(("bearer" = [])))]
+#[utoipa::path(tag = "users", request_body = schema::UserCreateRequest, responses((status = 201, description = "The new account (admin)", body = User), (status = 409, description = "`duplicate`: the email or username is taken"), (status = 503, description = "`busy`: too many passwords are being hashed at once")), security(("bearer" = [])))]
 #[post("/users", data = "<body>")]
 async fn create(
     body: JsonBody,
@@ -344,7 +344,7 @@ async fn read(
         .ok_or(ApiError::NotFound)
 }
 
-#[utoipa::path(tag = "users", params(("id" = i64, Path, description = "An account's id")), request_body = crate::body_schemas::UserChangeRequest, responses((status = 200, description = "The account, changed (admin)", body = User), (status = 409, description = "`last_admin`: the last active admin cannot be demoted or deactivated; `duplicate`: the username is taken"), (status = 503, description = "`busy`: too many passwords are being hashed at once")), security(("bearer" = [])))]
+#[utoipa::path(tag = "users", params(("id" = i64, Path, description = "An account's id")), request_body = schema::UserChangeRequest, responses((status = 200, description = "The account, changed (admin)", body = User), (status = 409, description = "`last_admin`: the last active admin cannot be demoted or deactivated; `duplicate`: the username is taken"), (status = 503, description = "`busy`: too many passwords are being hashed at once")), security(("bearer" = [])))]
 #[patch("/users/<id>", data = "<body>")]
 async fn update(
     id: i64,
@@ -443,4 +443,5 @@ async fn deactivate(id: i64, admin: Admin, db: &State<Db>) -> Result<NoContent, 
 }
 
 /// Account SQL. Also used by `auth` (login, refresh, me) and `setup`.
+pub mod schema;
 pub mod sql;

@@ -198,7 +198,7 @@ pub fn update(
         .unwrap_or(current.must_change_password);
     let doctor = changes.doctor.unwrap_or(current.doctor);
     if let Some(linked) = doctor.filter(|d| Some(*d) != current.doctor) {
-        if crate::doctors::sql::find(tx, linked)?.is_none() {
+        if crate::doctors::find_live(tx, linked)?.is_none() {
             return Err(ApiError::field(
                 "doctor",
                 "No such doctor (unknown or archived).",

@@ -118,6 +118,24 @@ pub fn one_of_schema(values: &[&str], nullable: bool) -> utoipa::openapi::Object
         .build()
 }
 
+/// The phone rule as far as a pattern can say it; "at least 7 digits" is
+/// in the description.
+pub fn phone_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(
+            [
+                utoipa::openapi::schema::Type::String,
+                utoipa::openapi::schema::Type::Null,
+            ]
+            .into_iter()
+            .collect::<utoipa::openapi::schema::SchemaType>(),
+        )
+        .min_length(Some(7))
+        .max_length(Some(20))
+        .pattern(Some(r"^\+?[0-9 ()-]+$"))
+        .build()
+}
+
 /// The text a search term is matched against: lower-cased (Unicode-aware),
 /// plus each phone's digits alone so "5550100" finds "555-0100".
 pub fn search_text(words: &[Option<&str>], phones: &[Option<&str>]) -> String {
