@@ -11,6 +11,7 @@ mod connections;
 mod contract;
 mod cors;
 mod doctors;
+mod duplicates;
 mod helpers;
 mod mappings;
 mod openapi;

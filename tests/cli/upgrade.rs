@@ -129,3 +129,97 @@ fn a_failed_upgrade_is_rolled_back_and_the_start_refused_with_the_backup_named()
         .expect("schema query");
     assert!(!doctors, "no part of the upgrade stayed");
 }
+
+/// A database as the release before duplicate detection left it (schema
+/// 13), with an admin and the same person registered twice.
+fn database_before_duplicate_detection(dir: &Path) {
+    let conn = Connection::open(dir.join("clinicdesk.sqlite3")).expect("database");
+    for migration in [
+        include_str!("../../migrations/0001_users.sql"),
+        include_str!("../../migrations/0002_patients.sql"),
+        include_str!("../../migrations/0003_doctors.sql"),
+        include_str!("../../migrations/0004_mappings.sql"),
+        include_str!("../../migrations/0005_login_lockout.sql"),
+        include_str!("../../migrations/0006_audit_log.sql"),
+        include_str!("../../migrations/0007_temporary_passwords.sql"),
+        include_str!("../../migrations/0008_search_index.sql"),
+        include_str!("../../migrations/0009_patient_counts.sql"),
+        include_str!("../../migrations/0010_ids_never_reused.sql"),
+        include_str!("../../migrations/0011_clinic_time_zone.sql"),
+        include_str!("../../migrations/0012_appointments.sql"),
+        include_str!("../../migrations/0013_mappings_end_with_their_doctor.sql"),
+    ] {
+        conn.execute_batch(migration).expect("an older schema");
+    }
+    let hash = clinicdesk::auth::password::hash(PASSWORD).expect("hash");
+    conn.execute(
+        "INSERT INTO users (email, password_hash, role, created_at, updated_at)
+         VALUES ('old@clinic.test', ?1, 'admin', '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z')",
+        [hash],
+    )
+    .expect("the old admin");
+    for (first, last) in [("Katharina", "Schmidt"), ("Katarina", "Schmitt")] {
+        conn.execute(
+            "INSERT INTO patients (first_name, last_name, date_of_birth, search_text, created_by,
+                                   created_at, updated_at)
+             VALUES (?1, ?2, '1984-07-12', lower(?1 || ' ' || ?2), 1,
+                     '2025-01-01T00:00:00Z', '2025-01-01T00:00:00Z')",
+            [first, last],
+        )
+        .expect("an older patient");
+    }
+    conn.pragma_update(None, "user_version", 13)
+        .expect("version 13");
+}
+
+#[rocket::async_test]
+async fn patients_from_before_duplicate_detection_are_paired_after_the_upgrade() {
+    // Arrange
+    let dir = tempfile::tempdir().expect("temp dir");
+    database_before_duplicate_detection(dir.path());
+
+    // Act
+    let mut server = Running::start(clinicdesk(serve_args(dir.path())), None);
+    let line = server.wait_for("the address", |l| l.contains("is running at"));
+    let (port, _) = parse_local_url(&line).expect("address");
+    let body: serde_json::Value = login(port, "old@clinic.test", PASSWORD)
+        .await
+        .json()
+        .await
+        .expect("login");
+    let token = body["access"].as_str().expect("access").to_owned();
+
+    // Assert: the background fill pairs them (polled: it runs after start).
+    let http = reqwest::Client::new();
+    let mut pairs = serde_json::Value::Null;
+    for _ in 0..200 {
+        pairs = http
+            .get(format!("http://127.0.0.1:{port}/api/patients/duplicates/"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("pairs sent")
+            .json()
+            .await
+            .expect("pairs");
+        if pairs.as_array().is_some_and(|p| !p.is_empty()) {
+            break;
+        }
+        rocket::tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(pairs[0]["a"]["id"], 1, "{pairs}");
+    assert_eq!(pairs[0]["b"]["id"], 2, "{pairs}");
+    let check = http
+        .get(format!(
+            "http://127.0.0.1:{port}/api/patients/duplicate-check/?first_name=Katharina&last_name=Schmidt&date_of_birth=1984-07-12"
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("check sent")
+        .json::<serde_json::Value>()
+        .await
+        .expect("check");
+    assert_eq!(check.as_array().map(Vec::len), Some(2), "{check}");
+    server.stop();
+}
