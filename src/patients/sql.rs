@@ -212,13 +212,15 @@ pub fn archive(tx: &Transaction<'_>, caller: &Caller, id: i64) -> Result<bool, A
 }
 
 /// Brings an archived patient back (admins only; a live one is left as is).
+/// A merged record comes back as a patient of its own (`merged_into` cleared).
 pub fn restore(
     tx: &Transaction<'_>,
     caller: &Caller,
     id: i64,
 ) -> Result<Option<Patient>, ApiError> {
     let changed = tx.execute(
-        "UPDATE patients SET deleted_at = NULL, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NOT NULL",
+        "UPDATE patients SET deleted_at = NULL, merged_into = NULL, updated_at = ?2
+          WHERE id = ?1 AND deleted_at IS NOT NULL",
         params![id, db::now()],
     )?;
     if changed == 1 {

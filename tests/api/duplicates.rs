@@ -307,6 +307,16 @@ async fn a_merge_moves_every_mapping_and_appointment_fills_empty_fields_archives
         assert_eq!(events[0]["actor_id"], staff.id);
     }
     assert!(pairs(&app, &staff.access).await.is_empty());
+    // Restored, the merged record is a patient of its own again.
+    let restored = ok(app
+        .post(
+            &format!("/api/patients/{other}/restore/"),
+            &admin.access,
+            &json!({}),
+        )
+        .await)
+    .await;
+    assert!(restored["merged_into"].is_null(), "{restored}");
 }
 
 #[rocket::async_test]
