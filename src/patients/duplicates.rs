@@ -282,11 +282,18 @@ pub(super) async fn check(
     db: &State<Db>,
 ) -> Result<Json<Vec<Candidate>>, ApiError> {
     let person = query.person()?;
+    // A search of the patients, recorded like any other.
     let found = db
-        .read(move |conn| {
-            let floor = threshold(conn)?;
-            candidates(conn, &person, None, Scope::Caller(&caller), floor, ANSWERED)
-        })
+        .read_and_record(
+            move |conn| {
+                let floor = threshold(conn)?;
+                candidates(conn, &person, None, Scope::Caller(&caller), floor, ANSWERED)
+            },
+            move |tx| {
+                let event = Event::new(Action::Search).about(Entity::Patient);
+                audit::record(tx, &caller, event)
+            },
+        )
         .await?;
     Ok(Json(answer(found)))
 }
