@@ -82,10 +82,15 @@ export function duplicateWarning(read, signal) {
     show([]);
   }
 
+  let lastKey = null;  // the query last asked: typing in other fields asks nothing new
+
   async function run() {
+    const query = checkQuery(read());
+    const key = query ? JSON.stringify(query) : null;
+    if (key === lastKey) return;
+    lastKey = key;
     const mine = ++seq;
     if (inflight) inflight.abort();
-    const query = checkQuery(read());
     if (!query) { inflight = null; show([]); return; }
     const ctrl = new AbortController();
     inflight = ctrl;

@@ -43,7 +43,7 @@ export default async function duplicatesView(el, ctx) {
   el.append(pageHeader("Possible duplicates", {
     sub: "Records that may be the same person, the most likely first. A merge keeps one record, moves the other's appointments and doctor assignments to it, and archives the other.",
   }));
-  const result = h("div", { class: "dup-result", dataset: { role: "merge-result" }, hidden: true });
+  const result = h("div", { class: "dup-result", tabindex: "-1", dataset: { role: "merge-result" }, hidden: true });
   const listEl = h("div", { class: "dup-list", dataset: { list: "duplicates", state: "loading" } });
   const pagerBox = h("div", { class: "pager-box" });
   el.append(result, listEl, pagerBox);
@@ -153,6 +153,8 @@ export default async function duplicatesView(el, ctx) {
     result.hidden = false;
     showAlert(`${who(other)} is merged into ${who(saved)}.`, "success");
     await load();
+    // The buttons are gone with the pair: keyboard users go on from the outcome.
+    result.focus();
     return true;
   }
 
@@ -166,6 +168,7 @@ export default async function duplicatesView(el, ctx) {
     }
     showAlert(`${who(a)} and ${who(b)} are kept apart; this pair will not be suggested again.`, "success");
     await load();
+    (listEl.querySelector("button:not(:disabled)") || el.querySelector("h1"))?.focus();
     return true;
   }
 
