@@ -12,11 +12,11 @@ use clap::{Parser, Subcommand};
 use crate::audit::{self, Action, Actor, Entity, Event};
 use crate::auth::{password, Role};
 use crate::backup::{self, crypt};
+use crate::config::TlsMode;
 use crate::config::{Config, Overrides};
 use crate::db::Db;
 use crate::desktop::Launch;
 use crate::error::ApiError;
-use crate::config::TlsMode;
 use crate::users::{self, NewAccount};
 use crate::{server, service, telemetry};
 

@@ -14,7 +14,6 @@ use rocket::figment::Figment;
 use serde::{Deserialize, Serialize};
 use time::Time;
 
-
 /// The name of the optional settings file inside the data directory.
 pub const CONFIG_FILE: &str = "clinicdesk.toml";
 /// The database file inside the data directory.

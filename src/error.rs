@@ -9,7 +9,8 @@
 //! `password_change_required`, `too_many_connections` (the front door's
 //! 503 past a connection cap, written by the front module itself, outside
 //! Rocket), `slot_taken` (a booking that would overlap; the body names the
-//! clashes in its conflicts list), `invalid_transition`, `appointment_closed`.
+//! clashes in its conflicts list), `invalid_transition`, `appointment_closed`,
+//! `cannot_merge` (a patient merged with itself or with an archived record).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -49,11 +50,12 @@ pub enum Code {
     SlotTaken,
     InvalidTransition,
     AppointmentClosed,
+    CannotMerge,
 }
 
 impl Code {
     /// Every code, in the order `/api/openapi.json` lists them.
-    pub const ALL: [Self; 23] = [
+    pub const ALL: [Self; 24] = [
         Self::ValidationError,
         Self::MalformedJson,
         Self::NotAuthenticated,
@@ -77,6 +79,7 @@ impl Code {
         Self::SlotTaken,
         Self::InvalidTransition,
         Self::AppointmentClosed,
+        Self::CannotMerge,
     ];
 
     /// The name a body carries.
@@ -105,6 +108,7 @@ impl Code {
             Self::SlotTaken => "slot_taken",
             Self::InvalidTransition => "invalid_transition",
             Self::AppointmentClosed => "appointment_closed",
+            Self::CannotMerge => "cannot_merge",
         }
     }
 }

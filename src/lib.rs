@@ -34,6 +34,7 @@ pub mod backup;
 pub mod doctors;
 pub mod health;
 pub mod mappings;
+pub mod merge;
 pub mod patients;
 pub mod schedule;
 pub mod settings;

@@ -19,7 +19,9 @@ use crate::lock::InstanceLock;
 use crate::setup::SetupToken;
 use crate::throttle::LoginThrottle;
 use crate::tls::{self, Transport};
-use crate::{account, appointments, audit, cors, desktop, doctors, front, mappings, patients};
+use crate::{
+    account, appointments, audit, cors, desktop, doctors, front, mappings, merge, patients,
+};
 use crate::{
     backup, error, health, http, openapi, schedule, settings, setup, telemetry, ui, users,
 };
@@ -78,6 +80,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         patients::routes(),
         doctors::routes(),
         mappings::routes(),
+        merge::routes(),
         schedule::routes(),
         appointments::routes(),
         backup::routes::routes(),
@@ -117,6 +120,15 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         }))
         .attach(AdHoc::on_liftoff("daily backup", |rocket| {
             Box::pin(async move { start_daily_backup(rocket) })
+        }))
+        .attach(AdHoc::on_liftoff("duplicate detection", |rocket| {
+            Box::pin(async move {
+                // Patients from before duplicate detection get their keys
+                // and pairs in the background; new writes keep their own.
+                if let Some(db) = rocket.state::<Db>() {
+                    rocket::tokio::spawn(patients::duplicates::fill_in(db.clone()));
+                }
+            })
         }))
         .attach(AdHoc::on_shutdown("checkpoint", |rocket| {
             Box::pin(async move { checkpoint(rocket).await })

@@ -31,6 +31,10 @@ pub struct Settings {
     /// The clinic's IANA time zone (`Europe/Berlin`): "today" for dates of
     /// birth, local times of appointments.
     pub time_zone: String,
+    /// How alike two patient records must be (0–100) to be suggested as
+    /// duplicates; see the README for the score.
+    #[schema(minimum = 30, maximum = 100)]
+    pub duplicate_threshold: i64,
 }
 
 /// `open` or `closed`.
@@ -66,6 +70,8 @@ async fn update(
     let clinic_name = fields.text(&["clinic_name"], 200);
     let time_zone = fields.text(&["time_zone"], 64);
     let time_zone = fields.require(&["time_zone"], time_zone, false);
+    let threshold = fields.integer(&["duplicate_threshold"], 30, 100);
+    let threshold = fields.require(&["duplicate_threshold"], threshold, false);
     let zone = match time_zone
         .as_deref()
         .map(|name| (name, clinic_time::zone(name)))
@@ -85,7 +91,13 @@ async fn update(
     let settings = db
         .write(move |tx| {
             let before = sql::load(tx)?;
-            sql::update(tx, registration, clinic_name, time_zone.as_deref())?;
+            sql::update(
+                tx,
+                registration,
+                clinic_name,
+                time_zone.as_deref(),
+                threshold,
+            )?;
             let settings = sql::load(tx)?;
             let changed = audit::changed_fields(&before, &settings);
             if !changed.is_empty() {
@@ -130,7 +142,8 @@ pub mod sql {
 
     pub fn load(conn: &Connection) -> Result<Settings, ApiError> {
         let mut stmt = conn.prepare_cached(
-            "SELECT registration, clinic_name, coalesce(time_zone, 'UTC') AS time_zone
+            "SELECT registration, clinic_name, coalesce(time_zone, 'UTC') AS time_zone,
+                    duplicate_threshold
                FROM settings WHERE id = 1",
         )?;
         Ok(stmt.query_row([], |row| {
@@ -138,6 +151,7 @@ pub mod sql {
                 registration: row.get("registration")?,
                 clinic_name: row.get("clinic_name")?,
                 time_zone: row.get("time_zone")?,
+                duplicate_threshold: row.get("duplicate_threshold")?,
             })
         })?)
     }
@@ -152,6 +166,7 @@ pub mod sql {
         registration: Option<&str>,
         clinic_name: Option<Option<String>>,
         time_zone: Option<&str>,
+        duplicate_threshold: Option<i64>,
     ) -> Result<(), ApiError> {
         let keep_name = clinic_name.is_none();
         conn.execute(
@@ -159,6 +174,7 @@ pub mod sql {
                 SET registration = coalesce(?1, registration),
                     clinic_name = CASE WHEN ?2 THEN clinic_name ELSE ?3 END,
                     time_zone = coalesce(?5, time_zone),
+                    duplicate_threshold = coalesce(?6, duplicate_threshold),
                     updated_at = ?4
               WHERE id = 1",
             params![
@@ -166,7 +182,8 @@ pub mod sql {
                 keep_name,
                 clinic_name.flatten(),
                 db::now(),
-                time_zone
+                time_zone,
+                duplicate_threshold
             ],
         )?;
         Ok(())
@@ -190,5 +207,11 @@ pub mod schema {
         registration: Option<String>,
         #[schema(max_length = 200)]
         clinic_name: Option<String>,
+        /// An IANA time zone name, such as `Europe/Berlin`.
+        #[schema(nullable = false, max_length = 64)]
+        time_zone: Option<String>,
+        /// How alike two patient records must be to be suggested as duplicates.
+        #[schema(nullable = false, minimum = 30, maximum = 100)]
+        duplicate_threshold: Option<i64>,
     }
 }

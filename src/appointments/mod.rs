@@ -36,6 +36,12 @@ pub mod input;
 pub mod schema;
 pub mod sql;
 
+/// Moves every appointment of patient `from` to patient `to` (a merge,
+/// whose caller checked both); `409 slot_taken` if two would overlap.
+pub fn move_patient(tx: &rusqlite::Transaction<'_>, from: i64, to: i64) -> Result<usize, ApiError> {
+    sql::move_patient(tx, from, to)
+}
+
 pub fn routes() -> Vec<Route> {
     let mut routes = audit::denied::about(
         Entity::Appointment,

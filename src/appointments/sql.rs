@@ -421,3 +421,18 @@ pub fn set_status(
     })?;
     Ok(())
 }
+
+/// Moves every appointment of patient `from` to `to` (a merge). An active
+/// one that would overlap an active one of `to` is refused by the schema's
+/// no-overlap trigger: `409 slot_taken`, and the merge changes nothing.
+pub fn move_patient(tx: &Transaction<'_>, from: i64, to: i64) -> Result<usize, ApiError> {
+    tx.prepare_cached("UPDATE appointments SET patient_id = ?2, updated_at = ?3 WHERE patient_id = ?1")?
+        .execute(params![from, to, db::now()])
+        .map_err(|err| match slot_taken(err) {
+            ApiError::Taken { conflicts, .. } => ApiError::Taken {
+                detail: "An appointment of the record being merged overlaps one of this patient's; cancel or move one of them first.".into(),
+                conflicts,
+            },
+            other => other,
+        })
+}

@@ -56,10 +56,14 @@ pub enum Action {
     StatusChange,
     /// Staff booked over a clash, or outside a doctor's hours, on purpose.
     Override,
+    /// Two patient records became one (`entity_id` survives, `related_id` was archived into it).
+    Merge,
+    /// Two patient records were marked as two people.
+    NotDuplicate,
 }
 
 impl Action {
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 26] = [
         Self::Create,
         Self::Update,
         Self::Archive,
@@ -84,6 +88,8 @@ impl Action {
         Self::Backup,
         Self::StatusChange,
         Self::Override,
+        Self::Merge,
+        Self::NotDuplicate,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -112,6 +118,8 @@ impl Action {
             Self::Backup => "backup",
             Self::StatusChange => "status_change",
             Self::Override => "override",
+            Self::Merge => "merge",
+            Self::NotDuplicate => "not_duplicate",
         }
     }
 
@@ -213,6 +221,7 @@ pub struct Event {
     action: Action,
     entity: Option<Entity>,
     entity_id: Option<i64>,
+    related_id: Option<i64>,
     failed: bool,
     fields: Vec<String>,
 }
@@ -223,6 +232,7 @@ impl Event {
             action,
             entity: None,
             entity_id: None,
+            related_id: None,
             failed: false,
             fields: Vec::new(),
         }
@@ -233,6 +243,14 @@ impl Event {
     pub fn on(mut self, entity: Entity, id: i64) -> Self {
         self.entity = Some(entity);
         self.entity_id = Some(id);
+        self
+    }
+
+    /// A second record of the same kind the event names (a merge's
+    /// archived record; the other patient of "not the same person").
+    #[must_use]
+    pub fn related(mut self, id: i64) -> Self {
+        self.related_id = Some(id);
         self
     }
 
@@ -277,8 +295,8 @@ pub fn record(conn: &Connection, actor: impl Into<Actor>, event: Event) -> Resul
     };
     conn.prepare_cached(
         "INSERT INTO audit_log (at, actor_id, actor_role, action, entity, entity_id, outcome,
-                                client_ip, request_id, fields)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                client_ip, request_id, fields, related_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         db::now(),
@@ -291,6 +309,7 @@ pub fn record(conn: &Connection, actor: impl Into<Actor>, event: Event) -> Resul
         actor.origin.map(|o| o.ip.to_string()),
         actor.origin.map(|o| o.request_id.to_string()),
         fields,
+        event.related_id,
     ])?;
     Ok(())
 }

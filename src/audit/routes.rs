@@ -253,6 +253,8 @@ fn to_csv(rows: &[Entry]) -> anyhow::Result<Vec<u8>> {
         "client_ip",
         "request_id",
         "fields",
+        // Added after the others, so scripts reading columns by position keep working.
+        "related_id",
     ])?;
     let text = |value: Option<String>| value.unwrap_or_default();
     for row in rows {
@@ -268,6 +270,7 @@ fn to_csv(rows: &[Entry]) -> anyhow::Result<Vec<u8>> {
             text(row.client_ip.clone()),
             text(row.request_id.clone()),
             row.fields.join(" "),
+            text(row.related_id.map(|id| id.to_string())),
         ])?;
     }
     Ok(out.into_inner()?)

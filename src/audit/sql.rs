@@ -22,6 +22,9 @@ pub struct Entry {
     pub action: String,
     pub entity: Option<String>,
     pub entity_id: Option<i64>,
+    /// A second record the event names (a merge: the record archived into
+    /// `entity_id`).
+    pub related_id: Option<i64>,
     /// `success` or `failure`.
     pub outcome: String,
     pub client_ip: Option<String>,
@@ -41,6 +44,7 @@ impl Entry {
             action: row.get("action")?,
             entity: row.get("entity")?,
             entity_id: row.get("entity_id")?,
+            related_id: row.get("related_id")?,
             outcome: row.get("outcome")?,
             client_ip: row.get("client_ip")?,
             request_id: row.get("request_id")?,
@@ -77,7 +81,8 @@ impl AuditFilter {
             values.push((":entity", Box::new(entity.as_str())));
         }
         if let Some(entity_id) = self.entity_id {
-            conditions.push("entity_id = :entity_id");
+            // A record's history includes the events that name it second.
+            conditions.push("(entity_id = :entity_id OR related_id = :entity_id)");
             values.push((":entity_id", Box::new(entity_id)));
         }
         if let Some(action) = self.action {
@@ -119,7 +124,7 @@ pub fn select(
     values.push((":limit", Box::new(limit)));
     values.push((":offset", Box::new(offset)));
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, at, actor_id, actor_role, action, entity, entity_id, outcome,
+        "SELECT id, at, actor_id, actor_role, action, entity, entity_id, related_id, outcome,
                 client_ip, request_id, fields
            FROM audit_log {where_clause}
           ORDER BY id DESC LIMIT :limit OFFSET :offset"

@@ -31,6 +31,7 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../migrations/0013_mappings_end_with_their_doctor.sql"
     )),
+    M::up(include_str!("../../migrations/0014_duplicate_patients.sql")),
 ];
 
 /// Start-up work on one plain connection, so a problem is reported at once

@@ -74,6 +74,7 @@ const LAYERS: &[(&str, Layer)] = &[
     ("patients", Layer::Resources),
     ("doctors", Layer::Resources),
     ("mappings", Layer::Resources),
+    ("merge", Layer::Resources),
     ("appointments", Layer::Resources),
     // Doctors' weekly hours and time off.
     ("schedule", Layer::Resources),

@@ -31,6 +31,12 @@ mod input;
 pub mod schema;
 mod sql;
 
+/// Moves every mapping of patient `from` to patient `to` (a merge, whose
+/// caller checked both); answers how many moved.
+pub fn move_patient(tx: &rusqlite::Transaction<'_>, from: i64, to: i64) -> Result<usize, ApiError> {
+    sql::move_patient(tx, from, to)
+}
+
 pub fn routes() -> Vec<Route> {
     let mut routes = audit::denied::about(
         Entity::Mapping,

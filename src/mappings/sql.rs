@@ -145,3 +145,22 @@ pub fn select_page(
         .collect::<Result<Vec<_>, _>>()?;
     Ok((with_doctors(conn, mappings)?, total))
 }
+
+/// Moves every mapping of patient `from` to `to` (a merge). Where both had
+/// an active assignment to the same doctor, `from`'s ends first (it would
+/// be a second active pair, which the schema forbids); its reason and notes
+/// stay on it. Answers how many moved.
+pub fn move_patient(tx: &Transaction<'_>, from: i64, to: i64) -> Result<usize, ApiError> {
+    let now = db::now();
+    tx.prepare_cached(
+        "UPDATE mappings SET status = 'INACTIVE', updated_at = ?3
+          WHERE patient_id = ?1 AND status = 'ACTIVE'
+            AND doctor_id IN (SELECT doctor_id FROM mappings WHERE patient_id = ?2 AND status = 'ACTIVE')",
+    )?
+    .execute(params![from, to, now])?;
+    Ok(tx
+        .prepare_cached(
+            "UPDATE mappings SET patient_id = ?2, updated_at = ?3 WHERE patient_id = ?1",
+        )?
+        .execute(params![from, to, now])?)
+}

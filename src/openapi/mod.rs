@@ -35,8 +35,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::users;
 use crate::{
-    account, appointments, audit, backup, doctors, health, mappings, patients, schedule, settings,
-    setup,
+    account, appointments, audit, backup, doctors, health, mappings, merge, patients, schedule,
+    settings, setup,
 };
 
 use crate::account::schema::{
@@ -47,7 +47,7 @@ use crate::appointments::Conflict;
 use crate::doctors::schema::{DoctorChange, DoctorInput};
 use crate::http::ErrorBody;
 use crate::mappings::schema::{MappingChange, MappingFields, MappingInput};
-use crate::patients::schema::{PatientChange, PatientInput};
+use crate::patients::schema::{MergeRequest, NotDuplicateRequest, PatientChange, PatientInput};
 use crate::schedule::schema::{HoursInput, TimeOffInput};
 use crate::settings::schema::SettingsChangeRequest;
 use crate::setup::schema::SetupRequest;
@@ -73,6 +73,8 @@ use crate::users::schema::{UserChangeRequest, UserCreateRequest};
         settings::read, settings::update,
         patients::list, patients::create, patients::read, patients::replace, patients::update,
         patients::archive, patients::restore,
+        patients::duplicates::check, patients::duplicates::of_patient, patients::duplicates::pairs,
+        patients::duplicates::not_duplicate, merge::merge,
         doctors::list, doctors::create, doctors::read, doctors::replace, doctors::update,
         doctors::archive, doctors::restore,
         schedule::read_hours, schedule::replace_hours, schedule::list_time_off, schedule::add_time_off,
@@ -91,7 +93,7 @@ use crate::users::schema::{UserChangeRequest, UserCreateRequest};
         PasswordChangeRequest, UserCreateRequest, UserChangeRequest, SettingsChangeRequest,
         PatientChange, PatientInput, DoctorChange, DoctorInput, MappingFields, MappingInput,
         MappingChange, audit::Entity, HoursInput, TimeOffInput, AppointmentInput, AppointmentChange,
-        StatusChangeRequest, Conflict,
+        StatusChangeRequest, Conflict, NotDuplicateRequest, MergeRequest,
     )),
     modifiers(&Mounted)
 )]

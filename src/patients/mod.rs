@@ -25,14 +25,28 @@ use crate::validation;
 use self::input::{apply, PatientQuery};
 pub use self::input::{gender_input_schema, BLOOD_GROUPS, GENDERS};
 
+pub mod duplicates;
 mod input;
+pub mod matching;
 pub mod schema;
 mod sql;
 
 pub fn routes() -> Vec<Route> {
     audit::denied::about(
         Entity::Patient,
-        routes![list, create, read, replace, update, archive, restore],
+        routes![
+            list,
+            create,
+            read,
+            replace,
+            update,
+            archive,
+            restore,
+            duplicates::check,
+            duplicates::of_patient,
+            duplicates::pairs,
+            duplicates::not_duplicate,
+        ],
     )
 }
 
@@ -45,6 +59,120 @@ pub fn find_visible(
     id: i64,
 ) -> Result<Option<Patient>, ApiError> {
     sql::find_visible(conn, caller, id)
+}
+
+/// The patient if `caller` may see it, archived or not, with whether it is
+/// archived: for a merge, which refuses an archived record with `409`
+/// rather than pretending it does not exist.
+pub fn find_including_archived(
+    conn: &rusqlite::Connection,
+    caller: &Caller,
+    id: i64,
+) -> Result<Option<(Patient, bool)>, ApiError> {
+    sql::find_including_archived(conn, caller, id)
+}
+
+/// A field both records of a merge hold, with different values: the
+/// survivor's is kept; the other's stays readable in the archived record.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct MergeConflict {
+    pub field: String,
+    pub kept: String,
+    pub other: String,
+}
+
+/// Fills the survivor's empty fields from `other` and writes it; answers
+/// the names of the fields filled and the conflicts left for a person.
+pub fn absorb(
+    tx: &rusqlite::Transaction<'_>,
+    survivor: &Patient,
+    other: &Patient,
+) -> Result<(Vec<String>, Vec<MergeConflict>), ApiError> {
+    let mut record = survivor.fields.clone();
+    let from = &other.fields;
+    let mut filled = Vec::new();
+    let mut conflicts = Vec::new();
+    let same = |a: &str, b: &str| a.trim().to_lowercase() == b.trim().to_lowercase();
+    if !same(&record.first_name, &from.first_name) {
+        conflicts.push(MergeConflict {
+            field: "first_name".into(),
+            kept: record.first_name.clone(),
+            other: from.first_name.clone(),
+        });
+    }
+    let optional: [(&str, &mut Option<String>, &Option<String>); 17] = [
+        ("last_name", &mut record.last_name, &from.last_name),
+        (
+            "date_of_birth",
+            &mut record.date_of_birth,
+            &from.date_of_birth,
+        ),
+        ("gender", &mut record.gender, &from.gender),
+        ("phone", &mut record.phone, &from.phone),
+        ("email", &mut record.email, &from.email),
+        ("blood_group", &mut record.blood_group, &from.blood_group),
+        ("address", &mut record.address, &from.address),
+        ("city", &mut record.city, &from.city),
+        ("state", &mut record.state, &from.state),
+        ("postal_code", &mut record.postal_code, &from.postal_code),
+        ("country", &mut record.country, &from.country),
+        (
+            "medical_history",
+            &mut record.medical_history,
+            &from.medical_history,
+        ),
+        ("allergies", &mut record.allergies, &from.allergies),
+        (
+            "current_medications",
+            &mut record.current_medications,
+            &from.current_medications,
+        ),
+        (
+            "emergency_contact_name",
+            &mut record.emergency_contact_name,
+            &from.emergency_contact_name,
+        ),
+        (
+            "emergency_contact_phone",
+            &mut record.emergency_contact_phone,
+            &from.emergency_contact_phone,
+        ),
+        (
+            "emergency_contact_relation",
+            &mut record.emergency_contact_relation,
+            &from.emergency_contact_relation,
+        ),
+    ];
+    for (field, kept, theirs) in optional {
+        match (kept.as_deref(), theirs.as_deref()) {
+            (None, Some(value)) => {
+                *kept = Some(value.to_owned());
+                filled.push(field.to_owned());
+            }
+            (Some(ours), Some(value)) if !same(ours, value) => conflicts.push(MergeConflict {
+                field: field.to_owned(),
+                kept: ours.to_owned(),
+                other: value.to_owned(),
+            }),
+            _ => {}
+        }
+    }
+    if record.date_of_birth.is_none() && record.stored_age.is_none() && from.stored_age.is_some() {
+        record.stored_age = from.stored_age;
+        filled.push("age".to_owned());
+    }
+    sql::update(tx, survivor.id, &record)?;
+    Ok((filled, conflicts))
+}
+
+/// Archives `other` as merged into `survivor`; anything merged into
+/// `other` before now points at `survivor`.
+pub fn archive_merged(
+    tx: &rusqlite::Transaction<'_>,
+    other: i64,
+    survivor: i64,
+) -> Result<(), ApiError> {
+    sql::archive_merged(tx, other, survivor)
 }
 
 /// The fields a client writes, as stored.
@@ -124,6 +252,19 @@ pub struct Patient {
     pub created_at: String,
     #[schema(format = DateTime)]
     pub updated_at: String,
+    /// Set on a record a merge archived: the patient it was merged into.
+    pub merged_into: Option<i64>,
+}
+
+/// A created patient as `POST /api/patients/` answers it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NewPatient {
+    #[serde(flatten)]
+    pub patient: Patient,
+    /// Patients the caller may see who may be this one (best first); only
+    /// when there are any. See `GET /api/patients/<id>/duplicates/`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub possible_duplicates: Vec<duplicates::PossibleDuplicate>,
 }
 
 impl Patient {
@@ -167,6 +308,7 @@ impl Patient {
             created_by: row.get("created_by")?,
             created_at: row.get("created_at")?,
             updated_at: row.get("updated_at")?,
+            merged_into: row.get("merged_into")?,
         })
     }
 }
@@ -196,26 +338,31 @@ async fn list(
     })
 }
 
-#[utoipa::path(tag = "patients", request_body = schema::PatientInput, responses((status = 201, description = "The new patient; `created_by` is the caller", body = Patient)), security(("bearer" = [])))]
+#[utoipa::path(tag = "patients", request_body = schema::PatientInput, responses((status = 201, description = "The new patient; `created_by` is the caller; `possible_duplicates` when it may be someone already registered", body = NewPatient)), security(("bearer" = [])))]
 #[post("/patients", data = "<body>")]
 async fn create(
     body: JsonBody,
     caller: Caller,
     db: &State<Db>,
     zone: &State<ClinicZone>,
-) -> Result<Created<Json<Patient>>, ApiError> {
+) -> Result<Created<Json<NewPatient>>, ApiError> {
     let mut record = PatientFields::empty();
     apply(&body.0, &mut record, true, zone.today())?;
-    let patient = db
+    let created = db
         .write(move |tx| {
             let patient = sql::insert(tx, &caller, &record)?;
             let fields = audit::changed_fields(&PatientFields::empty(), &record);
             let event = Event::new(Action::Create).on(Entity::Patient, patient.id);
             audit::record(tx, &caller, event.fields(fields))?;
-            Ok(patient)
+            let possible_duplicates = duplicates::possible_duplicates(tx, &caller, patient.id)?;
+            Ok(NewPatient {
+                patient,
+                possible_duplicates,
+            })
         })
         .await?;
-    Ok(Created::new(format!("/api/patients/{}/", patient.id)).body(Json(patient)))
+    let location = format!("/api/patients/{}/", created.patient.id);
+    Ok(Created::new(location).body(Json(created)))
 }
 
 #[utoipa::path(tag = "patients", params(("id" = i64, Path, description = "A patient's id")), responses((status = 200, description = "One patient", body = Patient)), security(("bearer" = [])))]
@@ -279,7 +426,13 @@ async fn archive(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, A
 #[utoipa::path(tag = "patients", params(("id" = i64, Path, description = "An archived patient's id")), responses((status = 200, description = "The patient, restored (admin); a live one is answered as it is", body = Patient)), security(("bearer" = [])))]
 #[post("/patients/<id>/restore")]
 async fn restore(id: i64, admin: Admin, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
-    let patient = db.write(move |tx| sql::restore(tx, &admin.0, id)).await?;
+    let patient = db
+        .write(move |tx| {
+            let patient = sql::restore(tx, &admin.0, id)?;
+            duplicates::refresh_pairs(tx, id)?;
+            Ok(patient)
+        })
+        .await?;
     patient.map(Json).ok_or(ApiError::NotFound)
 }
 
@@ -307,5 +460,6 @@ fn change(
     }
     let event = Event::new(Action::Update).on(Entity::Patient, id);
     audit::record(tx, caller, event.fields(fields))?;
+    duplicates::refresh_pairs(tx, id)?;
     sql::find_visible(tx, caller, id)?.ok_or(ApiError::NotFound)
 }

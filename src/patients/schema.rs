@@ -92,3 +92,19 @@ fn gender_schema() -> utoipa::openapi::Object {
 fn blood_group_schema() -> utoipa::openapi::Object {
     one_of_schema(&super::BLOOD_GROUPS, true)
 }
+
+/// `POST /api/patients/<id>/not-duplicate/`.
+#[derive(ToSchema)]
+pub struct NotDuplicateRequest {
+    /// The other patient's id (not `<id>`).
+    #[schema(minimum = 1)]
+    other: i64,
+}
+
+/// `POST /api/patients/<id>/merge/`.
+#[derive(ToSchema)]
+pub struct MergeRequest {
+    /// The record merged into `<id>` and then archived.
+    #[schema(minimum = 1)]
+    duplicate: i64,
+}

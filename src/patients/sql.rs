@@ -16,7 +16,7 @@ const SELECT: &str =
     "SELECT id, first_name, last_name, date_of_birth, age, gender, phone, email, blood_group,
         address, city, state, postal_code, country, medical_history, allergies, current_medications,
         emergency_contact_name, emergency_contact_phone, emergency_contact_relation, is_active,
-        created_by, created_at, updated_at
+        created_by, created_at, updated_at, merged_into, deleted_at IS NOT NULL AS archived
    FROM patients";
 
 /// The patient, if it exists, is not archived, and `caller` may see it.
@@ -36,6 +36,64 @@ pub fn find_visible(
         .optional()?)
 }
 
+/// The live patients among `ids` (any owner: callers apply their own
+/// visibility), in no particular order.
+pub fn find_live_many(conn: &Connection, ids: &[i64]) -> Result<Vec<Patient>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = serde_json::to_string(ids).map_err(anyhow::Error::from)?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE id IN (SELECT value FROM json_each(?1)) AND deleted_at IS NULL"
+    ))?;
+    let patients = stmt
+        .query_map([ids], Patient::from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(patients)
+}
+
+/// Computes the blocking keys of a row written before there were any (not
+/// a change of the record: `updated_at` stays).
+pub fn fill_match_keys(tx: &Transaction<'_>, id: i64) -> Result<(), ApiError> {
+    let record = tx
+        .prepare_cached(&format!("{SELECT} WHERE id = ?1"))?
+        .query_row([id], Patient::from_row)
+        .optional()?;
+    if let Some(patient) = record {
+        tx.prepare_cached("UPDATE patients SET match_keys = ?2 WHERE id = ?1")?
+            .execute(params![id, match_keys(&patient.fields)])?;
+    }
+    Ok(())
+}
+
+/// Archives `id` as merged into `survivor` (the merge checked both first).
+pub fn archive_merged(tx: &Transaction<'_>, id: i64, survivor: i64) -> Result<(), ApiError> {
+    tx.prepare_cached(
+        "UPDATE patients SET deleted_at = ?3, updated_at = ?3, merged_into = ?2
+          WHERE id = ?1 AND deleted_at IS NULL",
+    )?
+    .execute(params![id, survivor, db::now()])?;
+    tx.prepare_cached("UPDATE patients SET merged_into = ?2 WHERE merged_into = ?1")?
+        .execute(params![id, survivor])?;
+    Ok(())
+}
+
+/// The patient if `caller` may see it, with whether it is archived.
+pub fn find_including_archived(
+    conn: &Connection,
+    caller: &Caller,
+    id: i64,
+) -> Result<Option<(Patient, bool)>, ApiError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE id = ?1 AND (?2 OR created_by = ?3)"
+    ))?;
+    Ok(stmt
+        .query_row(params![id, caller.sees_all_patients(), caller.id], |row| {
+            Ok((Patient::from_row(row)?, row.get::<_, bool>("archived")?))
+        })
+        .optional()?)
+}
+
 fn search_text(record: &PatientFields) -> String {
     validation::search_text(
         &[
@@ -45,6 +103,13 @@ fn search_text(record: &PatientFields) -> String {
         ],
         &[record.phone.as_deref()],
     )
+}
+
+/// The blocking keys duplicate detection looks the record up by (a JSON
+/// array; the triggers of migration 0014 index them).
+pub(super) fn match_keys(record: &PatientFields) -> String {
+    let keys = super::matching::Person::of(record).keys();
+    serde_json::to_string(&keys).unwrap_or_else(|_| "[]".into())
 }
 
 /// The columns both writes set, in one place; each statement adds its own.
@@ -80,6 +145,7 @@ fn write_params(r: &PatientFields) -> NamedValues<'_> {
         ),
         (":is_active", Box::new(r.is_active)),
         (":search_text", Box::new(search_text(r))),
+        (":match_keys", Box::new(match_keys(r))),
         (":now", Box::new(db::now())),
     ]
 }
@@ -96,11 +162,11 @@ pub fn insert(
             "INSERT INTO patients (first_name, last_name, date_of_birth, age, gender, phone, email, blood_group,
                     address, city, state, postal_code, country, medical_history, allergies, current_medications,
                     emergency_contact_name, emergency_contact_phone, emergency_contact_relation, is_active,
-                    search_text, created_by, created_at, updated_at)
+                    search_text, match_keys, created_by, created_at, updated_at)
              VALUES (:first_name, :last_name, :date_of_birth, :age, :gender, :phone, :email, :blood_group,
                     :address, :city, :state, :postal_code, :country, :medical_history, :allergies,
                     :current_medications, :emergency_contact_name, :emergency_contact_phone,
-                    :emergency_contact_relation, :is_active, :search_text, :created_by, :now, :now)
+                    :emergency_contact_relation, :is_active, :search_text, :match_keys, :created_by, :now, :now)
              RETURNING id",
         )?
         .query_row(db::bind(&values).as_slice(), |row| row.get(0))?;
@@ -121,7 +187,7 @@ pub fn update(tx: &Transaction<'_>, id: i64, record: &PatientFields) -> Result<(
                 current_medications = :current_medications, emergency_contact_name = :emergency_contact_name,
                 emergency_contact_phone = :emergency_contact_phone,
                 emergency_contact_relation = :emergency_contact_relation, is_active = :is_active,
-                search_text = :search_text, updated_at = :now
+                search_text = :search_text, match_keys = :match_keys, updated_at = :now
           WHERE id = :id",
     )?
     .execute(db::bind(&values).as_slice())?;

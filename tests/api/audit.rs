@@ -280,7 +280,7 @@ async fn the_trail_filters_pages_and_exports_as_csv_and_the_export_is_itself_rec
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "id,at,actor_id,actor_role,action,entity,entity_id,outcome,client_ip,request_id,fields"
+        "id,at,actor_id,actor_role,action,entity,entity_id,outcome,client_ip,request_id,fields,related_id"
     );
     assert_eq!(lines.len(), 4, "a header and three creates: {csv}");
     assert!(

@@ -120,7 +120,7 @@ async fn an_admin_follows_a_patients_trail_filters_it_and_exports_the_views_as_c
     assert_eq!(
         lines.next(),
         Some(
-            "id,at,actor_id,actor_role,action,entity,entity_id,outcome,client_ip,request_id,fields"
+            "id,at,actor_id,actor_role,action,entity,entity_id,outcome,client_ip,request_id,fields,related_id"
         )
     );
     let rows: Vec<&str> = lines.collect();
