@@ -159,10 +159,15 @@ async fn an_admin_merges_a_pair_into_the_left_record_from_the_duplicates_screen(
         .click(r#"dialog[open] button[data-action="confirm"]"#)
         .await;
 
-    // Assert: the screen reports it and the pair is gone
+    // Assert: the screen reports it, with the names both had, and the pair is gone
+    let conflict = r#"[data-role="merge-result"]:not([hidden]) [data-role="merge-conflicts"]"#;
     browser
-        .wait_for(r#"[data-role="merge-result"]:not([hidden])"#)
+        .wait_for_in(
+            &format!(r#"{conflict} [data-field="first_name"]"#),
+            "kept “Katharina”, the other record had “Katarina”",
+        )
         .await;
+    browser.screenshot("duplicates-merged").await;
     browser.wait_gone(&pair).await;
     browser
         .wait_for(r#"[data-list="duplicates"]:not([data-state="loading"])"#)
@@ -176,6 +181,7 @@ async fn an_admin_merges_a_pair_into_the_left_record_from_the_duplicates_screen(
         .await)
     .await;
     assert_eq!(kept["merged_into"], Value::Null, "{kept}");
+    assert_eq!(kept["email"], "k.schmitt@example.test", "filled in: {kept}");
     let moved = ok(app
         .get(&format!("/api/mappings/detail/{mapping}"), &admin.access)
         .await)

@@ -3,7 +3,7 @@
 // three choices: merge into the left record, merge into the right one, or
 // "not the same person" (the pair is never suggested again).
 
-import { h, clear } from "../dom.js";
+import { h, append, clear } from "../dom.js";
 import * as api from "../api.js";
 import { pageHeader, setTitle, showAlert, alertError, confirmDialog, pager } from "../ui.js";
 import { GENDERS, label, date, text, personName, DASH } from "../fmt.js";
@@ -77,7 +77,7 @@ export default async function duplicatesView(el, ctx) {
       listEl.dataset.state = "empty";
       clear(listEl).append(h("p", { class: "state-panel dup-empty", role: "status" }, "No likely duplicates."));
     } else {
-      clear(listEl).append(items.map(pairCard));
+      listEl.replaceChildren(...items.map(pairCard));
       listEl.dataset.state = "ready";
     }
     pagerBox.replaceChildren(pager({ page, pageSize: PAGE_SIZE, total, onPage: (p) => { page = p; load(); } }));
@@ -144,12 +144,12 @@ export default async function duplicatesView(el, ctx) {
       return false;
     }
     const conflicts = Array.isArray(saved.merge_conflicts) ? saved.merge_conflicts : [];
-    result.replaceChildren(
+    append(clear(result), [
       h("p", {}, `Merged: ${who(other)} is archived; ${who(saved)} is kept.`),
       conflicts.length ? h("p", {}, "Where both records had a different value, the kept record's stays:") : null,
       conflicts.length ? h("ul", { dataset: { role: "merge-conflicts" } }, conflicts.map((c) => h("li", { dataset: { field: c.field } },
         `${fieldWords(c.field)}: kept “${shown(c.kept)}”, the other record had “${shown(c.other)}”`))) : null,
-      h("p", {}, h("a", { href: `/patients/${saved.id}` }, `Open ${personName(saved)}`)));
+      h("p", {}, h("a", { href: `/patients/${saved.id}` }, `Open ${personName(saved)}`))]);
     result.hidden = false;
     showAlert(`${who(other)} is merged into ${who(saved)}.`, "success");
     await load();
