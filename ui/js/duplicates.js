@@ -15,7 +15,7 @@ export function reasonsText(reasons) {
 /** How sure the score makes us, in words. */
 export function scoreWords(score) {
   if (score >= 90) return "very likely the same person";
-  if (score >= 75) return "likely the same person";
+  if (score >= 70) return "likely the same person";
   return "possibly the same person";
 }
 

@@ -187,6 +187,56 @@ async fn an_admin_merges_a_pair_into_the_left_record_from_the_duplicates_screen(
         .await)
     .await;
     assert_eq!(moved["patient"], left, "{moved}");
+
+    // Assert: the archived list says where the record went
+    browser.nav("patients").await;
+    browser.act("show-archived").await;
+    browser.wait_for_list("patients").await;
+    let merged_into = format!(
+        r#"{} [data-role="merged-into"] a[href="/patients/{left}"]"#,
+        row("patients", &right.to_string())
+    );
+    browser.wait_for(&merged_into).await;
+}
+
+#[rocket::async_test]
+async fn a_patients_page_names_a_look_alike_and_leads_to_the_duplicates_screen() {
+    // Arrange
+    let (app, _admin, staff) = spawn_clinic().await;
+    let body =
+        json!({ "first_name": "Katharina", "last_name": "Schmidt", "date_of_birth": "1984-07-12" });
+    let katharina = add_patient(&app, &staff.access, &body).await;
+    let body =
+        json!({ "first_name": "Katarina", "last_name": "Schmitt", "date_of_birth": "1984-07-12" });
+    let katarina = add_patient(&app, &staff.access, &body).await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(&staff.email, PASSWORD).await;
+
+    // Act
+    browser
+        .click(&format!(r#"a[href="/patients/{katharina}"]"#))
+        .await;
+
+    // Assert: the box links to the other record
+    let section = r#"[data-role="possible-duplicates"]:not([hidden])"#;
+    browser
+        .wait_for_in(
+            &format!(r#"{section} [data-candidate="{katarina}"] a[href="/patients/{katarina}"]"#),
+            "Katarina Schmitt",
+        )
+        .await;
+
+    // Act: on to the Duplicates screen
+    browser
+        .click(&format!(r#"{section} [data-action="open-duplicates"]"#))
+        .await;
+
+    // Assert
+    browser
+        .wait_for(&format!(
+            r#"{DUPLICATES_READY} [data-pair="{katharina}-{katarina}"]"#
+        ))
+        .await;
 }
 
 #[rocket::async_test]
@@ -225,4 +275,41 @@ async fn staff_see_the_duplicates_item() {
         browser.visible(r#"a[data-nav="duplicates"]"#).await,
         "staff see Duplicates"
     );
+}
+
+#[rocket::async_test]
+async fn not_the_same_person_takes_the_pair_off_the_list_for_good() {
+    // Arrange: twins, one pair on the Duplicates screen
+    let (app, _admin, staff) = spawn_clinic().await;
+    let body =
+        json!({ "first_name": "Katharina", "last_name": "Schmidt", "date_of_birth": "1984-07-12" });
+    let one = add_patient(&app, &staff.access, &body).await;
+    let body =
+        json!({ "first_name": "Katarina", "last_name": "Schmitt", "date_of_birth": "1984-07-12" });
+    let other = add_patient(&app, &staff.access, &body).await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(&staff.email, PASSWORD).await;
+    browser.nav("duplicates").await;
+    let pair = format!(r#"[data-pair="{one}-{other}"]"#);
+    browser
+        .wait_for(&format!("{DUPLICATES_READY} {pair}"))
+        .await;
+
+    // Act
+    browser
+        .click(&format!(r#"{pair} [data-action="not-duplicate"]"#))
+        .await;
+
+    // Assert: the screen is empty, and the API suggests the pair no more
+    browser
+        .wait_for_in(
+            r#"[data-list="duplicates"][data-state="empty"]"#,
+            "No likely duplicates.",
+        )
+        .await;
+    let left = ok(app
+        .get(&format!("/api/patients/{one}/duplicates/"), &staff.access)
+        .await)
+    .await;
+    assert_eq!(left, json!([]), "no candidates left");
 }

@@ -35,6 +35,7 @@ const FIELD_WORDS = {
 
 const fieldWords = (f) => FIELD_WORDS[f] || String(f).replace(/_/g, " ");
 const same = (x, y) => x.trim().toLowerCase() === y.trim().toLowerCase();
+const capital = (t) => t.charAt(0).toUpperCase() + t.slice(1);
 const who = (p) => `${personName(p)} (#${p.id})`;
 const shown = (v) => (v === null || v === undefined || v === "" ? DASH : String(v));
 
@@ -80,7 +81,8 @@ export default async function duplicatesView(el, ctx) {
       listEl.replaceChildren(...items.map(pairCard));
       listEl.dataset.state = "ready";
     }
-    pagerBox.replaceChildren(pager({ page, pageSize: PAGE_SIZE, total, onPage: (p) => { page = p; load(); } }));
+    // The empty state says it all; otherwise the count and the pages.
+    pagerBox.replaceChildren(...(total ? [pager({ page, pageSize: PAGE_SIZE, total, onPage: (p) => { page = p; load(); } })] : []));
   }
 
   function pairCard(pair) {
@@ -99,9 +101,13 @@ export default async function duplicatesView(el, ctx) {
     const rows = ROWS.map(([words, value]) => {
       const left = value(a);
       const right = value(b);
-      const differs = !same(left, right);
-      return h("tr", { class: differs ? "differs" : null, dataset: { differs: differs ? "true" : null } },
-        h("th", { scope: "row" }, words, differs ? h("span", { class: "visually-hidden" }, " (differs)") : null),
+      // A value on one side only is no contradiction: a merge into the other side fills it in.
+      const oneSide = (left === DASH) !== (right === DASH);
+      const differs = !oneSide && !same(left, right);
+      return h("tr", { class: differs ? "differs" : oneSide ? "one-side" : null, dataset: { differs: differs ? "true" : null } },
+        h("th", { scope: "row" }, words,
+          differs ? h("span", { class: "visually-hidden" }, " (differs)") : null,
+          oneSide ? h("span", { class: "visually-hidden" }, " (on one record only)") : null),
         h("td", { dataset: { side: "left" } }, left),
         h("td", { dataset: { side: "right" } }, right));
     });
@@ -109,7 +115,7 @@ export default async function duplicatesView(el, ctx) {
     return h("section", { class: "section dup-pair", dataset: { pair: `${a.id}-${b.id}` }, "aria-label": `${who(a)} and ${who(b)}` },
       h("p", { class: "dup-score" },
         h("strong", {}, `Score ${pair.score} of 100`), ` — ${scoreWords(pair.score)}`,
-        why ? h("span", { class: "cell-sub", dataset: { role: "reasons" } }, why[0].toUpperCase() + why.slice(1) + ".") : null),
+        why ? h("span", { class: "cell-sub", dataset: { role: "reasons" } }, `${capital(why)}.`) : null),
       h("div", { class: "table-wrap" },
         h("table", { class: "data-table dup-compare" },
           h("caption", { class: "visually-hidden" }, `${who(a)} compared with ${who(b)}`),
@@ -148,7 +154,7 @@ export default async function duplicatesView(el, ctx) {
       h("p", {}, `Merged: ${who(other)} is archived; ${who(saved)} is kept.`),
       conflicts.length ? h("p", {}, "Where both records had a different value, the kept record's stays:") : null,
       conflicts.length ? h("ul", { dataset: { role: "merge-conflicts" } }, conflicts.map((c) => h("li", { dataset: { field: c.field } },
-        `${fieldWords(c.field)}: kept “${shown(c.kept)}”, the other record had “${shown(c.other)}”`))) : null,
+        `${capital(fieldWords(c.field))}: kept “${shown(c.kept)}”, the other record had “${shown(c.other)}”`))) : null,
       h("p", {}, h("a", { href: `/patients/${saved.id}` }, `Open ${personName(saved)}`))]);
     result.hidden = false;
     showAlert(`${who(other)} is merged into ${who(saved)}.`, "success");
