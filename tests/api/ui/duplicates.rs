@@ -205,23 +205,25 @@ async fn a_patients_page_names_a_look_alike_and_leads_to_the_duplicates_screen()
     let (app, _admin, staff) = spawn_clinic().await;
     let body =
         json!({ "first_name": "Katharina", "last_name": "Schmidt", "date_of_birth": "1984-07-12" });
-    let katharina = add_patient(&app, &staff.access, &body).await;
+    let shown = add_patient(&app, &staff.access, &body).await;
     let body =
         json!({ "first_name": "Katarina", "last_name": "Schmitt", "date_of_birth": "1984-07-12" });
-    let katarina = add_patient(&app, &staff.access, &body).await;
+    let look_alike = add_patient(&app, &staff.access, &body).await;
     let browser = Browser::start(&app).await;
     browser.sign_in(&staff.email, PASSWORD).await;
 
     // Act
     browser
-        .click(&format!(r#"a[href="/patients/{katharina}"]"#))
+        .click(&format!(r#"a[href="/patients/{shown}"]"#))
         .await;
 
     // Assert: the box links to the other record
     let section = r#"[data-role="possible-duplicates"]:not([hidden])"#;
     browser
         .wait_for_in(
-            &format!(r#"{section} [data-candidate="{katarina}"] a[href="/patients/{katarina}"]"#),
+            &format!(
+                r#"{section} [data-candidate="{look_alike}"] a[href="/patients/{look_alike}"]"#
+            ),
             "Katarina Schmitt",
         )
         .await;
@@ -234,7 +236,7 @@ async fn a_patients_page_names_a_look_alike_and_leads_to_the_duplicates_screen()
     // Assert
     browser
         .wait_for(&format!(
-            r#"{DUPLICATES_READY} [data-pair="{katharina}-{katarina}"]"#
+            r#"{DUPLICATES_READY} [data-pair="{shown}-{look_alike}"]"#
         ))
         .await;
 }
