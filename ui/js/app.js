@@ -29,6 +29,7 @@ import passwordRequiredView from "./views/password-required.js";
 import todayView from "./views/today.js";
 import daySheet from "./views/day-sheet.js";
 import bookView from "./views/book.js";
+import duplicatesView from "./views/duplicates.js";
 
 const STAFF = ["admin", "staff"];
 const ADMIN = ["admin"];
@@ -62,6 +63,7 @@ router.define([
   { path: "/patients/archived", view: patients.archived, nav: "patients", roles: ADMIN },
   { path: "/patients/:id", view: patientPage, nav: "patients" },
   { path: "/patients/:id/edit", view: patientForm, nav: "patients" },
+  { path: "/duplicates", view: duplicatesView, nav: "duplicates", roles: STAFF },
   { path: "/doctors", view: doctors.list, nav: "doctors" },
   { path: "/doctors/new", view: doctorForm, nav: "doctors", roles: STAFF },
   { path: "/doctors/archived", view: doctors.archived, nav: "doctors", roles: ADMIN },

@@ -7,6 +7,8 @@ import { navigate } from "../router.js";
 import { field, values, onSubmit, submitButton } from "../forms.js";
 import { notFound, pageHeader, setTitle, flash, clearAlert } from "../ui.js";
 import { GENDERS, BLOOD_GROUPS, personName } from "../fmt.js";
+import * as session from "../session.js";
+import { duplicateWarning } from "../duplicates.js";
 
 export const GROUPS = [
   ["Identity", [
@@ -59,13 +61,22 @@ export default async function patientForm(el, ctx) {
     if (s.name === "age") return patient.date_of_birth ? "" : patient.age ?? "";
     return patient[s.name] ?? (s.type === "checkbox" ? false : "");
   };
-  const form = h("form", { class: "form section", dataset: { form: "patient" } },
-    GROUPS.map(([legend, specs]) => h("fieldset", { class: "group" },
+  // A new patient: a warning (never a block) when someone alike is on file already.
+  let form;
+  const warning = patient ? null : duplicateWarning(() => values(form, SPECS), ctx.signal);
+  form = h("form", { class: "form section", dataset: { form: "patient" } },
+    GROUPS.map(([legend, specs], i) => [h("fieldset", { class: "group" },
       h("legend", {}, legend),
-      h("div", { class: "form-grid" }, specs.map((s) => field({ ...s, value: valueOf(s) }))))),
+      h("div", { class: "form-grid" }, specs.map((s) => field({ ...s, value: valueOf(s) })))),
+      i === 0 && warning ? warning.el : null]),
     h("div", { class: "form-actions" },
       submitButton(patient ? "Save changes" : "Create patient"),
       h("a", { class: "btn btn-quiet", href: patient ? `/patients/${patient.id}` : "/patients", dataset: { action: "cancel" } }, "Cancel")));
+
+  if (warning) {
+    form.addEventListener("input", () => warning.check());
+    form.addEventListener("change", () => warning.check());
+  }
 
   onSubmit(form, async () => {
     const body = values(form, SPECS);
@@ -73,7 +84,11 @@ export default async function patientForm(el, ctx) {
     const saved = patient
       ? await api.patch(`/api/patients/${patient.id}/`, body)
       : await api.post("/api/patients/", body);
-    flash(patient ? "Changes saved." : `${personName(saved)} is added.`, "success");
+    if (warning) warning.cancel();
+    // Staff and admins see the candidates on the new record's page.
+    const alike = !patient && saved.possible_duplicates?.length && ["admin", "staff"].includes(session.role());
+    flash(patient ? "Changes saved."
+      : `${personName(saved)} is added.${alike ? " Someone alike is on file: see “Possible duplicates” on this page." : ""}`, "success");
     navigate(`/patients/${saved.id}`);
   }, { aliases: ALIASES });
 

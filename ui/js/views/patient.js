@@ -10,6 +10,7 @@ import { field, values, onSubmit, submitButton } from "../forms.js";
 import { notFound, pageHeader, setTitle, flash, showAlert, alertError, confirmDialog, dataTable, stateRow } from "../ui.js";
 import { detailGroups } from "../details.js";
 import { GENDERS, STATUSES, label, date, dateTime, personName, years, text } from "../fmt.js";
+import { duplicatesSection, mergedNotice } from "../duplicates.js";
 import { ACTIVE, movesFor, move, cancelDialog, statusChip, span, doctorOf, learnOffset } from "../appointments.js";
 
 export default async function patientPage(el, ctx) {
@@ -30,6 +31,9 @@ export default async function patientPage(el, ctx) {
       archiveBtn,
     ].filter(Boolean),
   }));
+
+  // A record a merge archived points to the one that was kept.
+  if (p.merged_into) el.append(mergedNotice(p, ctx));
 
   archiveBtn.addEventListener("click", async () => {
     const ok = await confirmDialog({
@@ -83,8 +87,10 @@ export default async function patientPage(el, ctx) {
     ]));
 
   const assignments = assignmentSection(p, ctx);
+  // Staff and admins can merge, so they are the ones told about look-alikes.
+  const canMerge = ["admin", "staff"].includes(session.role()) && !p.merged_into;
   el.append(h("div", { class: "layout-two side-first" }, details,
-    h("div", { class: "side-column" }, appointmentsSection(p, ctx), assignments)));
+    h("div", { class: "side-column" }, canMerge ? duplicatesSection(p, ctx) : null, appointmentsSection(p, ctx), assignments)));
 }
 
 /** The "Appointments" box: upcoming ones first (soonest first, each booked one can be cancelled), then the past. */

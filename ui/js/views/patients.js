@@ -96,7 +96,10 @@ export async function archived(el, ctx) {
     defaults: { search: "", ordering: "-updated_at" },
     emptyText: (f) => (f ? "No archived patients match." : "No archived patients."),
     row: (p) => h("tr", { dataset: { id: p.id } },
-      h("td", {}, personName(p)),
+      h("td", {}, personName(p),
+        // Archived by a merge: the record that was kept instead.
+        p.merged_into ? h("span", { class: "cell-sub", dataset: { role: "merged-into" } },
+          "Merged into ", h("a", { href: `/patients/${p.merged_into}` }, `patient #${p.merged_into}`)) : null),
       h("td", { class: "num" }, text(p.age)),
       h("td", {}, text(p.phone)),
       h("td", {}, text(p.city)),
