@@ -67,14 +67,15 @@ impl<'a> Conditions<'a> {
         self
     }
 
-    /// Case-insensitive, literal substring search over `search_text` (which
-    /// holds lower-cased names, email and phone, see
-    /// [`crate::validation::search_text`]).
+    /// Literal substring search over `search_text` (which holds folded
+    /// names and email, and phones with their digits, see
+    /// [`crate::validation::search_text`]); the term is folded the same way
+    /// ([`crate::validation::search_term`]).
     pub fn search(&mut self, term: Option<&str>) -> &mut Self {
         let Some(term) = term else {
             return self;
         };
-        let term = term.trim().to_lowercase();
+        let term = validation::search_term(term);
         if indexed(&term) && !self.archived {
             let table = self.table;
             self.clauses.push(format!(
@@ -110,7 +111,7 @@ pub fn count_matches(
     table: &'static str,
     term: &str,
 ) -> Result<Option<i64>, ApiError> {
-    let term = term.trim().to_lowercase();
+    let term = validation::search_term(term);
     if !indexed(&term) {
         return Ok(None);
     }

@@ -121,12 +121,13 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         .attach(AdHoc::on_liftoff("daily backup", |rocket| {
             Box::pin(async move { start_daily_backup(rocket) })
         }))
-        .attach(AdHoc::on_liftoff("duplicate detection", |rocket| {
+        .attach(AdHoc::on_liftoff("reindex", |rocket| {
             Box::pin(async move {
-                // Patients from before duplicate detection get their keys
-                // and pairs in the background; new writes keep their own.
-                if let Some(db) = rocket.state::<Db>() {
-                    rocket::tokio::spawn(patients::duplicates::fill_in(db.clone()));
+                // Records from an older release are indexed as this one
+                // searches and matches, in the background; new writes keep
+                // their own index.
+                if let Some(db) = rocket.state::<Db>().cloned() {
+                    rocket::tokio::spawn(reindex(db));
                 }
             })
         }))
@@ -153,6 +154,15 @@ pub fn run(
     rocket::execute(rocket.launch())
         .map(|_| ())
         .map_err(|e| anyhow::anyhow!("the server stopped: {e}"))
+}
+
+/// The doctors' search text (a few hundred rows, one write), then the
+/// patients' keys, search text and duplicate pairs, in batches.
+async fn reindex(db: Db) {
+    if let Err(e) = db.write(doctors::reindex).await {
+        tracing::warn!(error = %e, "the doctors' search could not be reindexed; it will try again at the next start");
+    }
+    patients::duplicates::fill_in(db).await;
 }
 
 /// Starts the daily backup task (unless `backup_time = "off"`).

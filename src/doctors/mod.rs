@@ -102,6 +102,12 @@ impl DoctorFields {
     }
 }
 
+/// Brings the doctors' search text up to this release's folding (after an
+/// upgrade; a no-op once done). Answers how many changed.
+pub fn reindex(tx: &rusqlite::Transaction<'_>) -> Result<usize, ApiError> {
+    sql::reindex(tx)
+}
+
 /// A doctor that is not archived: how another resource checks the doctor
 /// it is given (the doctors table's SQL stays private to this module).
 pub fn find_live(conn: &rusqlite::Connection, id: i64) -> Result<Option<Doctor>, ApiError> {

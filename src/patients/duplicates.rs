@@ -236,15 +236,15 @@ pub fn possible_duplicates(
         .collect())
 }
 
-/// Keys and scores a batch of the rows from before migration 0014;
-/// how many it did (0: none are left).
+/// Indexes (blocking keys, folded search text) and scores a batch of the
+/// rows from before migration 0014; how many it did (0: none are left).
 fn fill_batch(tx: &Transaction<'_>) -> Result<usize, ApiError> {
     let ids: Vec<i64> = tx
         .prepare_cached("SELECT id FROM patients WHERE match_keys IS NULL ORDER BY id LIMIT ?1")?
         .query_map([FILL_BATCH], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
     for &id in &ids {
-        sql::fill_match_keys(tx, id)?;
+        sql::reindex(tx, id)?;
     }
     for &id in &ids {
         refresh_pairs(tx, id)?;

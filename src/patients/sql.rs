@@ -52,16 +52,21 @@ pub fn find_live_many(conn: &Connection, ids: &[i64]) -> Result<Vec<Patient>, Ap
     Ok(patients)
 }
 
-/// Computes the blocking keys of a row written before there were any (not
-/// a change of the record: `updated_at` stays).
-pub fn fill_match_keys(tx: &Transaction<'_>, id: i64) -> Result<(), ApiError> {
+/// Indexes a row written by a release before duplicate detection and
+/// folded search: its blocking keys, and its search text as this release
+/// folds it. Not a change of the record: `updated_at` stays.
+pub fn reindex(tx: &Transaction<'_>, id: i64) -> Result<(), ApiError> {
     let record = tx
         .prepare_cached(&format!("{SELECT} WHERE id = ?1"))?
         .query_row([id], Patient::from_row)
         .optional()?;
     if let Some(patient) = record {
-        tx.prepare_cached("UPDATE patients SET match_keys = ?2 WHERE id = ?1")?
-            .execute(params![id, match_keys(&patient.fields)])?;
+        tx.prepare_cached("UPDATE patients SET match_keys = ?2, search_text = ?3 WHERE id = ?1")?
+            .execute(params![
+                id,
+                match_keys(&patient.fields),
+                search_text(&patient.fields)
+            ])?;
     }
     Ok(())
 }

@@ -412,6 +412,49 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn search_folds_names_from_many_scripts_and_matches_phones_on_their_digits() {
+        // (as stored, as typed at the desk): the typed term is found in the stored text.
+        let found = [
+            ("Hernández", "hernan"),
+            ("HERNÁNDEZ", "Hernandez"),
+            ("Müller", "muller"),
+            ("José", "JOSÉ"),
+            ("Łukasz Wiśniewski", "lukasz wisn"),
+            ("François Ça", "francois"),
+            ("Søren Ærø", "soren"),
+            ("Straße", "strasse"),
+            ("Иванов", "ivanov"),
+            ("Дмитрий", "Дмит"),
+            ("Παπαδόπουλος", "papad"),
+            ("O'Brien", "o'bri"),
+        ];
+        for (stored, typed) in found {
+            let text = search_text(&[Some(stored)], &[]);
+            assert!(
+                text.contains(&search_term(typed)),
+                "{typed:?} should find {stored:?} (index {text:?}, term {:?})",
+                search_term(typed)
+            );
+        }
+        let phones = [
+            ("5550177", "555-0177"),
+            ("+49 30 1234567", "30 1234567"),
+            ("(030) 123-4567", "301234567"),
+            ("030.123.4567", "123 45"),
+        ];
+        for (stored, typed) in phones {
+            let text = search_text(&[], &[Some(stored)]);
+            assert!(
+                text.contains(&search_term(typed)),
+                "{typed:?} should find {stored:?}"
+            );
+        }
+        // A term with letters is never reduced to its digits.
+        assert_eq!(search_term("Flat 3b"), "flat 3b");
+        assert!(!search_text(&[Some("Ana")], &[]).contains(&search_term("anna")));
+    }
+
+    #[test]
     fn phone_rule_accepts_common_formats_and_rejects_the_rest() {
         for good in [
             "+44 20 7946 0000",

@@ -136,15 +136,42 @@ pub fn phone_schema() -> utoipa::openapi::Object {
         .build()
 }
 
-/// The text a search term is matched against: lower-cased (Unicode-aware),
-/// plus each phone's digits alone so "5550100" finds "555-0100".
+/// Text as search compares it: transliterated to plain letters and
+/// lower-cased, so "hernan" finds "Hernández", "müller" finds "Mueller"'s
+/// neighbour "Müller", and a name typed in another script meets its Latin
+/// spelling ("Иванов" and "Ivanov"). The index and every query go through
+/// this one function, so they always agree.
+pub fn fold(text: &str) -> String {
+    deunicode::deunicode(text).to_lowercase()
+}
+
+/// The text a search term is matched against: each word folded, plus each
+/// phone's digits alone, so "555-0177" finds "5550177" and the other way round.
 pub fn search_text(words: &[Option<&str>], phones: &[Option<&str>]) -> String {
-    let mut parts: Vec<String> = words.iter().flatten().map(|w| w.to_lowercase()).collect();
+    let mut parts: Vec<String> = words.iter().flatten().map(|w| fold(w)).collect();
     for phone in phones.iter().flatten() {
-        parts.push(phone.to_lowercase());
+        parts.push(fold(phone));
         parts.push(phone.chars().filter(char::is_ascii_digit).collect());
     }
     parts.join(" ")
+}
+
+/// A search term as it is matched against `search_text`: a term that reads
+/// as a phone number (digits with spaces, dashes, dots, brackets or a
+/// leading `+`) by its digits alone, whatever punctuation either side used;
+/// anything else folded like the index.
+pub fn search_term(term: &str) -> String {
+    let term = term.trim();
+    let digits: String = term.chars().filter(char::is_ascii_digit).collect();
+    let phone_like = digits.len() >= 3
+        && term
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')' | '+' | '/'));
+    if phone_like {
+        digits
+    } else {
+        fold(term)
+    }
 }
 
 /// A search term as a `LIKE` pattern over `search_text`: lower-cased, with

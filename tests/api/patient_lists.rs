@@ -50,6 +50,40 @@ async fn search_matches_name_phone_and_email_case_insensitively_and_literally() 
 }
 
 #[rocket::async_test]
+async fn search_forgives_accents_other_scripts_and_how_a_phone_was_punctuated() {
+    // Arrange
+    let (app, _admin, staff) = spawn_clinic().await;
+    let mut p = Vec::new();
+    for body in [
+        json!({ "first_name": "María", "last_name": "Hernández" }),
+        json!({ "first_name": "Dmitrii", "last_name": "Иванов" }),
+        json!({ "first_name": "Jürgen", "phone": "5550177" }),
+        json!({ "first_name": "Ana", "phone": "+49 (30) 123-4567" }),
+    ] {
+        p.push(add_patient(&app, &staff.access, &body).await);
+    }
+    let cases: [(&str, &[i64]); 8] = [
+        ("hernan", &[p[0]]),
+        ("HERNANDEZ", &[p[0]]),
+        ("maria", &[p[0]]),
+        ("ivanov", &[p[1]]),
+        ("Иван", &[p[1]]),
+        ("jurgen", &[p[2]]),
+        ("555-0177", &[p[2]]),
+        ("30 1234567", &[p[3]]),
+    ];
+
+    for (term, expected) in cases {
+        // Act
+        let path = format!("/api/patients/?search={}", encode(term));
+        let found = list_ids(&app, &path, &staff.access).await;
+
+        // Assert
+        assert_eq!(found, expected, "search {term:?}");
+    }
+}
+
+#[rocket::async_test]
 async fn search_follows_every_edit_archive_and_restore_of_a_patient() {
     // Arrange
     let (app, admin, staff) = spawn_clinic().await;

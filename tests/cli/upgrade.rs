@@ -131,7 +131,8 @@ fn a_failed_upgrade_is_rolled_back_and_the_start_refused_with_the_backup_named()
 }
 
 /// A database as the release before duplicate detection left it (schema
-/// 13), with an admin and the same person registered twice.
+/// 13), with an admin, the same person registered twice, and a name with
+/// accents indexed the old way.
 fn database_before_duplicate_detection(dir: &Path) {
     let conn = Connection::open(dir.join("clinicdesk.sqlite3")).expect("database");
     for migration in [
@@ -158,7 +159,12 @@ fn database_before_duplicate_detection(dir: &Path) {
         [hash],
     )
     .expect("the old admin");
-    for (first, last) in [("Katharina", "Schmidt"), ("Katarina", "Schmitt")] {
+    // The search text as older releases wrote it: lower-cased, accents kept.
+    for (first, last) in [
+        ("Katharina", "Schmidt"),
+        ("Katarina", "Schmitt"),
+        ("María", "Hernández"),
+    ] {
         conn.execute(
             "INSERT INTO patients (first_name, last_name, date_of_birth, search_text, created_by,
                                    created_at, updated_at)
@@ -173,7 +179,8 @@ fn database_before_duplicate_detection(dir: &Path) {
 }
 
 #[rocket::async_test]
-async fn patients_from_before_duplicate_detection_are_paired_after_the_upgrade() {
+async fn patients_from_before_duplicate_detection_are_paired_and_searched_by_folded_names_after_the_upgrade(
+) {
     // Arrange
     let dir = tempfile::tempdir().expect("temp dir");
     database_before_duplicate_detection(dir.path());
@@ -221,5 +228,18 @@ async fn patients_from_before_duplicate_detection_are_paired_after_the_upgrade()
         .await
         .expect("check");
     assert_eq!(check.as_array().map(Vec::len), Some(2), "{check}");
+    // ...and the older rows are searched as this release folds names.
+    let found = http
+        .get(format!(
+            "http://127.0.0.1:{port}/api/patients/?search=hernan"
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("search sent")
+        .json::<serde_json::Value>()
+        .await
+        .expect("search");
+    assert_eq!(found[0]["id"], 3, "{found}");
     server.stop();
 }
