@@ -2,8 +2,7 @@
 //! `GET /api/audit/export` (the same filters as CSV). Admins only; both are
 //! themselves recorded, since the trail says who saw which record.
 
-use rocket::http::Header;
-use rocket::{get, routes, FromForm, Responder, Route, State};
+use rocket::{get, routes, FromForm, Route, State};
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, UtcOffset};
 
@@ -11,16 +10,14 @@ use super::sql::{self, AuditFilter, Entry};
 use super::{record, Action, Entity, Event};
 use crate::auth::Admin;
 use crate::db::Db;
-use crate::error::{ApiError, Code, FieldErrors};
+use crate::error::{ApiError, FieldErrors};
+use crate::http::download::{self, CsvFile, CSV_MAX_ROWS};
 use crate::http::{self, Page, Paging};
 use crate::validation;
 
 pub fn routes() -> Vec<Route> {
     super::denied::about(Entity::Audit, routes![list, export])
 }
-
-/// Most rows one export may hold; past it, narrow the dates.
-const EXPORT_MAX: i64 = 100_000;
 
 /// The filters both routes take.
 #[derive(Debug, FromForm, utoipa::IntoParams)]
@@ -198,27 +195,16 @@ async fn list(
     })
 }
 
-/// A CSV file, offered for download.
-#[derive(Responder)]
-#[response(content_type = "text/csv")]
-struct Csv(Vec<u8>, Header<'static>);
-
 #[utoipa::path(tag = "audit", params(AuditQuery), responses((status = 200, description = "The matching audit trail as CSV, newest first (admin); over 100,000 rows is `400`", content_type = "text/csv", headers(("Content-Disposition" = String, description = "`attachment` with the file name")))), security(("bearer" = [])))]
 #[get("/audit/export?<query..>")]
-async fn export(query: AuditQuery<'_>, admin: Admin, db: &State<Db>) -> Result<Csv, ApiError> {
+async fn export(query: AuditQuery<'_>, admin: Admin, db: &State<Db>) -> Result<CsvFile, ApiError> {
     let (filter, _) = query.validate()?;
     let rows = db
         .read_and_record(
             move |conn| {
                 let total = sql::count(conn, &filter)?;
-                if total > EXPORT_MAX {
-                    return Err(ApiError::BadRequest {
-                        code: Code::BadRequest,
-                        detail: format!(
-                            "The export would hold {total} rows; at most {EXPORT_MAX} fit in one. \
-                             Narrow it with `from` and `to`."
-                        ),
-                    });
+                if total > CSV_MAX_ROWS {
+                    return Err(download::too_many_rows(total, "`from` and `to`"));
                 }
                 sql::select(conn, &filter, None)
             },
@@ -228,50 +214,40 @@ async fn export(query: AuditQuery<'_>, admin: Admin, db: &State<Db>) -> Result<C
             },
         )
         .await?;
-    let body = to_csv(&rows).map_err(ApiError::Internal)?;
     let name = format!("clinicdesk-audit-{}.csv", validation::today());
-    Ok(Csv(
-        body,
-        Header::new(
-            "Content-Disposition",
-            format!("attachment; filename=\"{name}\""),
-        ),
-    ))
+    CsvFile::build(&name, &CSV_HEADER, rows.iter().map(csv_row))
 }
 
-fn to_csv(rows: &[Entry]) -> anyhow::Result<Vec<u8>> {
-    let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record([
-        "id",
-        "at",
-        "actor_id",
-        "actor_role",
-        "action",
-        "entity",
-        "entity_id",
-        "outcome",
-        "client_ip",
-        "request_id",
-        "fields",
-        // Added after the others, so scripts reading columns by position keep working.
-        "related_id",
-    ])?;
+const CSV_HEADER: [&str; 12] = [
+    "id",
+    "at",
+    "actor_id",
+    "actor_role",
+    "action",
+    "entity",
+    "entity_id",
+    "outcome",
+    "client_ip",
+    "request_id",
+    "fields",
+    // Added after the others, so scripts reading columns by position keep working.
+    "related_id",
+];
+
+fn csv_row(row: &Entry) -> Vec<String> {
     let text = |value: Option<String>| value.unwrap_or_default();
-    for row in rows {
-        out.write_record([
-            row.id.to_string(),
-            row.at.clone(),
-            text(row.actor_id.map(|id| id.to_string())),
-            text(row.actor_role.map(|r| r.as_str().to_owned())),
-            row.action.clone(),
-            text(row.entity.clone()),
-            text(row.entity_id.map(|id| id.to_string())),
-            row.outcome.clone(),
-            text(row.client_ip.clone()),
-            text(row.request_id.clone()),
-            row.fields.join(" "),
-            text(row.related_id.map(|id| id.to_string())),
-        ])?;
-    }
-    Ok(out.into_inner()?)
+    vec![
+        row.id.to_string(),
+        row.at.clone(),
+        text(row.actor_id.map(|id| id.to_string())),
+        text(row.actor_role.map(|r| r.as_str().to_owned())),
+        row.action.clone(),
+        text(row.entity.clone()),
+        text(row.entity_id.map(|id| id.to_string())),
+        row.outcome.clone(),
+        text(row.client_ip.clone()),
+        text(row.request_id.clone()),
+        row.fields.join(" "),
+        text(row.related_id.map(|id| id.to_string())),
+    ]
 }

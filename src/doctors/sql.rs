@@ -11,6 +11,7 @@ use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Caller;
 use crate::db::{self, NamedValues, ResultExt};
 use crate::error::ApiError;
+use crate::http::download::{self, CSV_MAX_ROWS};
 use crate::search::Conditions;
 use crate::validation;
 
@@ -186,14 +187,11 @@ pub fn restore(tx: &Transaction<'_>, caller: &Caller, id: i64) -> Result<Option<
     Ok(doctor)
 }
 
-pub(super) fn select_page(
-    conn: &Connection,
-    filter: &DoctorFilter,
-) -> Result<(Vec<Doctor>, i64), ApiError> {
-    let listing = &filter.listing;
-    let mut conditions = Conditions::new("doctors", listing.archived);
+/// What a list with `filter` holds, as SQL conditions.
+fn conditions(filter: &DoctorFilter) -> Conditions<'_> {
+    let mut conditions = Conditions::new("doctors", filter.listing.archived);
     conditions
-        .search(listing.search.as_deref())
+        .search(filter.listing.search.as_deref())
         .filter(
             "specialization = :specialization COLLATE NOCASE",
             ":specialization",
@@ -219,6 +217,39 @@ pub(super) fn select_page(
             ":max_fee",
             filter.max_fee_cents,
         );
+    conditions
+}
+
+/// Every doctor of the list (an export), in the list's order; `400` past
+/// the most one CSV file holds.
+pub(super) fn select_all(
+    conn: &Connection,
+    filter: &DoctorFilter,
+) -> Result<Vec<Doctor>, ApiError> {
+    let conditions = conditions(filter);
+    let (where_clause, values) = (conditions.sql(), conditions.values());
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM doctors {where_clause}"))?
+        .query_row(values.as_slice(), |row| row.get(0))?;
+    if total > CSV_MAX_ROWS {
+        return Err(download::too_many_rows(total, "the list's filters"));
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} {where_clause} ORDER BY {}",
+        filter.listing.ordering.sql("doctors"),
+    ))?;
+    let doctors = stmt
+        .query_map(values.as_slice(), Doctor::from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(doctors)
+}
+
+pub(super) fn select_page(
+    conn: &Connection,
+    filter: &DoctorFilter,
+) -> Result<(Vec<Doctor>, i64), ApiError> {
+    let listing = &filter.listing;
+    let conditions = conditions(filter);
     let where_clause = conditions.sql();
     let values = conditions.values();
     let total: i64 = conn

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{self, ApiError, Code, FieldErrors};
 
+pub mod download;
 mod lists;
 pub mod schemas;
 

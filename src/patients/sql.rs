@@ -9,6 +9,7 @@ use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Caller;
 use crate::db::{self, NamedValues};
 use crate::error::ApiError;
+use crate::http::download::{self, CSV_MAX_ROWS};
 use crate::search::{self, Conditions};
 use crate::validation;
 
@@ -255,11 +256,8 @@ fn live_count(conn: &Connection, caller: &Caller) -> Result<i64, ApiError> {
     )
 }
 
-pub(super) fn select_page(
-    conn: &Connection,
-    caller: &Caller,
-    filter: &PatientFilter,
-) -> Result<(Vec<Patient>, i64), ApiError> {
+/// What a list with `filter` holds for `caller`, as SQL conditions.
+fn conditions<'a>(caller: &Caller, filter: &'a PatientFilter) -> Conditions<'a> {
     let listing = &filter.listing;
     let mut conditions = Conditions::new("patients", listing.archived);
     if !caller.sees_all_patients() {
@@ -279,6 +277,44 @@ pub(super) fn select_page(
             filter.blood_group,
         )
         .filter("is_active = :is_active", ":is_active", filter.is_active);
+    conditions
+}
+
+/// Every patient of the list (an export), in the list's order; `400` past
+/// the most one CSV file holds.
+pub(super) fn select_all(
+    conn: &Connection,
+    caller: &Caller,
+    filter: &PatientFilter,
+) -> Result<Vec<Patient>, ApiError> {
+    let conditions = conditions(caller, filter);
+    let (where_clause, values) = (conditions.sql(), conditions.values());
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM patients {where_clause}"))?
+        .query_row(values.as_slice(), |row| row.get(0))?;
+    if total > CSV_MAX_ROWS {
+        return Err(download::too_many_rows(
+            total,
+            "the list's filters (search, city, gender, …)",
+        ));
+    }
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} {where_clause} ORDER BY {}",
+        filter.listing.ordering.sql("patients"),
+    ))?;
+    let patients = stmt
+        .query_map(values.as_slice(), Patient::from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(patients)
+}
+
+pub(super) fn select_page(
+    conn: &Connection,
+    caller: &Caller,
+    filter: &PatientFilter,
+) -> Result<(Vec<Patient>, i64), ApiError> {
+    let listing = &filter.listing;
+    let conditions = conditions(caller, filter);
     let where_clause = conditions.sql();
     let values = conditions.values();
     let indexed_total = match filter.searches_only() {

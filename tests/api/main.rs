@@ -12,6 +12,7 @@ mod contract;
 mod cors;
 mod doctors;
 mod duplicates;
+mod exports;
 mod helpers;
 mod mappings;
 mod openapi;
