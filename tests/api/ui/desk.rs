@@ -1,0 +1,67 @@
+//! Front-desk frictions: two people of one name told apart in the list, the
+//! sign-in form's own message and a "Create one" link only while
+//! registration is open, and forms whose errors lead the keyboard to the
+//! first bad field on the page.
+
+use super::*;
+use crate::helpers::spawn_open_app;
+
+const REGISTER_FORM: &str = r#"form[data-form="register"]"#;
+const LOGIN_CARD: &str = r#"section.auth-card"#;
+
+/// How the UI writes a calendar day (`fmt.date`), as this browser formats it.
+async fn shown_date(browser: &Browser, day: &str) -> String {
+    let script = format!(
+        "return new Date('{day}T00:00:00').toLocaleDateString(undefined,
+           {{ year: 'numeric', month: 'short', day: 'numeric' }});"
+    );
+    let shown = browser.js(&script).await;
+    shown.as_str().expect("a formatted date").to_owned()
+}
+
+/// The name of the control that has the keyboard focus, once it is `name`.
+async fn wait_for_focus_on(browser: &Browser, name: &str) {
+    let predicate =
+        format!("return document.activeElement && document.activeElement.name === '{name}';");
+    browser
+        .wait_until(&predicate, &format!("the focus on the field {name:?}"))
+        .await;
+}
+
+#[rocket::async_test]
+async fn two_patients_of_the_same_name_are_told_apart_by_number_and_birth_date_in_the_list() {
+    // Arrange
+    let (app, _admin, staff) = spawn_clinic().await;
+    let elder =
+        json!({ "first_name": "Maria", "last_name": "Garcia", "date_of_birth": "1961-04-09" });
+    let younger =
+        json!({ "first_name": "Maria", "last_name": "Garcia", "date_of_birth": "1988-11-23" });
+    let elder = add_patient(&app, &staff.access, &elder).await.to_string();
+    let younger = add_patient(&app, &staff.access, &younger).await.to_string();
+    let browser = Browser::start(&app).await;
+
+    // Act
+    browser.sign_in(&staff.email, PASSWORD).await;
+
+    // Assert: each row has the name, its own number and its own birth date
+    for (id, born) in [(&elder, "1961-04-09"), (&younger, "1988-11-23")] {
+        let line = row("patients", id);
+        browser.wait_for_in(&line, "Maria Garcia").await;
+        let number = browser
+            .text(&format!(r#"{line} [data-field="number"]"#))
+            .await;
+        assert_eq!(number, format!("#{id}"), "the number in row {id}");
+        let date = browser
+            .text(&format!(r#"{line} [data-field="date_of_birth"]"#))
+            .await;
+        assert_eq!(date, shown_date(&browser, born).await, "born in row {id}");
+    }
+    let identity = |id: &str| format!(r#"{} [data-role="identity"]"#, row("patients", id));
+    let (first, second) = (
+        browser.text(&identity(&elder)).await,
+        browser.text(&identity(&younger)).await,
+    );
+    assert_ne!(first, second, "the two Marias look different");
+    browser.screenshot("patients-list-same-name").await;
+}
+
