@@ -4,7 +4,7 @@
 // the one judge of what is valid, and its messages appear next to the field.
 
 import { h, $, $$ } from "./dom.js";
-import { showAlert, alertError } from "./ui.js";
+import { showAlert, alertError, clearAlert } from "./ui.js";
 
 let seq = 0;
 
@@ -124,14 +124,16 @@ function setBusy(form, busy) {
 
 /** Shows an API error on a form: field errors next to fields, the rest in the alert. */
 export function formError(form, err, aliases) {
+  // A form with an alert area of its own (sign-in) keeps its messages by it.
+  const target = $('[data-role="alert"][data-scope="form"]', form) || undefined;
   if (err && err.errors) {
     const rest = showErrors(form, err.errors, aliases);
-    showAlert(["Please check the highlighted fields.", ...rest].join(" "), "error");
+    showAlert(["Please check the highlighted fields.", ...rest].join(" "), "error", target);
   } else if (err && err.status === 429) {
     const says = /\d+\s*seconds?/.test(err.message);
-    showAlert(err.retryAfter && !says ? `${err.message} Try again in ${err.retryAfter} seconds.` : err.message, "error");
+    showAlert(err.retryAfter && !says ? `${err.message} Try again in ${err.retryAfter} seconds.` : err.message, "error", target);
   } else {
-    alertError(err);
+    alertError(err, undefined, target);
   }
 }
 
@@ -142,6 +144,8 @@ export function onSubmit(form, fn, { aliases } = {}) {
     e.preventDefault();
     if (form.getAttribute("aria-busy")) return;
     clearErrors(form);
+    const own = $('[data-role="alert"][data-scope="form"]', form);
+    if (own) clearAlert(own);
     setBusy(form, true);
     try {
       await fn(e);

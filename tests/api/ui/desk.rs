@@ -65,3 +65,92 @@ async fn two_patients_of_the_same_name_are_told_apart_by_number_and_birth_date_i
     browser.screenshot("patients-list-same-name").await;
 }
 
+#[rocket::async_test]
+async fn a_wrong_password_is_said_inside_the_sign_in_form() {
+    // Arrange
+    let (app, _admin, staff) = spawn_clinic().await;
+    let browser = Browser::start(&app).await;
+    browser.open("/login").await;
+
+    // Act
+    browser.fill_in(LOGIN_FORM, "email", &staff.email).await;
+    browser
+        .fill_in(LOGIN_FORM, "password", "not the password 42")
+        .await;
+    browser.submit(LOGIN_FORM).await;
+
+    // Assert: the message is in the form, the page-level area says nothing
+    let in_form = format!(r#"{LOGIN_FORM} {ALERT}.alert-error"#);
+    browser.wait_for_in(&in_form, "password is wrong").await;
+    assert!(browser.visible(&in_form).await, "the message is shown");
+    let page_level = "return document.querySelector('main > [data-role=\"alert\"]').hidden;";
+    assert_eq!(browser.js(page_level).await, true, "nothing atop the page");
+    assert_eq!(browser.path().await, "/login", "still signing in");
+}
+
+#[rocket::async_test]
+async fn while_registration_is_closed_there_is_no_create_one_link_and_the_register_page_says_so() {
+    // Arrange: a new clinic keeps self-registration closed
+    let (app, _admin, _staff) = spawn_clinic().await;
+    let browser = Browser::start(&app).await;
+
+    // Act
+    browser.open("/login").await;
+
+    // Assert: once the server has answered, no link to registration
+    browser
+        .wait_for(&format!(r#"{LOGIN_CARD}[data-registration="closed"]"#))
+        .await;
+    browser
+        .assert_absent(r#"a[href="/register"]"#, "registration is closed")
+        .await;
+    browser
+        .wait_for_in(r#"[data-role="no-account"]"#, "administrator")
+        .await;
+
+    // Act: the register page by its address, nothing typed
+    browser.open("/register").await;
+
+    // Assert
+    let notice = format!("{REGISTER_FORM} {ALERT}");
+    browser
+        .wait_for_in(&notice, "Self-registration is closed")
+        .await;
+    assert!(browser.visible(&notice).await, "the notice is shown");
+    let typed = format!(
+        "return [...document.querySelectorAll('{REGISTER_FORM} input')].every((i) => i.value === '');"
+    );
+    assert_eq!(browser.js(&typed).await, true, "said before any typing");
+}
+
+#[rocket::async_test]
+async fn once_an_admin_opens_registration_the_sign_in_page_offers_create_one() {
+    // Arrange
+    let (app, admin, _staff) = spawn_clinic().await;
+    let opened = app
+        .patch(
+            "/api/settings/",
+            &admin.access,
+            &json!({ "registration": "open" }),
+        )
+        .await;
+    assert_eq!(ok(opened).await["registration"], "open");
+    let browser = Browser::start(&app).await;
+
+    // Act
+    browser.open("/login").await;
+
+    // Assert: the link, and it leads to a register page with no closed notice
+    browser
+        .wait_for_in(r#"a[href="/register"]"#, "Create one")
+        .await;
+    browser.click(r#"a[href="/register"]"#).await;
+    browser
+        .wait_for(&format!(
+            r#"section.auth-card[data-registration="open"] {REGISTER_FORM}"#
+        ))
+        .await;
+    let notice = format!("{REGISTER_FORM} {ALERT}");
+    assert!(!browser.visible(&notice).await, "no closed notice");
+}
+
