@@ -100,18 +100,27 @@ export function clearErrors(form) {
 export function showErrors(form, errors, aliases = {}) {
   clearErrors(form);
   const unplaced = [];
-  let first = null;
   for (const [key, msgs] of Object.entries(errors || {})) {
     const name = aliases[key] || key;
     const slot = $(`[data-error-for="${CSS.escape(name)}"]`, form);
     const text = [].concat(msgs).join(" ");
     if (!slot) { unplaced.push(`${key}: ${text}`); continue; }
-    slot.textContent = text;
-    for (const input of $$(`[name="${CSS.escape(name)}"]`, form)) {
-      input.setAttribute("aria-invalid", "true");
-      if (!first) first = input;
-    }
+    slot.textContent = slot.textContent ? `${slot.textContent} ${text}` : text;
+    for (const input of $$(`[name="${CSS.escape(name)}"]`, form)) input.setAttribute("aria-invalid", "true");
   }
+  // A field the form marks required and left blank is flagged too, even when
+  // the API did not get to it (such as "Password again", which it never sees).
+  for (const input of $$('[aria-required="true"]', form)) {
+    if (input.type === "checkbox" || input.type === "radio" || input.value.trim() !== "") continue;
+    if (input.getAttribute("aria-invalid") === "true") continue;
+    const slot = $(`[data-error-for="${CSS.escape(input.name)}"]`, form);
+    if (!slot) continue;
+    slot.textContent = "This field is required.";
+    input.setAttribute("aria-invalid", "true");
+  }
+  // The API lists its errors alphabetically; the person reads the form top to
+  // bottom, so the keyboard goes to the first bad field on the page.
+  const first = $('[aria-invalid="true"]', form);
   if (first) first.focus();
   return unplaced;
 }

@@ -154,3 +154,95 @@ async fn once_an_admin_opens_registration_the_sign_in_page_offers_create_one() {
     assert!(!browser.visible(&notice).await, "no closed notice");
 }
 
+#[rocket::async_test]
+async fn an_empty_patient_form_sends_the_focus_to_its_first_field_and_active_comes_last() {
+    // Arrange
+    let (app, _admin, staff) = spawn_clinic().await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(&staff.email, PASSWORD).await;
+    browser.act("new-patient").await;
+    browser.wait_for(PATIENT_FORM).await;
+
+    // Assert: Tab goes from the age to the phone, "Active patient" is the last field
+    browser
+        .click(&format!(r#"{PATIENT_FORM} [name="age"]"#))
+        .await;
+    wait_for_focus_on(&browser, "age").await;
+    browser.press(Key::Tab).await;
+    wait_for_focus_on(&browser, "phone").await;
+    let last = format!(
+        "return [...document.querySelector('{PATIENT_FORM}').elements].filter((e) => e.name).pop().name;"
+    );
+    assert_eq!(browser.js(&last).await, "is_active");
+
+    // Act: save with nothing filled in (the click puts the focus on the button)
+    browser.submit(PATIENT_FORM).await;
+
+    // Assert: the first name is flagged and has the focus
+    browser
+        .wait_for_alert("Please check the highlighted fields.")
+        .await;
+    wait_for_focus_on(&browser, "first_name").await;
+    let error = format!(r#"{PATIENT_FORM} [data-error-for="first_name"]"#);
+    assert!(!browser.text(&error).await.trim().is_empty(), "a message");
+    let invalid = format!(
+        "return document.querySelector('{PATIENT_FORM} [name=\"first_name\"]').getAttribute('aria-invalid');"
+    );
+    assert_eq!(browser.js(&invalid).await, "true");
+}
+
+#[rocket::async_test]
+async fn of_two_fields_the_server_refuses_the_focus_goes_to_the_one_higher_in_the_form() {
+    // Arrange: the phone comes before the email in the form, after it in the alphabet
+    let (app, _admin, staff) = spawn_clinic().await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(&staff.email, PASSWORD).await;
+    browser.act("new-patient").await;
+    browser.fill_in(PATIENT_FORM, "first_name", "Ines").await;
+    browser.fill_in(PATIENT_FORM, "email", "not-an-email").await;
+    browser.fill_in(PATIENT_FORM, "phone", "call me").await;
+
+    // Act
+    browser.submit(PATIENT_FORM).await;
+
+    // Assert: both are flagged, the phone has the focus
+    browser
+        .wait_for_alert("Please check the highlighted fields.")
+        .await;
+    for bad in ["phone", "email"] {
+        let error = format!(r#"{PATIENT_FORM} [data-error-for="{bad}"]"#);
+        assert!(
+            !browser.text(&error).await.trim().is_empty(),
+            "error for {bad}"
+        );
+    }
+    wait_for_focus_on(&browser, "phone").await;
+    let listed = app.get("/api/patients/", &staff.access).await;
+    assert_eq!(ok(listed).await, json!([]), "nothing created");
+}
+
+#[rocket::async_test]
+async fn an_empty_registration_flags_every_required_field_and_not_the_optional_name() {
+    // Arrange
+    let app = spawn_open_app().await;
+    let browser = Browser::start(&app).await;
+    browser.open("/register").await;
+    browser
+        .wait_for(&format!(
+            r#"section.auth-card[data-registration="open"] {REGISTER_FORM}"#
+        ))
+        .await;
+
+    // Act
+    browser.submit(REGISTER_FORM).await;
+
+    // Assert: email, both passwords flagged ("Password again" too, which the server never judges)
+    let flagged = |name: &str| format!(r#"{REGISTER_FORM} [name="{name}"][aria-invalid="true"]"#);
+    for name in ["email", "password", "password_confirm"] {
+        browser.wait_for(&flagged(name)).await;
+    }
+    browser
+        .assert_absent(&flagged("name"), "the name is optional")
+        .await;
+    wait_for_focus_on(&browser, "email").await;
+}
