@@ -7,7 +7,7 @@ use super::*;
 use crate::helpers::spawn_open_app;
 
 const REGISTER_FORM: &str = r#"form[data-form="register"]"#;
-const LOGIN_CARD: &str = r#"section.auth-card"#;
+const AUTH_CARD: &str = "section.auth-card";
 
 /// How the UI writes a calendar day (`fmt.date`), as this browser formats it.
 async fn shown_date(browser: &Browser, day: &str) -> String {
@@ -80,7 +80,7 @@ async fn a_wrong_password_is_said_inside_the_sign_in_form() {
     browser.submit(LOGIN_FORM).await;
 
     // Assert: the message is in the form, the page-level area says nothing
-    let in_form = format!(r#"{LOGIN_FORM} {ALERT}.alert-error"#);
+    let in_form = format!("{LOGIN_FORM} {ALERT}.alert-error");
     browser.wait_for_in(&in_form, "password is wrong").await;
     assert!(browser.visible(&in_form).await, "the message is shown");
     let page_level = "return document.querySelector('main > [data-role=\"alert\"]').hidden;";
@@ -99,7 +99,7 @@ async fn while_registration_is_closed_there_is_no_create_one_link_and_the_regist
 
     // Assert: once the server has answered, no link to registration
     browser
-        .wait_for(&format!(r#"{LOGIN_CARD}[data-registration="closed"]"#))
+        .wait_for(&format!(r#"{AUTH_CARD}[data-registration="closed"]"#))
         .await;
     browser
         .assert_absent(r#"a[href="/register"]"#, "registration is closed")
@@ -147,7 +147,7 @@ async fn once_an_admin_opens_registration_the_sign_in_page_offers_create_one() {
     browser.click(r#"a[href="/register"]"#).await;
     browser
         .wait_for(&format!(
-            r#"section.auth-card[data-registration="open"] {REGISTER_FORM}"#
+            r#"{AUTH_CARD}[data-registration="open"] {REGISTER_FORM}"#
         ))
         .await;
     let notice = format!("{REGISTER_FORM} {ALERT}");
@@ -229,7 +229,7 @@ async fn an_empty_registration_flags_every_required_field_and_not_the_optional_n
     browser.open("/register").await;
     browser
         .wait_for(&format!(
-            r#"section.auth-card[data-registration="open"] {REGISTER_FORM}"#
+            r#"{AUTH_CARD}[data-registration="open"] {REGISTER_FORM}"#
         ))
         .await;
 
