@@ -4,7 +4,7 @@
 // the one judge of what is valid, and its messages appear next to the field.
 
 import { h, $, $$ } from "./dom.js";
-import { showAlert, alertError } from "./ui.js";
+import { showAlert, alertError, clearAlert } from "./ui.js";
 
 let seq = 0;
 
@@ -100,18 +100,27 @@ export function clearErrors(form) {
 export function showErrors(form, errors, aliases = {}) {
   clearErrors(form);
   const unplaced = [];
-  let first = null;
   for (const [key, msgs] of Object.entries(errors || {})) {
     const name = aliases[key] || key;
     const slot = $(`[data-error-for="${CSS.escape(name)}"]`, form);
     const text = [].concat(msgs).join(" ");
     if (!slot) { unplaced.push(`${key}: ${text}`); continue; }
-    slot.textContent = text;
-    for (const input of $$(`[name="${CSS.escape(name)}"]`, form)) {
-      input.setAttribute("aria-invalid", "true");
-      if (!first) first = input;
-    }
+    slot.textContent = slot.textContent ? `${slot.textContent} ${text}` : text;
+    for (const input of $$(`[name="${CSS.escape(name)}"]`, form)) input.setAttribute("aria-invalid", "true");
   }
+  // A field the form marks required and left blank is flagged too, even when
+  // the API did not get to it (such as "Password again", which it never sees).
+  for (const input of $$('[aria-required="true"]', form)) {
+    if (input.type === "checkbox" || input.type === "radio" || input.value.trim() !== "") continue;
+    if (input.getAttribute("aria-invalid") === "true") continue;
+    const slot = $(`[data-error-for="${CSS.escape(input.name)}"]`, form);
+    if (!slot) continue;
+    slot.textContent = "This field is required.";
+    input.setAttribute("aria-invalid", "true");
+  }
+  // The API lists its errors alphabetically; the person reads the form top to
+  // bottom, so the keyboard goes to the first bad field on the page.
+  const first = $('[aria-invalid="true"]', form);
   if (first) first.focus();
   return unplaced;
 }
@@ -124,14 +133,16 @@ function setBusy(form, busy) {
 
 /** Shows an API error on a form: field errors next to fields, the rest in the alert. */
 export function formError(form, err, aliases) {
+  // A form with an alert area of its own (sign-in) keeps its messages by it.
+  const target = $('[data-role="alert"][data-scope="form"]', form) || undefined;
   if (err && err.errors) {
     const rest = showErrors(form, err.errors, aliases);
-    showAlert(["Please check the highlighted fields.", ...rest].join(" "), "error");
+    showAlert(["Please check the highlighted fields.", ...rest].join(" "), "error", target);
   } else if (err && err.status === 429) {
     const says = /\d+\s*seconds?/.test(err.message);
-    showAlert(err.retryAfter && !says ? `${err.message} Try again in ${err.retryAfter} seconds.` : err.message, "error");
+    showAlert(err.retryAfter && !says ? `${err.message} Try again in ${err.retryAfter} seconds.` : err.message, "error", target);
   } else {
-    alertError(err);
+    alertError(err, undefined, target);
   }
 }
 
@@ -142,6 +153,8 @@ export function onSubmit(form, fn, { aliases } = {}) {
     e.preventDefault();
     if (form.getAttribute("aria-busy")) return;
     clearErrors(form);
+    const own = $('[data-role="alert"][data-scope="form"]', form);
+    if (own) clearAlert(own);
     setBusy(form, true);
     try {
       await fn(e);

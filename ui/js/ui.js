@@ -9,26 +9,34 @@ let pendingFlash = null;
 
 function area() { return $('[data-role="alert"]'); }
 
-/** kind: "error" | "success" | "info". */
-export function showAlert(message, kind = "error") {
-  const el = area();
-  el.className = "alert-area alert-" + kind;
+/**
+ * kind: "error" | "success" | "info". `target` is an alert area of its own
+ * (see formAlert) for a message that belongs by a form rather than atop the page.
+ */
+export function showAlert(message, kind = "error", target = area()) {
+  const el = target;
+  el.className = ["alert-area", "alert-" + kind, el.dataset.scope === "form" && "form-alert"].filter(Boolean).join(" ");
   // Errors interrupt (role=alert); confirmations are polite.
   el.setAttribute("role", kind === "error" ? "alert" : "status");
   el.replaceChildren(
     h("p", {}, message),
     h("button", {
       type: "button", class: "alert-close", "aria-label": "Dismiss message", dataset: { action: "dismiss-alert" },
-      on: { click: clearAlert },
+      on: { click: () => clearAlert(el) },
     }, "×"),
   );
   el.hidden = false;
 }
 
-export function clearAlert() {
-  const el = area();
+export function clearAlert(target = area()) {
+  const el = target;
   el.hidden = true;
   el.replaceChildren();
+}
+
+/** An alert area that sits with a form (inside it, above its fields); filled by showAlert(…, target). */
+export function formAlert() {
+  return h("div", { class: "alert-area form-alert", dataset: { role: "alert", scope: "form" }, "aria-live": "polite", hidden: true });
 }
 
 /** A message for the next screen (e.g. "Patient archived" before going back to the list). */
@@ -44,9 +52,9 @@ export function showFlash() {
 }
 
 /** Shows an ApiError (or any error) in the alert area. */
-export function alertError(err, prefix) {
+export function alertError(err, prefix, target) {
   const msg = err && err.message ? err.message : String(err);
-  showAlert(prefix ? `${prefix} ${msg}` : msg, "error");
+  showAlert(prefix ? `${prefix} ${msg}` : msg, "error", target);
 }
 
 // ---- titles and headings ----

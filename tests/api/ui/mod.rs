@@ -7,6 +7,7 @@
 mod accounts;
 mod appointments;
 mod audit;
+mod desk;
 mod duplicates;
 mod flows;
 mod sessions;

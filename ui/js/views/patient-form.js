@@ -18,7 +18,6 @@ export const GROUPS = [
     // The picker stops at today; the API still has the last word (it allows a day of time-zone slack).
     { name: "date_of_birth", label: "Date of birth", type: "date", max: new Date().toISOString().slice(0, 10) },
     { name: "age", label: "Age (years)", type: "number", min: 0, max: 130, hint: "Only if the date of birth is unknown." },
-    { name: "is_active", label: "Active patient", type: "checkbox", value: true, hint: "Inactive patients stay on file but are marked in lists." },
   ]],
   ["Contact", [
     { name: "phone", label: "Phone", type: "tel", autocomplete: "off" },
@@ -39,6 +38,10 @@ export const GROUPS = [
     { name: "emergency_contact_name", label: "Name", autocomplete: "off" },
     { name: "emergency_contact_phone", label: "Phone", type: "tel", autocomplete: "off" },
     { name: "emergency_contact_relation", label: "Relation", autocomplete: "off" },
+  ]],
+  // Last: it is rarely changed, and in the middle it stopped Tab on the way from the age to the phone.
+  ["Status", [
+    { name: "is_active", label: "Active patient", type: "checkbox", value: true, hint: "Inactive patients stay on file but are marked in lists." },
   ]],
 ];
 const SPECS = GROUPS.flatMap(([, specs]) => specs);

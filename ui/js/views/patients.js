@@ -39,6 +39,10 @@ function row(p) {
     h("td", {},
       h("a", { href: `/patients/${p.id}` }, personName(p)),
       p.is_active === false ? [" ", badge("Inactive", "off")] : null,
+      // The number and the birth date tell apart two people of the same name.
+      h("span", { class: "cell-sub", dataset: { role: "identity" } },
+        h("span", { dataset: { field: "number" } }, `#${p.id}`),
+        p.date_of_birth ? [" · born ", h("span", { dataset: { field: "date_of_birth" } }, date(p.date_of_birth))] : null),
       p.email ? h("span", { class: "cell-sub" }, p.email) : null),
     h("td", { class: "num" }, text(p.age)),
     h("td", {}, p.gender ? label(GENDERS, p.gender) : DASH),

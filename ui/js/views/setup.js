@@ -11,7 +11,7 @@ import { setTitle, showAlert, flash } from "../ui.js";
 import { strengthMeter } from "../strength.js";
 
 const ACCOUNT = [
-  { name: "name", label: "Your name", autocomplete: "name", required: true },
+  { name: "name", label: "Your name", autocomplete: "name" },
   { name: "email", label: "Email", type: "email", autocomplete: "email", required: true },
   { name: "password", label: "Password", type: "password", autocomplete: "new-password", required: true },
   { name: "password_confirm", label: "Password again", type: "password", autocomplete: "new-password", required: true },

@@ -1,0 +1,248 @@
+//! Front-desk frictions: two people of one name told apart in the list, the
+//! sign-in form's own message and a "Create one" link only while
+//! registration is open, and forms whose errors lead the keyboard to the
+//! first bad field on the page.
+
+use super::*;
+use crate::helpers::spawn_open_app;
+
+const REGISTER_FORM: &str = r#"form[data-form="register"]"#;
+const AUTH_CARD: &str = "section.auth-card";
+
+/// How the UI writes a calendar day (`fmt.date`), as this browser formats it.
+async fn shown_date(browser: &Browser, day: &str) -> String {
+    let script = format!(
+        "return new Date('{day}T00:00:00').toLocaleDateString(undefined,
+           {{ year: 'numeric', month: 'short', day: 'numeric' }});"
+    );
+    let shown = browser.js(&script).await;
+    shown.as_str().expect("a formatted date").to_owned()
+}
+
+/// The name of the control that has the keyboard focus, once it is `name`.
+async fn wait_for_focus_on(browser: &Browser, name: &str) {
+    let predicate =
+        format!("return document.activeElement && document.activeElement.name === '{name}';");
+    browser
+        .wait_until(&predicate, &format!("the focus on the field {name:?}"))
+        .await;
+}
+
+#[rocket::async_test]
+async fn two_patients_of_the_same_name_are_told_apart_by_number_and_birth_date_in_the_list() {
+    // Arrange
+    let (app, _admin, staff) = spawn_clinic().await;
+    let elder =
+        json!({ "first_name": "Maria", "last_name": "Garcia", "date_of_birth": "1961-04-09" });
+    let younger =
+        json!({ "first_name": "Maria", "last_name": "Garcia", "date_of_birth": "1988-11-23" });
+    let elder = add_patient(&app, &staff.access, &elder).await.to_string();
+    let younger = add_patient(&app, &staff.access, &younger).await.to_string();
+    let browser = Browser::start(&app).await;
+
+    // Act
+    browser.sign_in(&staff.email, PASSWORD).await;
+
+    // Assert: each row has the name, its own number and its own birth date
+    for (id, born) in [(&elder, "1961-04-09"), (&younger, "1988-11-23")] {
+        let line = row("patients", id);
+        browser.wait_for_in(&line, "Maria Garcia").await;
+        let number = browser
+            .text(&format!(r#"{line} [data-field="number"]"#))
+            .await;
+        assert_eq!(number, format!("#{id}"), "the number in row {id}");
+        let date = browser
+            .text(&format!(r#"{line} [data-field="date_of_birth"]"#))
+            .await;
+        assert_eq!(date, shown_date(&browser, born).await, "born in row {id}");
+    }
+    let identity = |id: &str| format!(r#"{} [data-role="identity"]"#, row("patients", id));
+    let (first, second) = (
+        browser.text(&identity(&elder)).await,
+        browser.text(&identity(&younger)).await,
+    );
+    assert_ne!(first, second, "the two Marias look different");
+    browser.screenshot("patients-list-same-name").await;
+}
+
+#[rocket::async_test]
+async fn a_wrong_password_is_said_inside_the_sign_in_form() {
+    // Arrange
+    let (app, _admin, staff) = spawn_clinic().await;
+    let browser = Browser::start(&app).await;
+    browser.open("/login").await;
+
+    // Act
+    browser.fill_in(LOGIN_FORM, "email", &staff.email).await;
+    browser
+        .fill_in(LOGIN_FORM, "password", "not the password 42")
+        .await;
+    browser.submit(LOGIN_FORM).await;
+
+    // Assert: the message is in the form, the page-level area says nothing
+    let in_form = format!("{LOGIN_FORM} {ALERT}.alert-error");
+    browser.wait_for_in(&in_form, "password is wrong").await;
+    assert!(browser.visible(&in_form).await, "the message is shown");
+    let page_level = "return document.querySelector('main > [data-role=\"alert\"]').hidden;";
+    assert_eq!(browser.js(page_level).await, true, "nothing atop the page");
+    assert_eq!(browser.path().await, "/login", "still signing in");
+}
+
+#[rocket::async_test]
+async fn while_registration_is_closed_there_is_no_create_one_link_and_the_register_page_says_so() {
+    // Arrange: a new clinic keeps self-registration closed
+    let (app, _admin, _staff) = spawn_clinic().await;
+    let browser = Browser::start(&app).await;
+
+    // Act
+    browser.open("/login").await;
+
+    // Assert: once the server has answered, no link to registration
+    browser
+        .wait_for(&format!(r#"{AUTH_CARD}[data-registration="closed"]"#))
+        .await;
+    browser
+        .assert_absent(r#"a[href="/register"]"#, "registration is closed")
+        .await;
+    browser
+        .wait_for_in(r#"[data-role="no-account"]"#, "administrator")
+        .await;
+
+    // Act: the register page by its address, nothing typed
+    browser.open("/register").await;
+
+    // Assert
+    let notice = format!("{REGISTER_FORM} {ALERT}");
+    browser
+        .wait_for_in(&notice, "Self-registration is closed")
+        .await;
+    assert!(browser.visible(&notice).await, "the notice is shown");
+    let typed = format!(
+        "return [...document.querySelectorAll('{REGISTER_FORM} input')].every((i) => i.value === '');"
+    );
+    assert_eq!(browser.js(&typed).await, true, "said before any typing");
+}
+
+#[rocket::async_test]
+async fn once_an_admin_opens_registration_the_sign_in_page_offers_create_one() {
+    // Arrange
+    let (app, admin, _staff) = spawn_clinic().await;
+    let opened = app
+        .patch(
+            "/api/settings/",
+            &admin.access,
+            &json!({ "registration": "open" }),
+        )
+        .await;
+    assert_eq!(ok(opened).await["registration"], "open");
+    let browser = Browser::start(&app).await;
+
+    // Act
+    browser.open("/login").await;
+
+    // Assert: the link, and it leads to a register page with no closed notice
+    browser
+        .wait_for_in(r#"a[href="/register"]"#, "Create one")
+        .await;
+    browser.click(r#"a[href="/register"]"#).await;
+    browser
+        .wait_for(&format!(
+            r#"{AUTH_CARD}[data-registration="open"] {REGISTER_FORM}"#
+        ))
+        .await;
+    let notice = format!("{REGISTER_FORM} {ALERT}");
+    assert!(!browser.visible(&notice).await, "no closed notice");
+}
+
+#[rocket::async_test]
+async fn an_empty_patient_form_sends_the_focus_to_its_first_field_and_active_comes_last() {
+    // Arrange
+    let (app, _admin, staff) = spawn_clinic().await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(&staff.email, PASSWORD).await;
+    browser.act("new-patient").await;
+    browser.wait_for(PATIENT_FORM).await;
+
+    // Assert: Tab goes from the age to the phone, "Active patient" is the last field
+    browser
+        .click(&format!(r#"{PATIENT_FORM} [name="age"]"#))
+        .await;
+    wait_for_focus_on(&browser, "age").await;
+    browser.press(Key::Tab).await;
+    wait_for_focus_on(&browser, "phone").await;
+    let last = format!(
+        "return [...document.querySelector('{PATIENT_FORM}').elements].filter((e) => e.name).pop().name;"
+    );
+    assert_eq!(browser.js(&last).await, "is_active");
+
+    // Act: save with nothing filled in (the click puts the focus on the button)
+    browser.submit(PATIENT_FORM).await;
+
+    // Assert: the first name is flagged and has the focus
+    browser
+        .wait_for_alert("Please check the highlighted fields.")
+        .await;
+    wait_for_focus_on(&browser, "first_name").await;
+    let error = format!(r#"{PATIENT_FORM} [data-error-for="first_name"]"#);
+    assert!(!browser.text(&error).await.trim().is_empty(), "a message");
+    let invalid = format!(
+        "return document.querySelector('{PATIENT_FORM} [name=\"first_name\"]').getAttribute('aria-invalid');"
+    );
+    assert_eq!(browser.js(&invalid).await, "true");
+}
+
+#[rocket::async_test]
+async fn of_two_fields_the_server_refuses_the_focus_goes_to_the_one_higher_in_the_form() {
+    // Arrange: the phone comes before the email in the form, after it in the alphabet
+    let (app, _admin, staff) = spawn_clinic().await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(&staff.email, PASSWORD).await;
+    browser.act("new-patient").await;
+    browser.fill_in(PATIENT_FORM, "first_name", "Ines").await;
+    browser.fill_in(PATIENT_FORM, "email", "not-an-email").await;
+    browser.fill_in(PATIENT_FORM, "phone", "call me").await;
+
+    // Act
+    browser.submit(PATIENT_FORM).await;
+
+    // Assert: both are flagged, the phone has the focus
+    browser
+        .wait_for_alert("Please check the highlighted fields.")
+        .await;
+    for bad in ["phone", "email"] {
+        let error = format!(r#"{PATIENT_FORM} [data-error-for="{bad}"]"#);
+        assert!(
+            !browser.text(&error).await.trim().is_empty(),
+            "error for {bad}"
+        );
+    }
+    wait_for_focus_on(&browser, "phone").await;
+    let listed = app.get("/api/patients/", &staff.access).await;
+    assert_eq!(ok(listed).await, json!([]), "nothing created");
+}
+
+#[rocket::async_test]
+async fn an_empty_registration_flags_every_required_field_and_not_the_optional_name() {
+    // Arrange
+    let app = spawn_open_app().await;
+    let browser = Browser::start(&app).await;
+    browser.open("/register").await;
+    browser
+        .wait_for(&format!(
+            r#"{AUTH_CARD}[data-registration="open"] {REGISTER_FORM}"#
+        ))
+        .await;
+
+    // Act
+    browser.submit(REGISTER_FORM).await;
+
+    // Assert: email, both passwords flagged ("Password again" too, which the server never judges)
+    let flagged = |name: &str| format!(r#"{REGISTER_FORM} [name="{name}"][aria-invalid="true"]"#);
+    for name in ["email", "password", "password_confirm"] {
+        browser.wait_for(&flagged(name)).await;
+    }
+    browser
+        .assert_absent(&flagged("name"), "the name is optional")
+        .await;
+    wait_for_focus_on(&browser, "email").await;
+}
