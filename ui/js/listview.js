@@ -9,23 +9,28 @@ import { h, debounce } from "./dom.js";
 import * as api from "./api.js";
 import { memo } from "./store.js";
 import { field } from "./forms.js";
-import { dataTable, stateRow, pager } from "./ui.js";
+import { dataTable, stateRow, pager, saveFile, showAlert, alertError } from "./ui.js";
 
 export const PAGE_SIZE = 25;
 
 /**
  * cfg: { key, list, path, caption, columns, filters: [field specs], defaults,
  *        query (fixed params), row(item) → <tr>, emptyText(filtered) → string,
- *        after(items, tbody, signal) (optional, e.g. fill a column) }
+ *        after(items, tbody, signal) (optional, e.g. fill a column),
+ *        exportPath, exportName (optional: an "Export CSV" button that downloads
+ *        the list as filtered and sorted, every page) }
  */
 export function listScreen(el, ctx, cfg) {
   const state = memo(cfg.key, () => ({ ...cfg.defaults, page: 1 }));
   const specs = cfg.filters.map((f) => ({ ...f, value: state[f.name] ?? "" }));
 
   const clearBtn = h("button", { type: "button", class: "btn btn-quiet", dataset: { action: "clear-filters" } }, "Clear");
+  const exportBtn = cfg.exportPath
+    ? h("button", { type: "button", class: "btn btn-quiet", dataset: { action: "export-csv" } }, "Export CSV")
+    : null;
   const form = h("form", { class: "filters", role: "search", "aria-label": cfg.caption + " filters", dataset: { form: cfg.key + "-filters" } },
     specs.map(field),
-    h("div", { class: "filter-actions" }, clearBtn));
+    h("div", { class: "filter-actions" }, clearBtn, exportBtn));
   form.noValidate = true;
 
   const table = dataTable(cfg.list, cfg.columns, { caption: cfg.caption, onSort });
@@ -57,6 +62,30 @@ export function listScreen(el, ctx, cfg) {
     typed.cancel();
     apply();
   });
+
+  // The list as it stands (filters and order, not the page) as a file.
+  const filters = () => {
+    read();
+    const query = { ...cfg.query };
+    for (const s of specs) if (state[s.name]) query[s.name] = state[s.name];
+    if (state.ordering) query.ordering = state.ordering;
+    return query;
+  };
+  if (exportBtn) {
+    exportBtn.addEventListener("click", async () => {
+      exportBtn.disabled = true;
+      try {
+        const { blob, filename } = await api.file(cfg.exportPath, filters(), cfg.exportName, { signal: ctx.signal });
+        saveFile(blob, filename);
+        showAlert(`The list is downloading as ${filename}.`, "success");
+      } catch (err) {
+        if (err && err.name === "AbortError") return;
+        alertError(err, "Could not export the list.");
+      } finally {
+        exportBtn.disabled = false;
+      }
+    });
+  }
 
   function onSort(fieldName, invert) {
     const cur = state.ordering || "";

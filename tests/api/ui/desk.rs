@@ -246,3 +246,38 @@ async fn an_empty_registration_flags_every_required_field_and_not_the_optional_n
         .await;
     wait_for_focus_on(&browser, "email").await;
 }
+
+#[rocket::async_test]
+async fn the_patient_list_downloads_as_csv_as_it_is_filtered() {
+    // Arrange
+    let (app, _admin, staff) = spawn_clinic().await;
+    let ada = json!({ "first_name": "Ada", "last_name": "Lovelace" });
+    let grace = json!({ "first_name": "Grace", "last_name": "Hopper" });
+    let ada = add_patient(&app, &staff.access, &ada).await.to_string();
+    add_patient(&app, &staff.access, &grace).await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(&staff.email, PASSWORD).await;
+    browser
+        .wait_for_in(&row("patients", &ada), "Ada Lovelace")
+        .await;
+
+    // Act: narrow the list, then export it
+    browser
+        .fill_in(r#"form[data-form="patients-filters"]"#, "search", "lovel")
+        .await;
+    browser
+        .wait_until(
+            "return document.querySelectorAll('[data-list=\"patients\"] tbody tr[data-id]').length === 1;",
+            "the list narrowed to one",
+        )
+        .await;
+    browser.act("export-csv").await;
+
+    // Assert: a real download holding what the list shows, every page of it
+    browser.wait_for_alert("is downloading").await;
+    let (name, csv) = browser.wait_for_download().await;
+    assert!(name.starts_with("clinicdesk-patients-"), "{name}");
+    assert!(csv.starts_with("id,first_name,last_name"), "{csv}");
+    assert!(csv.contains("Lovelace"), "{csv}");
+    assert!(!csv.contains("Hopper"), "the filter applies: {csv}");
+}

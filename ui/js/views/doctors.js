@@ -56,6 +56,7 @@ export async function list(el, ctx) {
   el.append(pageHeader("Doctors", { actions }));
   listScreen(el, ctx, {
     key: "doctors", list: "doctors", path: "/api/doctors/", caption: "Doctors",
+    exportPath: "/api/doctors/export.csv", exportName: "clinicdesk-doctors.csv",
     columns: COLUMNS, filters: FILTERS, defaults: DEFAULTS, row,
     emptyText: (f) => (f ? "No doctors match these filters."
       : session.canEditDoctors() ? "No doctors yet. Add the first one with “New doctor”." : "No doctors yet."),

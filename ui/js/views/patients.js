@@ -80,6 +80,7 @@ export async function list(el, ctx) {
   el.append(pageHeader("Patients", { sub: mine ? "The patients you have added." : null, actions }));
   listScreen(el, ctx, {
     key: "patients", list: "patients", path: "/api/patients/", caption: "Patients",
+    exportPath: "/api/patients/export.csv", exportName: "clinicdesk-patients.csv",
     columns: COLUMNS, filters: FILTERS, defaults: DEFAULTS, row,
     emptyText: (f) => (f ? "No patients match these filters." : "No patients yet. Add the first one with “New patient”."),
     after: fillDoctors,
