@@ -8,6 +8,7 @@
 
 mod appointments;
 mod burst;
+mod duplicates;
 mod http;
 mod machine;
 mod pocketbase;
@@ -39,6 +40,7 @@ const SCENARIOS: &[&str] = &[
     "search_name",
     "search_phone",
     "mappings",
+    "duplicate_check",
     "board",
     "post_patient",
     "patch_patient",
@@ -48,6 +50,8 @@ const SCENARIOS: &[&str] = &[
 
 struct Options {
     sizes: Vec<i64>,
+    /// The scenarios to run, in `SCENARIOS`' order (`--scenarios`).
+    scenarios: Vec<&'static str>,
     concurrency: Vec<u32>,
     duration: Duration,
     binary: PathBuf,
@@ -70,13 +74,14 @@ const POCKETBASE_MAX_SIZE: i64 = 100_000;
 
 fn usage() -> &'static str {
     "usage: cargo bench --bench http [-- [--smoke] [--sizes 10000,100000,1000000] \
-     [--concurrency 1,16,64] [--duration SECONDS] [--binary PATH] [--out FILE] [--keep] \
+     [--concurrency 1,16,64] [--scenarios health,duplicate_check,...] [--duration SECONDS] [--binary PATH] [--out FILE] [--keep] \
      [--pocketbase] [--rounds N]]"
 }
 
 fn options() -> anyhow::Result<Options> {
     let mut o = Options {
         sizes: vec![10_000, 100_000, 1_000_000],
+        scenarios: SCENARIOS.to_vec(),
         concurrency: vec![1, 16, 64],
         duration: Duration::from_secs(6),
         binary: PathBuf::from(env!("CARGO_BIN_EXE_clinicdesk")),
@@ -107,6 +112,7 @@ fn options() -> anyhow::Result<Options> {
                 sizes_given = true;
             }
             "--concurrency" => o.concurrency = list(&value()?)?,
+            "--scenarios" => o.scenarios = scenarios(&value()?)?,
             "--duration" => o.duration = Duration::from_secs(value()?.parse()?),
             "--binary" => o.binary = PathBuf::from(value()?),
             "--out" => o.out = Some(PathBuf::from(value()?)),
@@ -151,6 +157,23 @@ fn options() -> anyhow::Result<Options> {
     );
     anyhow::ensure!(o.duration.as_secs() <= 600, "at most 600 s a scenario");
     Ok(o)
+}
+
+/// The named scenarios, in the order they always run (reads before the
+/// writes that add rows).
+fn scenarios(text: &str) -> anyhow::Result<Vec<&'static str>> {
+    let named: Vec<&str> = text.split(',').map(str::trim).collect();
+    if let Some(unknown) = named.iter().find(|n| !SCENARIOS.contains(n)) {
+        anyhow::bail!(
+            "unknown scenario {unknown}: the scenarios are {}",
+            SCENARIOS.join(",")
+        );
+    }
+    Ok(SCENARIOS
+        .iter()
+        .copied()
+        .filter(|s| named.contains(s))
+        .collect())
 }
 
 fn list<T: std::str::FromStr>(text: &str) -> anyhow::Result<Vec<T>>
@@ -281,14 +304,7 @@ fn run_size(
     let accounts = make_accounts(&o.binary, &data)?;
     eprintln!("== {size} patients: seeding");
     let db_path = data.join(clinicdesk::config::DATABASE_FILE);
-    let seeded = seed::seed(&db_path, size, accounts.staff_id, accounts.user_id)?;
-    eprintln!(
-        "   {} patients, {} doctors, {} mappings in {:.1} s",
-        seeded.patients,
-        seed::DOCTORS,
-        seeded.mappings,
-        seeded.seconds
-    );
+    let (seeded, checks) = seed_patients(&db_path, size, &accounts)?;
     let count = if o.smoke {
         appointments::SMOKE_APPOINTMENTS
     } else {
@@ -332,6 +348,8 @@ fn run_size(
         today: day.today,
         appointments_seconds: day.seconds,
         startup: server.startup,
+        planted: seeded.planted,
+        planted_alike: seeded.planted_alike,
         ..SizeFacts::default()
     };
     std::thread::sleep(Duration::from_millis(300));
@@ -348,7 +366,7 @@ fn run_size(
         o,
         (&clinicdesk, pb.as_ref()),
         &root,
-        (size, &mut day),
+        (size, &mut day, &checks),
         &mut facts,
         report,
     )?;
@@ -378,6 +396,34 @@ fn run_size(
     Ok(facts)
 }
 
+/// The patients, doctors and mappings (`seed::seed`), with what was
+/// written, and the duplicate check's requests.
+fn seed_patients(
+    db_path: &Path,
+    size: i64,
+    accounts: &Accounts,
+) -> anyhow::Result<(seed::Seeded, Vec<duplicates::Check>)> {
+    let seeded = seed::seed(db_path, size, accounts.staff_id, accounts.user_id)?;
+    eprintln!(
+        "   {} patients, {} doctors, {} mappings in {:.1} s",
+        seeded.patients,
+        seed::DOCTORS,
+        seeded.mappings,
+        seeded.seconds
+    );
+    eprintln!(
+        "   {} sound-alike second records planted, {} of them scoring at or above the default threshold",
+        seeded.planted, seeded.planted_alike
+    );
+    let checks = duplicates::checks(&seeded.samples);
+    eprintln!(
+        "   duplicate_check: {} requests, {} of them a seeded person whose variant scores at or above the default threshold",
+        checks.len(),
+        checks.iter().filter(|c| c.expect.is_some()).count()
+    );
+    Ok((seeded, checks))
+}
+
 /// clinicdesk's server and its two accounts' tokens.
 struct Target<'a> {
     server: &'a Server,
@@ -385,20 +431,21 @@ struct Target<'a> {
     user: &'a str,
 }
 
-/// Every scenario at every concurrency; with `PocketBase`, each run of
-/// clinicdesk's is followed by `PocketBase`'s, round by round. `book`
-/// takes its slots from the day's booking plan.
+/// Every chosen scenario at every concurrency; with `PocketBase`, each run
+/// of clinicdesk's is followed by `PocketBase`'s, round by round. `book`
+/// takes its slots from the day's booking plan, `duplicate_check` its
+/// requests from `checks`.
 fn run_scenarios(
     o: &Options,
     (cd, pb): (&Target<'_>, Option<&PocketBase>),
     root: &Path,
-    (size, day): (i64, &mut appointments::Seeded),
+    (size, day, checks): (i64, &mut appointments::Seeded, &[duplicates::Check]),
     facts: &mut SizeFacts,
     report: &mut Report,
 ) -> anyhow::Result<()> {
     let scripts = root.join("scripts");
     std::fs::create_dir_all(&scripts)?;
-    for &scenario in SCENARIOS {
+    for &scenario in &o.scenarios {
         if scenario == "post_patient" {
             // The disk's rate varies with other writers on the machine:
             // measure it right before the durable writes.
@@ -413,8 +460,12 @@ fn run_scenarios(
             &Caller { token, owner: "" },
             size,
         )?;
+        if scenario == "duplicate_check" {
+            wrk::add_checks(&script, &duplicates::lua_table(checks))?;
+        }
         match scenario {
             "board" => appointments::check_board(cd.server.addr, token, day)?,
+            "duplicate_check" => duplicates::check_once(cd.server.addr, token, checks)?,
             "book" => appointments::check_book(cd.server.addr, token, &mut day.plan)?,
             _ => check_once(cd.server.addr, scenario, token, size)?,
         }

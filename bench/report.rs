@@ -52,6 +52,10 @@ pub struct SizeFacts {
     pub fsync_per_sec: f64,
     /// When `PocketBase` ran beside clinicdesk at this size.
     pub pocketbase: Option<PocketBaseFacts>,
+    /// Sound-alike second records the seed planted (every 500th patient).
+    pub planted: i64,
+    /// Of them, those the crate's score puts at or above the default threshold.
+    pub planted_alike: i64,
 }
 
 pub struct PocketBaseFacts {
@@ -235,6 +239,11 @@ impl Report {
             );
             let _ = writeln!(
                 out,
+                "  - {} sound-alike second records planted (every 500th patient), {} of them scoring ≥ the default threshold (60) against the first record",
+                s.planted, s.planted_alike
+            );
+            let _ = writeln!(
+                out,
                 "  - load average (1/5/15 min) at start: {}; at end: {}",
                 s.load.0, s.load.1
             );
@@ -341,7 +350,36 @@ impl Report {
             }
         }
         self.render_board_targets(out);
+        self.render_duplicate_targets(out);
         self.render_fixed_targets(out);
+    }
+
+    /// Issue 13: the duplicate check while a patient is being typed in
+    /// answers within 20 ms (p95) at 1,000,000 patients (or the largest
+    /// size run), 16 connections.
+    fn render_duplicate_targets(&self, out: &mut String) {
+        let sizes: Vec<i64> = self.sizes.iter().map(|s| s.patients).collect();
+        let Some(&largest) = sizes.iter().max() else {
+            return;
+        };
+        let n = if sizes.contains(&1_000_000) {
+            1_000_000
+        } else {
+            largest
+        };
+        let name = format!("duplicate_check p95 < 20 ms at 16 conns, {n} patients (issue 13)");
+        match self.find(n, "duplicate_check", 16) {
+            Some(m) => verdict(
+                out,
+                &name,
+                Some(m.p95 < 20.0),
+                &format!(
+                    "p95 {:.2} ms ({:.0} req/s, p99 {:.2} ms)",
+                    m.p95, m.rps, m.p99
+                ),
+            ),
+            None => verdict(out, &name, None, ""),
+        }
     }
 
     /// Issue 11: the Today board (one page of up to 500 appointments, with

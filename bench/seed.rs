@@ -1,13 +1,17 @@
 //! Seed data written straight into the real tables (the server is
 //! stopped: it holds the data directory's lock). Every row is filled the
-//! way the API fills it, `search_text` by the crate's own function, so a
-//! seeded patient is found exactly like one created over HTTP; triggers on
-//! `patients` (a search index) fire as for any insert.
+//! way the API fills it, `search_text` and `match_keys` by the crate's own
+//! functions, so a seeded patient is found exactly like one created over
+//! HTTP; triggers on `patients` (the search index, the duplicate check's
+//! `patient_match_keys`) fire as for any insert. Every 500th patient is a
+//! sound-alike second record of the one before it (`duplicates::plant`).
 
 use std::path::Path;
 use std::time::Instant;
 
 use rusqlite::{params, Connection};
+
+use crate::duplicates::{self, Record, Sample};
 
 pub const DOCTORS: i64 = 200;
 
@@ -382,6 +386,28 @@ pub struct Seeded {
     pub patients: i64,
     pub mappings: i64,
     pub seconds: f64,
+    /// Second records planted (every 500th patient).
+    pub planted: i64,
+    /// Of them, those the crate's own score puts at or above the default
+    /// threshold against the record before them.
+    pub planted_alike: i64,
+    /// Patients the duplicate check's existing half asks about.
+    pub samples: Vec<Sample>,
+}
+
+/// The patient just written, which the next may be a second record of.
+struct Previous {
+    record: Record,
+    person: clinicdesk::patients::matching::Person,
+}
+
+/// What the seed keeps across rows: the previous patient and the tallies.
+struct Tally {
+    previous: Option<Previous>,
+    mappings: i64,
+    planted: i64,
+    planted_alike: i64,
+    samples: Vec<Sample>,
 }
 
 /// Writes `patients` patients (every tenth owned by `user_id`, the rest
@@ -396,7 +422,13 @@ pub fn seed(db_path: &Path, patients: i64, staff_id: i64, user_id: i64) -> anyho
     conn.pragma_update(None, "foreign_keys", true)?;
     let mut rng = Rng::new(0x00C1_1A1C_DE5C);
     seed_doctors(&mut conn, &mut rng, staff_id)?;
-    let mut mappings = 0;
+    let mut tally = Tally {
+        previous: None,
+        mappings: 0,
+        planted: 0,
+        planted_alike: 0,
+        samples: Vec::new(),
+    };
     let batch = 50_000;
     let mut next = 1;
     while next <= patients {
@@ -407,17 +439,21 @@ pub fn seed(db_path: &Path, patients: i64, staff_id: i64, user_id: i64) -> anyho
                 "INSERT INTO patients (id, first_name, last_name, date_of_birth, gender, phone, email,
                         blood_group, address, city, state, postal_code, country, allergies,
                         emergency_contact_name, emergency_contact_phone, emergency_contact_relation,
-                        is_active, search_text, created_by, created_at, updated_at)
+                        is_active, search_text, match_keys, created_by, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'USA', ?13, ?14, ?15, ?16,
-                        ?17, ?18, ?19, ?20, ?20)",
+                        ?17, ?18, ?19, ?20, ?21, ?21)",
             )?;
             let mut map = tx.prepare_cached(
                 "INSERT INTO mappings (patient_id, doctor_id, reason, status, created_by, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
             )?;
             for id in next..=last {
-                mappings +=
-                    insert_patient(&mut insert, &mut map, &mut rng, id, (staff_id, user_id))?;
+                let row = Row {
+                    id,
+                    patients,
+                    owners: (staff_id, user_id),
+                };
+                insert_patient(&mut insert, &mut map, &mut rng, &row, &mut tally)?;
             }
         }
         tx.commit()?;
@@ -426,32 +462,61 @@ pub fn seed(db_path: &Path, patients: i64, staff_id: i64, user_id: i64) -> anyho
     conn.pragma_update(None, "optimize", true).ok();
     Ok(Seeded {
         patients,
-        mappings,
+        mappings: tally.mappings,
         seconds: began.elapsed().as_secs_f64(),
+        planted: tally.planted,
+        planted_alike: tally.planted_alike,
+        samples: tally.samples,
     })
 }
 
-/// One patient and its mappings; returns how many mappings it got.
+impl Tally {
+    /// A planted second record: is it alike the record before it?
+    fn count_planted(&mut self, person: &clinicdesk::patients::matching::Person) {
+        self.planted += 1;
+        if let Some(previous) = &self.previous {
+            self.planted_alike += i64::from(duplicates::alike(&previous.person, person));
+        }
+    }
+}
+
+/// The record as drawn, or (for every 500th patient) a second record of
+/// the previous one; and whether it is that.
+fn planted_or(drawn: Record, id: i64, previous: Option<&Previous>) -> (Record, bool) {
+    match previous {
+        Some(previous) if id % duplicates::PLANT_EVERY == 0 => {
+            // Its own generator: the clinic's stream stays as it was.
+            let mut own = Rng::new(id.unsigned_abs() ^ 0x5EC0_4D00);
+            (duplicates::plant(&previous.record, &mut own), true)
+        }
+        _ => (drawn, false),
+    }
+}
+
+/// Which row is being written, of how many, and its possible owners.
+struct Row {
+    id: i64,
+    patients: i64,
+    owners: (i64, i64),
+}
+
+/// One patient and its mappings (counted in `tally`). A planted second
+/// record draws the same random values as any row (so every other row is
+/// the same clinic as before planting), then takes the previous patient's
+/// names, one spelt another way, birth date and gender.
 fn insert_patient(
     insert: &mut rusqlite::CachedStatement<'_>,
     map: &mut rusqlite::CachedStatement<'_>,
     rng: &mut Rng,
-    id: i64,
-    (staff_id, user_id): (i64, i64),
-) -> anyhow::Result<i64> {
-    let mut mappings = 0;
+    row: &Row,
+    tally: &mut Tally,
+) -> anyhow::Result<()> {
+    let (id, (staff_id, user_id)) = (row.id, row.owners);
     let first = rng.pick(FIRST_NAMES);
     let last_name = rng.pick(LAST_NAMES);
     let (city, state) = CITIES[usize::try_from(rng.below(CITIES.len() as u64))?];
     let phone = rng.chance(95).then(|| fake_phone(rng));
-    let email = rng.chance(60).then(|| {
-        format!(
-            "{}.{}{}@example.com",
-            ascii_fold(first),
-            ascii_fold(last_name),
-            id
-        )
-    });
+    let has_email = rng.chance(60);
     let dob = format!(
         "{}-{:02}-{:02}",
         1930 + rng.below(95),
@@ -459,6 +524,32 @@ fn insert_patient(
         1 + rng.below(28)
     );
     let gender = ["F", "M", "F", "M", "O", "U"][usize::try_from(rng.below(6))?];
+    let drawn = Record {
+        first: first.to_owned(),
+        last: last_name.to_owned(),
+        dob,
+        gender,
+    };
+    let (record, is_planted) = planted_or(drawn, id, tally.previous.as_ref());
+    let (first, last_name, dob, gender) = (
+        record.first.as_str(),
+        record.last.as_str(),
+        record.dob.as_str(),
+        record.gender,
+    );
+    let email = has_email.then(|| {
+        format!(
+            "{}.{}{}@example.com",
+            ascii_fold(first),
+            ascii_fold(last_name),
+            id
+        )
+    });
+    let person = duplicates::person(&record, phone.as_deref(), email.as_deref());
+    let match_keys = serde_json::to_string(&person.keys())?;
+    if is_planted {
+        tally.count_planted(&person);
+    }
     let address = format!("{} {}", 1 + rng.below(9_999), rng.pick(STREETS));
     let postal = format!("{:05}", rng.below(100_000));
     let allergy = rng.chance(20).then(|| rng.pick(ALLERGIES));
@@ -493,6 +584,7 @@ fn insert_patient(
         contact.as_ref().map(|_| "Spouse"),
         !rng.chance(3),
         search_text,
+        match_keys,
         owner,
         created,
     ])?;
@@ -507,9 +599,17 @@ fn insert_patient(
             "COMPLETED"
         };
         map.execute(params![id, doctor, "Follow-up", status, owner, created])?;
-        mappings += 1;
+        tally.mappings += 1;
     }
-    Ok(mappings)
+    if duplicates::sampled(id, row.patients) {
+        tally.samples.push(Sample {
+            id,
+            record: record.clone(),
+            person: person.clone(),
+        });
+    }
+    tally.previous = Some(Previous { record, person });
+    Ok(())
 }
 
 fn seed_doctors(conn: &mut Connection, rng: &mut Rng, staff_id: i64) -> anyhow::Result<()> {

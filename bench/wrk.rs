@@ -176,6 +176,10 @@ pub fn make_function(scenario: &str) -> anyhow::Result<&'static str> {
         "patch_patient" => "local function make() return patch_patient() end",
         "mappings" => "local function make() return get(mappings_path(any_id())) end",
         "board" => "local function make() return get(\"{board_path}\") end",
+        // The harness fills in the prepared paths (`add_checks`).
+        "duplicate_check" => {
+            "local checks = {duplicate_checks}\nlocal function make() return get(pick(checks)) end"
+        }
         "book" => BOOK,
         // 80 % reads, 20 % writes.
         "mixed" => {
@@ -251,6 +255,18 @@ pub fn write_script(
     let path = dir.join(format!("{prefix}{scenario}.lua"));
     std::fs::write(&path, lua)?;
     Ok(path)
+}
+
+/// Puts the duplicate check's prepared paths (a Lua table) into its script.
+pub fn add_checks(script: &Path, table: &str) -> anyhow::Result<()> {
+    let lua = std::fs::read_to_string(script)?;
+    anyhow::ensure!(
+        lua.contains("{duplicate_checks}"),
+        "{} has no place for the checks",
+        script.display()
+    );
+    std::fs::write(script, lua.replace("{duplicate_checks}", table))?;
+    Ok(())
 }
 
 /// wrk threads for `connections` (the machine has two cores).
