@@ -139,27 +139,35 @@ impl Person {
 
     /// The keys this record is indexed under (stored as `match_keys`).
     pub fn keys(&self) -> Vec<String> {
-        self.keys_with(self.birth.into_iter().map(date_key).collect())
+        self.keys_with(self.birth.into_iter().map(date_key).collect(), true)
     }
 
     /// The keys to look a record up by: its own, plus those of its date of
     /// birth with day and month swapped, so such a pair shares a key.
+    ///
+    /// A record with a birth date is not looked up by its names alone (the
+    /// `lf:` key, one group per common name, hundreds of records in a large
+    /// clinic): a sound-alike name reaches the threshold only with the same
+    /// (or swapped) birth date, the phone or the email, which have keys of
+    /// their own. Without a birth date the names are all there is to go on.
     pub fn lookup_keys(&self) -> Vec<String> {
         let mut dates: Vec<String> = self.birth.into_iter().map(date_key).collect();
         if let Some(swapped) = self.birth.and_then(swapped) {
             dates.push(date_key(swapped));
         }
-        self.keys_with(dates)
+        self.keys_with(dates, self.birth.is_none())
     }
 
-    fn keys_with(&self, dates: Vec<String>) -> Vec<String> {
+    fn keys_with(&self, dates: Vec<String>, by_names: bool) -> Vec<String> {
         let mut keys = BTreeSet::new();
         for last in &self.last.part_sounds {
             for date in &dates {
                 keys.insert(format!("ld:{last}:{date}"));
             }
-            for first in &self.first.sounds {
-                keys.insert(format!("lf:{last}:{first}"));
+            if by_names {
+                for first in &self.first.sounds {
+                    keys.insert(format!("lf:{last}:{first}"));
+                }
             }
         }
         for first in &self.first.sounds {
@@ -330,6 +338,11 @@ mod tests {
         // No birth date; the phone with and without its country code.
         (
             ("Jon Smith", "", "+1 555 123 4567", "", ""),
+            ("John Smith", "", "(555) 123-4567", "", ""),
+        ),
+        // A birth date on one record only: found through the phone.
+        (
+            ("Jon Smith", "1980-01-01", "+1 555 123 4567", "", ""),
             ("John Smith", "", "(555) 123-4567", "", ""),
         ),
         (
