@@ -196,24 +196,21 @@ async fn patients_from_before_duplicate_detection_are_paired_and_searched_by_fol
         .expect("login");
     let token = body["access"].as_str().expect("access").to_owned();
 
-    // Assert: the background fill pairs them (polled: it runs after start).
+    // Assert: the background fill pairs them (it runs after start and says
+    // when it is done, naming only how many patients).
+    server.wait_for("the background reindex", |l| {
+        l.contains("older patients indexed") && l.contains("patients=3")
+    });
     let http = reqwest::Client::new();
-    let mut pairs = serde_json::Value::Null;
-    for _ in 0..200 {
-        pairs = http
-            .get(format!("http://127.0.0.1:{port}/api/patients/duplicates/"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("pairs sent")
-            .json()
-            .await
-            .expect("pairs");
-        if pairs.as_array().is_some_and(|p| !p.is_empty()) {
-            break;
-        }
-        rocket::tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let pairs: serde_json::Value = http
+        .get(format!("http://127.0.0.1:{port}/api/patients/duplicates/"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("pairs sent")
+        .json()
+        .await
+        .expect("pairs");
     assert_eq!(pairs[0]["a"]["id"], 1, "{pairs}");
     assert_eq!(pairs[0]["b"]["id"], 2, "{pairs}");
     let check = http
