@@ -85,15 +85,15 @@ impl CheckQuery<'_> {
             value.map(str::trim).filter(|v| !v.is_empty())
         }
         let birth = given(self.date_of_birth);
+        let mut errors = crate::error::FieldErrors::new();
         if birth.is_some_and(|b| validation::parse_date(b).is_none()) {
-            return Err(ApiError::Validation(
-                [(
-                    "date_of_birth".to_owned(),
-                    vec!["Must be a date as YYYY-MM-DD.".to_owned()],
-                )]
-                .into(),
-            ));
+            http::push(
+                &mut errors,
+                "date_of_birth",
+                "Must be a date as YYYY-MM-DD.",
+            );
         }
+        http::checked((), errors)?;
         Ok(Person::new(
             given(self.first_name),
             given(self.last_name),
