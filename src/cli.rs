@@ -171,11 +171,8 @@ pub fn run(cli: Cli) -> ExitCode {
 }
 
 fn serve(overrides: &Overrides, launch: Launch) -> anyhow::Result<()> {
-    // Before anything starts a thread: afterwards the offset cannot be read safely.
-    let local_offset = time::UtcOffset::current_local_offset().ok();
     telemetry::init(telemetry::DEFAULT_FILTER);
     let mut config = Config::load(overrides)?;
-    config.local_offset = local_offset;
     if launch.opens_browser() {
         config.console = crate::config::Console::Desktop;
     }
@@ -187,7 +184,7 @@ fn backup(overrides: &Overrides, out: Option<&std::path::Path>) -> anyhow::Resul
     let (path, manifest) = backup::create(&config, out)?;
     if out.is_none() {
         // Into the backup folder: counted by the retention like the others.
-        backup::schedule::prune(&config)?;
+        backup::schedule::prune(&config, backup::schedule::configured_keep(&config))?;
     }
     audit::record_offline(
         &config.database_path(),

@@ -69,10 +69,13 @@ pub struct Config {
     pub refresh_token_days: u64,
     /// Where backups go (a USB drive or NAS path); `<data dir>/backups` if unset.
     pub backup_dir: Option<PathBuf>,
-    /// Local time of the daily backup, `HH:MM`; `off` for none.
+    /// Time of the daily backup on the clinic's clock, `HH:MM`; `off` for
+    /// none. Only the value a database starts with: afterwards it is a
+    /// clinic setting (the Backups screen), which the database keeps.
     pub backup_time: String,
     /// How many backups to keep in the backup folder (daily and manual ones
-    /// together; those made before a schema upgrade are always kept).
+    /// together; those made before a schema upgrade are always kept), 1–365.
+    /// Like `backup_time`, only the starting value of the setting.
     pub backup_keep: u32,
     /// The most those backups may take together, in MiB; the oldest go
     /// first (the newest is always kept).
@@ -109,11 +112,6 @@ pub struct Config {
     /// Install Ctrl-C / SIGTERM handlers (off in tests, which run many servers).
     #[serde(skip)]
     pub handle_signals: bool,
-    /// The machine's offset from UTC, for the backup time. Read once at
-    /// start-up, before any thread exists (later it cannot be read safely);
-    /// UTC when unknown.
-    #[serde(skip)]
-    pub local_offset: Option<time::UtcOffset>,
     /// Who reads what the start prints: a terminal, a person at the desktop
     /// (the browser is opened for them), or a service manager's log.
     #[serde(skip)]
@@ -178,7 +176,6 @@ impl Config {
             max_connections: 512,
             max_connections_per_address: 64,
             handle_signals: true,
-            local_offset: None,
             console: Console::Terminal,
         }
     }
@@ -279,8 +276,8 @@ impl Config {
         if !(1..=self.max_connections).contains(&self.max_connections_per_address) {
             anyhow::bail!("max_connections_per_address must be between 1 and max_connections");
         }
-        if self.backup_keep == 0 {
-            anyhow::bail!("backup_keep must be at least 1");
+        if !(1..=365).contains(&self.backup_keep) {
+            anyhow::bail!("backup_keep must be between 1 and 365");
         }
         if self.backup_max_total_mb == 0 {
             anyhow::bail!("backup_max_total_mb must be at least 1");

@@ -23,7 +23,8 @@ use crate::{
     account, appointments, audit, cors, desktop, doctors, front, mappings, merge, patients,
 };
 use crate::{
-    backup, error, health, http, openapi, schedule, settings, setup, telemetry, ui, users,
+    backup, error, health, http, openapi, record_names, schedule, settings, setup, telemetry, ui,
+    users,
 };
 
 /// Prepares the data directory and database and returns the server, ready
@@ -51,14 +52,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
             None => e,
         }
     })?;
-    let registration = config.registration;
-    let system_zone = crate::clinic_time::system_zone_name();
-    let settings = db
-        .write_now(move |tx| {
-            settings::sql::initialise(tx, registration, &system_zone)?;
-            settings::sql::load(tx)
-        })
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let settings = initial_settings(&db, &config)?;
     let clinic_zone = crate::clinic_time::ClinicZone::new(&settings.time_zone);
     let needs_setup = !db
         .read_now(users::sql::admin_exists)
@@ -85,6 +79,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         appointments::routes(),
         backup::routes::routes(),
         audit::routes::routes(),
+        record_names::routes(),
         http::fallback_routes(),
     ]
     .concat();
@@ -101,6 +96,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         .manage(setup_token)
         .manage(LoginThrottle::default())
         .manage(clinic_zone)
+        .manage(settings::Changes::default())
         .manage(Hasher::new())
         .manage(Arc::new(BackupStatus::default()))
         .manage(backup::routes::BackupPace::default())
@@ -136,6 +132,25 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         })))
 }
 
+/// The clinic's settings, written first from the configuration's starting
+/// values when the database has none yet.
+fn initial_settings(db: &Db, config: &Config) -> anyhow::Result<settings::Settings> {
+    let registration = config.registration;
+    let system_zone = crate::clinic_time::system_zone_name();
+    let (backup_time, backup_keep) = (config.backup_time.clone(), config.backup_keep);
+    db.write_now(move |tx| {
+        let initial = settings::sql::Initial {
+            registration,
+            time_zone: &system_zone,
+            backup_time: &backup_time,
+            backup_keep,
+        };
+        settings::sql::initialise(tx, &initial)?;
+        settings::sql::load(tx)
+    })
+    .map_err(|e| anyhow::anyhow!("{e:?}"))
+}
+
 /// Builds the server and runs it until it shuts down. `started` receives the
 /// shutdown handle once the server listens (a Windows service then reports
 /// itself running, and stops through the handle).
@@ -165,23 +180,22 @@ async fn reindex(db: Db) {
     patients::duplicates::fill_in(db).await;
 }
 
-/// Starts the daily backup task (unless `backup_time = "off"`).
+/// Starts the daily backup task. It runs even while the schedule is `off`,
+/// waiting for an admin to set a time (see `backup::schedule::run`).
 fn start_daily_backup(rocket: &Rocket<rocket::Orbit>) {
-    let (Some(config), Some(db), Some(status)) = (
+    let (Some(config), Some(db), Some(status), Some(changes)) = (
         rocket.state::<Config>(),
         rocket.state::<Db>(),
         rocket.state::<Arc<BackupStatus>>(),
+        rocket.state::<settings::Changes>(),
     ) else {
         return;
     };
-    if config.backup_time == "off" {
-        return;
-    }
-    tracing::info!(at = %config.backup_time, folder = %config.backup_dir().display(), keep = config.backup_keep, "daily backups scheduled");
     rocket::tokio::spawn(backup::schedule::run(
         config.clone(),
         db.clone(),
         Arc::clone(status),
+        changes.watch(),
         rocket.shutdown(),
     ));
 }

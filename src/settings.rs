@@ -3,9 +3,15 @@
 //! Stored in the database (one row), so a change takes effect at once and
 //! survives restarts; `CLINICDESK_REGISTRATION` / the config file only set the
 //! value a new database starts with. `time_zone` (an IANA name) starts as
-//! the server machine's zone, else `UTC`; see `clinic_time`.
+//! the server machine's zone, else `UTC`; see `clinic_time`. The daily
+//! backup's `backup_time` (clinic-local `HH:MM`, or `off`) and `backup_keep`
+//! start as the config file's values and are then the clinic's to change
+//! here; the scheduler is woken by `Changes` and reads them again.
+
+use std::sync::Arc;
 
 use rocket::serde::json::Json;
+use rocket::tokio::sync::Notify;
 use rocket::{get, patch, routes, Route, State};
 use serde::Serialize;
 
@@ -35,6 +41,44 @@ pub struct Settings {
     /// duplicates; see the README for the score.
     #[schema(minimum = 30, maximum = 100)]
     pub duplicate_threshold: i64,
+    /// The daily backup: `HH:MM` on the clinic's clock (`time_zone`), or `off`.
+    #[schema(example = "02:00")]
+    pub backup_time: String,
+    /// How many backups the backup folder keeps (daily and manual together).
+    #[schema(minimum = 1, maximum = 365)]
+    pub backup_keep: i64,
+}
+
+/// Rings whenever the settings change; managed by Rocket. The backup
+/// scheduler waits on it, so a new schedule takes effect without a restart.
+#[derive(Debug, Default, Clone)]
+pub struct Changes(Arc<Notify>);
+
+impl Changes {
+    /// What the scheduler waits on.
+    pub fn watch(&self) -> Arc<Notify> {
+        Arc::clone(&self.0)
+    }
+
+    fn ring(&self) {
+        // One stored permit: a change made while nobody waits is not lost.
+        self.0.notify_one();
+    }
+}
+
+/// `HH:MM` (24-hour, two digits each) or `off`, as stored; `None` otherwise.
+pub fn backup_time(text: &str) -> Option<String> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("off") {
+        return Some("off".to_owned());
+    }
+    let (hours, minutes) = text.split_once(':')?;
+    let two_digits = |part: &str| part.len() == 2 && part.bytes().all(|b| b.is_ascii_digit());
+    if !two_digits(hours) || !two_digits(minutes) {
+        return None;
+    }
+    let (hours, minutes): (u8, u8) = (hours.parse().ok()?, minutes.parse().ok()?);
+    (hours < 24 && minutes < 60).then(|| format!("{hours:02}:{minutes:02}"))
 }
 
 /// `open` or `closed`.
@@ -55,6 +99,7 @@ async fn update(
     admin: Admin,
     db: &State<Db>,
     clinic_zone: &State<ClinicZone>,
+    schedule_watch: &State<Changes>,
 ) -> Result<Json<Settings>, ApiError> {
     let mut fields = Fields::new(&body.0);
     let registration = fields.choice(
@@ -72,6 +117,20 @@ async fn update(
     let time_zone = fields.require(&["time_zone"], time_zone, false);
     let threshold = fields.integer(&["duplicate_threshold"], 30, 100);
     let threshold = fields.require(&["duplicate_threshold"], threshold, false);
+    let time = fields.text(&["backup_time"], 10);
+    let time = fields.require(&["backup_time"], time, false);
+    let time = time.and_then(|text| {
+        let parsed = backup_time(&text);
+        if parsed.is_none() {
+            fields.error(
+                "backup_time",
+                "Must be a time as HH:MM (24-hour clock, such as 02:00), or off.",
+            );
+        }
+        parsed
+    });
+    let keep = fields.integer(&["backup_keep"], 1, 365);
+    let keep = fields.require(&["backup_keep"], keep, false);
     let zone = match time_zone
         .as_deref()
         .map(|name| (name, clinic_time::zone(name)))
@@ -93,10 +152,14 @@ async fn update(
             let before = sql::load(tx)?;
             sql::update(
                 tx,
-                registration,
-                clinic_name,
-                time_zone.as_deref(),
-                threshold,
+                &sql::Update {
+                    registration,
+                    clinic_name,
+                    time_zone: time_zone.as_deref(),
+                    duplicate_threshold: threshold,
+                    backup_time: time.as_deref(),
+                    backup_keep: keep,
+                },
             )?;
             let settings = sql::load(tx)?;
             let changed = audit::changed_fields(&before, &settings);
@@ -110,6 +173,7 @@ async fn update(
     if let Some(zone) = zone {
         clinic_zone.set(zone);
     }
+    schedule_watch.ring();
     Ok(Json(settings))
 }
 
@@ -122,20 +186,37 @@ pub mod sql {
     use crate::db;
     use crate::error::ApiError;
 
+    /// The values a new database starts with (the config file's, the
+    /// machine's zone).
+    pub struct Initial<'a> {
+        pub registration: Registration,
+        pub time_zone: &'a str,
+        /// As the config file has it (`2:00` is read as `02:00`).
+        pub backup_time: &'a str,
+        pub backup_keep: u32,
+    }
+
     /// Writes the starting values unless the database has settings already
-    /// (and a time zone, for a database from before there was one).
-    pub fn initialise(
-        conn: &Connection,
-        registration: Registration,
-        time_zone: &str,
-    ) -> Result<(), ApiError> {
+    /// (and fills in a value a database from before that setting lacks).
+    pub fn initialise(conn: &Connection, initial: &Initial<'_>) -> Result<(), ApiError> {
+        let backup_time = super::backup_time(initial.backup_time)
+            .or_else(|| {
+                let (hours, minutes) = initial.backup_time.trim().split_once(':')?;
+                super::backup_time(&format!("{hours:0>2}:{minutes:0>2}"))
+            })
+            .unwrap_or_else(|| "off".to_owned());
+        let backup_keep = initial.backup_keep.clamp(1, 365);
         conn.execute(
             "INSERT OR IGNORE INTO settings (id, registration, time_zone, updated_at) VALUES (1, ?1, ?2, ?3)",
-            params![registration.as_str(), time_zone, db::now()],
+            params![initial.registration.as_str(), initial.time_zone, db::now()],
         )?;
         conn.execute(
-            "UPDATE settings SET time_zone = ?1 WHERE id = 1 AND time_zone IS NULL",
-            [time_zone],
+            "UPDATE settings
+                SET time_zone = coalesce(time_zone, ?1),
+                    backup_time = coalesce(backup_time, ?2),
+                    backup_keep = coalesce(backup_keep, ?3)
+              WHERE id = 1",
+            params![initial.time_zone, backup_time, backup_keep],
         )?;
         Ok(())
     }
@@ -143,7 +224,8 @@ pub mod sql {
     pub fn load(conn: &Connection) -> Result<Settings, ApiError> {
         let mut stmt = conn.prepare_cached(
             "SELECT registration, clinic_name, coalesce(time_zone, 'UTC') AS time_zone,
-                    duplicate_threshold
+                    duplicate_threshold, coalesce(backup_time, 'off') AS backup_time,
+                    coalesce(backup_keep, 7) AS backup_keep
                FROM settings WHERE id = 1",
         )?;
         Ok(stmt.query_row([], |row| {
@@ -152,6 +234,8 @@ pub mod sql {
                 clinic_name: row.get("clinic_name")?,
                 time_zone: row.get("time_zone")?,
                 duplicate_threshold: row.get("duplicate_threshold")?,
+                backup_time: row.get("backup_time")?,
+                backup_keep: row.get("backup_keep")?,
             })
         })?)
     }
@@ -160,30 +244,37 @@ pub mod sql {
         Ok(load(conn)?.registration == Registration::Open.as_str())
     }
 
-    /// `None` keeps a value; `Some(None)` clears the clinic name.
-    pub(super) fn update(
-        conn: &Connection,
-        registration: Option<&str>,
-        clinic_name: Option<Option<String>>,
-        time_zone: Option<&str>,
-        duplicate_threshold: Option<i64>,
-    ) -> Result<(), ApiError> {
-        let keep_name = clinic_name.is_none();
+    /// A validated change: `None` keeps a value; `clinic_name: Some(None)`
+    /// clears the clinic name.
+    pub(super) struct Update<'a> {
+        pub registration: Option<&'a str>,
+        pub clinic_name: Option<Option<String>>,
+        pub time_zone: Option<&'a str>,
+        pub duplicate_threshold: Option<i64>,
+        pub backup_time: Option<&'a str>,
+        pub backup_keep: Option<i64>,
+    }
+
+    pub(super) fn update(conn: &Connection, changes: &Update<'_>) -> Result<(), ApiError> {
         conn.execute(
             "UPDATE settings
                 SET registration = coalesce(?1, registration),
                     clinic_name = CASE WHEN ?2 THEN clinic_name ELSE ?3 END,
                     time_zone = coalesce(?5, time_zone),
                     duplicate_threshold = coalesce(?6, duplicate_threshold),
+                    backup_time = coalesce(?7, backup_time),
+                    backup_keep = coalesce(?8, backup_keep),
                     updated_at = ?4
               WHERE id = 1",
             params![
-                registration,
-                keep_name,
-                clinic_name.flatten(),
+                changes.registration,
+                changes.clinic_name.is_none(),
+                changes.clinic_name.clone().flatten(),
                 db::now(),
-                time_zone,
-                duplicate_threshold
+                changes.time_zone,
+                changes.duplicate_threshold,
+                changes.backup_time,
+                changes.backup_keep
             ],
         )?;
         Ok(())
@@ -213,5 +304,32 @@ pub mod schema {
         /// How alike two patient records must be to be suggested as duplicates.
         #[schema(nullable = false, minimum = 30, maximum = 100)]
         duplicate_threshold: Option<i64>,
+        /// The daily backup: `HH:MM` (24-hour clock, the clinic's time zone) or `off`.
+        #[schema(
+            nullable = false,
+            example = "02:00",
+            pattern = "^(off|([01][0-9]|2[0-3]):[0-5][0-9])$"
+        )]
+        backup_time: Option<String>,
+        /// How many backups to keep, 1–365.
+        #[schema(nullable = false, minimum = 1, maximum = 365)]
+        backup_keep: Option<i64>,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backup_time;
+
+    #[test]
+    fn a_backup_time_is_two_digit_hours_and_minutes_or_off() {
+        assert_eq!(backup_time("02:00").as_deref(), Some("02:00"));
+        assert_eq!(backup_time(" 23:59 ").as_deref(), Some("23:59"));
+        assert_eq!(backup_time("OFF").as_deref(), Some("off"));
+        for bad in [
+            "24:00", "2:00", "02:60", "0200", "", "noon", "02:00:00", "-1:00",
+        ] {
+            assert_eq!(backup_time(bad), None, "{bad}");
+        }
     }
 }

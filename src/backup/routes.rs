@@ -1,6 +1,9 @@
 //! `/api/admin/backups` (admin only): make a backup now, list them with
 //! size, time and whether each still matches its checksum, see the
-//! schedule and its last failure, and download one.
+//! schedule and its last failure, and download one. Times are answered in
+//! UTC (`created_at`) and on the clinic's clock (`created_local`, with the
+//! clinic's offset), so the screen shows the clinic's time whatever the
+//! browser's zone. The schedule itself is changed through `/api/settings/`.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -15,9 +18,12 @@ use rocket::serde::json::Json;
 use rocket::{get, post, routes, Route, State};
 use serde::Serialize;
 
-use super::schedule::{BackupStatus, Failure};
+use jiff::tz::TimeZone;
+
+use super::schedule::{BackupStatus, Failure, Plan};
 use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Admin;
+use crate::clinic_time::{self, ClinicZone};
 use crate::config::Config;
 use crate::db::Db;
 use crate::error::{ApiError, FieldErrors};
@@ -35,28 +41,32 @@ pub struct BackupInfo {
     /// Bytes.
     pub size: u64,
     /// When the file was written (UTC).
-    #[schema(format = DateTime)]
+    #[schema(format = DateTime, example = "2026-12-02T01:00:00Z")]
     pub created_at: String,
+    /// The same moment on the clinic's clock, with its offset.
+    #[schema(format = DateTime, example = "2026-12-02T02:00:00+01:00")]
+    pub created_local: String,
     /// It still matches its `.sha256` file.
     pub verified: bool,
+    /// Encrypted with the backup passphrase (`.sqlite3.age`).
+    pub encrypted: bool,
 }
 
 impl BackupInfo {
-    fn of(path: &Path) -> Option<Self> {
+    fn of(path: &Path, zone: &TimeZone) -> Option<Self> {
         let metadata = std::fs::metadata(path).ok()?;
-        let modified = time::OffsetDateTime::from(metadata.modified().ok()?);
+        let modified = jiff::Timestamp::try_from(metadata.modified().ok()?).ok()?;
+        let modified = jiff::Timestamp::from_second(modified.as_second()).ok()?;
         let expected = std::fs::read_to_string(super::sidecar(path, "sha256")).unwrap_or_default();
         let verified = super::sha256_of(path)
             .is_ok_and(|actual| expected.split_whitespace().next() == Some(actual.as_str()));
         Some(Self {
             name: path.file_name()?.to_string_lossy().into_owned(),
             size: metadata.len(),
-            created_at: modified
-                .replace_nanosecond(0)
-                .ok()?
-                .format(&time::format_description::well_known::Rfc3339)
-                .ok()?,
+            created_at: clinic_time::stored(modified),
+            created_local: clinic_time::answered(modified, zone),
             verified,
+            encrypted: super::crypt::is_encrypted(path),
         })
     }
 }
@@ -64,10 +74,17 @@ impl BackupInfo {
 /// The schedule and its health.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BackupSchedule {
-    /// `HH:MM` local time, or `off`.
+    /// `HH:MM` on the clinic's clock, or `off` (the `backup_time` setting).
     pub backup_time: String,
-    /// How many backups the folder keeps (daily and manual together).
+    /// How many backups the folder keeps, daily and manual together (the
+    /// `backup_keep` setting).
     pub backup_keep: u32,
+    /// The clinic's time zone, which `backup_time` is read in.
+    pub time_zone: String,
+    /// When the scheduler will next back up, on the clinic's clock; `null`
+    /// when the schedule is off.
+    #[schema(format = DateTime, example = "2026-12-03T02:00:00+01:00")]
+    pub next_run: Option<String>,
     /// The most they may take together, in MiB.
     pub backup_max_total_mb: u64,
     pub backup_dir: String,
@@ -92,6 +109,7 @@ async fn list(
     page_size: Option<&str>,
     _admin: Admin,
     config: &State<Config>,
+    clinic_zone: &State<ClinicZone>,
 ) -> Result<Page<BackupInfo>, ApiError> {
     let mut errors = FieldErrors::new();
     let paging = http::checked(Paging::parse(page, page_size, &mut errors), errors)?;
@@ -101,8 +119,14 @@ async fn list(
     let offset = usize::try_from(paging.offset()).unwrap_or(usize::MAX);
     let limit = usize::try_from(paging.limit()).unwrap_or(usize::MAX);
     let wanted: Vec<PathBuf> = all.into_iter().skip(offset).take(limit).collect();
-    let items =
-        blocking(move || Ok(wanted.iter().filter_map(|p| BackupInfo::of(p)).collect())).await?;
+    let zone = clinic_zone.get();
+    let items = blocking(move || {
+        Ok(wanted
+            .iter()
+            .filter_map(|p| BackupInfo::of(p, &zone))
+            .collect())
+    })
+    .await?;
     Ok(Page {
         items,
         total,
@@ -148,12 +172,13 @@ async fn create(
 ) -> Result<Created<Json<BackupInfo>>, ApiError> {
     pace.claim()?;
     let config = config.inner().clone();
+    let plan = db.read(Plan::load).await?;
     let outcome = blocking(move || {
         let (path, _) = super::create(&config, None)?;
-        let info = BackupInfo::of(&path)
+        let info = BackupInfo::of(&path, &plan.zone)
             .ok_or_else(|| anyhow::anyhow!("the new backup cannot be read"))?;
         // Manual backups count towards the retention as daily ones do.
-        super::schedule::prune(&config)?;
+        super::schedule::prune(&config, plan.keep)?;
         Ok(info)
     })
     .await;
@@ -178,15 +203,22 @@ async fn create(
 async fn status(
     _admin: Admin,
     config: &State<Config>,
+    db: &State<Db>,
     status: &State<Arc<BackupStatus>>,
 ) -> Result<Json<BackupSchedule>, ApiError> {
     let config = config.inner().clone();
     let last_failure = status.last_failure();
+    let plan = db.read(Plan::load).await?;
+    let next_run = status
+        .next_run()
+        .map(|at| clinic_time::answered(at, &plan.zone));
     blocking(move || {
         Ok(Json(BackupSchedule {
-            newest: super::newest(&config).and_then(|p| BackupInfo::of(&p)),
-            backup_time: config.backup_time.clone(),
-            backup_keep: config.backup_keep,
+            newest: super::newest(&config).and_then(|p| BackupInfo::of(&p, &plan.zone)),
+            time_zone: plan.zone.iana_name().unwrap_or("UTC").to_owned(),
+            next_run,
+            backup_time: plan.time,
+            backup_keep: plan.keep,
             backup_max_total_mb: config.backup_max_total_mb,
             backup_dir: config.backup_dir().display().to_string(),
             last_failure,

@@ -32,6 +32,7 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
         "../../migrations/0013_mappings_end_with_their_doctor.sql"
     )),
     M::up(include_str!("../../migrations/0014_duplicate_patients.sql")),
+    M::up(include_str!("../../migrations/0015_backup_schedule.sql")),
 ];
 
 /// Start-up work on one plain connection, so a problem is reported at once

@@ -169,10 +169,8 @@ pub fn stop() -> anyhow::Result<()> {
 
 /// What the unit's `ExecStart` runs: the server, without console niceties.
 pub fn run(overrides: &Overrides) -> anyhow::Result<()> {
-    let local_offset = time::UtcOffset::current_local_offset().ok();
     crate::telemetry::init(crate::telemetry::DEFAULT_FILTER);
     let mut config = Config::load(overrides)?;
-    config.local_offset = local_offset;
     config.console = Console::Service;
     crate::server::run(config, |_| {})
 }

@@ -229,7 +229,6 @@ fn run_service(mut overrides: Overrides) -> anyhow::Result<()> {
     overrides.data_dir = Some(data_dir.clone());
     let result = open_log(&data_dir).and_then(|()| {
         let mut config = Config::load(&overrides)?;
-        config.local_offset = time::UtcOffset::current_local_offset().ok();
         config.handle_signals = false;
         config.console = Console::Service;
         let shutdown = Arc::clone(&shutdown);

@@ -272,7 +272,7 @@ fn the_daily_job_keeps_the_newest_backups_and_never_prunes_upgrade_backups() {
 
     // Act
     for _ in 0..4 {
-        backup::schedule::back_up_now(&config).expect("daily backup");
+        backup::schedule::back_up_now(&config, config.backup_keep).expect("daily backup");
     }
 
     // Assert
