@@ -36,6 +36,7 @@ pub mod health;
 pub mod mappings;
 pub mod merge;
 pub mod patients;
+pub mod record_names;
 pub mod schedule;
 pub mod settings;
 pub mod setup;

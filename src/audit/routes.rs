@@ -33,6 +33,10 @@ struct AuditQuery<'r> {
     entity_id: Option<&'r str>,
     #[param(schema_with = action_schema)]
     action: Option<&'r str>,
+    /// Leave out one action: `exclude_action=search` hides the searches,
+    /// which are most of a working day's trail.
+    #[param(schema_with = action_schema)]
+    exclude_action: Option<&'r str>,
     // `from` and `to`: described by `time_bound_schema` (a `schema_with`
     // parameter loses its doc comment).
     #[param(schema_with = time_bound_schema)]
@@ -95,13 +99,15 @@ impl AuditQuery<'_> {
             "patient, doctor, mapping, user, setting, backup, audit",
         )
         .and_then(Entity::parse);
-        let action = self.action.map(str::trim).and_then(|raw| {
-            let parsed = Action::parse(raw);
+        let mut action = |name: &str, raw: Option<&str>| {
+            let parsed = Action::parse(raw?.trim());
             if parsed.is_none() {
-                push(&mut errors, "action", "Is not an audited action.");
+                push(&mut errors, name, "Is not an audited action.");
             }
             parsed
-        });
+        };
+        let exclude_action = action("exclude_action", self.exclude_action);
+        let action = action("action", self.action);
         let from = self.from.and_then(|raw| {
             let bound = time_bound(raw, false);
             if bound.is_none() {
@@ -122,6 +128,7 @@ impl AuditQuery<'_> {
             entity,
             entity_id,
             action,
+            exclude_action,
             from,
             until,
         };

@@ -62,6 +62,8 @@ pub struct AuditFilter {
     pub entity: Option<Entity>,
     pub entity_id: Option<i64>,
     pub action: Option<Action>,
+    /// An action left out (`search`, so the rest of the trail can be read).
+    pub exclude_action: Option<Action>,
     /// Inclusive lower bound, in the stored format.
     pub from: Option<String>,
     /// Exclusive upper bound, in the stored format.
@@ -88,6 +90,10 @@ impl AuditFilter {
         if let Some(action) = self.action {
             conditions.push("action = :action");
             values.push((":action", Box::new(action.as_str())));
+        }
+        if let Some(excluded) = self.exclude_action {
+            conditions.push("action <> :exclude_action");
+            values.push((":exclude_action", Box::new(excluded.as_str())));
         }
         if let Some(from) = &self.from {
             conditions.push("at >= :from");

@@ -84,6 +84,9 @@ const LAYERS: &[(&str, Layer)] = &[
     ("setup", Layer::Resources),
     // An endpoint like the resources', and it probes the settings table.
     ("health", Layer::Resources),
+    // Names for the audit screen: asks patients, doctors and users, which
+    // `audit` (below them) cannot.
+    ("record_names", Layer::Resources),
     ("server", Layer::Assembly),
     ("openapi", Layer::Assembly),
     ("cli", Layer::Assembly),

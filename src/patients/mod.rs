@@ -74,6 +74,17 @@ pub fn find_including_archived(
     sql::find_including_archived(conn, caller, id)
 }
 
+/// The full names of the patients among `ids` that `caller` may see
+/// (archived ones only for an admin), by id, in one query: how the audit
+/// trail's names are looked up without reading whole records.
+pub fn names(
+    conn: &rusqlite::Connection,
+    caller: &Caller,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, ApiError> {
+    sql::names(conn, caller, ids)
+}
+
 /// A field both records of a merge hold, with different values: the
 /// survivor's is kept; the other's stays readable in the archived record.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

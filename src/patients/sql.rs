@@ -53,6 +53,39 @@ pub fn find_live_many(conn: &Connection, ids: &[i64]) -> Result<Vec<Patient>, Ap
     Ok(patients)
 }
 
+/// The full names of the patients among `ids` that `caller` may see, with
+/// archived ones only for an admin (who alone can list them), in one query.
+pub fn names(
+    conn: &Connection,
+    caller: &Caller,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, ApiError> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let ids = serde_json::to_string(ids).map_err(anyhow::Error::from)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, first_name, last_name FROM patients
+          WHERE id IN (SELECT value FROM json_each(?1))
+            AND (?2 OR created_by = ?3) AND (?4 OR deleted_at IS NULL)",
+    )?;
+    let admin = caller.role == crate::auth::Role::Admin;
+    let names = stmt
+        .query_map(
+            params![ids, caller.sees_all_patients(), caller.id, admin],
+            |row| {
+                let first: String = row.get("first_name")?;
+                let last: Option<String> = row.get("last_name")?;
+                Ok((
+                    row.get("id")?,
+                    crate::validation::full_name(&first, last.as_deref()),
+                ))
+            },
+        )?
+        .collect::<Result<_, _>>()?;
+    Ok(names)
+}
+
 /// Indexes a row written by a release before duplicate detection and
 /// folded search: its blocking keys, and its search text as this release
 /// folds it. Not a change of the record: `updated_at` stays.

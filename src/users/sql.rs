@@ -120,6 +120,26 @@ pub fn find(conn: &Connection, id: i64) -> Result<Option<User>, ApiError> {
     Ok(stmt.query_row([id], User::from_row).optional()?)
 }
 
+/// What a person is called among `ids` (the name, else the username,
+/// else the email), by id, in one query; deactivated accounts included.
+pub fn names(
+    conn: &Connection,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, String>, ApiError> {
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let ids = serde_json::to_string(ids).map_err(anyhow::Error::from)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, coalesce(nullif(name, ''), nullif(username, ''), email) AS shown FROM users
+          WHERE id IN (SELECT value FROM json_each(?1))",
+    )?;
+    let names = stmt
+        .query_map([ids], |row| Ok((row.get("id")?, row.get("shown")?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(names)
+}
+
 /// Whether any active admin exists (first-run setup is offered until one does).
 pub fn admin_exists(conn: &Connection) -> Result<bool, ApiError> {
     let mut stmt = conn.prepare_cached(

@@ -3,7 +3,9 @@
 
 mod appointments;
 mod audit;
+mod audit_names;
 mod auth;
+mod backup_schedule;
 mod backups;
 mod browser;
 mod concurrency;
