@@ -25,6 +25,7 @@ import usersView from "./views/users.js";
 import settingsView from "./views/settings.js";
 import accountView from "./views/account.js";
 import auditView from "./views/audit.js";
+import backupsView from "./views/backups.js";
 import passwordRequiredView from "./views/password-required.js";
 import todayView from "./views/today.js";
 import daySheet from "./views/day-sheet.js";
@@ -73,6 +74,7 @@ router.define([
   { path: "/settings", view: settingsView, nav: "settings", roles: ADMIN },
   { path: "/account", view: accountView, nav: "account" },
   { path: "/audit", view: auditView, nav: "audit", roles: ADMIN },
+  { path: "/backups", view: backupsView, nav: "backups", roles: ADMIN },
   // The only screen while an admin-set temporary password is still in use.
   { path: "/password", view: passwordRequiredView, passwordChange: true },
 ]);
@@ -191,7 +193,7 @@ async function warnAboutBackups() {
     const status = await api.get("/api/admin/backups/status");
     // The first screen has been entered by now (its navigation cleared the alert area).
     if (isStale(status) && session.isAdmin()) {
-      showAlert("There is no good backup from the last 24 hours. See Settings → Backups.", "error");
+      showAlert("There is no good backup from the last 24 hours. See Backups.", "error");
     }
   } catch {
     // The Settings screen shows the details; a failed check must not block signing in.

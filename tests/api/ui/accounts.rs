@@ -385,7 +385,8 @@ async fn changing_the_password_needs_the_current_one_and_then_only_the_new_one_w
 }
 
 #[rocket::async_test]
-async fn an_admin_is_warned_until_there_is_a_recent_backup_and_can_make_one_from_settings() {
+async fn an_admin_is_warned_until_there_is_a_recent_backup_and_can_make_one_on_the_backups_screen()
+{
     // Arrange: a clinic that has never been backed up.
     let (app, admin, _staff) = spawn_clinic().await;
     let browser = Browser::start(&app).await;
@@ -393,14 +394,14 @@ async fn an_admin_is_warned_until_there_is_a_recent_backup_and_can_make_one_from
     // Act
     browser.sign_in(ADMIN_EMAIL, PASSWORD).await;
 
-    // Assert: warned at sign-in, and on Settings
+    // Assert: warned at sign-in, and on the Backups screen
     browser
         .wait_for_alert("no good backup from the last 24 hours")
         .await;
-    browser.nav("settings").await;
+    browser.nav("backups").await;
     browser.wait_for(r#"[data-role="backup-warning"]"#).await;
 
-    // Act: back up from Settings
+    // Act: back up from the Backups screen
     browser.act("backup-now").await;
 
     // Assert: written, the warning gone, and the backup is real

@@ -13,7 +13,7 @@ async fn audit_rows(browser: &Browser) -> Vec<[String; 3]> {
             "return [...document.querySelectorAll('{AUDIT_TABLE} tbody tr[data-id]')].map((r) => [
                r.querySelector('[data-col=action]').dataset.value,
                r.querySelector('[data-col=actor]').firstChild.textContent,
-               r.querySelector('[data-col=record]').textContent,
+               r.querySelector('[data-col=record]').firstChild.textContent,
              ]);"
         ))
         .await;

@@ -4,6 +4,12 @@
 // Unlike the other lists, the filters live in the address (/audit?entity=patient&entity_id=12)
 // so a view of the trail can be linked, e.g. from a patient's page. They are ids,
 // dates and action names: never a patient's name or any other record data.
+//
+// Searches are hidden by default ("Hide searches", sent as exclude_action=search):
+// every list, lookup and screen of the trail itself is one, and they bury the
+// changes and views. A filter rather than folding runs of searches into one row,
+// so paging, the count and the CSV export stay exact. The records' names come
+// from /api/audit/names when a page is shown; the trail stores only ids.
 
 import { h, debounce } from "../dom.js";
 import * as api from "../api.js";
@@ -42,23 +48,45 @@ function when(at) {
   return d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
-function record(e) {
+/** Which entity's names /api/audit/names answers, by the trail's entity name. */
+const NAMED = { patient: "patients", doctor: "doctors", user: "users" };
+
+function record(e, recordNames) {
   if (!e.entity) return DASH;
   const kind = labelOf(ENTITIES, e.entity);
   if (e.entity_id === null || e.entity_id === undefined) return kind;
   const href = e.entity === "patient" ? `/patients/${e.entity_id}` : e.entity === "doctor" ? `/doctors/${e.entity_id}` : null;
   const label = `${kind} #${e.entity_id}`;
-  return href ? h("a", { href }, label) : label;
+  const name = NAMED[e.entity] && recordNames[NAMED[e.entity]]?.[String(e.entity_id)];
+  return [href ? h("a", { href }, label) : label,
+    name ? h("span", { class: "cell-sub", dataset: { role: "record-name" } }, name) : null];
 }
 
-function row(e, names) {
+/** The names of the patients, doctors and accounts `items` point at (admins only; {} if the lookup fails). */
+async function lookUpNames(items, signal) {
+  const wanted = { patients: new Set(), doctors: new Set(), users: new Set() };
+  for (const e of items) {
+    if (NAMED[e.entity] && e.entity_id) wanted[NAMED[e.entity]].add(e.entity_id);
+  }
+  const query = {};
+  for (const [kind, ids] of Object.entries(wanted)) if (ids.size) query[kind] = [...ids].join(",");
+  if (!Object.keys(query).length) return {};
+  try {
+    return await api.get("/api/audit/names", { signal, query });
+  } catch (err) {
+    if (err && err.name === "AbortError") throw err;
+    return {};
+  }
+}
+
+function row(e, names, recordNames) {
   const actor = e.actor_id === null || e.actor_id === undefined ? DASH : names.get(e.actor_id) || `#${e.actor_id}`;
   return h("tr", { dataset: { id: e.id } },
     h("td", { class: "nowrap", dataset: { col: "time" } }, h("time", { datetime: e.at, title: e.at }, when(e.at))),
     h("td", { dataset: { col: "actor", value: e.actor_id ?? "" } }, actor,
       e.actor_role ? h("span", { class: "cell-sub" }, roleLabel(e.actor_role)) : null),
     h("td", { dataset: { col: "action", value: e.action } }, labelOf(ACTIONS, e.action)),
-    h("td", { class: "nowrap", dataset: { col: "record" } }, record(e)),
+    h("td", { class: "nowrap", dataset: { col: "record" } }, record(e, recordNames)),
     h("td", { dataset: { col: "outcome", value: e.outcome } },
       e.outcome === "success" ? badge("Success", "ok") : badge("Failure", "warn")),
     h("td", { class: "nowrap", dataset: { col: "client_ip" } }, text(e.client_ip)),
@@ -69,6 +97,7 @@ export default async function auditView(el, ctx) {
   setTitle("Audit trail");
   const state = { page: Math.max(1, Number(ctx.query.get("page")) || 1) };
   for (const k of KEYS) state[k] = (ctx.query.get(k) || "").trim();
+  state.searches = ctx.query.get("searches") === "shown";
 
   // Names for the "Who" column and the account filter; the trail itself holds only ids.
   let accounts = [];
@@ -89,6 +118,8 @@ export default async function auditView(el, ctx) {
     { name: "from", label: "From", type: "date" },
     { name: "to", label: "To", type: "date" },
   ].map((s) => ({ ...s, value: state[s.name] }));
+  specs.push({ name: "hide_searches", label: "Hide searches", type: "checkbox", value: !state.searches,
+    hint: "Lists and lookups, including opening this screen." });
 
   const clearBtn = h("button", { type: "button", class: "btn btn-quiet", dataset: { action: "clear-filters" } }, "Clear");
   const form = h("form", { class: "filters", role: "search", "aria-label": "Audit trail filters", dataset: { form: "audit-filter" } },
@@ -109,11 +140,15 @@ export default async function auditView(el, ctx) {
   const filters = () => {
     const q = {};
     for (const k of KEYS) if (state[k]) q[k] = state[k];
+    // Asking for searches by action shows them whatever the box says.
+    if (!state.searches && state.action !== "search") q.exclude_action = "search";
     return q;
   };
   // The address mirrors the filters (replaced, not pushed: Back leaves the screen).
   const syncAddress = () => {
-    const q = new URLSearchParams(filters());
+    const q = new URLSearchParams();
+    for (const k of KEYS) if (state[k]) q.set(k, state[k]);
+    if (state.searches) q.set("searches", "shown");
     if (state.page > 1) q.set("page", String(state.page));
     const s = q.toString();
     history.replaceState(null, "", "/audit" + (s ? "?" + s : ""));
@@ -121,6 +156,7 @@ export default async function auditView(el, ctx) {
 
   const read = () => {
     for (const k of KEYS) state[k] = form.elements.namedItem(k).value.trim();
+    state.searches = !form.elements.namedItem("hide_searches").checked;
   };
   const apply = () => { read(); state.page = 1; load(); };
   const typed = debounce(apply, 300);
@@ -129,6 +165,7 @@ export default async function auditView(el, ctx) {
   form.addEventListener("submit", (e) => { e.preventDefault(); typed.cancel(); apply(); });
   clearBtn.addEventListener("click", () => {
     for (const k of KEYS) form.elements.namedItem(k).value = "";
+    form.elements.namedItem("hide_searches").checked = true;
     typed.cancel();
     apply();
   });
@@ -166,7 +203,9 @@ export default async function auditView(el, ctx) {
         stateRow(table.tbody, table.cols, "empty", Object.keys(filters()).length ? "Nothing in the trail matches." : "The trail is empty.");
         table.table.dataset.state = "empty";
       } else {
-        table.tbody.replaceChildren(...items.map((e) => row(e, names)));
+        const recordNames = await lookUpNames(items, ctx.signal);
+        if (mine !== seq) return;
+        table.tbody.replaceChildren(...items.map((e) => row(e, names, recordNames)));
         table.table.dataset.state = "ready";
       }
       pagerBox.replaceChildren(pager({

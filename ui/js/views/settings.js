@@ -1,11 +1,10 @@
 // Clinic settings (admin): self-registration open/closed, the clinic's
-// name, and the state of the backups.
+// name and time zone. The backup schedule is on the Backups screen.
 
 import { h } from "../dom.js";
 import * as api from "../api.js";
 import { field, values, onSubmit, submitButton } from "../forms.js";
 import { pageHeader, setTitle, showAlert } from "../ui.js";
-import { backupSection } from "./backups.js";
 
 const SPECS = [
   { name: "clinic_name", label: "Clinic name", autocomplete: "organization" },
@@ -36,5 +35,6 @@ export default async function settingsView(el, ctx) {
     await api.patch("/api/settings/", body);
     showAlert("Settings saved. They apply at once.", "success");
   });
-  el.append(pageHeader("Settings"), form, backupSection(ctx.signal));
+  el.append(pageHeader("Settings"), form,
+    h("p", { class: "muted" }, "Backups and their schedule: see ", h("a", { href: "/backups" }, "Backups"), "."));
 }
