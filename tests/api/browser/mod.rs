@@ -454,6 +454,15 @@ impl Browser {
     /// The file system cannot be watched from the page, so this polls the folder
     /// (every 50 ms, like `wait_until` polls the page) until a finished file is there.
     pub async fn wait_for_download(&self) -> (String, String) {
+        let (name, bytes) = self.wait_for_download_bytes().await;
+        match String::from_utf8(bytes) {
+            Ok(text) => (name, text),
+            Err(_) => self.fail(&format!("the download {name} is not text")).await,
+        }
+    }
+
+    /// Like `wait_for_download`, for a file that is not text (a backup).
+    pub async fn wait_for_download_bytes(&self) -> (String, Vec<u8>) {
         let mut tick = rocket::tokio::time::interval(Duration::from_millis(50));
         let found = rocket::tokio::time::timeout(PATIENCE, async {
             loop {
@@ -511,7 +520,7 @@ impl Browser {
 
 /// The first download in `folder` that Chromium has finished (no `.crdownload`
 /// part file left), with its text.
-fn finished_download(folder: &Path) -> Option<(String, String)> {
+fn finished_download(folder: &Path) -> Option<(String, Vec<u8>)> {
     let names: Vec<String> = std::fs::read_dir(folder)
         .ok()?
         .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
@@ -524,8 +533,8 @@ fn finished_download(folder: &Path) -> Option<(String, String)> {
         return None;
     }
     let name = names.into_iter().next()?;
-    let text = std::fs::read_to_string(folder.join(&name)).ok()?;
-    Some((name, text))
+    let bytes = std::fs::read(folder.join(&name)).ok()?;
+    Some((name, bytes))
 }
 
 /// `target/ui-screenshots` (under `CARGO_TARGET_DIR` when that is set).

@@ -170,3 +170,52 @@ async fn staff_see_no_audit_link_and_the_audit_screen_is_not_allowed() {
         .assert_absent(AUDIT_TABLE, "no trail for staff")
         .await;
 }
+
+#[rocket::async_test]
+async fn the_trail_names_its_records_for_an_admin_and_hides_searches_until_asked() {
+    // Arrange: staff adds a patient; the admin searches the patients twice.
+    let (app, admin, staff) = spawn_clinic().await;
+    let id = add_patient(&app, &staff.access, &patient("Grace")).await;
+    for term in ["gr", "grace"] {
+        let search = format!("/api/patients/?search={term}");
+        ok(app.get(&search, &admin.access).await).await;
+    }
+    let browser = Browser::start(&app).await;
+    browser.sign_in(ADMIN_EMAIL, PASSWORD).await;
+
+    // Act
+    browser.nav("audit").await;
+
+    // Assert: no searches by default; the patient's row carries the name
+    assert_eq!(browser.wait_for_list("audit").await, "ready");
+    let rows = audit_rows(&browser).await;
+    assert!(rows.iter().all(|r| r[0] != "search"), "{rows:?}");
+    let hidden = r#"input[name="hide_searches"]"#;
+    let checked = browser
+        .js(&format!(
+            "return document.querySelector('{hidden}').checked;"
+        ))
+        .await;
+    assert_eq!(checked, true, "Hide searches is on by default");
+    let named = format!(
+        r#"{AUDIT_TABLE} tr[data-id] td[data-col="record"]:has(a[href="/patients/{id}"]) [data-role="record-name"]"#
+    );
+    browser.wait_for_in(&named, "Grace Lovelace").await;
+    browser.screenshot("audit-names").await;
+
+    // Act: show the searches
+    browser.click(hidden).await;
+
+    // Assert: they are back, and the address says so
+    let searches = format!(
+        "return [...document.querySelectorAll('{AUDIT_TABLE} tbody tr[data-id] [data-col=action]')]
+           .some((c) => c.dataset.value === 'search');"
+    );
+    browser.wait_until(&searches, "search entries").await;
+    let search = browser.js("return location.search;").await;
+    assert_eq!(search, "?searches=shown");
+    browser.reload().await;
+    browser
+        .wait_until(&searches, "search entries after a reload")
+        .await;
+}

@@ -7,6 +7,7 @@
 mod accounts;
 mod appointments;
 mod audit;
+mod backups;
 mod desk;
 mod duplicates;
 mod flows;
