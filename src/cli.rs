@@ -243,7 +243,13 @@ fn check(overrides: &Overrides) -> anyhow::Result<()> {
         database.display()
     );
     // Opening runs the start-up checks (quick_check, WAL) and any migration.
-    let report = Db::open(&config, |from| backup::before_upgrade(&config, from))?.report()?;
+    let db = Db::open(&config, |from| backup::before_upgrade(&config, from))?;
+    let report = db.report()?;
+    // The schedule in the database, which the running server follows (the
+    // config file's backup_time/backup_keep only start a new database).
+    let plan = db
+        .read_now(backup::schedule::Plan::load)
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     println!("database:        {}", database.display());
     println!("SQLite version:  {}", report.sqlite_version);
     println!("journal mode:    {}", report.journal_mode);
@@ -257,6 +263,14 @@ fn check(overrides: &Overrides) -> anyhow::Result<()> {
     match backup::newest(&config) {
         Some(path) => println!("newest backup:   {}", path.display()),
         None => println!("newest backup:   none in {}", config.backup_dir().display()),
+    }
+    match plan.time.as_str() {
+        "off" => println!("backup schedule: off (keeping {})", plan.keep),
+        at => println!(
+            "backup schedule: daily at {at} {}, keeping {}",
+            plan.zone.iana_name().unwrap_or("UTC"),
+            plan.keep
+        ),
     }
     anyhow::ensure!(
         report.integrity == "ok",
