@@ -246,10 +246,10 @@ fn check(overrides: &Overrides) -> anyhow::Result<()> {
     let db = Db::open(&config, |from| backup::before_upgrade(&config, from))?;
     let report = db.report()?;
     // The schedule in the database, which the running server follows (the
-    // config file's backup_time/backup_keep only start a new database).
-    let plan = db
-        .read_now(backup::schedule::Plan::load)
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    // config file's backup_time/backup_keep only start a new database). A
+    // database the server has not started on yet (`admin create` alone) has
+    // no settings: the config file's values become them at the first start.
+    let plan = db.read_now(backup::schedule::Plan::load).ok();
     println!("database:        {}", database.display());
     println!("SQLite version:  {}", report.sqlite_version);
     println!("journal mode:    {}", report.journal_mode);
@@ -264,12 +264,19 @@ fn check(overrides: &Overrides) -> anyhow::Result<()> {
         Some(path) => println!("newest backup:   {}", path.display()),
         None => println!("newest backup:   none in {}", config.backup_dir().display()),
     }
-    match plan.time.as_str() {
-        "off" => println!("backup schedule: off (keeping {})", plan.keep),
-        at => println!(
-            "backup schedule: daily at {at} {}, keeping {}",
+    match plan {
+        Some(plan) if plan.time == "off" => {
+            println!("backup schedule: off (keeping {})", plan.keep);
+        }
+        Some(plan) => println!(
+            "backup schedule: daily at {} {}, keeping {}",
+            plan.time,
             plan.zone.iana_name().unwrap_or("UTC"),
             plan.keep
+        ),
+        None => println!(
+            "backup schedule: {} keeping {} from the configuration, set at the first start",
+            config.backup_time, config.backup_keep
         ),
     }
     anyhow::ensure!(

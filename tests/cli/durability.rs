@@ -141,6 +141,7 @@ fn check_reports_the_database_settings_and_integrity() {
         "synchronous:     FULL",
         "foreign keys:    on",
         "integrity:       ok",
+        "backup schedule: 02:00 keeping 7 from the configuration, set at the first start",
     ] {
         assert!(
             report.stdout.contains(expected),
