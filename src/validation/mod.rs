@@ -98,27 +98,33 @@ impl<'a> Fields<'a> {
                     self.error(
                         name,
                         if multiline {
-                            "May not contain control characters."
+                            "Remove the control characters (such as pasted formatting codes); line breaks and tabs are fine here."
                         } else {
-                            "May not contain line breaks or other control characters."
+                            "Keep this to one line: remove the line breaks (and any pasted formatting codes)."
                         },
                     );
                     None
                 } else if trimmed.chars().any(is_bidi_control) {
                     self.error(
                         name,
-                        "May not contain bidirectional text controls (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C): they make text display as something it is not.",
+                        "Retype this text: it holds invisible text-direction characters (often pasted in with it, U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C) that make it display as something it is not.",
                     );
                     None
                 } else if trimmed.chars().count() > max {
-                    self.error(name, format!("Must be at most {max} characters."));
+                    self.error(
+                        name,
+                        format!(
+                            "Shorten this to {max} characters or fewer (it has {}).",
+                            trimmed.chars().count()
+                        ),
+                    );
                     None
                 } else {
                     Some(Some(trimmed.to_owned()))
                 }
             }
             _ => {
-                self.error(name, "Must be a string.");
+                self.error(name, "Enter this as text (in quotes).");
                 None
             }
         }
@@ -131,12 +137,12 @@ impl<'a> Fields<'a> {
         match given {
             Some(Some(value)) => Some(value),
             Some(None) => {
-                self.error(name, "This field may not be blank.");
+                self.error(name, "Fill this in: it cannot be left empty.");
                 None
             }
             None => {
                 if required && !self.has(names) {
-                    self.error(name, "This field is required.");
+                    self.error(name, "Fill this in: it is needed.");
                 }
                 None
             }
@@ -170,7 +176,7 @@ impl<'a> Fields<'a> {
         match number {
             Some(n) if (min..=max).contains(&n) => Some(Some(n)),
             _ => {
-                self.error(name, format!("Must be a whole number from {min} to {max}."));
+                self.error(name, format!("Enter a whole number from {min} to {max}, like {}.", example_number(name, min, max)));
                 None
             }
         }
@@ -184,7 +190,7 @@ impl<'a> Fields<'a> {
             other => match parse_bool(&scalar_text(other)) {
                 Some(b) => Some(b),
                 None => {
-                    self.error(name, "Must be true or false.");
+                    self.error(name, "Choose yes or no (true or false).");
                     None
                 }
             },
@@ -206,7 +212,7 @@ impl<'a> Fields<'a> {
             Some(text) => match normalise(&text) {
                 Some(value) => Some(Some(value)),
                 None => {
-                    self.error(name, format!("Must be one of {allowed}."));
+                    self.error(name, format!("Choose one of: {allowed}."));
                     None
                 }
             },
@@ -221,7 +227,7 @@ impl<'a> Fields<'a> {
             Some(phone) if !is_phone(&phone) => {
                 self.error(
                     name,
-                    "Must be 7–20 characters: digits, spaces, '-', '(', ')' and an optional leading '+', with at least 7 digits.",
+                    "Enter a phone number like +49 30 1234567: at least 7 digits, with spaces, dashes or brackets if you like, and + only at the start (20 characters at most).",
                 );
                 None
             }
@@ -234,7 +240,7 @@ impl<'a> Fields<'a> {
         let text = self.text(&[name], 254)?;
         match text {
             Some(email) if !is_email(&email) => {
-                self.error(name, "Must be a valid email address.");
+                self.error(name, "Enter an email address like name@example.com.");
                 None
             }
             other => Some(other.map(|e| e.to_lowercase())),
@@ -249,7 +255,7 @@ impl<'a> Fields<'a> {
             Some(text) => match parse_date(&text) {
                 Some(date) => Some(Some(date)),
                 None => {
-                    self.error(name, "Must be a date as YYYY-MM-DD.");
+                    self.error(name, "Enter a real calendar date as year-month-day, like 1984-07-12.");
                     None
                 }
             },
@@ -282,16 +288,16 @@ impl<'a> Fields<'a> {
             Ok(at) if (FIRST_YEAR..=LAST_YEAR).contains(&at.to_zoned_datetime(zone.clone()).year()) => {
                 return Some(Some(at));
             }
-            Ok(_) => format!("Must be between the years {FIRST_YEAR} and {LAST_YEAR}."),
+            Ok(_) => format!("Enter a date between the years {FIRST_YEAR} and {LAST_YEAR}: check the year for a typo."),
             Err(LocalTimeError::Skipped) => format!(
                 "This local time does not exist in {}: the clocks skip it (a daylight saving change).",
                 zone.iana_name().unwrap_or("the clinic's time zone")
             ),
             Err(LocalTimeError::Malformed) if day == DayEnd::Neither => {
-                "Must be a date and time, such as 2027-03-29T09:00 (clinic time) or 2027-03-29T07:00:00Z.".to_owned()
+                "Enter a date and time like 2027-03-29T09:00 (clinic time) or 2027-03-29T07:00:00Z.".to_owned()
             }
             Err(LocalTimeError::Malformed) => {
-                "Must be a date (2027-03-29) or a date and time (2027-03-29T09:00).".to_owned()
+                "Enter a date like 2027-03-29, or a date and time like 2027-03-29T09:00.".to_owned()
             }
         };
         self.error(name, message);
@@ -311,7 +317,7 @@ impl<'a> Fields<'a> {
                 if too_long(&first_part) || last_part.as_deref().is_some_and(too_long) {
                     self.error(
                         "name",
-                        format!("The first and last name may be at most {MAX} characters each."),
+                        format!("Shorten the name: the first and the last name may have {MAX} characters each."),
                     );
                 } else {
                     (*first, *last) = (first_part, last_part);
@@ -344,7 +350,7 @@ impl<'a> Fields<'a> {
             _ => {
                 self.error(
                     name,
-                    "Must be an amount from 0 to 1000000 with at most two decimals.",
+                    "Enter an amount from 0 to 1000000 with at most two decimals, like 80 or 80.50.",
                 );
                 None
             }
@@ -359,6 +365,16 @@ impl<'a> Fields<'a> {
             Err(ApiError::Validation(self.errors))
         }
     }
+}
+
+/// A number inside `min..=max` to show in a message, so the example is
+/// always one the rule accepts: an age of 42 reads better than 0.
+fn example_number(name: &str, min: i64, max: i64) -> i64 {
+    let wanted = match name {
+        "age" => 42,
+        _ => min.saturating_add(max) / 2,
+    };
+    wanted.clamp(min, max)
 }
 
 /// Control characters, but line breaks and tabs where text may be
