@@ -1,4 +1,6 @@
-//! Clinic-wide settings: `/api/settings` (admin only).
+//! Clinic-wide settings: `/api/settings` (admin only), and the few every
+//! signed-in account needs to show the clinic's pages (its name, how dates
+//! are written) at `/api/settings/clinic`.
 //!
 //! Stored in the database (one row), so a change takes effect at once and
 //! survives restarts; `CLINICDESK_REGISTRATION` / the config file only set the
@@ -10,7 +12,7 @@ use rocket::{get, patch, routes, Route, State};
 use serde::Serialize;
 
 use crate::audit::{self, Action, Entity, Event};
-use crate::auth::Admin;
+use crate::auth::{Admin, Caller};
 use crate::clinic_time::{self, ClinicZone};
 use crate::db::Db;
 use crate::error::ApiError;
@@ -18,7 +20,7 @@ use crate::http::JsonBody;
 use crate::validation::Fields;
 
 pub fn routes() -> Vec<Route> {
-    audit::denied::about(Entity::Setting, routes![read, update])
+    audit::denied::about(Entity::Setting, routes![read, update, read_clinic])
 }
 
 /// The settings as the API shows them.
@@ -35,6 +37,40 @@ pub struct Settings {
     /// duplicates; see the README for the score.
     #[schema(minimum = 30, maximum = 100)]
     pub duplicate_threshold: i64,
+    /// How the browser UI types and shows dates: `browser` (the signed-in
+    /// computer's language decides the order) or a fixed pattern. The API
+    /// always speaks `YYYY-MM-DD`.
+    #[schema(schema_with = date_format_schema)]
+    pub date_format: String,
+}
+
+/// What every signed-in account may read: the clinic's name for the page
+/// header and printouts, and the date format the forms use.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClinicSettings {
+    pub clinic_name: Option<String>,
+    #[schema(schema_with = date_format_schema)]
+    pub date_format: String,
+}
+
+/// The date formats a clinic may choose; `browser` leaves it to each computer.
+pub const DATE_FORMATS: [&str; 5] = [
+    "browser",
+    "YYYY-MM-DD",
+    "DD.MM.YYYY",
+    "DD/MM/YYYY",
+    "MM/DD/YYYY",
+];
+
+/// One of `DATE_FORMATS`.
+pub fn date_format_schema() -> utoipa::openapi::Object {
+    crate::validation::one_of_schema(&DATE_FORMATS, false)
+}
+
+fn normalise_date_format(value: &str) -> Option<&'static str> {
+    DATE_FORMATS
+        .into_iter()
+        .find(|format| format.eq_ignore_ascii_case(value.trim()))
 }
 
 /// `open` or `closed`.
@@ -46,6 +82,17 @@ pub fn registration_schema() -> utoipa::openapi::Object {
 #[get("/settings")]
 async fn read(_admin: Admin, db: &State<Db>) -> Result<Json<Settings>, ApiError> {
     Ok(Json(db.read(sql::load).await?))
+}
+
+/// Not audited, like `read`: a name and a date pattern are no one's record.
+#[utoipa::path(tag = "settings", responses((status = 200, description = "Any signed-in account: the clinic's name and date format, which every screen shows", body = ClinicSettings)), security(("bearer" = [])))]
+#[get("/settings/clinic")]
+async fn read_clinic(_caller: Caller, db: &State<Db>) -> Result<Json<ClinicSettings>, ApiError> {
+    let settings = db.read(sql::load).await?;
+    Ok(Json(ClinicSettings {
+        clinic_name: settings.clinic_name,
+        date_format: settings.date_format,
+    }))
 }
 
 #[utoipa::path(tag = "settings", request_body = schema::SettingsChangeRequest, responses((status = 200, description = "The settings, changed (admin); in effect at once", body = Settings)), security(("bearer" = [])))]
@@ -72,6 +119,12 @@ async fn update(
     let time_zone = fields.require(&["time_zone"], time_zone, false);
     let threshold = fields.integer(&["duplicate_threshold"], 30, 100);
     let threshold = fields.require(&["duplicate_threshold"], threshold, false);
+    let date_format = fields.choice(
+        &["date_format"],
+        normalise_date_format,
+        &DATE_FORMATS.join(", "),
+    );
+    let date_format = fields.require(&["date_format"], date_format, false);
     let zone = match time_zone
         .as_deref()
         .map(|name| (name, clinic_time::zone(name)))
@@ -79,7 +132,7 @@ async fn update(
         Some((_, None)) => {
             fields.error(
                 "time_zone",
-                "Must be an IANA time zone name, such as Europe/Berlin or Asia/Kolkata.",
+                "Enter the time zone by its IANA name, like Europe/Berlin or Asia/Kolkata.",
             );
             None
         }
@@ -97,6 +150,7 @@ async fn update(
                 clinic_name,
                 time_zone.as_deref(),
                 threshold,
+                date_format,
             )?;
             let settings = sql::load(tx)?;
             let changed = audit::changed_fields(&before, &settings);
@@ -143,7 +197,7 @@ pub mod sql {
     pub fn load(conn: &Connection) -> Result<Settings, ApiError> {
         let mut stmt = conn.prepare_cached(
             "SELECT registration, clinic_name, coalesce(time_zone, 'UTC') AS time_zone,
-                    duplicate_threshold
+                    duplicate_threshold, date_format
                FROM settings WHERE id = 1",
         )?;
         Ok(stmt.query_row([], |row| {
@@ -152,6 +206,7 @@ pub mod sql {
                 clinic_name: row.get("clinic_name")?,
                 time_zone: row.get("time_zone")?,
                 duplicate_threshold: row.get("duplicate_threshold")?,
+                date_format: row.get("date_format")?,
             })
         })?)
     }
@@ -167,6 +222,7 @@ pub mod sql {
         clinic_name: Option<Option<String>>,
         time_zone: Option<&str>,
         duplicate_threshold: Option<i64>,
+        date_format: Option<&str>,
     ) -> Result<(), ApiError> {
         let keep_name = clinic_name.is_none();
         conn.execute(
@@ -175,6 +231,7 @@ pub mod sql {
                     clinic_name = CASE WHEN ?2 THEN clinic_name ELSE ?3 END,
                     time_zone = coalesce(?5, time_zone),
                     duplicate_threshold = coalesce(?6, duplicate_threshold),
+                    date_format = coalesce(?7, date_format),
                     updated_at = ?4
               WHERE id = 1",
             params![
@@ -183,7 +240,8 @@ pub mod sql {
                 clinic_name.flatten(),
                 db::now(),
                 time_zone,
-                duplicate_threshold
+                duplicate_threshold,
+                date_format
             ],
         )?;
         Ok(())
@@ -197,7 +255,7 @@ pub mod schema {
 
     use utoipa::ToSchema;
 
-    use super::registration_schema;
+    use super::{date_format_schema, registration_schema};
 
     /// `PATCH /api/settings/`.
     #[derive(ToSchema)]
@@ -213,5 +271,8 @@ pub mod schema {
         /// How alike two patient records must be to be suggested as duplicates.
         #[schema(nullable = false, minimum = 30, maximum = 100)]
         duplicate_threshold: Option<i64>,
+        /// How the browser UI types and shows dates.
+        #[schema(nullable = false, schema_with = date_format_schema)]
+        date_format: Option<String>,
     }
 }

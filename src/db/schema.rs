@@ -32,6 +32,7 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
         "../../migrations/0013_mappings_end_with_their_doctor.sql"
     )),
     M::up(include_str!("../../migrations/0014_duplicate_patients.sql")),
+    M::up(include_str!("../../migrations/0016_clinic_date_format.sql")),
 ];
 
 /// Start-up work on one plain connection, so a problem is reported at once
