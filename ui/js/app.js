@@ -11,6 +11,7 @@ import * as store from "./store.js";
 import { showFlash, flash, errorScreen, setTitle, closeDialogs, clearAlert, showAlert } from "./ui.js";
 import { roleLabel } from "./fmt.js";
 import { isInsecure } from "./insecure.js";
+import * as clinic from "./clinic.js";
 
 import loginView from "./views/login.js";
 import registerView from "./views/register.js";
@@ -129,6 +130,9 @@ async function render() {
   const next = found && found.route.passwordChange ? afterPassword || landing(user) : null;
   if (next) afterPassword = null;
 
+  // Dates on the screen follow the clinic's format, so it is known first.
+  if (user) await clinic.ready();
+  if (ctrl.signal.aborted) return;
   updateShell(found && found.route.nav);
   showFlash();
   const el = clear(viewEl());
@@ -200,6 +204,7 @@ async function warnAboutBackups() {
 
 session.onChange((user, reason) => {
   if (reason === "login" || reason === "restore") {
+    clinic.load();
     idle.start(() => session.logout("idle"));
     // Not in the first-run setup: a new clinic has no backup yet, and its
     // welcome message must not be replaced by a warning.
@@ -220,6 +225,7 @@ session.onChange((user, reason) => {
     clear(viewEl());
     clearAlert();
     store.resetAll();
+    clinic.reset();
     afterPassword = null;
     updateShell(null);
     const [msg, kind] = LOGOUT_MESSAGES[reason.slice(7)] || LOGOUT_MESSAGES.expired;

@@ -4,6 +4,7 @@
 //! chromedriver, also when the test panicked.
 
 mod driver;
+mod emulate;
 
 use std::path::{Path, PathBuf};
 use std::process::Child;

@@ -11,6 +11,7 @@ mod desk;
 mod duplicates;
 mod flows;
 mod sessions;
+mod summary;
 
 use fantoccini::key::Key;
 use serde_json::json;
