@@ -87,6 +87,8 @@ function updateShell(activeNav) {
   const user = session.currentUser();
   const bar = $(".topbar");
   bar.hidden = !user;
+  // A new screen folds the phone menu away again.
+  setMenu(false);
   // A temporary password unlocks nothing but choosing a new one (and signing out).
   $(".mainnav", bar).hidden = !!user?.must_change_password;
   for (const li of $$("[data-needs-role]", bar)) {
@@ -239,6 +241,13 @@ session.onChange((user, reason) => {
   }
 });
 
+/** Opens or folds the main menu (only folded on a narrow screen, see style.css). */
+function setMenu(open) {
+  $(".topbar").classList.toggle("menu-open", open);
+  $('[data-action="menu"]').setAttribute("aria-expanded", String(open));
+}
+
+$('[data-action="menu"]').addEventListener("click", () => setMenu(!$(".topbar").classList.contains("menu-open")));
 $('[data-action="logout"]').addEventListener("click", () => session.logout("manual"));
 // Any click is activity already; the button only has to hide the warning.
 $('[data-action="stay-signed-in"]').addEventListener("click", () => { $('[data-role="idle-warning"]').hidden = true; });
