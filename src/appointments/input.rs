@@ -88,7 +88,10 @@ fn minute_field(f: &mut Fields<'_>, name: &'static str, zone: &TimeZone) -> Opti
     let at = f.instant(name, zone, DayEnd::Neither);
     let at = f.require(&[name], at, false)?;
     if at.as_second().rem_euclid(60) != 0 || at.subsec_nanosecond() != 0 {
-        f.error(name, "Choose a time on a whole minute, like 09:15 (no seconds).");
+        f.error(
+            name,
+            "Choose a time on a whole minute, like 09:15 (no seconds).",
+        );
         return None;
     }
     Some(at)

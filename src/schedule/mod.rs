@@ -209,7 +209,10 @@ fn read_week(body: &Value) -> Result<Vec<WeeklyBlock>, ApiError> {
             let text = f.require(&[field], text, true)?;
             let parsed = parse_clock(&text);
             if parsed.is_none() {
-                f.error(field, "Enter a time on the 24-hour clock, like 09:00 or 17:30.");
+                f.error(
+                    field,
+                    "Enter a time on the 24-hour clock, like 09:00 or 17:30.",
+                );
             }
             parsed
         };
