@@ -64,7 +64,10 @@ async fn each_bad_patient_field_is_explained_with_an_example_under_its_unchanged
         let message = said(&refused, field);
         assert!(message.contains(words), "{field}: {message}");
         for jargon in ["Must be", "May not", "character class", "'('"] {
-            assert!(!message.contains(jargon), "{field} says {jargon:?}: {message}");
+            assert!(
+                !message.contains(jargon),
+                "{field} says {jargon:?}: {message}"
+            );
         }
     }
     let listed = ok(app.get("/api/patients/", &staff.access).await).await;

@@ -1,14 +1,14 @@
 //! Screens and media the browser is told to pretend: a phone's or a
-//! tablet's width, and paper. WebDriver has no command for either, so they
-//! go to Chromium's DevTools protocol through chromedriver's
-//! `POST /session/<id>/goog/cdp/execute`.
+//! tablet's width, and paper. The `WebDriver` protocol has no command for
+//! either, so they go to Chromium's `DevTools` protocol through
+//! chromedriver's `POST /session/<id>/goog/cdp/execute`.
 
 use serde_json::{json, Value};
 
 use super::Browser;
 
 impl Browser {
-    /// Runs the DevTools command `cmd` with `params`; fails the test when it is refused.
+    /// Runs the `DevTools` command `cmd` with `params`; fails the test when it is refused.
     pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
         let session = self.session.as_deref().expect("a WebDriver session id");
         let url = format!("{}/session/{session}/goog/cdp/execute", self.driver_url);

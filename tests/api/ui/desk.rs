@@ -293,7 +293,10 @@ async fn a_birth_date_is_typed_in_the_clinics_format_and_locks_the_age_while_it_
     );
     assert_eq!(browser.js(&placeholder).await, "DD.MM.YYYY");
     let form_text = browser.text(PATIENT_FORM).await;
-    assert!(form_text.contains("date of birth always wins"), "{form_text}");
+    assert!(
+        form_text.contains("date of birth always wins"),
+        "{form_text}"
+    );
 
     // Act: an age, then a date typed the other way round
     browser.fill_in(PATIENT_FORM, "first_name", "Ines").await;
@@ -319,7 +322,10 @@ async fn a_birth_date_is_typed_in_the_clinics_format_and_locks_the_age_while_it_
         .wait_for_in(&error, "Enter the date as DD.MM.YYYY, like 12.07.1984")
         .await;
     wait_for_focus_on(&browser, "date_of_birth").await;
-    assert_eq!(ok(app.get("/api/patients/", &staff.access).await).await, json!([]));
+    assert_eq!(
+        ok(app.get("/api/patients/", &staff.access).await).await,
+        json!([])
+    );
 
     // Act: typed as the clinic writes it
     browser.fill(&dob, "12.07.1984").await;

@@ -100,7 +100,10 @@ async fn at_390_px_the_patients_are_cards_with_every_value_visible_and_filters_a
     // Assert: the menu is one button until pressed
     let doctors_link = r#"a[data-nav="doctors"]"#;
     assert!(!shown(&browser, doctors_link).await, "the menu is folded");
-    assert!(shown(&browser, r#"[data-action="menu"]"#).await, "a menu button");
+    assert!(
+        shown(&browser, r#"[data-action="menu"]"#).await,
+        "a menu button"
+    );
 
     // Act
     browser.act("menu").await;
@@ -135,16 +138,22 @@ async fn at_768_px_the_patient_list_and_a_patient_page_fit_the_window() {
     assert_no_sideways_scroll(&browser, 768).await;
     assert_eq!(cells_off_screen(&browser, &line).await, json!([]));
     assert!(shown(&browser, &format!(r#"{FILTERS} [name="gender"]"#)).await);
-    assert!(shown(&browser, r#"a[data-nav="doctors"]"#).await, "the menu is open");
-    assert!(!shown(&browser, r#"[data-action="menu"]"#).await, "no menu button");
+    assert!(
+        shown(&browser, r#"a[data-nav="doctors"]"#).await,
+        "the menu is open"
+    );
+    assert!(
+        !shown(&browser, r#"[data-action="menu"]"#).await,
+        "no menu button"
+    );
     browser.screenshot("patients-768").await;
 
     // Act: the patient's page
-    browser.click(&format!(r#"{line} a[href="/patients/{id}"]"#)).await;
+    browser
+        .click(&format!(r#"{line} a[href="/patients/{id}"]"#))
+        .await;
 
     // Assert
-    browser
-        .wait_for(r#"[data-role="medical-first"]"#)
-        .await;
+    browser.wait_for(r#"[data-role="medical-first"]"#).await;
     assert_no_sideways_scroll(&browser, 768).await;
 }

@@ -18,7 +18,8 @@ async fn shown(browser: &Browser, selector: &str) -> bool {
 }
 
 /// A clinic with a name, and a patient with an allergy and no medication; its id.
-async fn named_clinic_with_allergic_patient() -> (crate::helpers::TestApp, crate::helpers::Account, String) {
+async fn named_clinic_with_allergic_patient(
+) -> (crate::helpers::TestApp, crate::helpers::Account, String) {
     let (app, admin, staff) = spawn_clinic().await;
     let name = json!({ "clinic_name": "Praxis am See" });
     ok(app.patch("/api/settings/", &admin.access, &name).await).await;
@@ -49,7 +50,11 @@ async fn allergies_and_medications_come_first_on_the_patient_page_and_an_allergy
          return !!(medical.compareDocumentPosition(details) & Node.DOCUMENT_POSITION_FOLLOWING);",
         MEDICAL = crate::browser::js_string(MEDICAL)
     );
-    assert_eq!(browser.js(&order).await, true, "allergies before the details");
+    assert_eq!(
+        browser.js(&order).await,
+        true,
+        "allergies before the details"
+    );
     let allergy = format!(r#"{MEDICAL} [data-field="allergies"]"#);
     browser
         .wait_for(&format!(r#"{allergy}[data-present="true"].present"#))
@@ -58,19 +63,29 @@ async fn allergies_and_medications_come_first_on_the_patient_page_and_an_allergy
     browser
         .wait_for(&format!(r#"{medication}[data-present="false"]"#))
         .await;
-    assert!(browser.text(&medication).await.contains("No medications recorded"));
+    assert!(browser
+        .text(&medication)
+        .await
+        .contains("No medications recorded"));
     let marked = format!(
         "const box = document.querySelector({});
          return getComputedStyle(box).borderTopColor !== getComputedStyle(document.querySelector({})).borderTopColor;",
         crate::browser::js_string(&allergy),
         crate::browser::js_string(&medication)
     );
-    assert_eq!(browser.js(&marked).await, true, "the allergy looks different");
+    assert_eq!(
+        browser.js(&marked).await,
+        true,
+        "the allergy looks different"
+    );
     // The clinic's name is in the header of every screen.
     let header_name = r#"header.topbar [data-role="clinic-name"]"#;
     browser.wait_for_in(header_name, "Praxis am See").await;
     assert!(browser.visible(header_name).await, "the name is shown");
-    assert!(!shown(&browser, PRINT_HEAD).await, "the print heading is for paper");
+    assert!(
+        !shown(&browser, PRINT_HEAD).await,
+        "the print heading is for paper"
+    );
     browser.screenshot("patient-allergies-first").await;
 }
 
@@ -100,7 +115,12 @@ async fn the_printed_summary_has_the_clinic_name_and_the_patient_without_navigat
     // Assert: the clinic's name, number, name and birth date head the page
     assert!(shown(&browser, PRINT_HEAD).await, "the print heading shows");
     let head = browser.text(PRINT_HEAD).await;
-    for words in ["Praxis am See", &format!("Patient #{id}"), "Ines Kraft", "born"] {
+    for words in [
+        "Praxis am See",
+        &format!("Patient #{id}"),
+        "Ines Kraft",
+        "born",
+    ] {
         assert!(head.contains(words), "{words:?} in the heading: {head}");
     }
     // Allergies first, then the contacts; no navigation, buttons or side panels.
@@ -117,7 +137,11 @@ async fn the_printed_summary_has_the_clinic_name_and_the_patient_without_navigat
          return medical < phone;",
         crate::browser::js_string(MEDICAL)
     );
-    assert_eq!(browser.js(&first).await, true, "allergies above the contacts");
+    assert_eq!(
+        browser.js(&first).await,
+        true,
+        "allergies above the contacts"
+    );
     for hidden in [
         "header.topbar",
         r#"[data-action="print-summary"]"#,
