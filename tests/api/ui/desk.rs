@@ -339,3 +339,42 @@ async fn a_birth_date_is_typed_in_the_clinics_format_and_locks_the_age_while_it_
     assert_eq!(saved[0]["date_of_birth"], "1984-07-12");
     assert!(saved[0]["age"].as_i64().is_some_and(|years| years >= 42));
 }
+
+#[rocket::async_test]
+async fn an_admin_names_the_clinic_and_picks_its_date_format_and_every_screen_follows_at_once() {
+    // Arrange
+    let (app, admin, staff) = spawn_clinic().await;
+    let born =
+        json!({ "first_name": "Maria", "last_name": "Garcia", "date_of_birth": "1961-04-09" });
+    let id = add_patient(&app, &staff.access, &born).await.to_string();
+    let browser = Browser::start(&app).await;
+    browser.sign_in(&admin.email, PASSWORD).await;
+    let settings = r#"form[data-form="settings"]"#;
+    browser.nav("settings").await;
+
+    // Act
+    browser
+        .fill_in(settings, "clinic_name", "Praxis am See")
+        .await;
+    browser
+        .select(&format!(r#"{settings} [name="date_format"]"#), "DD.MM.YYYY")
+        .await;
+    browser.submit(settings).await;
+
+    // Assert: the header names the clinic and the list writes dates day first, without signing in again
+    browser.wait_for_alert("Settings saved").await;
+    browser
+        .wait_for_in(
+            r#"header.topbar [data-role="clinic-name"]"#,
+            "Praxis am See",
+        )
+        .await;
+    browser.nav("patients").await;
+    let date = format!(r#"{} [data-field="date_of_birth"]"#, row("patients", &id));
+    browser.wait_for_in(&date, "09.04.1961").await;
+    let stored = ok(app.get("/api/settings/clinic", &staff.access).await).await;
+    assert_eq!(
+        stored,
+        json!({ "clinic_name": "Praxis am See", "date_format": "DD.MM.YYYY" })
+    );
+}
