@@ -206,7 +206,8 @@ async function warnAboutBackups() {
 
 session.onChange((user, reason) => {
   if (reason === "login" || reason === "restore") {
-    clinic.load();
+    // A temporary password unlocks nothing else: the clinic is read once it is replaced ("user").
+    if (!user.must_change_password) clinic.load();
     idle.start(() => session.logout("idle"));
     // Not in the first-run setup: a new clinic has no backup yet, and its
     // welcome message must not be replaced by a warning.
@@ -215,6 +216,8 @@ session.onChange((user, reason) => {
     const found = router.match(location.pathname);
     if (found && found.route.guestOnly) enterApp();
   } else if (reason === "user") {
+    // After a temporary password was replaced, the clinic is read for the first time.
+    if (user && !user.must_change_password && !clinic.loaded()) clinic.load();
     updateShell($("[data-nav][aria-current]")?.dataset.nav);
   } else if (reason === "password-required") {
     // The API refused a call until the temporary password is replaced.

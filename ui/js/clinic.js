@@ -9,6 +9,7 @@ import { setDateFormat } from "./fmt.js";
 
 let clinic = { clinic_name: null, date_format: "browser" };
 let loading = Promise.resolve();
+let known = false;  // read from the server since the last sign-out
 
 /** The clinic's name, or null when setup left it empty. */
 export function name() { return clinic.clinic_name || null; }
@@ -16,11 +17,14 @@ export function name() { return clinic.clinic_name || null; }
 /** Fetches the clinic's settings (after sign-in, or after an admin changed them). */
 export function load() {
   loading = api.get("/api/settings/clinic")
-    .then((got) => use(got))
+    .then((got) => { use(got); known = true; })
     // The screens work with the defaults; a failed read must not block them.
     .catch(() => {});
   return loading;
 }
+
+/** Whether the settings were read for this sign-in already. */
+export function loaded() { return known; }
 
 /** Resolves once the last `load` has finished, so screens format dates right at once. */
 export function ready() { return loading; }
@@ -37,4 +41,7 @@ export function use(got) {
 }
 
 /** Back to the defaults (signed out: nothing of the clinic stays on screen). */
-export function reset() { use({ clinic_name: null, date_format: "browser" }); }
+export function reset() {
+  known = false;
+  use({ clinic_name: null, date_format: "browser" });
+}
