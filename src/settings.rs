@@ -84,7 +84,8 @@ async fn read(_admin: Admin, db: &State<Db>) -> Result<Json<Settings>, ApiError>
     Ok(Json(db.read(sql::load).await?))
 }
 
-/// Not audited, like `read`: a name and a date pattern are no one's record.
+// Not audited, like `read`: a name and a date pattern are no one's record.
+/// The clinic's name and date format, which every signed-in account may read.
 #[utoipa::path(tag = "settings", responses((status = 200, description = "Any signed-in account: the clinic's name and date format, which every screen shows", body = ClinicSettings)), security(("bearer" = [])))]
 #[get("/settings/clinic")]
 async fn read_clinic(_caller: Caller, db: &State<Db>) -> Result<Json<ClinicSettings>, ApiError> {
