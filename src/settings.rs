@@ -1,4 +1,6 @@
-//! Clinic-wide settings: `/api/settings` (admin only).
+//! Clinic-wide settings: `/api/settings` (admin only), and the few every
+//! signed-in account needs to show the clinic's pages (its name, how dates
+//! are written) at `/api/settings/clinic`.
 //!
 //! Stored in the database (one row), so a change takes effect at once and
 //! survives restarts; `CLINICDESK_REGISTRATION` / the config file only set the
@@ -16,7 +18,7 @@ use rocket::{get, patch, routes, Route, State};
 use serde::Serialize;
 
 use crate::audit::{self, Action, Entity, Event};
-use crate::auth::Admin;
+use crate::auth::{Admin, Caller};
 use crate::clinic_time::{self, ClinicZone};
 use crate::db::Db;
 use crate::error::ApiError;
@@ -24,7 +26,7 @@ use crate::http::JsonBody;
 use crate::validation::Fields;
 
 pub fn routes() -> Vec<Route> {
-    audit::denied::about(Entity::Setting, routes![read, update])
+    audit::denied::about(Entity::Setting, routes![read, update, read_clinic])
 }
 
 /// The settings as the API shows them.
@@ -47,6 +49,11 @@ pub struct Settings {
     /// How many backups the backup folder keeps (daily and manual together).
     #[schema(minimum = 1, maximum = 365)]
     pub backup_keep: i64,
+    /// How the browser UI types and shows dates: `browser` (the signed-in
+    /// computer's language decides the order) or a fixed pattern. The API
+    /// always speaks `YYYY-MM-DD`.
+    #[schema(schema_with = date_format_schema)]
+    pub date_format: String,
 }
 
 /// Rings whenever the settings change; managed by Rocket. The backup
@@ -81,6 +88,35 @@ pub fn backup_time(text: &str) -> Option<String> {
     (hours < 24 && minutes < 60).then(|| format!("{hours:02}:{minutes:02}"))
 }
 
+/// What every signed-in account may read: the clinic's name for the page
+/// header and printouts, and the date format the forms use.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ClinicSettings {
+    pub clinic_name: Option<String>,
+    #[schema(schema_with = date_format_schema)]
+    pub date_format: String,
+}
+
+/// The date formats a clinic may choose; `browser` leaves it to each computer.
+pub const DATE_FORMATS: [&str; 5] = [
+    "browser",
+    "YYYY-MM-DD",
+    "DD.MM.YYYY",
+    "DD/MM/YYYY",
+    "MM/DD/YYYY",
+];
+
+/// One of `DATE_FORMATS`.
+pub fn date_format_schema() -> utoipa::openapi::Object {
+    crate::validation::one_of_schema(&DATE_FORMATS, false)
+}
+
+fn normalise_date_format(value: &str) -> Option<&'static str> {
+    DATE_FORMATS
+        .into_iter()
+        .find(|format| format.eq_ignore_ascii_case(value.trim()))
+}
+
 /// `open` or `closed`.
 pub fn registration_schema() -> utoipa::openapi::Object {
     crate::validation::one_of_schema(&["open", "closed"], false)
@@ -90,6 +126,18 @@ pub fn registration_schema() -> utoipa::openapi::Object {
 #[get("/settings")]
 async fn read(_admin: Admin, db: &State<Db>) -> Result<Json<Settings>, ApiError> {
     Ok(Json(db.read(sql::load).await?))
+}
+
+// Not audited, like `read`: a name and a date pattern are no one's record.
+/// The clinic's name and date format, which every signed-in account may read.
+#[utoipa::path(tag = "settings", responses((status = 200, description = "Any signed-in account: the clinic's name and date format, which every screen shows", body = ClinicSettings)), security(("bearer" = [])))]
+#[get("/settings/clinic")]
+async fn read_clinic(_caller: Caller, db: &State<Db>) -> Result<Json<ClinicSettings>, ApiError> {
+    let settings = db.read(sql::load).await?;
+    Ok(Json(ClinicSettings {
+        clinic_name: settings.clinic_name,
+        date_format: settings.date_format,
+    }))
 }
 
 #[utoipa::path(tag = "settings", request_body = schema::SettingsChangeRequest, responses((status = 200, description = "The settings, changed (admin); in effect at once", body = Settings)), security(("bearer" = [])))]
@@ -131,6 +179,12 @@ async fn update(
     });
     let keep = fields.integer(&["backup_keep"], 1, 365);
     let keep = fields.require(&["backup_keep"], keep, false);
+    let date_format = fields.choice(
+        &["date_format"],
+        normalise_date_format,
+        &DATE_FORMATS.join(", "),
+    );
+    let date_format = fields.require(&["date_format"], date_format, false);
     let zone = match time_zone
         .as_deref()
         .map(|name| (name, clinic_time::zone(name)))
@@ -138,7 +192,7 @@ async fn update(
         Some((_, None)) => {
             fields.error(
                 "time_zone",
-                "Must be an IANA time zone name, such as Europe/Berlin or Asia/Kolkata.",
+                "Enter the time zone by its IANA name, like Europe/Berlin or Asia/Kolkata.",
             );
             None
         }
@@ -159,6 +213,7 @@ async fn update(
                     duplicate_threshold: threshold,
                     backup_time: time.as_deref(),
                     backup_keep: keep,
+                    date_format,
                 },
             )?;
             let settings = sql::load(tx)?;
@@ -225,7 +280,7 @@ pub mod sql {
         let mut stmt = conn.prepare_cached(
             "SELECT registration, clinic_name, coalesce(time_zone, 'UTC') AS time_zone,
                     duplicate_threshold, coalesce(backup_time, 'off') AS backup_time,
-                    coalesce(backup_keep, 7) AS backup_keep
+                    coalesce(backup_keep, 7) AS backup_keep, date_format
                FROM settings WHERE id = 1",
         )?;
         Ok(stmt.query_row([], |row| {
@@ -236,6 +291,7 @@ pub mod sql {
                 duplicate_threshold: row.get("duplicate_threshold")?,
                 backup_time: row.get("backup_time")?,
                 backup_keep: row.get("backup_keep")?,
+                date_format: row.get("date_format")?,
             })
         })?)
     }
@@ -253,6 +309,7 @@ pub mod sql {
         pub duplicate_threshold: Option<i64>,
         pub backup_time: Option<&'a str>,
         pub backup_keep: Option<i64>,
+        pub date_format: Option<&'a str>,
     }
 
     pub(super) fn update(conn: &Connection, changes: &Update<'_>) -> Result<(), ApiError> {
@@ -264,6 +321,7 @@ pub mod sql {
                     duplicate_threshold = coalesce(?6, duplicate_threshold),
                     backup_time = coalesce(?7, backup_time),
                     backup_keep = coalesce(?8, backup_keep),
+                    date_format = coalesce(?9, date_format),
                     updated_at = ?4
               WHERE id = 1",
             params![
@@ -274,7 +332,8 @@ pub mod sql {
                 changes.time_zone,
                 changes.duplicate_threshold,
                 changes.backup_time,
-                changes.backup_keep
+                changes.backup_keep,
+                changes.date_format
             ],
         )?;
         Ok(())
@@ -288,7 +347,7 @@ pub mod schema {
 
     use utoipa::ToSchema;
 
-    use super::registration_schema;
+    use super::{date_format_schema, registration_schema};
 
     /// `PATCH /api/settings/`.
     #[derive(ToSchema)]
@@ -314,6 +373,9 @@ pub mod schema {
         /// How many backups to keep, 1–365.
         #[schema(nullable = false, minimum = 1, maximum = 365)]
         backup_keep: Option<i64>,
+        /// How the browser UI types and shows dates.
+        #[schema(nullable = false, schema_with = date_format_schema)]
+        date_format: Option<String>,
     }
 }
 

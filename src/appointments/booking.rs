@@ -133,7 +133,7 @@ fn check_free(
 
 fn span_of(start: Timestamp, length: Length, usual: i64) -> Result<Span, ApiError> {
     let end = input::end_of(start, length, usual)
-        .ok_or_else(|| ApiError::field("end", "Must be a time after the start."))?;
+        .ok_or_else(|| ApiError::field("end", "Choose an end after the start."))?;
     input::check_span(start, end).map_err(|message| ApiError::field("end", message))?;
     Ok(Span { start, end })
 }

@@ -88,7 +88,10 @@ fn minute_field(f: &mut Fields<'_>, name: &'static str, zone: &TimeZone) -> Opti
     let at = f.instant(name, zone, DayEnd::Neither);
     let at = f.require(&[name], at, false)?;
     if at.as_second().rem_euclid(60) != 0 || at.subsec_nanosecond() != 0 {
-        f.error(name, "Must be on a whole minute (no seconds).");
+        f.error(
+            name,
+            "Choose a time on a whole minute, like 09:15 (no seconds).",
+        );
         return None;
     }
     Some(at)
@@ -117,7 +120,7 @@ fn length_field(f: &mut Fields<'_>, start: Option<Timestamp>, zone: &TimeZone) -
 pub fn check_span(start: Timestamp, end: Timestamp) -> Result<(), &'static str> {
     let minutes = end.duration_since(start).as_mins();
     if end <= start {
-        Err("Must be after the start.")
+        Err("Choose an end after the start.")
     } else if !(MIN_MINUTES..=MAX_MINUTES).contains(&minutes) {
         Err("An appointment lasts from 5 minutes to 8 hours.")
     } else {
@@ -160,7 +163,7 @@ impl Booking {
         if start.is_none() && kind == Kind::Scheduled && !f.has(&["start"]) {
             f.error(
                 "start",
-                "This field is required (only a walk-in may leave it out: it starts now).",
+                "Choose a start time (only a walk-in may leave it out: it starts now).",
             );
         }
         let length = length_field(&mut f, start, zone);
@@ -178,7 +181,7 @@ impl Booking {
                 notes,
                 overrides,
             }),
-            _ => Err(ApiError::field("patient", "This field is required.")),
+            _ => Err(ApiError::field("patient", "Fill this in: it is needed.")),
         }
     }
 }
@@ -222,7 +225,7 @@ impl StatusChange {
         f.finish()?;
         let status = status
             .and_then(Status::parse)
-            .ok_or_else(|| ApiError::field("status", "This field is required."))?;
+            .ok_or_else(|| ApiError::field("status", "Fill this in: it is needed."))?;
         Ok(Self { status, reason })
     }
 }

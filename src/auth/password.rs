@@ -159,10 +159,10 @@ impl Default for Hasher {
 /// walks and dictionary words with digits are refused). The message says why.
 pub fn check_strength(password: &str, email: &str, name: Option<&str>) -> Result<(), String> {
     if password.chars().count() < MIN_CHARS {
-        return Err(format!("Must be at least {MIN_CHARS} characters."));
+        return Err(format!("Choose a longer password: at least {MIN_CHARS} characters, such as three or four unrelated words."));
     }
     if password.len() > MAX_BYTES {
-        return Err(format!("Must be at most {MAX_BYTES} bytes."));
+        return Err(format!("Choose a shorter password: at most {MAX_BYTES} bytes (about {MAX_BYTES} plain letters)."));
     }
     let lowered = password.to_lowercase();
     let local_part = email.split('@').next().unwrap_or(email);
@@ -170,7 +170,7 @@ pub fn check_strength(password: &str, email: &str, name: Option<&str>) -> Result
         || lowered == local_part.to_lowercase()
         || name.is_some_and(|n| lowered == n.trim().to_lowercase())
     {
-        return Err("May not be the same as your email or name.".into());
+        return Err("Choose a password that is not your email or your name.".into());
     }
     let mut inputs = vec![email, local_part];
     inputs.extend(name);

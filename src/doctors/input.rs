@@ -130,14 +130,14 @@ impl DoctorQuery<'_> {
             errors
                 .entry("min_experience".into())
                 .or_default()
-                .push("Must be a whole number.".into());
+                .push("Enter a whole number of years, like 12.".into());
         }
         let max_fee = self.max_fee.map(|raw| validation::parse_cents(raw.trim()));
         if matches!(max_fee, Some(None)) {
             errors
                 .entry("max_fee".into())
                 .or_default()
-                .push("Must be an amount with at most two decimals.".into());
+                .push("Enter an amount with at most two decimals, like 80 or 80.50.".into());
         }
         let filter = DoctorFilter {
             specialization: http::text_param(self.specialization),

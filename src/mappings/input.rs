@@ -172,7 +172,7 @@ impl NewMapping {
                 status,
             }),
             // `finish` has already refused a body without either.
-            _ => Err(ApiError::field("patient", "This field is required.")),
+            _ => Err(ApiError::field("patient", "Fill this in: it is needed.")),
         }
     }
 

@@ -70,7 +70,7 @@ use crate::users::schema::{UserChangeRequest, UserCreateRequest};
         account::change_password,
         account::session::open, account::session::refresh, account::session::close,
         users::list, users::create, users::read, users::update, users::deactivate,
-        settings::read, settings::update,
+        settings::read, settings::update, settings::read_clinic,
         patients::list, patients::export, patients::create, patients::read, patients::replace, patients::update,
         patients::archive, patients::restore,
         patients::duplicates::check, patients::duplicates::of_patient, patients::duplicates::pairs,

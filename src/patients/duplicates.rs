@@ -90,7 +90,7 @@ impl CheckQuery<'_> {
             http::push(
                 &mut errors,
                 "date_of_birth",
-                "Must be a date as YYYY-MM-DD.",
+                "Enter a real calendar date as year-month-day, like 1984-07-12.",
             );
         }
         http::checked((), errors)?;

@@ -209,7 +209,10 @@ fn read_week(body: &Value) -> Result<Vec<WeeklyBlock>, ApiError> {
             let text = f.require(&[field], text, true)?;
             let parsed = parse_clock(&text);
             if parsed.is_none() {
-                f.error(field, "Must be a time as HH:MM, from 00:00 to 23:59.");
+                f.error(
+                    field,
+                    "Enter a time on the 24-hour clock, like 09:00 or 17:30.",
+                );
             }
             parsed
         };
@@ -307,7 +310,7 @@ async fn add_time_off(
     if let (Some(start), Some(end)) = (start, end) {
         let days = end.duration_since(start).as_hours() / 24;
         if end <= start {
-            f.error("end", "Must be after the start.");
+            f.error("end", "Choose an end after the start.");
         } else if days > MAX_TIME_OFF_DAYS {
             f.error(
                 "end",
@@ -317,7 +320,7 @@ async fn add_time_off(
     }
     f.finish()?;
     let (Some(start), Some(end)) = (start, end) else {
-        return Err(ApiError::field("start", "This field is required."));
+        return Err(ApiError::field("start", "Fill this in: it is needed."));
     };
     let time_off = db
         .write(move |tx| {

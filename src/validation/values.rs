@@ -55,9 +55,9 @@ pub fn today() -> Date {
 /// `clinic_time`), not over 130 years before it.
 pub fn check_birth_date(date: Date, today: Date) -> Result<(), &'static str> {
     if date > today {
-        Err("May not be in the future.")
+        Err("Enter a date that is not after today: a birth date cannot be in the future.")
     } else if date.year() < today.year() - 130 {
-        Err("May not be more than 130 years ago.")
+        Err("Check the year: this date is more than 130 years ago.")
     } else {
         Ok(())
     }

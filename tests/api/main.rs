@@ -12,6 +12,7 @@ mod concurrency;
 mod connections;
 mod contract;
 mod cors;
+mod desk_settings;
 mod doctors;
 mod duplicates;
 mod exports;

@@ -11,6 +11,7 @@ import * as store from "./store.js";
 import { showFlash, flash, errorScreen, setTitle, closeDialogs, clearAlert, showAlert } from "./ui.js";
 import { roleLabel } from "./fmt.js";
 import { isInsecure } from "./insecure.js";
+import * as clinic from "./clinic.js";
 
 import loginView from "./views/login.js";
 import registerView from "./views/register.js";
@@ -88,6 +89,8 @@ function updateShell(activeNav) {
   const user = session.currentUser();
   const bar = $(".topbar");
   bar.hidden = !user;
+  // A new screen folds the phone menu away again.
+  setMenu(false);
   // A temporary password unlocks nothing but choosing a new one (and signing out).
   $(".mainnav", bar).hidden = !!user?.must_change_password;
   for (const li of $$("[data-needs-role]", bar)) {
@@ -131,6 +134,9 @@ async function render() {
   const next = found && found.route.passwordChange ? afterPassword || landing(user) : null;
   if (next) afterPassword = null;
 
+  // Dates on the screen follow the clinic's format, so it is known first.
+  if (user) await clinic.ready();
+  if (ctrl.signal.aborted) return;
   updateShell(found && found.route.nav);
   showFlash();
   const el = clear(viewEl());
@@ -202,6 +208,8 @@ async function warnAboutBackups() {
 
 session.onChange((user, reason) => {
   if (reason === "login" || reason === "restore") {
+    // A temporary password unlocks nothing else: the clinic is read once it is replaced ("user").
+    if (!user.must_change_password) clinic.load();
     idle.start(() => session.logout("idle"));
     // Not in the first-run setup: a new clinic has no backup yet, and its
     // welcome message must not be replaced by a warning.
@@ -210,6 +218,8 @@ session.onChange((user, reason) => {
     const found = router.match(location.pathname);
     if (found && found.route.guestOnly) enterApp();
   } else if (reason === "user") {
+    // After a temporary password was replaced, the clinic is read for the first time.
+    if (user && !user.must_change_password && !clinic.loaded()) clinic.load();
     updateShell($("[data-nav][aria-current]")?.dataset.nav);
   } else if (reason === "password-required") {
     // The API refused a call until the temporary password is replaced.
@@ -222,6 +232,7 @@ session.onChange((user, reason) => {
     clear(viewEl());
     clearAlert();
     store.resetAll();
+    clinic.reset();
     afterPassword = null;
     updateShell(null);
     const [msg, kind] = LOGOUT_MESSAGES[reason.slice(7)] || LOGOUT_MESSAGES.expired;
@@ -235,6 +246,13 @@ session.onChange((user, reason) => {
   }
 });
 
+/** Opens or folds the main menu (only folded on a narrow screen, see style.css). */
+function setMenu(open) {
+  $(".topbar").classList.toggle("menu-open", open);
+  $('[data-action="menu"]').setAttribute("aria-expanded", String(open));
+}
+
+$('[data-action="menu"]').addEventListener("click", () => setMenu(!$(".topbar").classList.contains("menu-open")));
 $('[data-action="logout"]').addEventListener("click", () => session.logout("manual"));
 // Any click is activity already; the button only has to hide the warning.
 $('[data-action="stay-signed-in"]').addEventListener("click", () => { $('[data-role="idle-warning"]').hidden = true; });

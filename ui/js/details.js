@@ -6,7 +6,7 @@ import { DASH } from "./fmt.js";
 
 /** groups: [[title, [[field, label, valueText, wide?]]]] */
 export function detailGroups(groups) {
-  return groups.map(([title, rows]) => h("div", { class: "details-group" },
+  return groups.map(([title, rows]) => h("div", { class: "details-group", dataset: { group: title ? title.toLowerCase().replace(/\s+/g, "-") : null } },
     title ? h("h3", {}, title) : null,
     h("dl", { class: "details" }, rows.map(([name, labelText, value, wide]) =>
       h("div", { class: wide ? "wide" : null },

@@ -14,12 +14,61 @@ export function label(pairs, value) {
 
 export const text = (v) => (v === null || v === undefined || v === "" ? DASH : String(v));
 
+// The clinic's date format (a setting, see clinic.js): one pattern for both
+// showing and typing a calendar day, so what a receptionist reads is what
+// they type. `browser` takes the order of this computer's language.
+let dateFormat = "browser";
+
+export function setDateFormat(format) { dateFormat = format || "browser"; }
+
+/** The pattern in use, such as "DD.MM.YYYY". */
+export function datePattern() {
+  if (dateFormat !== "browser") return dateFormat;
+  const parts = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "2-digit", day: "2-digit" })
+    .formatToParts(new Date(2001, 10, 22));
+  const names = { day: "DD", month: "MM", year: "YYYY" };
+  const pattern = parts.map((p) => names[p.type] ?? (p.type === "literal" ? p.value : "")).join("");
+  // Anything odd (another calendar, letters in the literals): the API's own order.
+  return /^(DD|MM|YYYY)[./ -](DD|MM|YYYY)[./ -](DD|MM|YYYY)$/.test(pattern) ? pattern : "YYYY-MM-DD";
+}
+
+const pad = (n, width) => String(n).padStart(width, "0");
+
+/** A calendar day (year, month 1–12, day) written in the clinic's pattern. */
+function writeDay(y, m, d) {
+  return datePattern().replace("YYYY", pad(y, 4)).replace("MM", pad(m, 2)).replace("DD", pad(d, 2));
+}
+
+/** A day as typed in the clinic's pattern → "YYYY-MM-DD", or null when it is not one. */
+export function parseDay(typed) {
+  const text = String(typed || "").trim();
+  // The API's own YYYY-MM-DD is unambiguous (a four-digit year first), so it is always understood.
+  const order = /^\d{4}-\d{1,2}-\d{1,2}$/.test(text) ? ["YYYY", "MM", "DD"] : datePattern().match(/DD|MM|YYYY/g);
+  const numbers = text.split(/[./ -]+/);
+  if (numbers.length !== 3 || !numbers.every((n) => /^\d+$/.test(n))) return null;
+  const got = {};
+  order.forEach((part, i) => { got[part] = Number(numbers[i]); });
+  const [y, m, d] = [got.YYYY, got.MM, got.DD];
+  // A two-digit year is ambiguous for a birth date (1924 or 2024?): not guessed.
+  if (String(numbers[order.indexOf("YYYY")]).length !== 4) return null;
+  const check = new Date(Date.UTC(y, m - 1, d));
+  if (check.getUTCFullYear() !== y || check.getUTCMonth() !== m - 1 || check.getUTCDate() !== d) return null;
+  return `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}`;
+}
+
+/** "YYYY-MM-DD" (as the API sends it) in the clinic's pattern, for a form field. */
+export function dayInput(iso) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso || "");
+  return m ? writeDay(Number(m[1]), Number(m[2]), Number(m[3])) : iso || "";
+}
+
 export function date(value) {
   if (!value) return DASH;
-  // A bare date (YYYY-MM-DD) is a calendar day: format it without time-zone shifts.
-  const d = /^\d{4}-\d{2}-\d{2}$/.test(value) ? new Date(value + "T00:00:00") : new Date(value);
+  // A bare date (YYYY-MM-DD) is a calendar day: written as it is, without time-zone shifts.
+  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return dayInput(value);
+  const d = new Date(value);
   if (Number.isNaN(d.getTime())) return String(value);
-  return d.toLocaleDateString(undefined, { year: "numeric", month: "short", day: "numeric" });
+  return writeDay(d.getFullYear(), d.getMonth() + 1, d.getDate());
 }
 
 export function dateTime(value) {

@@ -5,13 +5,19 @@
 
 import { h, $, $$ } from "./dom.js";
 import { showAlert, alertError, clearAlert } from "./ui.js";
+import { datePattern, dayInput, parseDay } from "./fmt.js";
 
 let seq = 0;
 
 /**
  * field({ name, label, type, value, options: [[value, label]], required, hint,
  *         autocomplete, min, max, step, rows, wide, placeholder, inputmode })
- * type: text | email | password | tel | date | number | textarea | select | checkbox | radio
+ * type: text | email | password | tel | date | day | number | textarea | select | checkbox | radio
+ *
+ * `day` is a calendar day typed in the clinic's date format (a text box with
+ * the pattern as placeholder); the browser's own date input would take and
+ * show the computer's language's order instead, which may not be the
+ * clinic's. `values` turns it into the API's YYYY-MM-DD.
  */
 export function field(spec) {
   const id = `f-${spec.name}-${++seq}`;
@@ -52,6 +58,12 @@ export function field(spec) {
   if (spec.type === "select") {
     control = h("select", common,
       spec.options.map(([v, l]) => h("option", { value: v, selected: String(v) === String(value) }, l)));
+  } else if (spec.type === "day") {
+    const pattern = datePattern();
+    control = h("input", {
+      ...common, type: "text", inputmode: "numeric", value: dayInput(String(value)),
+      placeholder: pattern, maxlength: 10, dataset: { datePattern: pattern },
+    });
   } else if (spec.type === "textarea") {
     control = h("textarea", { ...common, rows: spec.rows || 3 });
     control.value = value;
@@ -82,6 +94,10 @@ export function values(form, specs) {
       const raw = el.value.trim();
       // Empty means "no value"; something unparsable goes as typed so the API names the problem.
       out[s.name] = raw === "" ? null : Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    } else if (s.type === "day") {
+      // Not a day in the clinic's format: sent as typed, and showErrors explains the format.
+      const raw = el.value.trim();
+      out[s.name] = raw === "" ? "" : parseDay(raw) ?? raw;
     } else if (s.type === "password") out[s.name] = el.value;
     else out[s.name] = el.value.trim();
   }
@@ -108,6 +124,13 @@ export function showErrors(form, errors, aliases = {}) {
     slot.textContent = slot.textContent ? `${slot.textContent} ${text}` : text;
     for (const input of $$(`[name="${CSS.escape(name)}"]`, form)) input.setAttribute("aria-invalid", "true");
   }
+  // A day typed in some other order than the clinic's: the API only knows it
+  // cannot read it, the form can say how to write it.
+  for (const input of $$("input[data-date-pattern]", form)) {
+    if (input.getAttribute("aria-invalid") !== "true" || parseDay(input.value)) continue;
+    const slot = $(`[data-error-for="${CSS.escape(input.name)}"]`, form);
+    if (slot) slot.textContent = dayMessage(input.dataset.datePattern);
+  }
   // A field the form marks required and left blank is flagged too, even when
   // the API did not get to it (such as "Password again", which it never sees).
   for (const input of $$('[aria-required="true"]', form)) {
@@ -115,7 +138,7 @@ export function showErrors(form, errors, aliases = {}) {
     if (input.getAttribute("aria-invalid") === "true") continue;
     const slot = $(`[data-error-for="${CSS.escape(input.name)}"]`, form);
     if (!slot) continue;
-    slot.textContent = "This field is required.";
+    slot.textContent = "Fill this in: it is needed.";
     input.setAttribute("aria-invalid", "true");
   }
   // The API lists its errors alphabetically; the person reads the form top to
@@ -123,6 +146,12 @@ export function showErrors(form, errors, aliases = {}) {
   const first = $('[aria-invalid="true"]', form);
   if (first) first.focus();
   return unplaced;
+}
+
+/** How to type a day in `pattern`, with 12 July 1984 as the example. */
+export function dayMessage(pattern) {
+  const example = pattern.replace("YYYY", "1984").replace("MM", "07").replace("DD", "12");
+  return `Enter the date as ${pattern}, like ${example} for 12 July 1984.`;
 }
 
 function setBusy(form, busy) {

@@ -28,12 +28,24 @@ export function listScreen(el, ctx, cfg) {
   const exportBtn = cfg.exportPath
     ? h("button", { type: "button", class: "btn btn-quiet", dataset: { action: "export-csv" } }, "Export CSV")
     : null;
+  // On a phone only the search box shows until "Filters" is pressed (style.css):
+  // a full filter bar would fill the first screen before a single patient.
+  const toggleBtn = h("button", { type: "button", class: "btn btn-quiet filters-toggle", dataset: { action: "toggle-filters" }, "aria-expanded": "false" }, "Filters");
   const form = h("form", { class: "filters", role: "search", "aria-label": cfg.caption + " filters", dataset: { form: cfg.key + "-filters" } },
     specs.map(field),
+    specs.length > 1 ? toggleBtn : null,
     h("div", { class: "filter-actions" }, clearBtn, exportBtn));
+  toggleBtn.addEventListener("click", () => {
+    const open = !form.classList.contains("open");
+    form.classList.toggle("open", open);
+    toggleBtn.setAttribute("aria-expanded", String(open));
+    toggleBtn.textContent = open ? "Hide filters" : "Filters";
+  });
   form.noValidate = true;
 
   const table = dataTable(cfg.list, cfg.columns, { caption: cfg.caption, onSort });
+  // Narrower than a phone's 600 px the rows become cards, each cell labelled by its column.
+  table.wrap.classList.add("list-cards");
   const pagerBox = h("div", { class: "pager-box" });
   // Tells screen-reader users what a filter change did (not on first load).
   const announce = h("p", { class: "visually-hidden", role: "status" });
@@ -120,6 +132,9 @@ export function listScreen(el, ctx, cfg) {
         table.table.dataset.state = "empty";
       } else {
         table.tbody.replaceChildren(...items.map(cfg.row));
+        for (const tr of table.tbody.rows) {
+          [...tr.cells].forEach((td, i) => { td.dataset.label = cfg.columns[i]?.label ?? ""; });
+        }
         table.table.dataset.state = "ready";
       }
       pagerBox.replaceChildren(pager({

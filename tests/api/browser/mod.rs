@@ -4,6 +4,7 @@
 //! chromedriver, also when the test panicked.
 
 mod driver;
+mod emulate;
 
 use std::path::{Path, PathBuf};
 use std::process::Child;
@@ -390,8 +391,14 @@ impl Browser {
     }
 
     /// Clicks the main navigation link of `section` (`patients`, `doctors`, ...).
+    /// On a phone-sized window the menu is folded: it is opened first, as a person would.
     pub async fn nav(&self, section: &str) {
-        self.click(&format!("a[data-nav=\"{section}\"]")).await;
+        let link = format!("a[data-nav=\"{section}\"]");
+        self.wait_for(&link).await;
+        if !self.visible(&link).await && self.visible(r#"[data-action="menu"]"#).await {
+            self.act("menu").await;
+        }
+        self.click(&link).await;
     }
 
     /// Clicks the (first) control with `data-action="ACTION"`.

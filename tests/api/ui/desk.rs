@@ -9,16 +9,6 @@ use crate::helpers::spawn_open_app;
 const REGISTER_FORM: &str = r#"form[data-form="register"]"#;
 const AUTH_CARD: &str = "section.auth-card";
 
-/// How the UI writes a calendar day (`fmt.date`), as this browser formats it.
-async fn shown_date(browser: &Browser, day: &str) -> String {
-    let script = format!(
-        "return new Date('{day}T00:00:00').toLocaleDateString(undefined,
-           {{ year: 'numeric', month: 'short', day: 'numeric' }});"
-    );
-    let shown = browser.js(&script).await;
-    shown.as_str().expect("a formatted date").to_owned()
-}
-
 /// The name of the control that has the keyboard focus, once it is `name`.
 async fn wait_for_focus_on(browser: &Browser, name: &str) {
     let predicate =
@@ -31,7 +21,9 @@ async fn wait_for_focus_on(browser: &Browser, name: &str) {
 #[rocket::async_test]
 async fn two_patients_of_the_same_name_are_told_apart_by_number_and_birth_date_in_the_list() {
     // Arrange
-    let (app, _admin, staff) = spawn_clinic().await;
+    let (app, admin, staff) = spawn_clinic().await;
+    let format = json!({ "date_format": "DD.MM.YYYY" });
+    ok(app.patch("/api/settings/", &admin.access, &format).await).await;
     let elder =
         json!({ "first_name": "Maria", "last_name": "Garcia", "date_of_birth": "1961-04-09" });
     let younger =
@@ -44,7 +36,7 @@ async fn two_patients_of_the_same_name_are_told_apart_by_number_and_birth_date_i
     browser.sign_in(&staff.email, PASSWORD).await;
 
     // Assert: each row has the name, its own number and its own birth date
-    for (id, born) in [(&elder, "1961-04-09"), (&younger, "1988-11-23")] {
+    for (id, born) in [(&elder, "09.04.1961"), (&younger, "23.11.1988")] {
         let line = row("patients", id);
         browser.wait_for_in(&line, "Maria Garcia").await;
         let number = browser
@@ -54,7 +46,7 @@ async fn two_patients_of_the_same_name_are_told_apart_by_number_and_birth_date_i
         let date = browser
             .text(&format!(r#"{line} [data-field="date_of_birth"]"#))
             .await;
-        assert_eq!(date, shown_date(&browser, born).await, "born in row {id}");
+        assert_eq!(date, born, "born in row {id}, in the clinic's format");
     }
     let identity = |id: &str| format!(r#"{} [data-role="identity"]"#, row("patients", id));
     let (first, second) = (
@@ -280,4 +272,109 @@ async fn the_patient_list_downloads_as_csv_as_it_is_filtered() {
     assert!(csv.starts_with("id,first_name,last_name"), "{csv}");
     assert!(csv.contains("Lovelace"), "{csv}");
     assert!(!csv.contains("Hopper"), "the filter applies: {csv}");
+}
+
+#[rocket::async_test]
+async fn a_birth_date_is_typed_in_the_clinics_format_and_locks_the_age_while_it_is_there() {
+    // Arrange: the clinic writes dates day first
+    let (app, admin, staff) = spawn_clinic().await;
+    let format = json!({ "date_format": "DD.MM.YYYY" });
+    ok(app.patch("/api/settings/", &admin.access, &format).await).await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(&staff.email, PASSWORD).await;
+    browser.act("new-patient").await;
+    let dob = format!(r#"{PATIENT_FORM} [name="date_of_birth"]"#);
+    let age = format!(r#"{PATIENT_FORM} [name="age"]"#);
+
+    // Assert: the box asks for the clinic's pattern, and says the date wins over the age
+    let placeholder = format!(
+        "return document.querySelector({}).placeholder;",
+        crate::browser::js_string(&dob)
+    );
+    assert_eq!(browser.js(&placeholder).await, "DD.MM.YYYY");
+    let form_text = browser.text(PATIENT_FORM).await;
+    assert!(
+        form_text.contains("date of birth always wins"),
+        "{form_text}"
+    );
+
+    // Act: an age, then a date typed the other way round
+    browser.fill_in(PATIENT_FORM, "first_name", "Ines").await;
+    browser.fill_in(PATIENT_FORM, "age", "40").await;
+    browser.fill(&dob, "1984-13-07").await;
+
+    // Assert: the age is emptied and locked while a date is there
+    let locked = format!(
+        "const age = document.querySelector({});
+         return age.disabled && age.value === '';",
+        crate::browser::js_string(&age)
+    );
+    browser
+        .wait_until(&locked, "the age locked by the date")
+        .await;
+
+    // Act: save the unreadable date
+    browser.submit(PATIENT_FORM).await;
+
+    // Assert: told how to write it in the clinic's format, nothing saved
+    let error = format!(r#"{PATIENT_FORM} [data-error-for="date_of_birth"]"#);
+    browser
+        .wait_for_in(&error, "Enter the date as DD.MM.YYYY, like 12.07.1984")
+        .await;
+    wait_for_focus_on(&browser, "date_of_birth").await;
+    assert_eq!(
+        ok(app.get("/api/patients/", &staff.access).await).await,
+        json!([])
+    );
+
+    // Act: typed as the clinic writes it
+    browser.fill(&dob, "12.07.1984").await;
+    browser.submit(PATIENT_FORM).await;
+
+    // Assert: stored as the API's date, shown back in the clinic's format
+    browser.wait_for_alert("Ines is added.").await;
+    let shown = r#"[data-field="date_of_birth"]"#;
+    browser.wait_for_in(shown, "12.07.1984").await;
+    let saved = ok(app.get("/api/patients/", &staff.access).await).await;
+    assert_eq!(saved[0]["date_of_birth"], "1984-07-12");
+    assert!(saved[0]["age"].as_i64().is_some_and(|years| years >= 42));
+}
+
+#[rocket::async_test]
+async fn an_admin_names_the_clinic_and_picks_its_date_format_and_every_screen_follows_at_once() {
+    // Arrange
+    let (app, admin, staff) = spawn_clinic().await;
+    let born =
+        json!({ "first_name": "Maria", "last_name": "Garcia", "date_of_birth": "1961-04-09" });
+    let id = add_patient(&app, &staff.access, &born).await.to_string();
+    let browser = Browser::start(&app).await;
+    browser.sign_in(&admin.email, PASSWORD).await;
+    let settings = r#"form[data-form="settings"]"#;
+    browser.nav("settings").await;
+
+    // Act
+    browser
+        .fill_in(settings, "clinic_name", "Praxis am See")
+        .await;
+    browser
+        .select(&format!(r#"{settings} [name="date_format"]"#), "DD.MM.YYYY")
+        .await;
+    browser.submit(settings).await;
+
+    // Assert: the header names the clinic and the list writes dates day first, without signing in again
+    browser.wait_for_alert("Settings saved").await;
+    browser
+        .wait_for_in(
+            r#"header.topbar [data-role="clinic-name"]"#,
+            "Praxis am See",
+        )
+        .await;
+    browser.nav("patients").await;
+    let date = format!(r#"{} [data-field="date_of_birth"]"#, row("patients", &id));
+    browser.wait_for_in(&date, "09.04.1961").await;
+    let stored = ok(app.get("/api/settings/clinic", &staff.access).await).await;
+    assert_eq!(
+        stored,
+        json!({ "clinic_name": "Praxis am See", "date_format": "DD.MM.YYYY" })
+    );
 }

@@ -11,7 +11,9 @@ mod backups;
 mod desk;
 mod duplicates;
 mod flows;
+mod narrow;
 mod sessions;
+mod summary;
 
 use fantoccini::key::Key;
 use serde_json::json;

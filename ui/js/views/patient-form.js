@@ -6,7 +6,7 @@ import * as api from "../api.js";
 import { navigate } from "../router.js";
 import { field, values, onSubmit, submitButton } from "../forms.js";
 import { notFound, pageHeader, setTitle, flash, clearAlert } from "../ui.js";
-import { GENDERS, BLOOD_GROUPS, personName } from "../fmt.js";
+import { GENDERS, BLOOD_GROUPS, personName, datePattern } from "../fmt.js";
 import * as session from "../session.js";
 import { duplicateWarning } from "../duplicates.js";
 
@@ -15,9 +15,9 @@ export const GROUPS = [
     { name: "first_name", label: "First name", required: true, autocomplete: "off" },
     { name: "last_name", label: "Last name", autocomplete: "off" },
     { name: "gender", label: "Gender", type: "select", options: [["", "Not recorded"], ...GENDERS] },
-    // The picker stops at today; the API still has the last word (it allows a day of time-zone slack).
-    { name: "date_of_birth", label: "Date of birth", type: "date", max: new Date().toISOString().slice(0, 10) },
-    { name: "age", label: "Age (years)", type: "number", min: 0, max: 130, hint: "Only if the date of birth is unknown." },
+    // Typed in the clinic's date format (see forms.js); the API judges whether it is in the future.
+    { name: "date_of_birth", label: "Date of birth", type: "day", hint: () => `Type it as ${datePattern()}. When it is known, the age is worked out from it.` },
+    { name: "age", label: "Age (years)", type: "number", min: 0, max: 130, hint: "Only if the date of birth is unknown: a date of birth always wins, so this box is locked while one is filled in." },
   ]],
   ["Contact", [
     { name: "phone", label: "Phone", type: "tel", autocomplete: "off" },
@@ -70,11 +70,22 @@ export default async function patientForm(el, ctx) {
   form = h("form", { class: "form section", dataset: { form: "patient" } },
     GROUPS.map(([legend, specs], i) => [h("fieldset", { class: "group" },
       h("legend", {}, legend),
-      h("div", { class: "form-grid" }, specs.map((s) => field({ ...s, value: valueOf(s) })))),
+      h("div", { class: "form-grid" }, specs.map((s) => field({ ...s, hint: typeof s.hint === "function" ? s.hint() : s.hint, value: valueOf(s) })))),
       i === 0 && warning ? warning.el : null]),
     h("div", { class: "form-actions" },
       submitButton(patient ? "Save changes" : "Create patient"),
       h("a", { class: "btn btn-quiet", href: patient ? `/patients/${patient.id}` : "/patients", dataset: { action: "cancel" } }, "Cancel")));
+
+  // Date of birth and age cannot disagree: while a date is typed the age is
+  // locked (and sent empty), because the server answers the age from the date.
+  const lockAge = () => {
+    const age = form.elements.age;
+    const dated = form.elements.date_of_birth.value.trim() !== "";
+    if (dated) age.value = "";
+    age.disabled = dated;
+  };
+  form.elements.date_of_birth.addEventListener("input", lockAge);
+  lockAge();
 
   if (warning) {
     form.addEventListener("input", () => warning.check());

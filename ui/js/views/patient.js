@@ -11,6 +11,7 @@ import { notFound, pageHeader, setTitle, flash, showAlert, alertError, confirmDi
 import { detailGroups } from "../details.js";
 import { GENDERS, STATUSES, label, date, dateTime, personName, years, text } from "../fmt.js";
 import { duplicatesSection, mergedNotice } from "../duplicates.js";
+import { medicalFirst, printHead } from "../summary.js";
 import { ACTIVE, movesFor, move, cancelDialog, statusChip, span, doctorOf, learnOffset } from "../appointments.js";
 
 export default async function patientPage(el, ctx) {
@@ -18,14 +19,18 @@ export default async function patientPage(el, ctx) {
   el.append(h("p", { class: "loading-text", dataset: { state: "loading" } }, "Loading patient…"));
   const p = await api.get(`/api/patients/${id}/`, { signal: ctx.signal }).catch(notFound("patient"));
   el.replaceChildren();
+  // The print stylesheet turns this page into the patient's summary.
+  el.classList.add("patient-page");
   const name = personName(p);
   setTitle(name);
 
   const archiveBtn = h("button", { type: "button", class: "btn btn-quiet btn-danger-text", dataset: { action: "archive" } }, "Archive");
-  el.append(pageHeader(name, {
+  el.append(printHead(p, name), pageHeader(name, {
     sub: [`Patient #${p.id}`, p.is_active === false ? "inactive" : null, `added ${date(p.created_at)}`].filter(Boolean).join(" · "),
     actions: [
       h("a", { class: "btn btn-quiet", href: `/patients/${p.id}/edit`, dataset: { action: "edit" } }, "Edit"),
+      // Paper gets the summary only: the print stylesheet hides the rest of the screen.
+      h("button", { type: "button", class: "btn btn-quiet", dataset: { action: "print-summary" }, on: { click: () => window.print() } }, "Print summary"),
       // Who opened or changed this record: the audit trail, filtered to it (admins only).
       session.isAdmin() ? h("a", { class: "btn btn-quiet", href: `/audit?entity=patient&entity_id=${p.id}`, dataset: { action: "audit-trail" } }, "Audit trail") : null,
       archiveBtn,
@@ -34,6 +39,8 @@ export default async function patientPage(el, ctx) {
 
   // A record a merge archived points to the one that was kept.
   if (p.merged_into) el.append(mergedNotice(p, ctx));
+  // What must not be missed comes before everything else.
+  el.append(medicalFirst(p));
 
   archiveBtn.addEventListener("click", async () => {
     const ok = await confirmDialog({
@@ -72,8 +79,6 @@ export default async function patientPage(el, ctx) {
       ]],
       ["Medical", [
         ["blood_group", "Blood group", p.blood_group],
-        ["allergies", "Allergies", p.allergies, true],
-        ["current_medications", "Current medications", p.current_medications, true],
         ["medical_history", "Medical history", p.medical_history, true],
       ]],
       ["Emergency contact", [

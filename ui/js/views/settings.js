@@ -5,6 +5,7 @@ import { h } from "../dom.js";
 import * as api from "../api.js";
 import { field, values, onSubmit, submitButton } from "../forms.js";
 import { pageHeader, setTitle, showAlert } from "../ui.js";
+import * as clinic from "../clinic.js";
 
 const SPECS = [
   { name: "clinic_name", label: "Clinic name", autocomplete: "organization" },
@@ -12,6 +13,17 @@ const SPECS = [
     name: "time_zone", label: "Time zone", required: true, autocomplete: "off",
     placeholder: Intl.DateTimeFormat().resolvedOptions().timeZone || "Europe/Berlin",
     hint: "Where the clinic is, as an IANA name such as Europe/Berlin or Asia/Kolkata. It decides what “today” is (a date of birth may not be after it).",
+  },
+  {
+    name: "date_format", label: "Date format", type: "select",
+    options: [
+      ["browser", "As each computer's language writes dates"],
+      ["DD.MM.YYYY", "DD.MM.YYYY (12.07.1984)"],
+      ["DD/MM/YYYY", "DD/MM/YYYY (12/07/1984)"],
+      ["MM/DD/YYYY", "MM/DD/YYYY (07/12/1984)"],
+      ["YYYY-MM-DD", "YYYY-MM-DD (1984-07-12)"],
+    ],
+    hint: "How every screen shows dates and how a date of birth is typed in.",
   },
   {
     name: "registration", label: "Self-registration", type: "radio",
@@ -32,7 +44,9 @@ export default async function settingsView(el, ctx) {
     h("div", { class: "form-actions" }, submitButton("Save settings")));
   onSubmit(form, async () => {
     const body = values(form, SPECS);
-    await api.patch("/api/settings/", body);
+    const saved = await api.patch("/api/settings/", body);
+    // The header and every date follow at once, without signing in again.
+    clinic.use(saved);
     showAlert("Settings saved. They apply at once.", "success");
   });
   el.append(pageHeader("Settings"), form,

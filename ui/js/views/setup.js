@@ -4,6 +4,7 @@
 
 import { h } from "../dom.js";
 import * as api from "../api.js";
+import * as clinicSettings from "../clinic.js";
 import * as session from "../session.js";
 import { navigate } from "../router.js";
 import { field, values, onSubmit, submitButton, showErrors } from "../forms.js";
@@ -67,7 +68,8 @@ export default async function setupView(el) {
     const settings = { registration: clinic.registration || "closed" };
     if (clinic.clinic_name) settings.clinic_name = clinic.clinic_name;
     try {
-      await api.patch("/api/settings/", settings);
+      // Signing in read the settings before the name was given: the header takes it now.
+      clinicSettings.use(await api.patch("/api/settings/", settings));
     } catch (err) {
       flash(`Your account is ready, but the settings could not be saved (${err.message}). Check them under Settings.`, "error");
       navigate("/settings");
