@@ -13,6 +13,7 @@ mod cors;
 mod doctors;
 mod duplicates;
 mod exports;
+mod fhir;
 mod helpers;
 mod mappings;
 mod openapi;
