@@ -442,3 +442,23 @@ async fn trail(app: &TestApp, admin: &Account, query: &str) -> Vec<Value> {
     .await;
     page.as_array().expect("an array").clone()
 }
+
+#[rocket::async_test]
+async fn the_settings_screen_tells_the_admin_the_fhir_base_address() {
+    // Arrange
+    let (app, _admin, _staff) = spawn_clinic().await;
+    let browser = crate::browser::Browser::start(&app).await;
+    browser
+        .sign_in(crate::helpers::ADMIN_EMAIL, crate::helpers::PASSWORD)
+        .await;
+
+    // Act
+    browser.nav("settings").await;
+
+    // Assert: the address a FHIR client is given, which answers there.
+    browser.wait_for_in("[data-fhir-base]", "/fhir").await;
+    let base = browser.text("[data-fhir-base]").await;
+    assert_eq!(base, app.url("/fhir"));
+    let statement = fhir(&app, &format!("{base}/metadata"), "", 200).await;
+    assert_valid(&statement, "CapabilityStatement");
+}

@@ -1,5 +1,5 @@
 // Clinic settings (admin): self-registration open/closed, the clinic's
-// name, and the state of the backups.
+// name, the state of the backups, and where other systems read FHIR.
 
 import { h } from "../dom.js";
 import * as api from "../api.js";
@@ -36,5 +36,14 @@ export default async function settingsView(el, ctx) {
     await api.patch("/api/settings/", body);
     showAlert("Settings saved. They apply at once.", "success");
   });
-  el.append(pageHeader("Settings"), form, backupSection(ctx.signal));
+  el.append(pageHeader("Settings"), form, backupSection(ctx.signal), fhirSection());
+}
+
+// For the person who connects another clinical system: the address it reads.
+function fhirSection() {
+  return h("section", { class: "section narrow-section", dataset: { section: "fhir" } },
+    h("h2", {}, "FHIR"),
+    h("p", {}, "Other clinical systems read patients, doctors and appointments (FHIR R4, read-only) at ",
+      h("code", { dataset: { fhirBase: "" } }, `${location.origin}/fhir`),
+      ", with the token of a clinicdesk account; its role decides what they see."));
 }
