@@ -363,3 +363,20 @@ impl From<&appointments::Appointment> for Appointment {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blanks_are_left_out_and_every_status_has_its_own_fhir_code() {
+        assert_eq!(present(Some("  ")), None);
+        assert_eq!(present(Some(" Ada ")), Some("Ada".to_owned()));
+        assert!(telecom(Some(""), None).is_empty());
+        assert_eq!(gender("X"), None);
+        let mut codes: Vec<&str> = Status::ALL.into_iter().map(appointment_status).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), Status::ALL.len());
+    }
+}

@@ -30,6 +30,8 @@ pub(super) async fn fhir(app: &TestApp, path: &str, token: &str, status: u16) ->
         content_type.starts_with("application/fhir+json"),
         "GET {path}: content type {content_type}"
     );
+    // Patient data must not linger in a browser cache, as on /api.
+    assert_eq!(header(&response, "cache-control"), "no-store", "GET {path}");
     response.json().await.expect("a JSON body")
 }
 
