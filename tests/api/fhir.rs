@@ -335,6 +335,12 @@ async fn a_user_gets_404_for_someone_elses_patient_and_finds_none_of_them() {
     assert!(!everyone.to_string().contains("Hidden"));
     let own = fhir(&app, &format!("/fhir/Patient/{hers}"), &alice.access, 200).await;
     assert_valid(&own, "Patient");
+    // The attempt is on record, as the same one on /api is.
+    let denied = trail(&app, &admin, "action=denied").await;
+    assert_eq!(denied.len(), 1, "{denied:?}");
+    assert_eq!(denied[0]["actor_id"], bob.id);
+    assert_eq!(denied[0]["entity"], "patient");
+    assert_eq!(denied[0]["entity_id"], hers);
 }
 
 #[rocket::async_test]
