@@ -4,7 +4,7 @@
 //! `WWW-Authenticate`, `Allow` and `Retry-After` headers included.
 
 use rocket::http::{ContentType, Header, Method, Status};
-use rocket::request::Request;
+use rocket::request::{FromRequest, Request};
 use rocket::response::{self, Responder, Response};
 use rocket::route::{Handler, Outcome, Route};
 use rocket::{catch, catchers, Catcher, Data};
@@ -151,10 +151,86 @@ pub fn catchers() -> Vec<Catcher> {
     catchers![fhir_default]
 }
 
+/// A catcher's answer: the error, or `406` (which no `ApiError` is).
+#[derive(Responder)]
+enum Caught {
+    Error(FhirError),
+    NotAcceptable(NotAcceptable),
+}
+
+/// `406`: the client accepts no JSON (see `Accepts`).
+struct NotAcceptable;
+
+impl<'r> Responder<'r, 'static> for NotAcceptable {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        let outcome = OperationOutcome {
+            resource_type: "OperationOutcome",
+            issue: vec![Issue {
+                severity: "error",
+                code: "not-supported",
+                details: Details {
+                    text: Code::BadRequest.as_str(),
+                },
+                diagnostics: "Only application/fhir+json (or application/json) is served, \
+                              and the Accept header allows neither."
+                    .to_owned(),
+                expression: Vec::new(),
+            }],
+        };
+        let body = serde_json::to_string(&outcome).map_err(|_| Status::InternalServerError)?;
+        answer(req, Status::NotAcceptable, body)
+    }
+}
+
+/// A request guard: the client accepts FHIR's JSON (no `Accept`, `*/*`,
+/// `application/*`, `application/json` or `application/fhir+json`, the
+/// older `application/json+fhir` too), else `406`. (`_format` asks the
+/// same in the query: `search`.)
+pub struct Accepts;
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Accepts {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> rocket::request::Outcome<Self, ()> {
+        let accepted = req.headers().get_one("Accept").is_none_or(accepts_json);
+        if accepted {
+            rocket::request::Outcome::Success(Accepts)
+        } else {
+            rocket::request::Outcome::Error((Status::NotAcceptable, ()))
+        }
+    }
+}
+
+/// Whether an `Accept` header allows FHIR's JSON (a range with `q=0` is refused).
+fn accepts_json(accept: &str) -> bool {
+    accept.split(',').any(|range| {
+        let mut parts = range.split(';').map(str::trim);
+        let media = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let refused = parts.any(|p| {
+            p.strip_prefix("q=")
+                .and_then(|q| q.parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        !refused
+            && matches!(
+                media.as_str(),
+                "*/*"
+                    | "application/*"
+                    | "application/json"
+                    | "application/fhir+json"
+                    | "application/json+fhir"
+            )
+    })
+}
+
 #[catch(default)]
-fn fhir_default(status: Status, req: &Request<'_>) -> FhirError {
-    FhirError(
-        error::take_parked(req).unwrap_or_else(|| match status.code {
+fn fhir_default(status: Status, req: &Request<'_>) -> Caught {
+    if status == Status::NotAcceptable {
+        return Caught::NotAcceptable(NotAcceptable);
+    }
+    Caught::Error(FhirError(error::take_parked(req).unwrap_or_else(
+        || match status.code {
             404 | 422 => ApiError::NotFound,
             400 => ApiError::BadRequest {
                 code: Code::BadRequest,
@@ -165,8 +241,8 @@ fn fhir_default(status: Status, req: &Request<'_>) -> FhirError {
             413 => ApiError::PayloadTooLarge,
             415 => ApiError::UnsupportedMediaType,
             _ => ApiError::Internal(anyhow::anyhow!("unhandled status {status}")),
-        }),
-    )
+        },
+    )))
 }
 
 /// Answers what no `/fhir` route claimed: `405` with `Allow` for a path
@@ -195,4 +271,25 @@ pub fn fallback_routes() -> Vec<Route> {
     .into_iter()
     .map(|method| Route::ranked(http::FALLBACK_RANK, method, "/<_..>", Fallback))
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts_json;
+
+    #[test]
+    fn json_of_either_name_or_any_type_is_accepted_and_nothing_else() {
+        for accept in [
+            "*/*",
+            "application/fhir+json",
+            "application/json, text/plain",
+            "text/html, application/*;q=0.5",
+            "application/json+fhir",
+        ] {
+            assert!(accepts_json(accept), "{accept}");
+        }
+        for accept in ["application/fhir+xml", "text/html", "application/json;q=0"] {
+            assert!(!accepts_json(accept), "{accept}");
+        }
+    }
 }

@@ -25,7 +25,7 @@ use crate::http;
 use crate::patients::{self, PatientCriteria};
 use crate::tls::Transport;
 
-use self::answer::{Fhir, FhirError};
+use self::answer::{Accepts, Fhir, FhirError};
 use self::capability::{APPOINTMENT_PARAMS, PATIENT_PARAMS, PRACTITIONER_PARAMS};
 use self::search::{Bundle, Query};
 
@@ -87,12 +87,13 @@ impl<'r> FromRequest<'r> for Base {
 }
 
 #[get("/metadata")]
-fn metadata(base: Base) -> Fhir<serde_json::Value> {
+fn metadata(_accepts: Accepts, base: Base) -> Fhir<serde_json::Value> {
     Fhir(capability::statement(&base.0, &crate::db::now()))
 }
 
 #[get("/Patient/<id>")]
 async fn read_patient(
+    _accepts: Accepts,
     id: i64,
     caller: Caller,
     db: &State<Db>,
@@ -114,6 +115,7 @@ async fn read_patient(
 
 #[get("/Patient")]
 async fn search_patients(
+    _accepts: Accepts,
     uri: &Origin<'_>,
     base: Base,
     caller: Caller,
@@ -176,6 +178,7 @@ fn is_phone_like(text: &str) -> bool {
 
 #[get("/Practitioner/<id>")]
 async fn read_practitioner(
+    _accepts: Accepts,
     id: i64,
     _caller: Caller,
     db: &State<Db>,
@@ -188,6 +191,7 @@ async fn read_practitioner(
 
 #[get("/Practitioner")]
 async fn search_practitioners(
+    _accepts: Accepts,
     uri: &Origin<'_>,
     base: Base,
     _caller: Caller,
@@ -219,6 +223,7 @@ async fn search_practitioners(
 
 #[get("/Appointment/<id>")]
 async fn read_appointment(
+    _accepts: Accepts,
     id: i64,
     caller: Caller,
     db: &State<Db>,
@@ -241,6 +246,7 @@ async fn read_appointment(
 
 #[get("/Appointment")]
 async fn search_appointments(
+    _accepts: Accepts,
     uri: &Origin<'_>,
     base: Base,
     caller: Caller,

@@ -410,6 +410,25 @@ async fn errors_are_valid_operation_outcomes_with_the_apis_statuses() {
         &fhir(&app, "/fhir/Appointment?patient=Practitioner/1", t, 400).await,
         "invalid",
     );
+    for (accept, status) in [
+        ("application/fhir+xml", 406),
+        ("text/html", 406),
+        ("application/json", 200),
+    ] {
+        let response = app
+            .http
+            .get(app.url("/fhir/Patient"))
+            .bearer_auth(t)
+            .header("Accept", accept)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), status, "Accept: {accept}");
+        assert!(header(&response, "content-type").starts_with("application/fhir+json"));
+        if status == 406 {
+            assert_outcome(&response.json().await.expect("json"), "not-supported");
+        }
+    }
     let post = app
         .post("/fhir/Patient", t, &json!({ "resourceType": "Patient" }))
         .await;
