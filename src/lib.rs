@@ -32,6 +32,7 @@ pub mod account;
 pub mod appointments;
 pub mod backup;
 pub mod doctors;
+pub mod fhir;
 pub mod health;
 pub mod mappings;
 pub mod merge;

@@ -15,6 +15,7 @@ use crate::auth::token::Keys;
 use crate::backup::schedule::BackupStatus;
 use crate::config::{Config, Console};
 use crate::db::Db;
+use crate::fhir;
 use crate::lock::InstanceLock;
 use crate::setup::SetupToken;
 use crate::throttle::LoginThrottle;
@@ -103,9 +104,11 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         .manage(config)
         .manage(transport)
         .mount("/api", api_routes)
+        .mount("/fhir", fhir::routes())
         .mount("/", openapi::routes())
         .mount("/", ui::routes())
         .register("/api", error::catchers())
+        .register("/fhir", fhir::catchers())
         .attach(http::QueryCheck)
         .attach(security_headers)
         .attach(cors)

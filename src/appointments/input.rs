@@ -284,6 +284,24 @@ pub struct Filter {
     pub paging: Paging,
 }
 
+impl Filter {
+    /// Every appointment, by start time, one page: what another reader's
+    /// search (FHIR's Appointment search) narrows.
+    pub fn by_start(paging: Paging) -> Self {
+        let mut ignored = FieldErrors::new();
+        Self {
+            from: None,
+            to: None,
+            doctor: None,
+            patient: None,
+            statuses: None,
+            kind: None,
+            ordering: Ordering::parse(None, ORDERING, &mut ignored),
+            paging,
+        }
+    }
+}
+
 impl AppointmentQuery<'_> {
     pub fn validate(&self, zone: &TimeZone) -> Result<Filter, ApiError> {
         let mut errors = FieldErrors::new();

@@ -42,6 +42,28 @@ pub fn move_patient(tx: &rusqlite::Transaction<'_>, from: i64, to: i64) -> Resul
     sql::move_patient(tx, from, to)
 }
 
+/// The appointment, if `caller` may see it (its patient is theirs), times
+/// in `zone`: how another reader (FHIR) asks.
+pub fn find_visible(
+    conn: &rusqlite::Connection,
+    caller: &Caller,
+    id: i64,
+    zone: &jiff::tz::TimeZone,
+) -> Result<Option<Appointment>, ApiError> {
+    sql::find_visible(conn, caller, id, zone)
+}
+
+/// A page of the appointments `caller` may see that meet `filter`, and how
+/// many there are: the list's query, for another reader (FHIR).
+pub fn find_page(
+    conn: &rusqlite::Connection,
+    caller: &Caller,
+    filter: &input::Filter,
+    zone: &jiff::tz::TimeZone,
+) -> Result<(Vec<Appointment>, i64), ApiError> {
+    sql::select_page(conn, caller, filter, zone)
+}
+
 pub fn routes() -> Vec<Route> {
     let mut routes = audit::denied::about(
         Entity::Appointment,

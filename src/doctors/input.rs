@@ -115,6 +115,27 @@ const ORDERING: &[(&str, &str)] = &[
     ("created_at", "created_at"),
 ];
 
+impl DoctorFilter {
+    /// Every live doctor, by id, one page: what a search by name (FHIR's
+    /// Practitioner search) starts from.
+    pub(super) fn everyone(paging: http::Paging) -> Self {
+        let mut ignored = FieldErrors::new();
+        Self {
+            listing: Listing {
+                search: None,
+                archived: false,
+                ordering: http::Ordering::parse(None, ORDERING, &mut ignored),
+                paging,
+            },
+            specialization: None,
+            city: None,
+            is_available: None,
+            min_experience: None,
+            max_fee_cents: None,
+        }
+    }
+}
+
 impl DoctorQuery<'_> {
     pub(super) fn validate(&self, caller: &Caller) -> Result<DoctorFilter, ApiError> {
         let mut errors = FieldErrors::new();

@@ -124,6 +124,17 @@ pub fn find_many(
     sql::find_many(conn, ids)
 }
 
+/// A page of the live doctors whose first or last name starts with `name`
+/// (all of them without one), by id, and how many there are: the FHIR
+/// Practitioner search.
+pub fn find_named(
+    conn: &rusqlite::Connection,
+    name: Option<&str>,
+    paging: crate::http::Paging,
+) -> Result<(Vec<Doctor>, i64), ApiError> {
+    sql::select_named(conn, name, paging)
+}
+
 /// A doctor as the API answers it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Doctor {

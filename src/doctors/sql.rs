@@ -12,6 +12,7 @@ use crate::auth::Caller;
 use crate::db::{self, NamedValues, ResultExt};
 use crate::error::ApiError;
 use crate::http::download::{self, CSV_MAX_ROWS};
+use crate::http::Paging;
 use crate::search::Conditions;
 use crate::validation;
 
@@ -261,6 +262,38 @@ pub(super) fn select_page(
     let mut stmt = conn.prepare_cached(&format!(
         "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
         listing.ordering.sql("doctors")
+    ))?;
+    let doctors = stmt
+        .query_map(page_values.as_slice(), Doctor::from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok((doctors, total))
+}
+
+/// A page of the live doctors whose first or last name starts with `name`
+/// (any doctor without one), by id, and how many there are.
+pub(super) fn select_named(
+    conn: &Connection,
+    name: Option<&str>,
+    paging: Paging,
+) -> Result<(Vec<Doctor>, i64), ApiError> {
+    let filter = DoctorFilter::everyone(paging);
+    let mut conditions = conditions(&filter);
+    conditions.filter(
+        "(first_name LIKE :name ESCAPE '\\' OR last_name LIKE :name ESCAPE '\\')",
+        ":name",
+        name.map(|t| validation::like_pattern(t).split_off(1)),
+    );
+    let where_clause = conditions.sql();
+    let values = conditions.values();
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM doctors {where_clause}"))?
+        .query_row(values.as_slice(), |row| row.get(0))?;
+    let mut page_values = values.clone();
+    let (limit, offset) = (paging.limit(), paging.offset());
+    page_values.extend(named_params! { ":limit": limit, ":offset": offset });
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
+        filter.listing.ordering.sql("doctors")
     ))?;
     let doctors = stmt
         .query_map(page_values.as_slice(), Doctor::from_row)?

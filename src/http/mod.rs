@@ -249,7 +249,7 @@ struct MethodFallback;
 
 /// Rank of the fallback routes: after every real route (Rocket's default
 /// ranks are negative), before the UI's catch-all (rank 20).
-const FALLBACK_RANK: isize = 10;
+pub const FALLBACK_RANK: isize = 10;
 
 #[rocket::async_trait]
 impl Handler for MethodFallback {
@@ -259,24 +259,30 @@ impl Handler for MethodFallback {
                 return Outcome::from(req, err);
             }
         }
-        let requested: Vec<&str> = req.uri().path().segments().collect();
-        let mut allowed: Vec<&str> = req
-            .rocket()
-            .routes()
-            .filter(|route| route.rank < FALLBACK_RANK && path_matches(route, &requested))
-            .map(|route| route.method.as_str())
-            .collect();
-        allowed.sort_unstable();
-        allowed.dedup();
-        // The method exists but the route declined (e.g. `/patients/abc`): no such record.
-        let err = if allowed.is_empty() || allowed.contains(&req.method().as_str()) {
-            ApiError::NotFound
-        } else {
-            ApiError::MethodNotAllowed {
-                allow: allowed.join(", "),
-            }
-        };
-        Outcome::from(req, err)
+        Outcome::from(req, unmatched(req))
+    }
+}
+
+/// What a request no route claimed is answered: `405` naming the methods
+/// the path has, or `404` (also when the method exists but the route
+/// declined, e.g. `/patients/abc`: no such record). For every fallback
+/// (the `/api` one here, and `/fhir`'s, which answers it in its own shape).
+pub fn unmatched(req: &Request<'_>) -> ApiError {
+    let requested: Vec<&str> = req.uri().path().segments().collect();
+    let mut allowed: Vec<&str> = req
+        .rocket()
+        .routes()
+        .filter(|route| route.rank < FALLBACK_RANK && path_matches(route, &requested))
+        .map(|route| route.method.as_str())
+        .collect();
+    allowed.sort_unstable();
+    allowed.dedup();
+    if allowed.is_empty() || allowed.contains(&req.method().as_str()) {
+        ApiError::NotFound
+    } else {
+        ApiError::MethodNotAllowed {
+            allow: allowed.join(", "),
+        }
     }
 }
 

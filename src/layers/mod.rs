@@ -76,6 +76,9 @@ const LAYERS: &[(&str, Layer)] = &[
     ("mappings", Layer::Resources),
     ("merge", Layer::Resources),
     ("appointments", Layer::Resources),
+    // FHIR's view of patients, doctors and appointments, read through
+    // their owners' root functions.
+    ("fhir", Layer::Resources),
     // Doctors' weekly hours and time off.
     ("schedule", Layer::Resources),
     ("users", Layer::Resources),

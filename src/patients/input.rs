@@ -256,3 +256,42 @@ impl PatientQuery<'_> {
         Ok(filter)
     }
 }
+
+/// A search by the person's details rather than the list's filters (FHIR's
+/// Patient search): each given criterion narrows the list, within what the
+/// caller sees, archived patients left out.
+#[derive(Debug, Clone, Default)]
+pub struct PatientCriteria {
+    /// The start of the first or the last name, in any case.
+    pub name: Option<String>,
+    /// The start of the last name.
+    pub family: Option<String>,
+    /// The start of the first name.
+    pub given: Option<String>,
+    /// Born on or after this day (`YYYY-MM-DD`).
+    pub born_from: Option<String>,
+    /// Born on or before this day.
+    pub born_until: Option<String>,
+    /// A phone number, matched on its digits like the list's `search`.
+    pub phone: Option<String>,
+}
+
+impl PatientCriteria {
+    /// The list's filter these criteria start from: the phone goes through
+    /// the list's own search, by id, one page.
+    pub(super) fn filter(&self, paging: http::Paging) -> PatientFilter {
+        let mut ignored = FieldErrors::new();
+        PatientFilter {
+            listing: Listing {
+                search: self.phone.clone(),
+                archived: false,
+                ordering: http::Ordering::parse(None, ORDERING, &mut ignored),
+                paging,
+            },
+            gender: None,
+            city: None,
+            blood_group: None,
+            is_active: None,
+        }
+    }
+}

@@ -24,7 +24,7 @@ use crate::http::{JsonBody, Page};
 use crate::validation;
 
 use self::input::{apply, PatientQuery};
-pub use self::input::{gender_input_schema, BLOOD_GROUPS, GENDERS};
+pub use self::input::{gender_input_schema, PatientCriteria, BLOOD_GROUPS, GENDERS};
 
 pub mod duplicates;
 mod input;
@@ -61,6 +61,18 @@ pub fn find_visible(
     id: i64,
 ) -> Result<Option<Patient>, ApiError> {
     sql::find_visible(conn, caller, id)
+}
+
+/// A page of the patients `caller` may see that meet `criteria`, and how
+/// many there are: a search by a person's details for another reader (the
+/// FHIR Patient search), with the list's visibility.
+pub fn find_matching(
+    conn: &rusqlite::Connection,
+    caller: &Caller,
+    criteria: &PatientCriteria,
+    paging: crate::http::Paging,
+) -> Result<(Vec<Patient>, i64), ApiError> {
+    sql::select_matching(conn, caller, criteria, paging)
 }
 
 /// The patient if `caller` may see it, archived or not, with whether it is

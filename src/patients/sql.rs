@@ -3,13 +3,14 @@
 
 use rusqlite::{named_params, params, Connection, OptionalExtension, Transaction};
 
-use super::input::PatientFilter;
+use super::input::{PatientCriteria, PatientFilter};
 use super::{Patient, PatientFields};
 use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Caller;
 use crate::db::{self, NamedValues};
 use crate::error::ApiError;
 use crate::http::download::{self, CSV_MAX_ROWS};
+use crate::http::Paging;
 use crate::search::{self, Conditions};
 use crate::validation;
 
@@ -367,6 +368,65 @@ pub(super) fn select_page(
     let mut stmt = conn.prepare_cached(&format!(
         "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
         listing.ordering.sql("patients"),
+    ))?;
+    let patients = stmt
+        .query_map(page_values.as_slice(), Patient::from_row)?
+        .collect::<Result<_, _>>()?;
+    Ok((patients, total))
+}
+
+/// A page of the patients `caller` sees that meet `criteria`, by id, and
+/// how many there are: the list's conditions (visibility, archive, the
+/// phone through its search) with the name and birth date added.
+pub(super) fn select_matching(
+    conn: &Connection,
+    caller: &Caller,
+    criteria: &PatientCriteria,
+    paging: Paging,
+) -> Result<(Vec<Patient>, i64), ApiError> {
+    let filter = criteria.filter(paging);
+    let prefix = |term: &Option<String>| {
+        term.as_deref()
+            .map(|t| validation::like_pattern(t).split_off(1))
+    };
+    let mut conditions = conditions(caller, &filter);
+    conditions
+        .filter(
+            "(first_name LIKE :name ESCAPE '\\' OR last_name LIKE :name ESCAPE '\\')",
+            ":name",
+            prefix(&criteria.name),
+        )
+        .filter(
+            "last_name LIKE :family ESCAPE '\\'",
+            ":family",
+            prefix(&criteria.family),
+        )
+        .filter(
+            "first_name LIKE :given ESCAPE '\\'",
+            ":given",
+            prefix(&criteria.given),
+        )
+        .filter(
+            "date_of_birth >= :born_from",
+            ":born_from",
+            criteria.born_from.as_deref(),
+        )
+        .filter(
+            "date_of_birth <= :born_until",
+            ":born_until",
+            criteria.born_until.as_deref(),
+        );
+    let where_clause = conditions.sql();
+    let values = conditions.values();
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM patients {where_clause}"))?
+        .query_row(values.as_slice(), |row| row.get(0))?;
+    let mut page_values = values.clone();
+    let (limit, offset) = (paging.limit(), paging.offset());
+    page_values.extend(named_params! { ":limit": limit, ":offset": offset });
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
+        filter.listing.ordering.sql("patients"),
     ))?;
     let patients = stmt
         .query_map(page_values.as_slice(), Patient::from_row)?

@@ -16,6 +16,7 @@ mod desk_settings;
 mod doctors;
 mod duplicates;
 mod exports;
+mod fhir;
 mod helpers;
 mod mappings;
 mod openapi;

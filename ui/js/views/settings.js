@@ -1,5 +1,6 @@
 // Clinic settings (admin): self-registration open/closed, the clinic's
-// name and time zone. The backup schedule is on the Backups screen.
+// name, time zone and date format, and where other systems read FHIR. The
+// backup schedule is on the Backups screen.
 
 import { h } from "../dom.js";
 import * as api from "../api.js";
@@ -50,5 +51,15 @@ export default async function settingsView(el, ctx) {
     showAlert("Settings saved. They apply at once.", "success");
   });
   el.append(pageHeader("Settings"), form,
-    h("p", { class: "muted" }, "Backups and their schedule: see ", h("a", { href: "/backups" }, "Backups"), "."));
+    h("p", { class: "muted" }, "Backups and their schedule: see ", h("a", { href: "/backups" }, "Backups"), "."),
+    fhirSection());
+}
+
+// For the person who connects another clinical system: the address it reads.
+function fhirSection() {
+  return h("section", { class: "section narrow-section", dataset: { section: "fhir" } },
+    h("h2", {}, "FHIR"),
+    h("p", {}, "Other clinical systems read patients, doctors and appointments (FHIR R4, read-only) at ",
+      h("code", { dataset: { fhirBase: "" } }, `${location.origin}/fhir`),
+      ", with the token of a clinicdesk account; its role decides what they see."));
 }
