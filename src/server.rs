@@ -20,7 +20,8 @@ use crate::setup::SetupToken;
 use crate::throttle::LoginThrottle;
 use crate::tls::{self, Transport};
 use crate::{
-    account, appointments, audit, cors, desktop, doctors, front, mappings, merge, patients,
+    account, appointments, audit, cors, desktop, doctors, exchange, front, mappings, merge,
+    patients,
 };
 use crate::{
     backup, error, health, http, openapi, schedule, settings, setup, telemetry, ui, users,
@@ -85,6 +86,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         appointments::routes(),
         backup::routes::routes(),
         audit::routes::routes(),
+        exchange::routes(),
         http::fallback_routes(),
     ]
     .concat();

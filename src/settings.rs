@@ -9,7 +9,7 @@ use rocket::serde::json::Json;
 use rocket::{get, patch, routes, Route, State};
 use serde::Serialize;
 
-use crate::audit::{self, Action, Entity, Event};
+use crate::audit::{self, Action, Actor, Entity, Event};
 use crate::auth::Admin;
 use crate::clinic_time::{self, ClinicZone};
 use crate::db::Db;
@@ -56,61 +56,102 @@ async fn update(
     db: &State<Db>,
     clinic_zone: &State<ClinicZone>,
 ) -> Result<Json<Settings>, ApiError> {
-    let mut fields = Fields::new(&body.0);
-    let registration = fields.choice(
-        &["registration"],
-        |value| match value.to_lowercase().as_str() {
-            "open" => Some("open"),
-            "closed" => Some("closed"),
-            _ => None,
-        },
-        "open, closed",
-    );
-    let registration = fields.require(&["registration"], registration, false);
-    let clinic_name = fields.text(&["clinic_name"], 200);
-    let time_zone = fields.text(&["time_zone"], 64);
-    let time_zone = fields.require(&["time_zone"], time_zone, false);
-    let threshold = fields.integer(&["duplicate_threshold"], 30, 100);
-    let threshold = fields.require(&["duplicate_threshold"], threshold, false);
-    let zone = match time_zone
-        .as_deref()
-        .map(|name| (name, clinic_time::zone(name)))
-    {
-        Some((_, None)) => {
-            fields.error(
-                "time_zone",
-                "Must be an IANA time zone name, such as Europe/Berlin or Asia/Kolkata.",
-            );
-            None
-        }
-        Some((_, zone)) => zone,
-        None => None,
-    };
-    fields.finish()?;
-
-    let settings = db
-        .write(move |tx| {
-            let before = sql::load(tx)?;
-            sql::update(
-                tx,
-                registration,
-                clinic_name,
-                time_zone.as_deref(),
-                threshold,
-            )?;
-            let settings = sql::load(tx)?;
-            let changed = audit::changed_fields(&before, &settings);
-            if !changed.is_empty() {
-                let event = Event::new(Action::SettingChange).about(Entity::Setting);
-                audit::record(tx, &admin.0, event.fields(changed))?;
-            }
-            Ok(settings)
-        })
-        .await?;
+    let change = SettingsChange::read(&body.0)?;
+    let zone = change.zone.clone();
+    let settings = db.write(move |tx| change.write(tx, &admin.0)).await?;
     if let Some(zone) = zone {
         clinic_zone.set(zone);
     }
     Ok(Json(settings))
+}
+
+/// A checked change of the settings; `None` keeps a value.
+pub struct SettingsChange {
+    registration: Option<&'static str>,
+    clinic_name: Option<Option<String>>,
+    time_zone: Option<String>,
+    threshold: Option<i64>,
+    /// The new time zone, for the running server's `ClinicZone`.
+    pub zone: Option<jiff::tz::TimeZone>,
+}
+
+impl SettingsChange {
+    /// No change.
+    pub fn none() -> Self {
+        Self {
+            registration: None,
+            clinic_name: None,
+            time_zone: None,
+            threshold: None,
+            zone: None,
+        }
+    }
+
+    /// Reads `body` by `PATCH /api/settings/`'s rules (the whole-clinic
+    /// import reads its document's settings by them too).
+    pub fn read(body: &serde_json::Map<String, serde_json::Value>) -> Result<Self, ApiError> {
+        let mut fields = Fields::new(body);
+        let registration = fields.choice(
+            &["registration"],
+            |value| match value.to_lowercase().as_str() {
+                "open" => Some("open"),
+                "closed" => Some("closed"),
+                _ => None,
+            },
+            "open, closed",
+        );
+        let registration = fields.require(&["registration"], registration, false);
+        let clinic_name = fields.text(&["clinic_name"], 200);
+        let time_zone = fields.text(&["time_zone"], 64);
+        let time_zone = fields.require(&["time_zone"], time_zone, false);
+        let threshold = fields.integer(&["duplicate_threshold"], 30, 100);
+        let threshold = fields.require(&["duplicate_threshold"], threshold, false);
+        let zone = match time_zone
+            .as_deref()
+            .map(|name| (name, clinic_time::zone(name)))
+        {
+            Some((_, None)) => {
+                fields.error(
+                    "time_zone",
+                    "Must be an IANA time zone name, such as Europe/Berlin or Asia/Kolkata.",
+                );
+                None
+            }
+            Some((_, zone)) => zone,
+            None => None,
+        };
+        fields.finish()?;
+        Ok(Self {
+            registration,
+            clinic_name,
+            time_zone,
+            threshold,
+            zone,
+        })
+    }
+
+    /// Writes the change, recorded as done by `actor` when it changed anything.
+    pub fn write(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        actor: impl Into<Actor>,
+    ) -> Result<Settings, ApiError> {
+        let before = sql::load(tx)?;
+        sql::update(
+            tx,
+            self.registration,
+            self.clinic_name.clone(),
+            self.time_zone.as_deref(),
+            self.threshold,
+        )?;
+        let settings = sql::load(tx)?;
+        let changed = audit::changed_fields(&before, &settings);
+        if !changed.is_empty() {
+            let event = Event::new(Action::SettingChange).about(Entity::Setting);
+            audit::record(tx, actor, event.fields(changed))?;
+        }
+        Ok(settings)
+    }
 }
 
 /// Settings SQL; `registration_open` is also used by `account::register`.

@@ -66,6 +66,9 @@ const LAYERS: &[(&str, Layer)] = &[
     ("throttle", Layer::Base),
     ("cors", Layer::Base),
     ("ui", Layer::Base),
+    // Loading a whole-clinic document's rows: checks and a problem list
+    // every resource's import shares; it names no resource.
+    ("records", Layer::Base),
     ("auth", Layer::Identity),
     ("audit", Layer::Trail),
     // Signing in, out and one's own account: it reads accounts (`users`)
@@ -84,6 +87,8 @@ const LAYERS: &[(&str, Layer)] = &[
     ("setup", Layer::Resources),
     // An endpoint like the resources', and it probes the settings table.
     ("health", Layer::Resources),
+    // The whole clinic out and back in: it asks every resource for its rows.
+    ("exchange", Layer::Resources),
     ("server", Layer::Assembly),
     ("openapi", Layer::Assembly),
     ("cli", Layer::Assembly),

@@ -35,8 +35,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::users;
 use crate::{
-    account, appointments, audit, backup, doctors, health, mappings, merge, patients, schedule,
-    settings, setup,
+    account, appointments, audit, backup, doctors, exchange, health, mappings, merge, patients,
+    schedule, settings, setup,
 };
 
 use crate::account::schema::{
@@ -86,6 +86,7 @@ use crate::users::schema::{UserChangeRequest, UserCreateRequest};
         mappings::detail_remove, mappings::delete_alias,
         backup::routes::list, backup::routes::create, backup::routes::status, backup::routes::download,
         audit::routes::list, audit::routes::export,
+        exchange::export, exchange::import,
     ),
     components(schemas(
         ErrorBody, SetupRequest, RegisterRequest, LoginFields,

@@ -12,6 +12,7 @@ mod contract;
 mod cors;
 mod doctors;
 mod duplicates;
+mod exchange;
 mod exports;
 mod helpers;
 mod mappings;
