@@ -254,6 +254,17 @@ fn restore(
     Ok(())
 }
 
+/// The database with its settings row, as the server starts it (a data
+/// directory that was never served has none yet).
+fn open_clinic(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::open(config, |from| backup::before_upgrade(config, from))?;
+    let registration = config.registration;
+    let zone = crate::clinic_time::system_zone_name();
+    db.write_now(move |tx| settings::sql::initialise(tx, registration, &zone))
+        .map_err(describe)?;
+    Ok(db)
+}
+
 fn export(overrides: &Overrides, out: &std::path::Path) -> anyhow::Result<()> {
     let config = Config::load(overrides)?;
     anyhow::ensure!(
@@ -261,7 +272,7 @@ fn export(overrides: &Overrides, out: &std::path::Path) -> anyhow::Result<()> {
         "no database at {} yet; start clinicdesk once to create it",
         config.database_path().display()
     );
-    let db = Db::open(&config, |from| backup::before_upgrade(&config, from))?;
+    let db = open_clinic(&config)?;
     let document = db.read_now(exchange::export_document).map_err(describe)?;
     let json = serde_json::to_vec_pretty(&document)?;
     crate::config::write_private(out, &json)?;
@@ -291,7 +302,7 @@ fn import(overrides: &Overrides, file: &std::path::Path, django: bool) -> anyhow
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let given: serde_json::Value = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not JSON", file.display()))?;
-    let db = Db::open(&config, |from| backup::before_upgrade(&config, from))?;
+    let db = open_clinic(&config)?;
     // Someone must be able to sign in afterwards and give the imported
     // accounts (which come without passwords) their temporary ones.
     let admin = db
