@@ -7,6 +7,7 @@
 mod accounts;
 mod appointments;
 mod audit;
+mod clinic_data;
 mod desk;
 mod duplicates;
 mod flows;

@@ -6,6 +6,7 @@ import * as api from "../api.js";
 import { field, values, onSubmit, submitButton } from "../forms.js";
 import { pageHeader, setTitle, showAlert } from "../ui.js";
 import { backupSection } from "./backups.js";
+import { clinicDataSection } from "./clinic-data.js";
 
 const SPECS = [
   { name: "clinic_name", label: "Clinic name", autocomplete: "organization" },
@@ -36,5 +37,5 @@ export default async function settingsView(el, ctx) {
     await api.patch("/api/settings/", body);
     showAlert("Settings saved. They apply at once.", "success");
   });
-  el.append(pageHeader("Settings"), form, backupSection(ctx.signal));
+  el.append(pageHeader("Settings"), form, backupSection(ctx.signal), clinicDataSection(ctx.signal));
 }
