@@ -1,5 +1,6 @@
 //! The command line: `clinicdesk [serve]`, `check`, `backup`, `restore`,
-//! `admin create`, `admin unlock` and `service install|uninstall|start|stop`.
+//! `export`, `import`, `admin create`, `admin unlock` and
+//! `service install|uninstall|start|stop`.
 
 use std::io::{BufRead, IsTerminal};
 use std::net::IpAddr;
@@ -18,7 +19,7 @@ use crate::db::Db;
 use crate::desktop::Launch;
 use crate::error::ApiError;
 use crate::users::{self, NewAccount};
-use crate::{server, service, telemetry};
+use crate::{exchange, server, service, settings, telemetry};
 
 /// clinicdesk: a small clinic's patient records, doctors and assignments in
 /// one program. Start it, then open the printed address in a browser.
@@ -81,6 +82,21 @@ enum Command {
         /// For an encrypted backup: a file holding its passphrase [default: the configured one, else asked]
         #[arg(long, value_name = "FILE")]
         passphrase_file: Option<PathBuf>,
+    },
+    /// Write the whole clinic (every record, archived ones too; no passwords) to one JSON file
+    Export {
+        /// Where to write it (readable by you only: it holds patient records)
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Load a whole-clinic export into this clinicdesk, which must hold no patients,
+    /// doctors or appointments yet (stop the server first); all or nothing
+    Import {
+        /// The file from `clinicdesk export` (or, with --django, from `manage.py dumpdata`)
+        file: PathBuf,
+        /// The file is a Django `manage.py dumpdata` JSON of a "healthcare backend"
+        #[arg(long)]
+        django: bool,
     },
     /// Manage accounts from this computer's console
     Admin {
@@ -150,6 +166,8 @@ pub fn run(cli: Cli) -> ExitCode {
             file,
             passphrase_file,
         } => restore(&overrides, &file, passphrase_file.as_deref()),
+        Command::Export { out } => export(&overrides, &out),
+        Command::Import { file, django } => import(&overrides, &file, django),
         Command::Admin {
             command: AdminCommand::Create { email, name },
         } => create_admin(&overrides, &email, name.as_deref()),
@@ -230,6 +248,103 @@ fn restore(
         println!("The previous database is kept as {}.", kept.display());
     }
     println!("Start clinicdesk to serve the restored records.");
+    Ok(())
+}
+
+/// The database with its settings row, as the server starts it (a data
+/// directory that was never served has none yet).
+fn open_clinic(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::open(config, |from| backup::before_upgrade(config, from))?;
+    server::initial_settings(&db, config)?;
+    Ok(db)
+}
+
+fn export(overrides: &Overrides, out: &std::path::Path) -> anyhow::Result<()> {
+    let config = Config::load(overrides)?;
+    anyhow::ensure!(
+        config.database_path().exists(),
+        "no database at {} yet; start clinicdesk once to create it",
+        config.database_path().display()
+    );
+    let db = open_clinic(&config)?;
+    let document = db.read_now(exchange::export_document).map_err(describe)?;
+    let json = serde_json::to_vec_pretty(&document)?;
+    crate::config::write_private(out, &json)?;
+    db.write_now(|tx| {
+        let event = Event::new(Action::Export);
+        audit::record(tx, Actor::system(), event)
+    })
+    .map_err(describe)?;
+    db.close()?;
+    println!(
+        "Exported {} patients, {} doctors, {} appointments and {} accounts to {}.",
+        document.patients.len(),
+        document.doctors.len(),
+        document.appointments.len(),
+        document.users.len(),
+        out.display()
+    );
+    println!("It holds patient records: keep it as safe as the clinic's backups.");
+    Ok(())
+}
+
+fn import(overrides: &Overrides, file: &std::path::Path, django: bool) -> anyhow::Result<()> {
+    let config = Config::load(overrides)?;
+    config.prepare_data_dir()?;
+    // A running server is the one writer of its database: refuse beside it.
+    let _lock = crate::lock::InstanceLock::acquire(&config.data_dir)?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let given: serde_json::Value = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not JSON", file.display()))?;
+    let db = open_clinic(&config)?;
+    // Someone must be able to sign in afterwards and give the imported
+    // accounts (which come without passwords) their temporary ones.
+    let admin = db
+        .read_now(users::sql::first_admin)
+        .map_err(describe)?
+        .context(
+            "an import needs an admin account here first (the imported accounts come without \
+         passwords, and an admin gives them temporary ones): finish the setup page, or run \
+         `clinicdesk admin create`",
+        )?;
+    let (document, skipped, importing_admin) = if django {
+        let translated = exchange::django::translate(&given).map_err(anyhow::Error::msg)?;
+        (translated.document, translated.skipped, Some(admin))
+    } else {
+        (given, Vec::new(), None)
+    };
+    let zone = db
+        .read_now(settings::sql::load)
+        .map_err(describe)?
+        .time_zone;
+    let today = crate::clinic_time::ClinicZone::new(&zone).today();
+    let import = exchange::Import::prepare(document, today, importing_admin).map_err(describe)?;
+    let (report, _) = db
+        .write_now(move |tx| import.load(tx, Actor::system()))
+        .map_err(describe)?;
+    db.close()?;
+    println!(
+        "Imported {} patients, {} doctors, {} mappings, {} appointments, {} hours, {} time off \
+         and {} accounts into {}.",
+        report.patients,
+        report.doctors,
+        report.mappings,
+        report.appointments,
+        report.hours,
+        report.time_off,
+        report.users,
+        config.data_dir.display()
+    );
+    if !report.accounts_needing_password.is_empty() {
+        println!(
+            "{} accounts were created without a password: an admin gives each a temporary one \
+             on the Users screen, and they choose their own at their first sign-in.",
+            report.accounts_needing_password.len()
+        );
+    }
+    for skip in &skipped {
+        println!("Skipped {} {}: {}", skip.model, skip.pk, skip.reason);
+    }
     Ok(())
 }
 
@@ -372,6 +487,7 @@ fn describe(err: ApiError) -> anyhow::Error {
                 .collect();
             anyhow::anyhow!("{}", lines.join("; "))
         }
+        ApiError::Database(e) => anyhow::anyhow!("database error: {e}"),
         other => anyhow::anyhow!("{other}"),
     }
 }

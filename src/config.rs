@@ -343,6 +343,22 @@ fn default_data_dir() -> anyhow::Result<PathBuf> {
         .context("cannot find a home directory for the data; pass --data-dir")
 }
 
+/// Writes `contents` to `path` (replacing it), readable by its owner only,
+/// and flushed to the disk: for files that hold patient data or secrets.
+pub fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    restrict_to_owner(path, 0o600)
+}
+
 /// Sets Unix permission bits so only the account running clinicdesk can read.
 #[cfg(unix)]
 pub fn restrict_to_owner(path: &Path, mode: u32) -> anyhow::Result<()> {

@@ -51,11 +51,13 @@ pub enum Code {
     InvalidTransition,
     AppointmentClosed,
     CannotMerge,
+    /// A whole-clinic import into an instance that already holds records.
+    NotEmpty,
 }
 
 impl Code {
     /// Every code, in the order `/api/openapi.json` lists them.
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 25] = [
         Self::ValidationError,
         Self::MalformedJson,
         Self::NotAuthenticated,
@@ -80,6 +82,7 @@ impl Code {
         Self::InvalidTransition,
         Self::AppointmentClosed,
         Self::CannotMerge,
+        Self::NotEmpty,
     ];
 
     /// The name a body carries.
@@ -109,6 +112,7 @@ impl Code {
             Self::InvalidTransition => "invalid_transition",
             Self::AppointmentClosed => "appointment_closed",
             Self::CannotMerge => "cannot_merge",
+            Self::NotEmpty => "not_empty",
         }
     }
 }

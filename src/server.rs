@@ -21,7 +21,8 @@ use crate::setup::SetupToken;
 use crate::throttle::LoginThrottle;
 use crate::tls::{self, Transport};
 use crate::{
-    account, appointments, audit, cors, desktop, doctors, front, mappings, merge, patients,
+    account, appointments, audit, cors, desktop, doctors, exchange, front, mappings, merge,
+    patients,
 };
 use crate::{
     backup, error, health, http, openapi, record_names, schedule, settings, setup, telemetry, ui,
@@ -81,6 +82,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         backup::routes::routes(),
         audit::routes::routes(),
         record_names::routes(),
+        exchange::routes(),
         http::fallback_routes(),
     ]
     .concat();
@@ -136,8 +138,9 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
 }
 
 /// The clinic's settings, written first from the configuration's starting
-/// values when the database has none yet.
-fn initial_settings(db: &Db, config: &Config) -> anyhow::Result<settings::Settings> {
+/// values when the database has none yet (also the commands that open the
+/// database without serving it).
+pub fn initial_settings(db: &Db, config: &Config) -> anyhow::Result<settings::Settings> {
     let registration = config.registration;
     let system_zone = crate::clinic_time::system_zone_name();
     let (backup_time, backup_keep) = (config.backup_time.clone(), config.backup_keep);

@@ -17,7 +17,7 @@ use rocket::tokio::sync::Notify;
 use rocket::{get, patch, routes, Route, State};
 use serde::Serialize;
 
-use crate::audit::{self, Action, Entity, Event};
+use crate::audit::{self, Action, Actor, Entity, Event};
 use crate::auth::{Admin, Caller};
 use crate::clinic_time::{self, ClinicZone};
 use crate::db::Db;
@@ -67,7 +67,7 @@ impl Changes {
         Arc::clone(&self.0)
     }
 
-    fn ring(&self) {
+    pub fn ring(&self) {
         // One stored permit: a change made while nobody waits is not lost.
         self.0.notify_one();
     }
@@ -149,87 +149,137 @@ async fn update(
     clinic_zone: &State<ClinicZone>,
     schedule_watch: &State<Changes>,
 ) -> Result<Json<Settings>, ApiError> {
-    let mut fields = Fields::new(&body.0);
-    let registration = fields.choice(
-        &["registration"],
-        |value| match value.to_lowercase().as_str() {
-            "open" => Some("open"),
-            "closed" => Some("closed"),
-            _ => None,
-        },
-        "open, closed",
-    );
-    let registration = fields.require(&["registration"], registration, false);
-    let clinic_name = fields.text(&["clinic_name"], 200);
-    let time_zone = fields.text(&["time_zone"], 64);
-    let time_zone = fields.require(&["time_zone"], time_zone, false);
-    let threshold = fields.integer(&["duplicate_threshold"], 30, 100);
-    let threshold = fields.require(&["duplicate_threshold"], threshold, false);
-    let time = fields.text(&["backup_time"], 10);
-    let time = fields.require(&["backup_time"], time, false);
-    let time = time.and_then(|text| {
-        let parsed = backup_time(&text);
-        if parsed.is_none() {
-            fields.error(
-                "backup_time",
-                "Must be a time as HH:MM (24-hour clock, such as 02:00), or off.",
-            );
-        }
-        parsed
-    });
-    let keep = fields.integer(&["backup_keep"], 1, 365);
-    let keep = fields.require(&["backup_keep"], keep, false);
-    let date_format = fields.choice(
-        &["date_format"],
-        normalise_date_format,
-        &DATE_FORMATS.join(", "),
-    );
-    let date_format = fields.require(&["date_format"], date_format, false);
-    let zone = match time_zone
-        .as_deref()
-        .map(|name| (name, clinic_time::zone(name)))
-    {
-        Some((_, None)) => {
-            fields.error(
-                "time_zone",
-                "Enter the time zone by its IANA name, like Europe/Berlin or Asia/Kolkata.",
-            );
-            None
-        }
-        Some((_, zone)) => zone,
-        None => None,
-    };
-    fields.finish()?;
-
-    let settings = db
-        .write(move |tx| {
-            let before = sql::load(tx)?;
-            sql::update(
-                tx,
-                &sql::Update {
-                    registration,
-                    clinic_name,
-                    time_zone: time_zone.as_deref(),
-                    duplicate_threshold: threshold,
-                    backup_time: time.as_deref(),
-                    backup_keep: keep,
-                    date_format,
-                },
-            )?;
-            let settings = sql::load(tx)?;
-            let changed = audit::changed_fields(&before, &settings);
-            if !changed.is_empty() {
-                let event = Event::new(Action::SettingChange).about(Entity::Setting);
-                audit::record(tx, &admin.0, event.fields(changed))?;
-            }
-            Ok(settings)
-        })
-        .await?;
+    let change = SettingsChange::read(&body.0)?;
+    let zone = change.zone.clone();
+    let settings = db.write(move |tx| change.write(tx, &admin.0)).await?;
     if let Some(zone) = zone {
         clinic_zone.set(zone);
     }
     schedule_watch.ring();
     Ok(Json(settings))
+}
+
+/// A checked change of the settings; `None` keeps a value.
+pub struct SettingsChange {
+    registration: Option<&'static str>,
+    clinic_name: Option<Option<String>>,
+    time_zone: Option<String>,
+    threshold: Option<i64>,
+    backup_time: Option<String>,
+    backup_keep: Option<i64>,
+    date_format: Option<&'static str>,
+    /// The new time zone, for the running server's `ClinicZone`.
+    pub zone: Option<jiff::tz::TimeZone>,
+}
+
+impl SettingsChange {
+    /// No change.
+    pub fn none() -> Self {
+        Self {
+            registration: None,
+            clinic_name: None,
+            time_zone: None,
+            threshold: None,
+            backup_time: None,
+            backup_keep: None,
+            date_format: None,
+            zone: None,
+        }
+    }
+
+    /// Reads `body` by `PATCH /api/settings/`'s rules (the whole-clinic
+    /// import reads its document's settings by them too).
+    pub fn read(body: &serde_json::Map<String, serde_json::Value>) -> Result<Self, ApiError> {
+        let mut fields = Fields::new(body);
+        let registration = fields.choice(
+            &["registration"],
+            |value| match value.to_lowercase().as_str() {
+                "open" => Some("open"),
+                "closed" => Some("closed"),
+                _ => None,
+            },
+            "open, closed",
+        );
+        let registration = fields.require(&["registration"], registration, false);
+        let clinic_name = fields.text(&["clinic_name"], 200);
+        let time_zone = fields.text(&["time_zone"], 64);
+        let time_zone = fields.require(&["time_zone"], time_zone, false);
+        let threshold = fields.integer(&["duplicate_threshold"], 30, 100);
+        let threshold = fields.require(&["duplicate_threshold"], threshold, false);
+        let time = fields.text(&["backup_time"], 10);
+        let time = fields.require(&["backup_time"], time, false);
+        let time = time.and_then(|text| {
+            let parsed = backup_time(&text);
+            if parsed.is_none() {
+                fields.error(
+                    "backup_time",
+                    "Must be a time as HH:MM (24-hour clock, such as 02:00), or off.",
+                );
+            }
+            parsed
+        });
+        let keep = fields.integer(&["backup_keep"], 1, 365);
+        let keep = fields.require(&["backup_keep"], keep, false);
+        let date_format = fields.choice(
+            &["date_format"],
+            normalise_date_format,
+            &DATE_FORMATS.join(", "),
+        );
+        let date_format = fields.require(&["date_format"], date_format, false);
+        let zone = match time_zone
+            .as_deref()
+            .map(|name| (name, clinic_time::zone(name)))
+        {
+            Some((_, None)) => {
+                fields.error(
+                    "time_zone",
+                    "Enter the time zone by its IANA name, like Europe/Berlin or Asia/Kolkata.",
+                );
+                None
+            }
+            Some((_, zone)) => zone,
+            None => None,
+        };
+        fields.finish()?;
+        Ok(Self {
+            registration,
+            clinic_name,
+            time_zone,
+            threshold,
+            backup_time: time,
+            backup_keep: keep,
+            date_format,
+            zone,
+        })
+    }
+
+    /// Writes the change, recorded as done by `actor` when it changed anything.
+    pub fn write(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        actor: impl Into<Actor>,
+    ) -> Result<Settings, ApiError> {
+        let before = sql::load(tx)?;
+        sql::update(
+            tx,
+            &sql::Update {
+                registration: self.registration,
+                clinic_name: self.clinic_name.clone(),
+                time_zone: self.time_zone.as_deref(),
+                duplicate_threshold: self.threshold,
+                backup_time: self.backup_time.as_deref(),
+                backup_keep: self.backup_keep,
+                date_format: self.date_format,
+            },
+        )?;
+        let settings = sql::load(tx)?;
+        let changed = audit::changed_fields(&before, &settings);
+        if !changed.is_empty() {
+            let event = Event::new(Action::SettingChange).about(Entity::Setting);
+            audit::record(tx, actor, event.fields(changed))?;
+        }
+        Ok(settings)
+    }
 }
 
 /// Settings SQL; `registration_open` is also used by `account::register`.

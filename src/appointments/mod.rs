@@ -28,6 +28,7 @@ use crate::clinic_time::{self, ClinicZone};
 use crate::db::Db;
 use crate::error::ApiError;
 use crate::http::{JsonBody, Page};
+use crate::records::Table;
 
 use self::input::{AppointmentQuery, Booking, Change, SlotQuery, StatusChange};
 
@@ -35,6 +36,37 @@ mod booking;
 pub mod input;
 pub mod schema;
 pub mod sql;
+
+/// The appointments as the whole-clinic document holds them: as stored
+/// (times in UTC), their whole status history included.
+pub const EXCHANGE: Table = Table {
+    section: "appointments",
+    table: "appointments",
+    columns: &[
+        "id",
+        "patient_id",
+        "doctor_id",
+        "start_at",
+        "end_at",
+        "kind",
+        "status",
+        "overbooked",
+        "reason",
+        "notes",
+        "cancel_reason",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "arrived_at",
+        "started_at",
+        "completed_at",
+        "cancelled_at",
+        "no_show_at",
+        "status_changed_at",
+        "status_changed_by",
+    ],
+    accounts: &["created_by", "status_changed_by"],
+};
 
 /// Moves every appointment of patient `from` to patient `to` (a merge,
 /// whose caller checked both); `409 slot_taken` if two would overlap.

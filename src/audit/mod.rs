@@ -60,10 +60,13 @@ pub enum Action {
     Merge,
     /// Two patient records were marked as two people.
     NotDuplicate,
+    /// Records were brought in from a file (a whole-clinic document, a
+    /// spreadsheet, a Django dump): one event for the whole import.
+    Import,
 }
 
 impl Action {
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 27] = [
         Self::Create,
         Self::Update,
         Self::Archive,
@@ -90,6 +93,7 @@ impl Action {
         Self::Override,
         Self::Merge,
         Self::NotDuplicate,
+        Self::Import,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -120,6 +124,7 @@ impl Action {
             Self::Override => "override",
             Self::Merge => "merge",
             Self::NotDuplicate => "not_duplicate",
+            Self::Import => "import",
         }
     }
 

@@ -13,7 +13,7 @@
 //! everyone can sign in again at once.
 
 use std::fs::{self, File};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use age::secrecy::SecretString;
@@ -379,18 +379,7 @@ pub(crate) fn sidecar(backup: &Path, extension: &str) -> PathBuf {
 /// A sidecar, readable by its owner only (it names the backup and its
 /// row counts).
 fn write_beside(backup: &Path, extension: &str, contents: &[u8]) -> anyhow::Result<()> {
-    let path = sidecar(backup, extension);
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(&path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    file.write_all(contents)?;
-    file.sync_all()?;
-    crate::config::restrict_to_owner(&path, 0o600)?;
-    Ok(())
+    crate::config::write_private(&sidecar(backup, extension), contents)
 }
 
 /// Makes a rename in `folder` durable (a no-op where folders cannot be opened).

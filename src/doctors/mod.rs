@@ -27,6 +27,7 @@ use crate::validation;
 
 use self::input::{apply, DoctorQuery};
 
+pub mod exchange;
 mod input;
 pub mod schema;
 mod sql;

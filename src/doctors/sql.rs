@@ -13,6 +13,7 @@ use crate::db::{self, NamedValues, ResultExt};
 use crate::error::ApiError;
 use crate::http::download::{self, CSV_MAX_ROWS};
 use crate::http::Paging;
+use crate::records::Stamped;
 use crate::search::Conditions;
 use crate::validation;
 
@@ -132,6 +133,53 @@ pub fn insert(
         .query_row(db::bind(&values).as_slice(), |row| row.get::<_, i64>(0));
     let id = unique_errors(inserted.map_err(ApiError::from))?;
     find(conn, id)?.ok_or(ApiError::NotFound)
+}
+
+/// Every doctor, archived included, by id, with its owner and when it was
+/// archived.
+pub fn select_every(conn: &Connection) -> Result<Vec<(Doctor, i64, Option<String>)>, ApiError> {
+    let mut stmt = conn.prepare(&format!(
+        "{} ORDER BY id",
+        SELECT.replace(" FROM doctors", ", created_by, deleted_at FROM doctors")
+    ))?;
+    let rows = stmt.query_map([], |row| {
+        Ok((
+            Doctor::from_row(row)?,
+            row.get("created_by")?,
+            row.get("deleted_at")?,
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Stores an imported doctor as it was: its id, owner, times and archive state.
+pub fn insert_exact(
+    tx: &Transaction<'_>,
+    stamps: &Stamped<'_>,
+    record: &DoctorFields,
+) -> Result<(), ApiError> {
+    let mut values = write_params(record);
+    values.retain(|(name, _)| *name != ":now");
+    values.extend([
+        (":id", Box::new(stamps.id) as Box<dyn rusqlite::ToSql>),
+        (":created_by", Box::new(stamps.owner)),
+        (":created_at", Box::new(&stamps.created_at)),
+        (":updated_at", Box::new(&stamps.updated_at)),
+        (":deleted_at", Box::new(&stamps.archived_at)),
+    ]);
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO doctors (id, first_name, last_name, specialization, years_of_experience, phone, email,
+                    qualification, license_number, consultation_fee_cents, available_days, available_time, bio,
+                    languages_spoken, city, is_available, appointment_minutes, search_text, created_by,
+                    created_at, updated_at, deleted_at)
+             VALUES (:id, :first_name, :last_name, :specialization, :years, :phone, :email, :qualification,
+                    :license_number, :fee, :days, :time, :bio, :languages, :city, :available, :minutes,
+                    :search_text, :created_by, :created_at, :updated_at, :deleted_at)",
+        )?
+        .execute(db::bind(&values).as_slice());
+    unique_errors(inserted.map_err(ApiError::from))?;
+    Ok(())
 }
 
 /// Writes a validated record over doctor `id`.

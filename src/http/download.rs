@@ -1,4 +1,5 @@
-//! CSV files offered for download: the audit trail, patient and doctor lists.
+//! Files offered for download: CSV (the audit trail, patient and doctor
+//! lists) and JSON (the whole-clinic export).
 
 use rocket::http::Header;
 use rocket::Responder;
@@ -29,6 +30,20 @@ impl CsvFile {
                 .map_err(anyhow::Error::from)?;
         }
         let body = out.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let disposition = format!("attachment; filename=\"{name}\"");
+        Ok(Self(body, Header::new("Content-Disposition", disposition)))
+    }
+}
+
+/// A JSON document offered as an attachment named for what it holds.
+#[derive(Responder)]
+#[response(content_type = "json")]
+pub struct JsonFile(Vec<u8>, Header<'static>);
+
+impl JsonFile {
+    /// `value` as pretty-printed JSON, named `name`.
+    pub fn build(name: &str, value: &impl serde::Serialize) -> Result<Self, ApiError> {
+        let body = serde_json::to_vec_pretty(value).map_err(anyhow::Error::from)?;
         let disposition = format!("attachment; filename=\"{name}\"");
         Ok(Self(body, Header::new("Content-Disposition", disposition)))
     }

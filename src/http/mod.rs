@@ -23,6 +23,11 @@ pub use self::schemas::ErrorBody;
 /// The largest request body accepted (the contract's 1 MiB).
 const BODY_LIMIT_MIB: u64 = 1;
 
+/// The largest whole-clinic document an import takes over HTTP (a clinic
+/// of 100,000 patients writes about 100 MiB); `clinicdesk import` reads
+/// any size from a file.
+pub const DOCUMENT_LIMIT_MIB: u64 = 256;
+
 /// A request body that is a JSON object. Fails with the contract's errors:
 /// `415` for another content type, `413` over 1 MiB, `400 malformed_json`
 /// for anything that is not a JSON object. Fields are read one by one (see
@@ -61,6 +66,22 @@ impl<'r> FromData<'r> for JsonValue {
     }
 }
 
+/// A whole JSON document (the clinic's export) as a request body, up to
+/// [`DOCUMENT_LIMIT_MIB`], with `JsonBody`'s other rules.
+pub struct JsonDocument(pub Value);
+
+#[rocket::async_trait]
+impl<'r> FromData<'r> for JsonDocument {
+    type Error = ();
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        match read_json_up_to(req, data, DOCUMENT_LIMIT_MIB).await {
+            Ok(value) => data::Outcome::Success(JsonDocument(value)),
+            Err(err) => data::Outcome::Error((error::park(req, err), ())),
+        }
+    }
+}
+
 fn malformed(detail: impl Into<String>) -> ApiError {
     ApiError::BadRequest {
         code: Code::MalformedJson,
@@ -69,6 +90,14 @@ fn malformed(detail: impl Into<String>) -> ApiError {
 }
 
 async fn read_json(req: &Request<'_>, data: Data<'_>) -> Result<Value, ApiError> {
+    read_json_up_to(req, data, BODY_LIMIT_MIB).await
+}
+
+async fn read_json_up_to(
+    req: &Request<'_>,
+    data: Data<'_>,
+    limit_mib: u64,
+) -> Result<Value, ApiError> {
     let content_type = req.content_type();
     let is_json =
         content_type.is_some_and(|ct| ct.is_json() || ct.sub().as_str().ends_with("+json"));
@@ -76,7 +105,7 @@ async fn read_json(req: &Request<'_>, data: Data<'_>) -> Result<Value, ApiError>
         return Err(ApiError::UnsupportedMediaType);
     }
     let bytes = data
-        .open(BODY_LIMIT_MIB.mebibytes())
+        .open(limit_mib.mebibytes())
         .into_bytes()
         .await
         .map_err(|_| malformed("The request body could not be read."))?;

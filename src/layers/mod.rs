@@ -66,6 +66,9 @@ const LAYERS: &[(&str, Layer)] = &[
     ("throttle", Layer::Base),
     ("cors", Layer::Base),
     ("ui", Layer::Base),
+    // Loading a whole-clinic document's rows: checks and a problem list
+    // every resource's import shares; it names no resource.
+    ("records", Layer::Base),
     ("auth", Layer::Identity),
     ("audit", Layer::Trail),
     // Signing in, out and one's own account: it reads accounts (`users`)
@@ -90,6 +93,8 @@ const LAYERS: &[(&str, Layer)] = &[
     // Names for the audit screen: asks patients, doctors and users, which
     // `audit` (below them) cannot.
     ("record_names", Layer::Resources),
+    // The whole clinic out and back in: it asks every resource for its rows.
+    ("exchange", Layer::Resources),
     ("server", Layer::Assembly),
     ("openapi", Layer::Assembly),
     ("cli", Layer::Assembly),

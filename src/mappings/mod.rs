@@ -23,6 +23,7 @@ use crate::doctors::{self, Doctor};
 use crate::error::ApiError;
 use crate::http::{JsonBody, Page};
 use crate::patients;
+use crate::records::Table;
 
 pub use self::input::STATUS_VALUES;
 use self::input::{status_schema, MappingFields, MappingQuery, NewMapping};
@@ -30,6 +31,24 @@ use self::input::{status_schema, MappingFields, MappingQuery, NewMapping};
 mod input;
 pub mod schema;
 mod sql;
+
+/// The mappings as the whole-clinic document holds them: as stored.
+pub const EXCHANGE: Table = Table {
+    section: "mappings",
+    table: "mappings",
+    columns: &[
+        "id",
+        "patient_id",
+        "doctor_id",
+        "reason",
+        "notes",
+        "status",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ],
+    accounts: &["created_by"],
+};
 
 /// Moves every mapping of patient `from` to patient `to` (a merge, whose
 /// caller checked both); answers how many moved.

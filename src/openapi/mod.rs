@@ -35,8 +35,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::users;
 use crate::{
-    account, appointments, audit, backup, doctors, health, mappings, merge, patients, record_names,
-    schedule, settings, setup,
+    account, appointments, audit, backup, doctors, exchange, health, mappings, merge, patients,
+    record_names, schedule, settings, setup,
 };
 
 use crate::account::schema::{
@@ -87,6 +87,7 @@ use crate::users::schema::{UserChangeRequest, UserCreateRequest};
         backup::routes::list, backup::routes::create, backup::routes::status, backup::routes::download,
         audit::routes::list, audit::routes::export,
         record_names::names,
+        exchange::export, exchange::import,
     ),
     components(schemas(
         ErrorBody, SetupRequest, RegisterRequest, LoginFields,

@@ -27,6 +27,7 @@ use self::input::{apply, PatientQuery};
 pub use self::input::{gender_input_schema, PatientCriteria, BLOOD_GROUPS, GENDERS};
 
 pub mod duplicates;
+pub mod exchange;
 mod input;
 pub mod matching;
 pub mod schema;

@@ -11,6 +11,7 @@ use crate::db::{self, NamedValues};
 use crate::error::ApiError;
 use crate::http::download::{self, CSV_MAX_ROWS};
 use crate::http::Paging;
+use crate::records::Stamped;
 use crate::search::{self, Conditions};
 use crate::validation;
 
@@ -211,6 +212,61 @@ pub fn insert(
         )?
         .query_row(db::bind(&values).as_slice(), |row| row.get(0))?;
     find_visible(conn, caller, id)?.ok_or(ApiError::NotFound)
+}
+
+/// Every patient, archived included, by id, with when it was archived.
+pub fn select_every(conn: &Connection) -> Result<Vec<(Patient, Option<String>)>, ApiError> {
+    let mut stmt = conn.prepare(&format!(
+        "{} ORDER BY id",
+        SELECT.replace(" FROM patients", ", deleted_at FROM patients")
+    ))?;
+    let rows = stmt.query_map([], |row| {
+        Ok((Patient::from_row(row)?, row.get("deleted_at")?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Stores an imported record as it was: its id, owner, times and archive
+/// state (the triggers index it and count it like any other).
+pub fn insert_exact(
+    tx: &Transaction<'_>,
+    stamps: &Stamped<'_>,
+    record: &PatientFields,
+) -> Result<(), ApiError> {
+    let mut values = write_params(record);
+    values.retain(|(name, _)| *name != ":now");
+    values.extend([
+        (":id", Box::new(stamps.id) as Box<dyn rusqlite::ToSql>),
+        (":created_by", Box::new(stamps.owner)),
+        (":created_at", Box::new(&stamps.created_at)),
+        (":updated_at", Box::new(&stamps.updated_at)),
+        (":deleted_at", Box::new(&stamps.archived_at)),
+    ]);
+    tx.prepare_cached(
+        "INSERT INTO patients (id, first_name, last_name, date_of_birth, age, gender, phone, email, blood_group,
+                address, city, state, postal_code, country, medical_history, allergies, current_medications,
+                emergency_contact_name, emergency_contact_phone, emergency_contact_relation, is_active,
+                search_text, match_keys, created_by, created_at, updated_at, deleted_at)
+         VALUES (:id, :first_name, :last_name, :date_of_birth, :age, :gender, :phone, :email, :blood_group,
+                :address, :city, :state, :postal_code, :country, :medical_history, :allergies,
+                :current_medications, :emergency_contact_name, :emergency_contact_phone,
+                :emergency_contact_relation, :is_active, :search_text, :match_keys, :created_by,
+                :created_at, :updated_at, :deleted_at)",
+    )?
+    .execute(db::bind(&values).as_slice())?;
+    Ok(())
+}
+
+/// Points an imported archived record at the one it was merged into;
+/// `false` when that one is not there.
+pub fn link_merged(tx: &Transaction<'_>, id: i64, survivor: i64) -> Result<bool, ApiError> {
+    let linked = tx
+        .prepare_cached(
+            "UPDATE patients SET merged_into = ?2
+              WHERE id = ?1 AND EXISTS (SELECT 1 FROM patients WHERE id = ?2)",
+        )?
+        .execute([id, survivor])?;
+    Ok(linked == 1)
 }
 
 /// Writes a validated record over the patient's current one. The handler

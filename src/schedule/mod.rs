@@ -19,6 +19,7 @@ use crate::db::Db;
 use crate::doctors::{self, Writer};
 use crate::error::{ApiError, FieldErrors};
 use crate::http::{self, JsonBody, JsonValue, Page, Paging};
+use crate::records::Table;
 use crate::validation::{DayEnd, Fields};
 
 use self::availability::{Span, WeeklyBlock};
@@ -26,6 +27,30 @@ use self::availability::{Span, WeeklyBlock};
 pub mod availability;
 pub mod schema;
 pub mod sql;
+
+/// Doctors' weekly hours as the whole-clinic document holds them.
+pub const HOURS_EXCHANGE: Table = Table {
+    section: "hours",
+    table: "doctor_hours",
+    columns: &["id", "doctor_id", "weekday", "start_time", "end_time"],
+    accounts: &[],
+};
+
+/// Doctors' time off as the whole-clinic document holds it.
+pub const TIME_OFF_EXCHANGE: Table = Table {
+    section: "time_off",
+    table: "doctor_time_off",
+    columns: &[
+        "id",
+        "doctor_id",
+        "start_at",
+        "end_at",
+        "reason",
+        "created_by",
+        "created_at",
+    ],
+    accounts: &["created_by"],
+};
 
 pub fn routes() -> Vec<Route> {
     // A doctor's hours and time off: an attempt on them is on the doctor

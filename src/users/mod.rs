@@ -443,5 +443,6 @@ async fn deactivate(id: i64, admin: Admin, db: &State<Db>) -> Result<NoContent, 
 }
 
 /// Account SQL. Also used by `auth` (login, refresh, me) and `setup`.
+pub mod exchange;
 pub mod schema;
 pub mod sql;

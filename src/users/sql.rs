@@ -148,6 +148,15 @@ pub fn admin_exists(conn: &Connection) -> Result<bool, ApiError> {
     Ok(stmt.query_row([], |row| row.get(0))?)
 }
 
+/// The first active admin's id, if any (who owns the records of a Django
+/// import that name no account clinicdesk could bring in).
+pub fn first_admin(conn: &Connection) -> Result<Option<i64>, ApiError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id FROM users WHERE role = 'admin' AND is_active = 1 ORDER BY id LIMIT 1",
+    )?;
+    Ok(stmt.query_row([], |row| row.get(0)).optional()?)
+}
+
 pub fn insert(
     conn: &Connection,
     account: &NewAccount,
@@ -182,6 +191,74 @@ pub fn insert(
         .on_unique("users.username", || {
             ApiError::duplicate("An account with this username already exists.")
         })
+}
+
+/// Every account, by id (for the whole-clinic export).
+pub fn select_every(conn: &Connection) -> Result<Vec<User>, ApiError> {
+    let mut stmt = conn.prepare(&format!("{SELECT} ORDER BY id"))?;
+    let users = stmt.query_map([], User::from_row)?;
+    Ok(users.collect::<Result<_, _>>()?)
+}
+
+/// The account with this email, if any.
+pub fn id_by_email(conn: &Connection, email: &str) -> Result<Option<i64>, ApiError> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM users WHERE email = ?1")?;
+    Ok(stmt.query_row([email], |row| row.get(0)).optional()?)
+}
+
+/// An account an import brings in, already checked.
+pub struct Imported<'a> {
+    pub email: &'a str,
+    pub name: Option<&'a str>,
+    pub username: Option<&'a str>,
+    pub role: Role,
+    pub is_active: bool,
+    pub created_at: &'a str,
+    pub updated_at: &'a str,
+}
+
+/// Creates an imported account; its password must be replaced before
+/// anything else (`must_change_password`). Answers its id.
+pub fn insert_imported(
+    tx: &Transaction<'_>,
+    account: &Imported<'_>,
+    password_hash: &str,
+) -> Result<i64, ApiError> {
+    let inserted: Result<i64, ApiError> = tx
+        .prepare_cached(
+            "INSERT INTO users (email, username, name, password_hash, role, is_active,
+                                must_change_password, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8)
+             RETURNING id",
+        )?
+        .query_row(
+            params![
+                account.email,
+                account.username,
+                account.name,
+                password_hash,
+                account.role,
+                account.is_active,
+                account.created_at,
+                account.updated_at
+            ],
+            |row| row.get(0),
+        )
+        .map_err(ApiError::from);
+    inserted.on_unique("users.username", || {
+        ApiError::duplicate("Another account of the document or of this clinic has this username.")
+    })
+}
+
+/// Links account `id` to doctor `doctor`; `false` when there is no such doctor.
+pub fn link_doctor(tx: &Transaction<'_>, id: i64, doctor: i64) -> Result<bool, ApiError> {
+    let linked = tx
+        .prepare_cached(
+            "UPDATE users SET doctor_id = ?2
+              WHERE id = ?1 AND EXISTS (SELECT 1 FROM doctors WHERE id = ?2)",
+        )?
+        .execute(params![id, doctor])?;
+    Ok(linked == 1)
 }
 
 /// Applies an admin's (or the user's own) changes in one transaction,

@@ -15,6 +15,7 @@ mod cors;
 mod desk_settings;
 mod doctors;
 mod duplicates;
+mod exchange;
 mod exports;
 mod fhir;
 mod helpers;

@@ -3,27 +3,12 @@
 //! or tampered backup is refused without touching the current database.
 
 use std::fs;
-use std::path::Path;
 
 use serde_json::{json, Value};
 
-use crate::harness::{
-    admin_create, clinicdesk, login, parse_local_url, serve_args, Finished, Running, PASSWORD,
-};
+use crate::harness::{admin_create, clinicdesk, login, run, start_server, Running, PASSWORD};
 
 const ADMIN: &str = "boss@clinic.test";
-
-fn run(data_dir: &Path, args: &[&str]) -> Finished {
-    let mut command = clinicdesk(["--data-dir"]);
-    command.arg(data_dir).args(args);
-    Running::start(command, None).finish()
-}
-
-fn start_server(dir: &Path) -> (Running, u16) {
-    let mut server = Running::start(clinicdesk(serve_args(dir)), None);
-    let line = server.wait_for("the address", |l| l.contains("is running at"));
-    (server, parse_local_url(&line).expect("address").0)
-}
 
 /// A data directory with an admin, backed up to `<dir>/copy.sqlite3`.
 fn clinic_with_backup() -> (tempfile::TempDir, std::path::PathBuf) {

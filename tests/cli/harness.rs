@@ -186,6 +186,20 @@ pub fn parse_local_url(line: &str) -> Option<(u16, &str)> {
     Some((rest[..digits].parse().ok()?, &rest[digits..]))
 }
 
+/// Runs `clinicdesk --data-dir <data_dir> <args>` to its end.
+pub fn run(data_dir: &Path, args: &[&str]) -> Finished {
+    let mut command = clinicdesk(["--data-dir"]);
+    command.arg(data_dir).args(args);
+    Running::start(command, None).finish()
+}
+
+/// Starts the server on `dir` and answers it with its real port.
+pub fn start_server(dir: &Path) -> (Running, u16) {
+    let mut server = Running::start(clinicdesk(serve_args(dir)), None);
+    let line = server.wait_for("the address", |l| l.contains("is running at"));
+    (server, parse_local_url(&line).expect("address").0)
+}
+
 pub fn admin_create(data_dir: &Path, email: &str, password: &str) -> Finished {
     let mut command = clinicdesk(["--data-dir"]);
     command

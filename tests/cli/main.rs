@@ -6,6 +6,7 @@ mod backup;
 mod commands;
 mod disk_full;
 mod durability;
+mod exchange;
 mod harness;
 mod launch;
 mod security;

@@ -8,6 +8,7 @@ mod accounts;
 mod appointments;
 mod audit;
 mod backups;
+mod clinic_data;
 mod desk;
 mod duplicates;
 mod flows;

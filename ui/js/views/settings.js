@@ -7,6 +7,7 @@ import * as api from "../api.js";
 import { field, values, onSubmit, submitButton } from "../forms.js";
 import { pageHeader, setTitle, showAlert } from "../ui.js";
 import * as clinic from "../clinic.js";
+import { clinicDataSection } from "./clinic-data.js";
 
 const SPECS = [
   { name: "clinic_name", label: "Clinic name", autocomplete: "organization" },
@@ -52,7 +53,7 @@ export default async function settingsView(el, ctx) {
   });
   el.append(pageHeader("Settings"), form,
     h("p", { class: "muted" }, "Backups and their schedule: see ", h("a", { href: "/backups" }, "Backups"), "."),
-    fhirSection());
+    fhirSection(), clinicDataSection(ctx.signal));
 }
 
 // For the person who connects another clinical system: the address it reads.
