@@ -60,10 +60,12 @@ pub enum Action {
     Merge,
     /// Two patient records were marked as two people.
     NotDuplicate,
+    /// Records created from a file, as one event (`fields` holds `count:N`).
+    Import,
 }
 
 impl Action {
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 27] = [
         Self::Create,
         Self::Update,
         Self::Archive,
@@ -90,6 +92,7 @@ impl Action {
         Self::Override,
         Self::Merge,
         Self::NotDuplicate,
+        Self::Import,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -120,6 +123,7 @@ impl Action {
             Self::Override => "override",
             Self::Merge => "merge",
             Self::NotDuplicate => "not_duplicate",
+            Self::Import => "import",
         }
     }
 

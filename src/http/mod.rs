@@ -16,6 +16,7 @@ use crate::error::{self, ApiError, Code, FieldErrors};
 pub mod download;
 mod lists;
 pub mod schemas;
+pub mod upload;
 
 pub use self::lists::*;
 pub use self::schemas::ErrorBody;

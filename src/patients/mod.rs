@@ -27,6 +27,7 @@ use self::input::{apply, PatientQuery};
 pub use self::input::{gender_input_schema, BLOOD_GROUPS, GENDERS};
 
 pub mod duplicates;
+pub mod import;
 mod input;
 pub mod matching;
 pub mod schema;
@@ -48,6 +49,7 @@ pub fn routes() -> Vec<Route> {
             duplicates::of_patient,
             duplicates::pairs,
             duplicates::not_duplicate,
+            import::import,
         ],
     )
 }

@@ -14,6 +14,7 @@ mod doctors;
 mod duplicates;
 mod exports;
 mod helpers;
+mod imports;
 mod mappings;
 mod openapi;
 mod passwords;
