@@ -10,6 +10,7 @@ mod audit;
 mod desk;
 mod duplicates;
 mod flows;
+mod imports;
 mod sessions;
 
 use fantoccini::key::Key;
