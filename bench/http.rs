@@ -30,7 +30,13 @@ pub fn request(
     body: Option<&serde_json::Value>,
 ) -> anyhow::Result<Response> {
     let body = body.map(serde_json::Value::to_string).unwrap_or_default();
-    send(addr, method, path, token, ("application/json", body.as_bytes()))
+    send(
+        addr,
+        method,
+        path,
+        token,
+        ("application/json", body.as_bytes()),
+    )
 }
 
 /// Sends one request with a body of `content_type` (a CSV file to import).

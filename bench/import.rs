@@ -62,11 +62,14 @@ pub fn run(addr: SocketAddr, token: &str) -> anyhow::Result<Duration> {
         answer.body.chars().take(500).collect::<String>()
     );
     let created = answer.json()?["created"].as_u64().unwrap_or_default();
-    anyhow::ensure!(created == ROWS as u64, "the import created {created} of {ROWS}");
+    anyhow::ensure!(
+        created == ROWS as u64,
+        "the import created {created} of {ROWS}"
+    );
     let verdict = if took <= TARGET { "meets" } else { "MISSES" };
     eprintln!(
         "   clinicdesk import             {ROWS} patients ({:.1} MiB) in {:.1} s: {verdict} the {} s target",
-        body.len() as f64 / (1024.0 * 1024.0),
+        f64::from(u32::try_from(body.len()).unwrap_or(u32::MAX)) / (1024.0 * 1024.0),
         took.as_secs_f64(),
         TARGET.as_secs()
     );

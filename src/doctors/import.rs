@@ -84,7 +84,19 @@ pub struct DoctorImportReport {
     pub ignored_columns: Vec<String>,
 }
 
-#[utoipa::path(tag = "doctors", params(("dry_run" = Option<bool>, Query, description = "`true`: check the file and report, store nothing")), request_body(content = String, content_type = "text/csv", description = "A CSV file (UTF-8, with or without a BOM; `,` or `;`) with a header row; at most 100,000 rows and 20 MiB"), responses((status = 200, description = "The dry run's report, whatever the rows hold (staff, admin; a `user` gets `403`)", body = DoctorImportReport), (status = 201, description = "Every row stored, in one transaction; `created` counts them", body = DoctorImportReport), (status = 400, description = "A row is invalid (the report names each, nothing is stored), or the file itself cannot be read (`{detail, code}`)", body = DoctorImportReport), (status = 409, description = "`duplicate`: a doctor with a row's email or license number was added while the file was being checked"), (status = 413, description = "The file is over 20 MiB", body = crate::http::ErrorBody)), security(("bearer" = [])))]
+/// The `400` of `/api/openapi.json`: the report or the error body.
+pub struct DoctorImportRefused;
+
+impl<'r> utoipa::ToResponse<'r> for DoctorImportRefused {
+    fn response() -> (
+        &'r str,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    ) {
+        upload::refused_response("DoctorImportRefused", "DoctorImportReport")
+    }
+}
+
+#[utoipa::path(tag = "doctors", params(("dry_run" = Option<bool>, Query, description = "`true`: check the file and report, store nothing")), request_body(content = String, content_type = "text/csv", description = "A CSV file (UTF-8, with or without a BOM; `,` or `;`) with a header row; at most 100,000 rows and 20 MiB"), responses((status = 200, description = "The dry run's report, whatever the rows hold (staff, admin; a `user` gets `403`)", body = DoctorImportReport), (status = 201, description = "Every row stored, in one transaction; `created` counts them", body = DoctorImportReport), (status = 400, response = inline(DoctorImportRefused)), (status = 409, description = "`duplicate`: a doctor with a row's email or license number was added while the file was being checked"), (status = 413, description = "The file is over 20 MiB", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 #[post("/doctors/import?<dry_run>", data = "<file>")]
 pub(super) async fn import(
     dry_run: Option<&str>,

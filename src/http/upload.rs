@@ -247,6 +247,32 @@ impl<'r, T: serde::Serialize> rocket::response::Responder<'r, 'static> for Impor
     }
 }
 
+/// How `/api/openapi.json` describes an import's `400`: the resource's
+/// report `report` (a row is invalid, nothing stored) or the error body (the
+/// file itself cannot be read, or `?dry_run=` is not a boolean).
+pub fn refused_response(
+    name: &'static str,
+    report: &str,
+) -> (
+    &'static str,
+    utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+) {
+    use utoipa::openapi::schema::{OneOfBuilder, Schema};
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let either = OneOfBuilder::new()
+        .item(Ref::from_schema_name(report))
+        .item(Ref::from_schema_name("ErrorBody"))
+        .build();
+    let response = ResponseBuilder::new()
+        .description("A row is invalid: the report names each and nothing is stored. Or the file cannot be read (not UTF-8, no name column, over 100,000 rows), or a query parameter is bad: the error body")
+        .content(
+            "application/json",
+            ContentBuilder::new().schema(Some(Schema::OneOf(either))).build(),
+        )
+        .build();
+    (name, response.into())
+}
+
 /// `?dry_run=`: `true` checks the file and stores nothing.
 pub fn dry_run(raw: Option<&str>) -> Result<bool, ApiError> {
     let mut errors = crate::error::FieldErrors::new();

@@ -137,11 +137,23 @@ pub struct PatientImportReport {
     pub ignored_columns: Vec<String>,
 }
 
+/// The `400` of `/api/openapi.json`: the report or the error body.
+pub struct PatientImportRefused;
+
+impl<'r> utoipa::ToResponse<'r> for PatientImportRefused {
+    fn response() -> (
+        &'r str,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    ) {
+        upload::refused_response("PatientImportRefused", "PatientImportReport")
+    }
+}
+
 /// At most this many earlier rows sharing a key are compared with a row:
 /// the same bound the duplicate check puts on a stored key.
 const IN_FILE_LIMIT: usize = 200;
 
-#[utoipa::path(tag = "patients", params(("dry_run" = Option<bool>, Query, description = "`true`: check the file and report, store nothing")), request_body(content = String, content_type = "text/csv", description = "A CSV file (UTF-8, with or without a BOM; `,` or `;`) with a header row; at most 100,000 rows and 20 MiB"), responses((status = 200, description = "The dry run's report, whatever the rows hold", body = PatientImportReport), (status = 201, description = "Every row stored, in one transaction; `created` counts them", body = PatientImportReport), (status = 400, description = "A row is invalid (the report names each, nothing is stored), or the file itself cannot be read (`{detail, code}`: not UTF-8, no name column, over 100,000 rows)", body = PatientImportReport), (status = 413, description = "The file is over 20 MiB", body = crate::http::ErrorBody)), security(("bearer" = [])))]
+#[utoipa::path(tag = "patients", params(("dry_run" = Option<bool>, Query, description = "`true`: check the file and report, store nothing")), request_body(content = String, content_type = "text/csv", description = "A CSV file (UTF-8, with or without a BOM; `,` or `;`) with a header row; at most 100,000 rows and 20 MiB"), responses((status = 200, description = "The dry run's report, whatever the rows hold", body = PatientImportReport), (status = 201, description = "Every row stored, in one transaction; `created` counts them", body = PatientImportReport), (status = 400, response = inline(PatientImportRefused)), (status = 413, description = "The file is over 20 MiB", body = crate::http::ErrorBody)), security(("bearer" = [])))]
 #[post("/patients/import?<dry_run>", data = "<file>")]
 pub(super) async fn import(
     dry_run: Option<&str>,
