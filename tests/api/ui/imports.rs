@@ -100,3 +100,25 @@ async fn a_file_is_checked_then_imported_and_the_patients_are_on_the_list() {
     let violations = browser.csp_violations().await;
     assert!(violations.is_empty(), "blocked by the CSP: {violations:?}");
 }
+
+#[rocket::async_test]
+async fn a_user_has_no_import_screen() {
+    // Arrange
+    let (app, admin, _staff) = spawn_clinic().await;
+    let user = app.account(&admin, "user", "user@clinic.test").await;
+    let browser = Browser::start(&app).await;
+
+    // Act
+    browser.sign_in(&user.email, PASSWORD).await;
+
+    // Assert: no navigation item, and the address itself is refused
+    assert!(
+        !browser.visible(r#"a[data-nav="import"]"#).await,
+        "a user does not see Import"
+    );
+    browser.open("/import").await;
+    browser.wait_for_in("h1", "Not allowed").await;
+    browser
+        .assert_absent(IMPORT_FORM, "no import form for a user")
+        .await;
+}
