@@ -29,14 +29,31 @@ pub fn request(
     token: Option<&str>,
     body: Option<&serde_json::Value>,
 ) -> anyhow::Result<Response> {
+    let body = body.map(serde_json::Value::to_string).unwrap_or_default();
+    send(
+        addr,
+        method,
+        path,
+        token,
+        ("application/json", body.as_bytes()),
+    )
+}
+
+/// Sends one request with a body of `content_type` (a CSV file to import).
+pub fn send(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    (content_type, body): (&str, &[u8]),
+) -> anyhow::Result<Response> {
     anyhow::ensure!(
         addr.ip().is_loopback(),
         "the harness only talks to loopback"
     );
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))?;
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    stream.set_read_timeout(Some(Duration::from_secs(300)))?;
     stream.set_nodelay(true)?;
-    let body = body.map(serde_json::Value::to_string).unwrap_or_default();
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\n"
     );
@@ -46,13 +63,13 @@ pub fn request(
     if !body.is_empty() {
         let _ = write!(
             head,
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            "Content-Type: {content_type}\r\nContent-Length: {}\r\n",
             body.len()
         );
     }
     head.push_str("\r\n");
     stream.write_all(head.as_bytes())?;
-    stream.write_all(body.as_bytes())?;
+    stream.write_all(body)?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     parse(&raw)

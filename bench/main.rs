@@ -10,6 +10,7 @@ mod appointments;
 mod burst;
 mod duplicates;
 mod http;
+mod import;
 mod machine;
 mod pocketbase;
 mod report;
@@ -46,6 +47,7 @@ const SCENARIOS: &[&str] = &[
     "patch_patient",
     "book",
     "mixed",
+    "import",
 ];
 
 struct Options {
@@ -446,6 +448,11 @@ fn run_scenarios(
     let scripts = root.join("scripts");
     std::fs::create_dir_all(&scripts)?;
     for &scenario in &o.scenarios {
+        if scenario == "import" {
+            // One request, timed once: not a rate for wrk.
+            import::run(cd.server.addr, cd.staff)?;
+            continue;
+        }
         if scenario == "post_patient" {
             // The disk's rate varies with other writers on the machine:
             // measure it right before the durable writes.

@@ -164,6 +164,9 @@ pub enum ApiError {
     },
     #[error("The request body is larger than 1 MiB.")]
     PayloadTooLarge,
+    /// `413` for a body with a limit of its own (an uploaded file).
+    #[error("{detail}")]
+    FileTooLarge { detail: String },
     #[error("The request body must be JSON (Content-Type: application/json).")]
     UnsupportedMediaType,
     #[error("Too many failed attempts. Try again in {retry_after} seconds.")]
@@ -234,7 +237,7 @@ impl ApiError {
             Self::NotFound => Status::NotFound,
             Self::MethodNotAllowed { .. } => Status::MethodNotAllowed,
             Self::Conflict { .. } | Self::Taken { .. } => Status::Conflict,
-            Self::PayloadTooLarge => Status::PayloadTooLarge,
+            Self::PayloadTooLarge | Self::FileTooLarge { .. } => Status::PayloadTooLarge,
             Self::UnsupportedMediaType => Status::UnsupportedMediaType,
             Self::Throttled { .. } => Status::TooManyRequests,
             Self::Busy { .. } => Status::ServiceUnavailable,
@@ -256,7 +259,7 @@ impl ApiError {
             Self::Taken { .. } => Code::SlotTaken,
             Self::NotFound => Code::NotFound,
             Self::MethodNotAllowed { .. } => Code::MethodNotAllowed,
-            Self::PayloadTooLarge => Code::PayloadTooLarge,
+            Self::PayloadTooLarge | Self::FileTooLarge { .. } => Code::PayloadTooLarge,
             Self::UnsupportedMediaType => Code::UnsupportedMediaType,
             Self::Throttled { .. } => Code::Throttled,
             Self::Busy { .. } => Code::Busy,

@@ -61,7 +61,8 @@ pub enum Action {
     /// Two patient records were marked as two people.
     NotDuplicate,
     /// Records were brought in from a file (a whole-clinic document, a
-    /// spreadsheet, a Django dump): one event for the whole import.
+    /// spreadsheet, a Django dump): one event for the whole import (a
+    /// spreadsheet's holds `count:N` in `fields`).
     Import,
 }
 

@@ -28,6 +28,7 @@ use crate::validation;
 use self::input::{apply, DoctorQuery};
 
 pub mod exchange;
+pub mod import;
 mod input;
 pub mod schema;
 mod sql;
@@ -35,7 +36,17 @@ mod sql;
 pub fn routes() -> Vec<Route> {
     audit::denied::about(
         Entity::Doctor,
-        routes![list, export, create, read, replace, update, archive, restore],
+        routes![
+            list,
+            export,
+            create,
+            read,
+            replace,
+            update,
+            archive,
+            restore,
+            import::import
+        ],
     )
 }
 

@@ -182,6 +182,18 @@ pub fn insert_exact(
     Ok(())
 }
 
+/// Whether a doctor (archived ones too: the values stay unique) holds
+/// `value` as their `email` or `license_number`, in any case.
+pub fn holds(conn: &Connection, field: &str, value: &str) -> Result<bool, ApiError> {
+    let query = match field {
+        "email" => "SELECT EXISTS (SELECT 1 FROM doctors WHERE email = ?1)",
+        _ => "SELECT EXISTS (SELECT 1 FROM doctors WHERE license_number = ?1)",
+    };
+    Ok(conn
+        .prepare_cached(query)?
+        .query_row([value], |row| row.get(0))?)
+}
+
 /// Writes a validated record over doctor `id`.
 pub fn update(tx: &Transaction<'_>, id: i64, record: &DoctorFields) -> Result<Doctor, ApiError> {
     let mut values = write_params(record);

@@ -16,6 +16,7 @@ use crate::error::{self, ApiError, Code, FieldErrors};
 pub mod download;
 mod lists;
 pub mod schemas;
+pub mod upload;
 
 pub use self::lists::*;
 pub use self::schemas::ErrorBody;
@@ -110,7 +111,13 @@ async fn read_json_up_to(
         .await
         .map_err(|_| malformed("The request body could not be read."))?;
     if !bytes.is_complete() {
-        return Err(ApiError::PayloadTooLarge);
+        return Err(if limit_mib == BODY_LIMIT_MIB {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::FileTooLarge {
+                detail: format!("The file is larger than {limit_mib} MiB; nothing was read."),
+            }
+        });
     }
     if bytes.is_empty() {
         return Err(malformed("A JSON body is required."));

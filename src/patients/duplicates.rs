@@ -165,8 +165,20 @@ fn candidates(
     Ok(found)
 }
 
+/// The existing patient `caller` may see who is most like `person`, at or
+/// above `floor`, with the score (an imported row's possible duplicate).
+pub(super) fn best_match(
+    conn: &Connection,
+    caller: &Caller,
+    person: &Person,
+    floor: i64,
+) -> Result<Option<(Patient, i64)>, ApiError> {
+    let found = candidates(conn, person, None, Scope::Caller(caller), floor, 1)?;
+    Ok(found.into_iter().next().map(|(p, m)| (p, m.score)))
+}
+
 /// The clinic's threshold (a setting).
-fn threshold(conn: &Connection) -> Result<i64, ApiError> {
+pub(super) fn threshold(conn: &Connection) -> Result<i64, ApiError> {
     Ok(crate::settings::sql::load(conn)?.duplicate_threshold)
 }
 

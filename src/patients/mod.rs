@@ -28,6 +28,7 @@ pub use self::input::{gender_input_schema, PatientCriteria, BLOOD_GROUPS, GENDER
 
 pub mod duplicates;
 pub mod exchange;
+pub mod import;
 mod input;
 pub mod matching;
 pub mod schema;
@@ -49,6 +50,7 @@ pub fn routes() -> Vec<Route> {
             duplicates::of_patient,
             duplicates::pairs,
             duplicates::not_duplicate,
+            import::import,
         ],
     )
 }

@@ -155,6 +155,12 @@ pub(super) fn match_keys(record: &PatientFields) -> String {
 
 /// The columns both writes set, in one place; each statement adds its own.
 fn write_params(r: &PatientFields) -> NamedValues<'_> {
+    write_params_keyed(r, Some(match_keys(r)))
+}
+
+/// `write_params` with the match keys given: `None` leaves the row for
+/// `duplicates::fill_in` to key and score.
+fn write_params_keyed(r: &PatientFields, keys: Option<String>) -> NamedValues<'_> {
     vec![
         (":first_name", Box::new(&r.first_name)),
         (":last_name", Box::new(&r.last_name)),
@@ -186,7 +192,7 @@ fn write_params(r: &PatientFields) -> NamedValues<'_> {
         ),
         (":is_active", Box::new(r.is_active)),
         (":search_text", Box::new(search_text(r))),
-        (":match_keys", Box::new(match_keys(r))),
+        (":match_keys", Box::new(keys)),
         (":now", Box::new(db::now())),
     ]
 }
@@ -267,6 +273,32 @@ pub fn link_merged(tx: &Transaction<'_>, id: i64, survivor: i64) -> Result<bool,
         )?
         .execute([id, survivor])?;
     Ok(linked == 1)
+}
+
+/// Inserts validated imported records for `caller`, unkeyed: scoring each
+/// one's duplicates here would hold the writer for the whole file, so
+/// `duplicates::fill_in` keys and scores them afterwards, in batches.
+pub fn insert_unkeyed(
+    tx: &Transaction<'_>,
+    caller: &Caller,
+    records: &[PatientFields],
+) -> Result<usize, ApiError> {
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO patients (first_name, last_name, date_of_birth, age, gender, phone, email, blood_group,
+                address, city, state, postal_code, country, medical_history, allergies, current_medications,
+                emergency_contact_name, emergency_contact_phone, emergency_contact_relation, is_active,
+                search_text, match_keys, created_by, created_at, updated_at)
+         VALUES (:first_name, :last_name, :date_of_birth, :age, :gender, :phone, :email, :blood_group,
+                :address, :city, :state, :postal_code, :country, :medical_history, :allergies,
+                :current_medications, :emergency_contact_name, :emergency_contact_phone,
+                :emergency_contact_relation, :is_active, :search_text, :match_keys, :created_by, :now, :now)",
+    )?;
+    for record in records {
+        let mut values = write_params_keyed(record, None);
+        values.push((":created_by", Box::new(caller.id)));
+        insert.execute(db::bind(&values).as_slice())?;
+    }
+    Ok(records.len())
 }
 
 /// Writes a validated record over the patient's current one. The handler

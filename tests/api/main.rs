@@ -19,6 +19,7 @@ mod exchange;
 mod exports;
 mod fhir;
 mod helpers;
+mod imports;
 mod mappings;
 mod openapi;
 mod passwords;

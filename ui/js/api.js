@@ -9,6 +9,8 @@ export class ApiError extends Error {
     this.status = status;
     this.code = b.code || (status === 0 ? "network" : "http_" + status);
     this.errors = b.errors || null;
+    // The whole answer: an import's 400 is its report (the rows refused).
+    this.body = b;
     // A 409 slot_taken names the bookings it clashes with.
     this.conflicts = Array.isArray(b.conflicts) ? b.conflicts : null;
     this.retryAfter = headers ? Number(headers.get("Retry-After")) || null : null;
@@ -47,11 +49,14 @@ function queryString(query) {
  * request("GET", "/api/patients/", { query, body, signal, auth, blob })
  * → { data, headers, status }; throws ApiError (or the AbortError of `signal`).
  * With `blob: true` a successful answer's `data` is its body as a Blob (files such as CSV).
+ * With `upload` (a File or Blob) that file is the body, sent as `text/csv` byte for byte
+ * (the server judges its encoding).
  */
 export async function request(method, path, opts = {}) {
-  const { body, query, signal, auth = true, blob = false, retried = false } = opts;
+  const { body, query, signal, auth = true, blob = false, upload, retried = false } = opts;
   const headers = { Accept: blob ? "*/*" : "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (upload !== undefined) headers["Content-Type"] = "text/csv";
   const token = auth ? hooks.token() : null;
   if (token) headers.Authorization = "Bearer " + token;
   let res;
@@ -59,7 +64,7 @@ export async function request(method, path, opts = {}) {
     res = await fetch(path + queryString(query), {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: upload !== undefined ? upload : body === undefined ? undefined : JSON.stringify(body),
       signal,
       credentials: "same-origin",
       cache: "no-store",

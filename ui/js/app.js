@@ -32,6 +32,7 @@ import todayView from "./views/today.js";
 import daySheet from "./views/day-sheet.js";
 import bookView from "./views/book.js";
 import duplicatesView from "./views/duplicates.js";
+import importView from "./views/import.js";
 
 const STAFF = ["admin", "staff"];
 const ADMIN = ["admin"];
@@ -66,6 +67,7 @@ router.define([
   { path: "/patients/:id", view: patientPage, nav: "patients" },
   { path: "/patients/:id/edit", view: patientForm, nav: "patients" },
   { path: "/duplicates", view: duplicatesView, nav: "duplicates", roles: STAFF },
+  { path: "/import", view: importView, nav: "import", roles: STAFF },
   { path: "/doctors", view: doctors.list, nav: "doctors" },
   { path: "/doctors/new", view: doctorForm, nav: "doctors", roles: STAFF },
   { path: "/doctors/archived", view: doctors.archived, nav: "doctors", roles: ADMIN },

@@ -12,6 +12,7 @@ mod clinic_data;
 mod desk;
 mod duplicates;
 mod flows;
+mod imports;
 mod narrow;
 mod sessions;
 mod summary;
