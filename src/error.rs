@@ -10,7 +10,9 @@
 //! 503 past a connection cap, written by the front module itself, outside
 //! Rocket), `slot_taken` (a booking that would overlap; the body names the
 //! clashes in its conflicts list), `invalid_transition`, `appointment_closed`,
-//! `cannot_merge` (a patient merged with itself or with an archived record).
+//! `cannot_merge` (a patient merged with itself or with an archived record),
+//! `not_empty` (a whole-clinic import into a clinicdesk that already holds
+//! records).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

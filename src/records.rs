@@ -26,6 +26,20 @@ pub struct Stamped<'v> {
     pub archived_at: Option<String>,
 }
 
+impl Stamped<'_> {
+    /// The stamps as an insert binds them: `:id`, `:created_by`,
+    /// `:created_at`, `:updated_at` and `:deleted_at`.
+    pub fn params(&self) -> crate::db::NamedValues<'_> {
+        vec![
+            (":id", Box::new(self.id)),
+            (":created_by", Box::new(self.owner)),
+            (":created_at", Box::new(&self.created_at)),
+            (":updated_at", Box::new(&self.updated_at)),
+            (":deleted_at", Box::new(&self.archived_at)),
+        ]
+    }
+}
+
 #[derive(Deserialize)]
 struct Stamps {
     id: i64,

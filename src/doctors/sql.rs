@@ -160,13 +160,7 @@ pub fn insert_exact(
 ) -> Result<(), ApiError> {
     let mut values = write_params(record);
     values.retain(|(name, _)| *name != ":now");
-    values.extend([
-        (":id", Box::new(stamps.id) as Box<dyn rusqlite::ToSql>),
-        (":created_by", Box::new(stamps.owner)),
-        (":created_at", Box::new(&stamps.created_at)),
-        (":updated_at", Box::new(&stamps.updated_at)),
-        (":deleted_at", Box::new(&stamps.archived_at)),
-    ]);
+    values.extend(stamps.params());
     let inserted = tx
         .prepare_cached(
             "INSERT INTO doctors (id, first_name, last_name, specialization, years_of_experience, phone, email,
