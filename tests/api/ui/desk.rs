@@ -378,3 +378,41 @@ async fn an_admin_names_the_clinic_and_picks_its_date_format_and_every_screen_fo
         json!({ "clinic_name": "Praxis am See", "date_format": "DD.MM.YYYY" })
     );
 }
+
+#[rocket::async_test]
+async fn the_book_screen_takes_its_day_in_the_clinics_format_and_shows_that_days_free_times() {
+    // Arrange: a day-first clinic, and a doctor who works every day
+    let (app, admin, staff) = spawn_clinic().await;
+    let format = json!({ "date_format": "DD.MM.YYYY" });
+    ok(app.patch("/api/settings/", &admin.access, &format).await).await;
+    let body = json!({ "first_name": "Meredith", "specialization": "General practice" });
+    let doctor = add_doctor(&app, &staff.access, &body).await;
+    let week: Vec<serde_json::Value> = (1..=7)
+        .map(|weekday| json!({ "weekday": weekday, "start": "08:00", "end": "12:00" }))
+        .collect();
+    let hours = format!("/api/doctors/{doctor}/hours/");
+    ok(app.put(&hours, &staff.access, &json!(week)).await).await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(&staff.email, PASSWORD).await;
+    browser.open(&format!("/book?doctor={doctor}")).await;
+    let from = r#"form[data-form="book"] [name="date"]"#;
+    browser.wait_for(from).await;
+    let placeholder = format!(
+        "return document.querySelector({}).placeholder;",
+        crate::browser::js_string(from)
+    );
+    assert_eq!(browser.js(&placeholder).await, "DD.MM.YYYY");
+
+    // Act: a day typed as the clinic writes it
+    browser.fill(from, "07.06.2031").await;
+    browser.press(Key::Tab).await;
+
+    // Assert: the free times start on that day
+    browser
+        .wait_until(
+            "const s = [...document.querySelectorAll('button[data-action=\"book-slot\"]')]; \
+             return s.length > 0 && s[0].dataset.start.startsWith('2031-06-07');",
+            "the free times from 7 June 2031",
+        )
+        .await;
+}

@@ -16,7 +16,7 @@ import * as api from "../api.js";
 import { field, showErrors, clearErrors } from "../forms.js";
 import { PAGE_SIZE } from "../listview.js";
 import { pageHeader, setTitle, dataTable, stateRow, pager, showAlert, alertError, saveFile, badge } from "../ui.js";
-import { DASH, text, roleLabel } from "../fmt.js";
+import { DASH, parseDay, text, roleLabel } from "../fmt.js";
 
 export const ACTIONS = [
   ["create", "Create"], ["update", "Update"], ["archive", "Archive"], ["restore", "Restore"],
@@ -115,8 +115,8 @@ export default async function auditView(el, ctx) {
     { name: "entity_id", label: "Record id", type: "number", min: "1", step: "1", inputmode: "numeric", autocomplete: "off", class: "narrow" },
     { name: "user_id", label: "Who", type: "select", options: [["", "Anyone"], ...accountOptions] },
     { name: "action", label: "Action", type: "select", options: [["", "Any"], ...ACTIONS] },
-    { name: "from", label: "From", type: "date" },
-    { name: "to", label: "To", type: "date" },
+    { name: "from", label: "From", type: "day" },
+    { name: "to", label: "To", type: "day" },
   ].map((s) => ({ ...s, value: state[s.name] }));
   specs.push({ name: "hide_searches", label: "Hide searches", type: "checkbox", value: !state.searches,
     hint: "Lists and lookups, including opening this screen." });
@@ -155,7 +155,11 @@ export default async function auditView(el, ctx) {
   };
 
   const read = () => {
-    for (const k of KEYS) state[k] = form.elements.namedItem(k).value.trim();
+    for (const k of KEYS) {
+      const typed = form.elements.namedItem(k).value.trim();
+      // Days are typed in the clinic's date format and asked for as YYYY-MM-DD.
+      state[k] = (k === "from" || k === "to") ? parseDay(typed) ?? typed : typed;
+    }
     state.searches = !form.elements.namedItem("hide_searches").checked;
   };
   const apply = () => { read(); state.page = 1; load(); };

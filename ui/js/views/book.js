@@ -9,7 +9,7 @@ import * as api from "../api.js";
 import * as session from "../session.js";
 import { field, showErrors, clearErrors, formError } from "../forms.js";
 import { pageHeader, setTitle, showAlert, clearAlert } from "../ui.js";
-import { personName } from "../fmt.js";
+import { parseDay, personName } from "../fmt.js";
 import {
   clock, day, dayLabel, span, learnOffset, loadZone, clinicToday, doctorName, clashText, patientPicker,
 } from "../appointments.js";
@@ -37,7 +37,7 @@ export default async function bookView(el, ctx) {
     h("div", { class: "form-grid" },
       h("div", { class: "wide-2" }, picker.el),
       field({ name: "doctor", label: "Doctor", type: "select", required: true, options: [["", "Loading doctors…"]] }),
-      field({ name: "date", label: "From", type: "date", value: clinicToday(), required: true }),
+      field({ name: "date", label: "From", type: "day", value: clinicToday(), required: true }),
       field({ name: "days", label: "Show", type: "select", value: "7", options: [["1", "One day"], ["7", "A week"]] }),
       field({ name: "reason", label: "Reason (optional)", autocomplete: "off" })));
   form.noValidate = true;
@@ -79,7 +79,10 @@ export default async function bookView(el, ctx) {
     const n = ++seq;
     clearErrors(form);
     const doctor = sel.value;
-    const date = form.elements.date.value;
+    // Typed in the clinic's date format; a day it cannot read goes as typed,
+    // and the server's answer is shown beside the field.
+    const typed = form.elements.date.value.trim();
+    const date = parseDay(typed) ?? typed;
     if (!doctor) {
       slotsBox.dataset.state = "idle";
       slotsBox.replaceChildren(h("p", { class: "muted" }, "Choose a doctor to see their free times."));
