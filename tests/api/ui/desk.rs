@@ -240,6 +240,28 @@ async fn an_empty_registration_flags_every_required_field_and_not_the_optional_n
 }
 
 #[rocket::async_test]
+async fn an_empty_setup_flags_your_name_with_every_other_required_field_and_creates_nothing() {
+    // Arrange
+    let app = spawn_app().await;
+    let token = app.setup_token.clone().expect("a setup token");
+    let browser = Browser::start(&app).await;
+    browser.open(&format!("/setup#{token}")).await;
+    browser.wait_for(SETUP_FORM).await;
+
+    // Act
+    browser.submit(SETUP_FORM).await;
+
+    // Assert: the name first, then the account's fields; no admin was made
+    let flagged = |name: &str| format!(r#"{SETUP_FORM} [name="{name}"][aria-invalid="true"]"#);
+    for name in ["name", "email", "password", "password_confirm"] {
+        browser.wait_for(&flagged(name)).await;
+    }
+    wait_for_focus_on(&browser, "name").await;
+    let login = app.login(ADMIN_EMAIL, PASSWORD).await;
+    assert_eq!(login.status(), 401, "no account was created");
+}
+
+#[rocket::async_test]
 async fn the_patient_list_downloads_as_csv_as_it_is_filtered() {
     // Arrange
     let (app, _admin, staff) = spawn_clinic().await;

@@ -12,7 +12,9 @@ import { setTitle, showAlert, flash } from "../ui.js";
 import { strengthMeter } from "../strength.js";
 
 const ACCOUNT = [
-  { name: "name", label: "Your name", autocomplete: "name" },
+  // Required here (the API leaves it optional): the first admin's name is
+  // what colleagues see on accounts and in the audit trail.
+  { name: "name", label: "Your name", autocomplete: "name", required: true },
   { name: "email", label: "Email", type: "email", autocomplete: "email", required: true },
   { name: "password", label: "Password", type: "password", autocomplete: "new-password", required: true },
   { name: "password_confirm", label: "Password again", type: "password", autocomplete: "new-password", required: true },
@@ -45,6 +47,11 @@ export default async function setupView(el) {
   onSubmit(form, async () => {
     const account = values(form, ACCOUNT);
     const clinic = values(form, CLINIC);
+    if (!account.name) {
+      // Every blank required field is flagged with it, in form order.
+      showErrors(form, { name: ["Enter your name, as colleagues will see it."] });
+      return;
+    }
     if (account.password !== account.password_confirm) {
       showErrors(form, { password_confirm: ["The two passwords do not match."] });
       return;
