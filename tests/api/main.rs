@@ -1,12 +1,14 @@
 //! API tests: one binary; each test starts the real server on 127.0.0.1:0
 //! with its own temporary data directory and talks HTTP to it.
 
+mod appointment_access;
 mod appointments;
 mod audit;
 mod audit_names;
 mod auth;
 mod backup_schedule;
 mod backups;
+mod board;
 mod browser;
 mod concurrency;
 mod connections;
@@ -26,6 +28,7 @@ mod passwords;
 mod patient_lists;
 mod patients;
 mod robustness;
+mod schedule;
 mod session;
 mod tokens;
 mod ui;
