@@ -439,3 +439,30 @@ async fn an_admin_sees_a_delayed_account_and_clears_the_delay() {
     browser.wait_for_alert("can sign in again").await;
     assert_eq!(app.login(&nurse.email, PASSWORD).await.status(), 200);
 }
+
+#[rocket::async_test]
+async fn an_admin_links_an_account_to_its_doctor_in_the_users_screen() {
+    // Arrange
+    let (app, admin, staff) = spawn_clinic().await;
+    let body = json!({ "first_name": "Meredith", "last_name": "Grey", "specialization": "General practice" });
+    let doctor = add_doctor(&app, &admin.access, &body).await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(ADMIN_EMAIL, PASSWORD).await;
+    browser.nav("users").await;
+    let row = format!(r#"table[data-list="users"] tr[data-id="{}"]"#, staff.id);
+    browser.wait_for(&row).await;
+
+    // Act
+    browser
+        .select(
+            &format!(r#"{row} select[name="doctor"]"#),
+            &doctor.to_string(),
+        )
+        .await;
+
+    // Assert: the account belongs to the doctor, and the page says so.
+    browser.wait_for_alert("Meredith Grey").await;
+    let me = app.get("/api/auth/me/", &staff.access).await;
+    let me: serde_json::Value = me.json().await.expect("me");
+    assert_eq!(me["doctor"], doctor);
+}

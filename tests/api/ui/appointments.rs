@@ -585,29 +585,3 @@ async fn on_a_narrow_screen_the_doctors_are_grouped_one_under_the_other() {
     );
     browser.screenshot("today-narrow").await;
 }
-
-#[rocket::async_test]
-async fn an_admin_links_an_account_to_its_doctor_in_the_users_screen() {
-    // Arrange
-    let (app, admin, staff) = spawn_clinic().await;
-    let doctor = doctor_on_duty(&app, &admin.access, "Meredith").await;
-    let browser = Browser::start(&app).await;
-    browser.sign_in(ADMIN_EMAIL, PASSWORD).await;
-    browser.nav("users").await;
-    let row = format!(r#"table[data-list="users"] tr[data-id="{}"]"#, staff.id);
-    browser.wait_for(&row).await;
-
-    // Act
-    browser
-        .select(
-            &format!(r#"{row} select[name="doctor"]"#),
-            &doctor.to_string(),
-        )
-        .await;
-
-    // Assert: the account belongs to the doctor, and the page says so.
-    browser.wait_for_alert("Meredith Grey").await;
-    let me = app.get("/api/auth/me/", &staff.access).await;
-    let me: Value = me.json().await.expect("me");
-    assert_eq!(me["doctor"], doctor);
-}
