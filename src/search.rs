@@ -8,11 +8,19 @@
 //! Free-text search goes through the table's trigram index
 //! (`<table>_search`, migration 0008) for terms of three characters or more,
 //! and scans `search_text` for shorter ones; both find the same rows.
+//!
+//! The index is joined rather than asked through `id IN (…)`: with the
+//! subquery `SQLite` gathers every match before it can order them (a
+//! common fragment such as "mar" is some 85,000 rows at 1,000,000
+//! patients, ~20 ms), while the join walks the index in rowid order and
+//! stops at the page's last row (~2 ms). [`Conditions::order_by`] orders by
+//! that rowid.
 
 use rusqlite::{Connection, ToSql};
 
 use crate::db::{self, NamedValues};
 use crate::error::ApiError;
+use crate::http::Ordering;
 use crate::validation;
 
 /// A trigram index answers terms of at least this many characters.
@@ -23,6 +31,8 @@ pub struct Conditions<'a> {
     table: &'static str,
     /// The trigram index holds live records only: the archive is scanned.
     archived: bool,
+    /// Whether the search joins the trigram index (see the module's note).
+    joined: bool,
     clauses: Vec<String>,
     values: NamedValues<'a>,
 }
@@ -48,6 +58,7 @@ impl<'a> Conditions<'a> {
         Self {
             table,
             archived: false,
+            joined: false,
             clauses: vec![clause.to_owned()],
             values: Vec::new(),
         }
@@ -77,10 +88,9 @@ impl<'a> Conditions<'a> {
         };
         let term = validation::search_term(term);
         if indexed(&term) && !self.archived {
-            let table = self.table;
-            self.clauses.push(format!(
-                "{table}.id IN (SELECT rowid FROM {table}_search WHERE {table}_search MATCH :search)"
-            ));
+            self.joined = true;
+            self.clauses
+                .push(format!("{}_search MATCH :search", self.table));
             self.values.push((":search", Box::new(phrase(&term))));
         } else {
             self.clauses
@@ -91,10 +101,29 @@ impl<'a> Conditions<'a> {
         self
     }
 
-    /// `WHERE …` for splicing after `FROM <table>`. Built only from the
-    /// static clauses above: every value is a bound parameter.
+    /// `WHERE …` (after the index's `JOIN` when a search uses it) for
+    /// splicing after `FROM <table>`. Built only from the static clauses
+    /// above: every value is a bound parameter.
     pub fn sql(&self) -> String {
-        format!("WHERE {}", self.clauses.join(" AND "))
+        let table = self.table;
+        let join = if self.joined {
+            format!("JOIN {table}_search ON {table}_search.rowid = {table}.id ")
+        } else {
+            String::new()
+        };
+        format!("{join}WHERE {}", self.clauses.join(" AND "))
+    }
+
+    /// The `ORDER BY` body for `ordering`: by the joined index's rowid in
+    /// place of the id when a search uses the index, so a page reads only
+    /// as far as its last row.
+    pub fn order_by(&self, ordering: Ordering) -> String {
+        let table = self.table;
+        if self.joined {
+            ordering.sql_keyed(table, &format!("{table}_search.rowid"))
+        } else {
+            ordering.sql(table)
+        }
     }
 
     /// The values, in the form rusqlite binds.
@@ -174,10 +203,12 @@ mod tests {
             )
             .expect("insert");
         }
-        let ids = |conditions: &Conditions<'_>| -> Vec<i64> {
+        let mut ignored = crate::error::FieldErrors::default();
+        let newest_first = Ordering::parse(Some("-id"), &[("id", "id")], &mut ignored);
+        let ids_in = |conditions: &Conditions<'_>, order_by: &str| -> Vec<i64> {
             let mut stmt = conn
                 .prepare(&format!(
-                    "SELECT id FROM people {} ORDER BY id",
+                    "SELECT id FROM people {} ORDER BY {order_by}",
                     conditions.sql()
                 ))
                 .expect("prepare");
@@ -186,6 +217,7 @@ mod tests {
                 .collect::<Result<_, _>>()
                 .expect("rows")
         };
+        let ids = |conditions: &Conditions<'_>| ids_in(conditions, "id");
         for term in [
             "JOSÉ",
             "ÁLVAREZ",
@@ -213,6 +245,13 @@ mod tests {
             assert!(indexed.sql().contains("MATCH"), "{term:?} uses the index");
             let found = ids(&indexed);
             assert_eq!(found, ids(&scanned), "search {term:?}");
+            let mut backwards = found.clone();
+            backwards.reverse();
+            assert_eq!(
+                ids_in(&indexed, &indexed.order_by(newest_first)),
+                backwards,
+                "newest first by the index's rowid: {term:?}"
+            );
             let counted = count_matches(&conn, "people", term).expect("count");
             assert_eq!(
                 counted,

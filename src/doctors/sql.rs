@@ -291,7 +291,7 @@ pub(super) fn select_all(
     }
     let mut stmt = conn.prepare_cached(&format!(
         "{SELECT} {where_clause} ORDER BY {}",
-        filter.listing.ordering.sql("doctors"),
+        conditions.order_by(filter.listing.ordering),
     ))?;
     let doctors = stmt
         .query_map(values.as_slice(), Doctor::from_row)?
@@ -315,7 +315,7 @@ pub(super) fn select_page(
     page_values.extend(named_params! { ":limit": limit, ":offset": offset });
     let mut stmt = conn.prepare_cached(&format!(
         "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
-        listing.ordering.sql("doctors")
+        conditions.order_by(listing.ordering)
     ))?;
     let doctors = stmt
         .query_map(page_values.as_slice(), Doctor::from_row)?
@@ -347,7 +347,7 @@ pub(super) fn select_named(
     page_values.extend(named_params! { ":limit": limit, ":offset": offset });
     let mut stmt = conn.prepare_cached(&format!(
         "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
-        filter.listing.ordering.sql("doctors")
+        conditions.order_by(filter.listing.ordering)
     ))?;
     let doctors = stmt
         .query_map(page_values.as_slice(), Doctor::from_row)?

@@ -96,14 +96,18 @@ impl Ordering {
     /// The `ORDER BY` clause body; `id` breaks ties so pages never overlap.
     /// Only ever built from the static allow-list, so safe to splice into SQL.
     pub fn sql(self, table: &str) -> String {
+        self.sql_keyed(table, &format!("{table}.id"))
+    }
+
+    /// The same, with `key` standing for `table`'s id: a column that holds
+    /// the same number, such as a joined search index's `rowid`, which lets
+    /// `SQLite` walk that index in order instead of sorting what it finds.
+    pub fn sql_keyed(self, table: &str, key: &str) -> String {
         let direction = if self.descending { "DESC" } else { "ASC" };
         if self.column == "id" {
-            format!("{table}.id {direction}")
+            format!("{key} {direction}")
         } else {
-            format!(
-                "{table}.{} {direction}, {table}.id {direction}",
-                self.column
-            )
+            format!("{table}.{} {direction}, {key} {direction}", self.column)
         }
     }
 }

@@ -416,7 +416,7 @@ pub(super) fn select_all(
     }
     let mut stmt = conn.prepare_cached(&format!(
         "{SELECT} {where_clause} ORDER BY {}",
-        filter.listing.ordering.sql("patients"),
+        conditions.order_by(filter.listing.ordering),
     ))?;
     let patients = stmt
         .query_map(values.as_slice(), Patient::from_row)?
@@ -449,7 +449,7 @@ pub(super) fn select_page(
     page_values.extend(named_params! { ":limit": limit, ":offset": offset });
     let mut stmt = conn.prepare_cached(&format!(
         "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
-        listing.ordering.sql("patients"),
+        conditions.order_by(listing.ordering),
     ))?;
     let patients = stmt
         .query_map(page_values.as_slice(), Patient::from_row)?
@@ -508,7 +508,7 @@ pub(super) fn select_matching(
     page_values.extend(named_params! { ":limit": limit, ":offset": offset });
     let mut stmt = conn.prepare_cached(&format!(
         "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
-        filter.listing.ordering.sql("patients"),
+        conditions.order_by(filter.listing.ordering),
     ))?;
     let patients = stmt
         .query_map(page_values.as_slice(), Patient::from_row)?
