@@ -132,6 +132,15 @@ pub fn answered(at: Timestamp, zone: &TimeZone) -> String {
         .to_string()
 }
 
+/// An instant as part of a file name: the wall-clock time in `zone` to the
+/// millisecond, with that moment's offset and no `:` (which Windows refuses
+/// in a name): `2026-12-02_020000.123+0100`.
+pub fn file_stamp(at: Timestamp, zone: &TimeZone) -> String {
+    ZonedDateTime::new(at, zone.clone())
+        .strftime("%Y-%m-%d_%H%M%S%.3f%z")
+        .to_string()
+}
+
 /// The stored text of an instant, answered in `zone`; the text as it is if
 /// it cannot be read.
 pub fn answered_stored(text: &str, zone: &TimeZone) -> String {
@@ -224,6 +233,29 @@ mod tests {
         assert_eq!(
             parse_local("tomorrow", &berlin),
             Err(LocalTimeError::Malformed)
+        );
+    }
+
+    #[test]
+    fn file_stamps_are_the_clinics_clock_and_tell_a_repeated_hour_apart() {
+        let berlin = zone("Europe/Berlin").expect("zone");
+        let at = |text: &str| text.parse::<Timestamp>().expect("instant");
+        assert_eq!(
+            file_stamp(at("2026-12-02T01:00:00.042Z"), &berlin),
+            "2026-12-02_020000.042+0100"
+        );
+        // 02:30 happens twice on 2027-10-31: the offset tells which.
+        assert_eq!(
+            file_stamp(at("2027-10-31T00:30:00Z"), &berlin),
+            "2027-10-31_023000.000+0200"
+        );
+        assert_eq!(
+            file_stamp(at("2027-10-31T01:30:00Z"), &berlin),
+            "2027-10-31_023000.000+0100"
+        );
+        assert_eq!(
+            file_stamp(at("2026-12-02T01:00:00Z"), &TimeZone::UTC),
+            "2026-12-02_010000.000+0000"
         );
     }
 

@@ -69,7 +69,13 @@ pub fn create(config: &Config, out: Option<&Path>) -> anyhow::Result<(PathBuf, M
     };
     let out = match out {
         Some(path) => path.to_path_buf(),
-        None => free_name(&config.backup_dir(), "clinicdesk", "", extension),
+        None => free_name(
+            &config.backup_dir(),
+            "clinicdesk",
+            "",
+            extension,
+            &clinic_zone(&database),
+        ),
     };
     anyhow::ensure!(
         !out.exists(),
@@ -210,7 +216,19 @@ pub fn pre_migration_path(config: &Config, version: usize) -> PathBuf {
         "clinicdesk",
         &format!("-before-upgrade-from-schema-{version}"),
         "sqlite3",
+        &clinic_zone(&config.database_path()),
     )
+}
+
+/// The clinic's time zone as the database records it, for the names of
+/// its backups; UTC when there is none (a schema from before the setting,
+/// or a file that cannot be read, which the backup itself then reports).
+fn clinic_zone(database: &Path) -> jiff::tz::TimeZone {
+    Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .ok()
+        .and_then(|conn| crate::settings::sql::load(&conn).ok())
+        .and_then(|settings| crate::clinic_time::zone(&settings.time_zone))
+        .unwrap_or(jiff::tz::TimeZone::UTC)
 }
 
 /// The backups in the backup folder, newest first.
@@ -282,20 +300,18 @@ pub fn verify_checksum(backup: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `<folder>/<prefix>-<UTC time to the millisecond><suffix>.sqlite3`, with
-/// `-2`, `-3`… added if that name is taken (two backups in one millisecond).
-fn free_name(folder: &Path, prefix: &str, suffix: &str, extension: &str) -> PathBuf {
-    let now = time::OffsetDateTime::now_utc();
-    let stamp = format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}.{:03}Z",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second(),
-        now.millisecond()
-    );
+/// `<folder>/<prefix>-<time on the clinic's clock><suffix>.<extension>`,
+/// such as `clinicdesk-2026-12-02_020000.123+0100.sqlite3`: the date and
+/// time a person at the clinic recognises, with the offset that keeps it
+/// unambiguous when clocks go back. `-2`, `-3`… are added if that name is taken (two backups in one millisecond).
+fn free_name(
+    folder: &Path,
+    prefix: &str,
+    suffix: &str,
+    extension: &str,
+    zone: &jiff::tz::TimeZone,
+) -> PathBuf {
+    let stamp = crate::clinic_time::file_stamp(jiff::Timestamp::now(), zone);
     let base = format!("{prefix}-{stamp}{suffix}");
     // Bounded: a thousand backups in one millisecond is not a real case.
     (1..1000)

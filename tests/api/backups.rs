@@ -61,6 +61,49 @@ async fn an_admin_backs_up_now_then_lists_and_downloads_a_verified_backup() {
 }
 
 #[rocket::async_test]
+async fn a_backup_is_named_by_the_clinics_clock_with_its_offset() {
+    // Arrange: a zone whose offset (+05:30) no machine here runs on.
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let zone = serde_json::json!({ "time_zone": "Asia/Kolkata" });
+    json_with(app.patch("/api/settings/", &admin.access, &zone).await, 200).await;
+
+    // Act
+    let created = json_with(
+        app.post("/api/admin/backups", &admin.access, &Value::Null)
+            .await,
+        201,
+    )
+    .await;
+
+    // Assert: `clinicdesk-2026-12-02_073000.123+0530.sqlite3`, the moment
+    // the screen shows as `2026-12-02T07:30:00+05:30` (the file's time, a
+    // moment after its name was chosen).
+    let name = created["name"].as_str().expect("name");
+    let stamp = name
+        .strip_prefix("clinicdesk-")
+        .and_then(|rest| rest.strip_suffix(".sqlite3"))
+        .expect("clinicdesk-<time>.sqlite3");
+    let named = jiff::fmt::strtime::parse("%Y-%m-%d_%H%M%S%.f%z", stamp)
+        .and_then(|parsed| parsed.to_timestamp())
+        .expect("a time in the name");
+    assert!(
+        stamp.ends_with("+0530"),
+        "{name} carries the clinic's offset"
+    );
+    let shown: jiff::Timestamp = created["created_local"]
+        .as_str()
+        .expect("local time")
+        .parse()
+        .expect("a time");
+    let apart = shown.duration_since(named);
+    assert!(
+        apart >= jiff::SignedDuration::from_secs(-1) && apart < jiff::SignedDuration::from_secs(60),
+        "{name} names the moment the backup shows ({shown})"
+    );
+}
+
+#[rocket::async_test]
 async fn only_admins_reach_backups() {
     // Arrange
     let app = spawn_app().await;
