@@ -95,6 +95,10 @@ pub struct ClinicSettings {
     pub clinic_name: Option<String>,
     #[schema(schema_with = date_format_schema)]
     pub date_format: String,
+    /// The clinic's IANA time zone: the screens show moments (a record's
+    /// creation, the audit trail) on the clinic's clock.
+    #[schema(example = "Europe/Berlin")]
+    pub time_zone: String,
 }
 
 /// The date formats a clinic may choose; `browser` leaves it to each computer.
@@ -137,6 +141,7 @@ async fn read_clinic(_caller: Caller, db: &State<Db>) -> Result<Json<ClinicSetti
     Ok(Json(ClinicSettings {
         clinic_name: settings.clinic_name,
         date_format: settings.date_format,
+        time_zone: settings.time_zone,
     }))
 }
 

@@ -90,8 +90,8 @@ async fn a_birth_date_after_today_is_refused_in_plain_words() {
 }
 
 #[rocket::async_test]
-async fn every_signed_in_account_reads_the_clinic_name_and_date_format_and_only_an_admin_sets_them()
-{
+async fn every_signed_in_account_reads_the_clinic_name_date_format_and_zone_and_only_an_admin_sets_them(
+) {
     // Arrange
     let (app, admin, staff) = spawn_clinic().await;
     let user = app.account(&admin, "user", "desk@clinic.test").await;
@@ -99,14 +99,20 @@ async fn every_signed_in_account_reads_the_clinic_name_and_date_format_and_only_
     // Act: before anything is set
     let fresh = ok(app.get(CLINIC, &user.access).await).await;
 
-    // Assert: no name yet, dates as each computer writes them
+    // Assert: no name yet, dates as each computer writes them, and the
+    // zone the clinic started in (its machine's)
+    let started_in = ok(app.get("/api/settings/", &admin.access).await).await["time_zone"].clone();
     assert_eq!(
         fresh,
-        json!({ "clinic_name": null, "date_format": "browser" })
+        json!({ "clinic_name": null, "date_format": "browser", "time_zone": started_in })
     );
 
-    // Act: the admin names the clinic and picks a format
-    let change = json!({ "clinic_name": "Praxis am See", "date_format": "dd.mm.yyyy" });
+    // Act: the admin names the clinic and picks a format and a zone
+    let change = json!({
+        "clinic_name": "Praxis am See",
+        "date_format": "dd.mm.yyyy",
+        "time_zone": "Asia/Kolkata",
+    });
     let changed = ok(app.patch("/api/settings/", &admin.access, &change).await).await;
 
     // Assert: stored in its canonical spelling, and every role sees it
@@ -115,7 +121,11 @@ async fn every_signed_in_account_reads_the_clinic_name_and_date_format_and_only_
         let seen = ok(app.get(CLINIC, &caller.access).await).await;
         assert_eq!(
             seen,
-            json!({ "clinic_name": "Praxis am See", "date_format": "DD.MM.YYYY" }),
+            json!({
+                "clinic_name": "Praxis am See",
+                "date_format": "DD.MM.YYYY",
+                "time_zone": "Asia/Kolkata",
+            }),
             "as {}",
             caller.email
         );

@@ -1,13 +1,13 @@
 // What every signed-in account learns about the clinic once, at sign-in:
-// its name (in the header and at the top of printouts) and how dates are
-// typed and shown (fmt.js). Read from /api/settings/clinic, which any
+// its name (in the header and at the top of printouts), how dates are
+// typed and shown, and the time zone moments are shown in (fmt.js). Read from /api/settings/clinic, which any
 // signed-in account may read (the full settings are for admins).
 
 import { $ } from "./dom.js";
 import * as api from "./api.js";
-import { setDateFormat } from "./fmt.js";
+import { setDateFormat, setTimeZone } from "./fmt.js";
 
-let clinic = { clinic_name: null, date_format: "browser" };
+let clinic = { clinic_name: null, date_format: "browser", time_zone: null };
 let loading = Promise.resolve();
 let known = false;  // read from the server since the last sign-out
 
@@ -31,8 +31,9 @@ export function ready() { return loading; }
 
 /** Takes settings already in hand (such as the answer to an admin's change). */
 export function use(got) {
-  clinic = { clinic_name: got.clinic_name ?? null, date_format: got.date_format || "browser" };
+  clinic = { clinic_name: got.clinic_name ?? null, date_format: got.date_format || "browser", time_zone: got.time_zone || null };
   setDateFormat(clinic.date_format);
+  setTimeZone(clinic.time_zone);
   const slot = $('[data-role="clinic-name"]');
   if (slot) {
     slot.textContent = clinic.clinic_name || "";
@@ -43,5 +44,5 @@ export function use(got) {
 /** Back to the defaults (signed out: nothing of the clinic stays on screen). */
 export function reset() {
   known = false;
-  use({ clinic_name: null, date_format: "browser" });
+  use({ clinic_name: null, date_format: "browser", time_zone: null });
 }

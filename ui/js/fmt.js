@@ -71,11 +71,26 @@ export function date(value) {
   return writeDay(d.getFullYear(), d.getMonth() + 1, d.getDate());
 }
 
-export function dateTime(value) {
+// The clinic's time zone (clinic.js): a moment (a record's creation, an
+// audit entry) is shown on the clinic's clock, as appointments are, whatever
+// zone this computer is set to. Null until known: the computer's own zone.
+let timeZone = null;
+
+export function setTimeZone(zone) { timeZone = zone || null; }
+
+/** A moment on the clinic's clock; `seconds` for the audit trail. */
+export function dateTime(value, { seconds = false } = {}) {
   if (!value) return DASH;
   const d = new Date(value);
   if (Number.isNaN(d.getTime())) return String(value);
-  return d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" });
+  const parts = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" };
+  if (seconds) parts.second = "2-digit";
+  try {
+    return d.toLocaleString(undefined, timeZone ? { ...parts, timeZone } : parts);
+  } catch {
+    // A zone this browser does not know: its own clock rather than nothing.
+    return d.toLocaleString(undefined, parts);
+  }
 }
 
 export function money(value) {

@@ -219,3 +219,42 @@ async fn the_trail_names_its_records_for_an_admin_and_hides_searches_until_asked
         .wait_until(&searches, "search entries after a reload")
         .await;
 }
+
+#[rocket::async_test]
+async fn the_trail_shows_its_times_on_the_clinics_clock_not_the_computers() {
+    // Arrange: a clinic 5:30 ahead of UTC; the browser here runs on its
+    // machine's zone, which is not Kolkata's.
+    let (app, admin, staff) = spawn_clinic().await;
+    let zone = json!({ "time_zone": "Asia/Kolkata" });
+    ok(app.patch("/api/settings/", &admin.access, &zone).await).await;
+    add_patient(&app, &staff.access, &patient("Grace")).await;
+    let browser = Browser::start(&app).await;
+    browser.sign_in(ADMIN_EMAIL, PASSWORD).await;
+    let own_zone = browser
+        .js("return Intl.DateTimeFormat().resolvedOptions().timeZone;")
+        .await;
+    assert_ne!(own_zone, "Asia/Kolkata", "the test needs another zone");
+
+    // Act
+    browser.nav("audit").await;
+
+    // Assert: each row's time reads as Kolkata's clock shows its moment,
+    // and not as this computer's clock would
+    assert_eq!(browser.wait_for_list("audit").await, "ready");
+    let times = browser
+        .js(&format!(
+            "const opts = {{ year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' }};
+             return [...document.querySelectorAll('{AUDIT_TABLE} tbody tr[data-id] [data-col=time] time')].map((t) => [
+               t.textContent,
+               new Date(t.dateTime).toLocaleString(undefined, {{ ...opts, timeZone: 'Asia/Kolkata' }}),
+               new Date(t.dateTime).toLocaleString(undefined, opts),
+             ]);"
+        ))
+        .await;
+    let times: Vec<[String; 3]> = serde_json::from_value(times).expect("texts");
+    assert!(!times.is_empty(), "the trail has rows");
+    for [shown, kolkata, computer] in &times {
+        assert_eq!(shown, kolkata, "on the clinic's clock");
+        assert_ne!(shown, computer, "not on the computer's");
+    }
+}

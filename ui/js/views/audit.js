@@ -16,7 +16,7 @@ import * as api from "../api.js";
 import { field, showErrors, clearErrors } from "../forms.js";
 import { PAGE_SIZE } from "../listview.js";
 import { pageHeader, setTitle, dataTable, stateRow, pager, showAlert, alertError, saveFile, badge } from "../ui.js";
-import { DASH, parseDay, text, roleLabel } from "../fmt.js";
+import { DASH, parseDay, text, roleLabel, dateTime } from "../fmt.js";
 
 export const ACTIONS = [
   ["create", "Create"], ["update", "Update"], ["archive", "Archive"], ["restore", "Restore"],
@@ -42,11 +42,7 @@ const COLUMNS = [
 
 const labelOf = (pairs, value) => (pairs.find(([v]) => v === value) || [value, value])[1];
 
-function when(at) {
-  const d = new Date(at);
-  if (Number.isNaN(d.getTime())) return text(at);
-  return d.toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" });
-}
+const when = (at) => dateTime(at, { seconds: true });
 
 /** Which entity's names /api/audit/names answers, by the trail's entity name. */
 const NAMED = { patient: "patients", doctor: "doctors", user: "users" };
