@@ -30,12 +30,13 @@ use crate::error::ApiError;
 use crate::http::{JsonBody, Page};
 use crate::records::Table;
 
+pub use self::input::Filter;
 use self::input::{AppointmentQuery, Booking, Change, SlotQuery, StatusChange};
 
 mod booking;
-pub mod input;
+mod input;
 pub mod schema;
-pub mod sql;
+mod sql;
 
 /// The appointments as the whole-clinic document holds them: as stored
 /// (times in UTC), their whole status history included.
@@ -90,7 +91,7 @@ pub fn find_visible(
 pub fn find_page(
     conn: &rusqlite::Connection,
     caller: &Caller,
-    filter: &input::Filter,
+    filter: &Filter,
     zone: &jiff::tz::TimeZone,
 ) -> Result<(Vec<Appointment>, i64), ApiError> {
     sql::select_page(conn, caller, filter, zone)

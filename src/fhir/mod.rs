@@ -259,7 +259,7 @@ async fn search_appointments(
         &capability::names(&APPOINTMENT_PARAMS),
     )?;
     let mut errors = FieldErrors::new();
-    let mut filter = appointments::input::Filter::by_start(query.paging(&mut errors));
+    let mut filter = appointments::Filter::by_start(query.paging(&mut errors));
     filter.patient = reference(&query, "patient", "Patient", &mut errors);
     filter.doctor = reference(&query, "practitioner", "Practitioner", &mut errors);
     let (from, until) = search::date_range(query.all("date"), "date", &mut errors);
