@@ -351,6 +351,17 @@ pub mod sql {
         })?)
     }
 
+    /// The clinic's time zone alone, readable in every schema since 0011
+    /// (a backup before an upgrade reads it from the old schema, whose
+    /// settings row lacks later columns).
+    pub fn time_zone(conn: &Connection) -> Result<String, ApiError> {
+        Ok(conn.query_row(
+            "SELECT coalesce(time_zone, 'UTC') FROM settings WHERE id = 1",
+            [],
+            |row| row.get(0),
+        )?)
+    }
+
     pub fn registration_open(conn: &Connection) -> Result<bool, ApiError> {
         Ok(load(conn)?.registration == Registration::Open.as_str())
     }

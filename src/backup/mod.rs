@@ -226,8 +226,8 @@ pub fn pre_migration_path(config: &Config, version: usize) -> PathBuf {
 fn clinic_zone(database: &Path) -> jiff::tz::TimeZone {
     Connection::open_with_flags(database, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .ok()
-        .and_then(|conn| crate::settings::sql::load(&conn).ok())
-        .and_then(|settings| crate::clinic_time::zone(&settings.time_zone))
+        .and_then(|conn| crate::settings::sql::time_zone(&conn).ok())
+        .and_then(|name| crate::clinic_time::zone(&name))
         .unwrap_or(jiff::tz::TimeZone::UTC)
 }
 
@@ -303,7 +303,8 @@ pub fn verify_checksum(backup: &Path) -> anyhow::Result<()> {
 /// `<folder>/<prefix>-<time on the clinic's clock><suffix>.<extension>`,
 /// such as `clinicdesk-2026-12-02_020000.123+0100.sqlite3`: the date and
 /// time a person at the clinic recognises, with the offset that keeps it
-/// unambiguous when clocks go back. `-2`, `-3`… are added if that name is taken (two backups in one millisecond).
+/// unambiguous when clocks go back. `-2`, `-3`… are added if that name is
+/// taken (two backups in one millisecond).
 fn free_name(
     folder: &Path,
     prefix: &str,

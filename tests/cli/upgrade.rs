@@ -159,6 +159,13 @@ fn database_before_duplicate_detection(dir: &Path) {
         [hash],
     )
     .expect("the old admin");
+    // A clinic in Kolkata (+05:30), which names the backup the upgrade makes.
+    conn.execute(
+        "INSERT INTO settings (id, registration, time_zone, updated_at)
+         VALUES (1, 'closed', 'Asia/Kolkata', '2025-01-01T00:00:00Z')",
+        [],
+    )
+    .expect("the old settings");
     // The search text as older releases wrote it: lower-cased, accents kept.
     for (first, last) in [
         ("Katharina", "Schmidt"),
@@ -239,4 +246,22 @@ async fn patients_from_before_duplicate_detection_are_paired_and_searched_by_fol
         .expect("search");
     assert_eq!(found[0]["id"], 3, "{found}");
     server.stop();
+    // The backup before the upgrade is named on the clinic's clock, read
+    // from the old schema's settings.
+    let kept: Vec<String> = fs::read_dir(dir.path().join("backups"))
+        .expect("a backups folder")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name.ends_with(".sqlite3"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(
+        kept[0].ends_with("+0530-before-upgrade-from-schema-13.sqlite3"),
+        "{kept:?}"
+    );
 }

@@ -1,7 +1,8 @@
 // What every signed-in account learns about the clinic once, at sign-in:
 // its name (in the header and at the top of printouts), how dates are
-// typed and shown, and the time zone moments are shown in (fmt.js). Read from /api/settings/clinic, which any
-// signed-in account may read (the full settings are for admins).
+// typed and shown, and the time zone moments are shown in (fmt.js). Read
+// from /api/settings/clinic, which any signed-in account may read (the full
+// settings are for admins).
 
 import { $ } from "./dom.js";
 import * as api from "./api.js";
