@@ -51,6 +51,16 @@ pub enum TlsMode {
     Off,
 }
 
+/// `replication` in the configuration (see `standby`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Replication {
+    /// One machine; nightly backups only (the default).
+    Off,
+    /// Litestream streams every commit to `replica_url`, for a warm standby.
+    Litestream,
+}
+
 /// Everything the server needs to start. Holds no secret: the JWT key lives
 /// in its own file in the data directory.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -109,6 +119,15 @@ pub struct Config {
     pub max_connections: usize,
     /// Connections open at once from one address (trusted proxies excepted).
     pub max_connections_per_address: usize,
+    /// `litestream`: the server runs Litestream beside it, leaves checkpoints
+    /// to it, and keeps the primary's lease in the database (see `standby`).
+    pub replication: Replication,
+    /// Where the replica lives, as Litestream names it: `file:///path`,
+    /// `s3://bucket/path?endpoint=host`, `sftp://host/path`. The same on
+    /// the primary and on the standby.
+    pub replica_url: Option<String>,
+    /// The `litestream` program; found on the PATH when unset.
+    pub litestream: Option<PathBuf>,
     /// Install Ctrl-C / SIGTERM handlers (off in tests, which run many servers).
     #[serde(skip)]
     pub handle_signals: bool,
@@ -175,6 +194,9 @@ impl Config {
             idle_timeout_seconds: 15,
             max_connections: 512,
             max_connections_per_address: 64,
+            replication: Replication::Off,
+            replica_url: None,
+            litestream: None,
             handle_signals: true,
             console: Console::Terminal,
         }
@@ -217,6 +239,9 @@ impl Config {
                 "idle_timeout_seconds",
                 "max_connections",
                 "max_connections_per_address",
+                "replication",
+                "replica_url",
+                "litestream",
             ]))
             .merge(Serialized::defaults(overrides))
             .extract()
@@ -282,6 +307,17 @@ impl Config {
         if self.backup_max_total_mb == 0 {
             anyhow::bail!("backup_max_total_mb must be at least 1");
         }
+        match (self.replication, self.replica_url.as_deref()) {
+            (Replication::Litestream, None) => anyhow::bail!(
+                "replication = \"litestream\" needs replica_url, where the replica lives \
+                 (file:///path, s3://bucket/path, sftp://host/path)"
+            ),
+            (_, Some(url)) if !url.contains("://") || url.trim() != url => anyhow::bail!(
+                "replica_url must be a URL such as file:///mnt/clinic-replica or \
+                 s3://bucket/clinicdesk, not {url:?}"
+            ),
+            _ => {}
+        }
         if self.backup_time != "off" && self.backup_at().is_none() {
             anyhow::bail!(
                 "backup_time must be HH:MM (24-hour clock) or off, not {:?}",
@@ -289,6 +325,11 @@ impl Config {
             );
         }
         Ok(())
+    }
+
+    /// Whether Litestream replicates the database.
+    pub fn replicated(&self) -> bool {
+        self.replication == Replication::Litestream
     }
 
     /// The database file.

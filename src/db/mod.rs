@@ -51,7 +51,9 @@ struct Inner {
     readers: r2d2::Pool<SqliteConnectionManager>,
     queue: writer::Queue,
     writer: writer::Stopper,
-    checkpointer: checkpoint::Checkpointer,
+    /// None when Litestream replicates the file: it runs the checkpoints
+    /// itself, after copying the log, and ours would race it.
+    checkpointer: Option<checkpoint::Checkpointer>,
     watchers: writer::Watchers,
 }
 
@@ -86,9 +88,14 @@ impl Db {
             Arc::clone(&watchers),
         )
         .context("cannot start the database writer")?;
-        let checkpointer =
-            checkpoint::Checkpointer::spawn(open_plain(path)?, Arc::clone(&queue.commits))
-                .context("cannot start the checkpointer")?;
+        let checkpointer = if config.replicated() {
+            None
+        } else {
+            Some(
+                checkpoint::Checkpointer::spawn(open_plain(path)?, Arc::clone(&queue.commits))
+                    .context("cannot start the checkpointer")?,
+            )
+        };
         Ok(Self(Arc::new(Inner {
             readers,
             queue,
@@ -221,9 +228,14 @@ impl Db {
     /// background checkpoints, then moves every committed page from the
     /// write-ahead log into the database file and empties the log, so the
     /// file alone is complete (a copy of it is a whole backup). Blocking.
+    /// Under Litestream the log is left to it: it checkpoints once it has
+    /// shipped the last frames.
     pub fn close(&self) -> anyhow::Result<()> {
         self.0.writer.stop();
-        self.0.checkpointer.stop();
+        let Some(checkpointer) = &self.0.checkpointer else {
+            return Ok(());
+        };
+        checkpointer.stop();
         let conn = self.0.readers.get()?;
         let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
         anyhow::ensure!(busy == 0, "the checkpoint was blocked by a reader");

@@ -34,6 +34,7 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0014_duplicate_patients.sql")),
     M::up(include_str!("../../migrations/0015_backup_schedule.sql")),
     M::up(include_str!("../../migrations/0016_clinic_date_format.sql")),
+    M::up(include_str!("../../migrations/0017_primary_lease.sql")),
 ];
 
 /// Start-up work on one plain connection, so a problem is reported at once
