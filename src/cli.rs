@@ -19,7 +19,7 @@ use crate::db::Db;
 use crate::desktop::Launch;
 use crate::error::ApiError;
 use crate::users::{self, NewAccount};
-use crate::{exchange, server, service, settings, telemetry};
+use crate::{exchange, server, service, settings, standby, telemetry};
 
 /// clinicdesk: a small clinic's patient records, doctors and assignments in
 /// one program. Start it, then open the printed address in a browser.
@@ -103,11 +103,30 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// A warm standby on a second machine, with Litestream (see the README's "Second machine")
+    Standby {
+        #[command(subcommand)]
+        command: StandbyCommand,
+    },
     /// Run clinicdesk as a system service (Windows service, or systemd on Linux)
     Service {
         #[command(subcommand)]
         command: service::ServiceCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum StandbyCommand {
+    /// Print the clinicdesk.toml lines (the same on both machines) and the litestream.yml the primary runs
+    Config {
+        /// Where the replica lives: `file:///path`, `s3://bucket/path?endpoint=host`, `sftp://host/path`
+        #[arg(long, value_name = "URL")]
+        replica: String,
+    },
+    /// On the standby: keep a copy a few seconds behind the replica, and show the primary's heartbeat
+    Follow,
+    /// On the standby, once the primary is down: take over and serve (refused while the primary beats)
+    Promote,
 }
 
 #[derive(Debug, Subcommand)]
@@ -174,6 +193,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Admin {
             command: AdminCommand::Unlock { email },
         } => unlock(&overrides, &email),
+        Command::Standby { command } => standby(&overrides, command, launch),
         Command::Service { command } => service::run(command, &overrides),
     };
     match result {
@@ -195,6 +215,35 @@ fn serve(overrides: &Overrides, launch: Launch) -> anyhow::Result<()> {
         config.console = crate::config::Console::Desktop;
     }
     server::run(config, crate::desktop::stop_on_close)
+}
+
+fn standby(overrides: &Overrides, command: StandbyCommand, launch: Launch) -> anyhow::Result<()> {
+    let config = Config::load(overrides)?;
+    match command {
+        StandbyCommand::Config { replica } => {
+            standby::print_config(&config, &replica);
+            Ok(())
+        }
+        StandbyCommand::Follow => {
+            telemetry::init(telemetry::DEFAULT_FILTER);
+            standby::follow(&config)
+        }
+        StandbyCommand::Promote => {
+            telemetry::init(telemetry::DEFAULT_FILTER);
+            let promoted = standby::promote(&config)?;
+            println!(
+                "Promoted: this machine is the {}. Replica restored in {:.1} s; promotion took {:.1} s. Starting to serve.",
+                promoted.lease.describe(),
+                promoted.restored_in.as_secs_f64(),
+                promoted.total.as_secs_f64()
+            );
+            let mut config = config;
+            if launch.opens_browser() {
+                config.console = crate::config::Console::Desktop;
+            }
+            server::run(config, crate::desktop::stop_on_close)
+        }
+    }
 }
 
 fn backup(overrides: &Overrides, out: Option<&std::path::Path>) -> anyhow::Result<()> {
@@ -246,6 +295,17 @@ fn restore(
     }
     if kept.exists() {
         println!("The previous database is kept as {}.", kept.display());
+    }
+    if config.replicated() {
+        standby::forget_history(&config)?;
+        println!(
+            "Replication is on: the restored database is a new history, which the replica {} \
+             cannot continue, and clinicdesk will refuse to start on it while it holds the old one. \
+             Point replica_url at a new, empty location (on both machines), then start clinicdesk; \
+             the standby then follows the new location.",
+            config.replica_url.as_deref().unwrap_or_default()
+        );
+        return Ok(());
     }
     println!("Start clinicdesk to serve the restored records.");
     Ok(())
@@ -393,6 +453,17 @@ fn check(overrides: &Overrides) -> anyhow::Result<()> {
             "backup schedule: {} keeping {} from the configuration, set at the first start",
             config.backup_time, config.backup_keep
         ),
+    }
+    match (&config.replica_url, config.replicated()) {
+        (Some(url), true) => {
+            let program = standby::Litestream::find(&config)?;
+            println!("replication:     litestream {} to {url}", program.version);
+            match db.read_now(|conn| Ok(standby::lease::read(conn)?)) {
+                Ok(Some(lease)) => println!("primary lease:   {}", lease.describe()),
+                _ => println!("primary lease:   none yet (taken at the first replicated start)"),
+            }
+        }
+        _ => println!("replication:     off (one machine; see `clinicdesk standby config`)"),
     }
     anyhow::ensure!(
         report.integrity == "ok",

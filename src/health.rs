@@ -7,6 +7,7 @@ use rocket::{get, routes, Route, State};
 use serde::Serialize;
 
 use crate::db::Db;
+use crate::standby::Replicator;
 
 pub fn routes() -> Vec<Route> {
     routes![health]
@@ -21,6 +22,15 @@ pub struct Health {
     pub version: &'static str,
     #[schema(schema_with = state_schema)]
     pub database: &'static str,
+    /// `off` (one machine), `ok` (Litestream is streaming to the replica)
+    /// or `down` (configured, but Litestream is not running; it is being
+    /// restarted, and the records are not reaching the standby meanwhile).
+    #[schema(schema_with = replication_schema)]
+    pub replication: &'static str,
+}
+
+fn replication_schema() -> utoipa::openapi::Object {
+    crate::validation::one_of_schema(&["off", "ok", "down"], false)
 }
 
 fn state_schema() -> utoipa::openapi::Object {
@@ -29,7 +39,7 @@ fn state_schema() -> utoipa::openapi::Object {
 
 #[utoipa::path(tag = "service", responses((status = 200, description = "The server and its database are up", body = Health), (status = 503, description = "The database cannot be read", body = Health)))]
 #[get("/health")]
-async fn health(db: &State<Db>) -> (Status, Json<Health>) {
+async fn health(db: &State<Db>, replicator: &State<Replicator>) -> (Status, Json<Health>) {
     let readable = db
         .read(|conn| {
             Ok(conn.query_row("SELECT count(*) FROM settings", [], |row| {
@@ -47,6 +57,7 @@ async fn health(db: &State<Db>) -> (Status, Json<Health>) {
         status: word,
         version: env!("CARGO_PKG_VERSION"),
         database: word,
+        replication: replicator.state().as_str(),
     };
     (status, Json(body))
 }

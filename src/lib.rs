@@ -17,6 +17,7 @@ pub mod lock;
 pub mod origin;
 pub mod records;
 pub mod search;
+pub mod standby;
 pub mod telemetry;
 pub mod throttle;
 pub mod tls;

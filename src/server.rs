@@ -25,8 +25,8 @@ use crate::{
     patients,
 };
 use crate::{
-    backup, error, health, http, openapi, record_names, schedule, settings, setup, telemetry, ui,
-    users,
+    backup, error, health, http, openapi, record_names, schedule, settings, setup, standby,
+    telemetry, ui, users,
 };
 
 /// Prepares the data directory and database and returns the server, ready
@@ -45,6 +45,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
     // rather than that the port is taken.
     let (front_door, public) = front::FrontDoor::bind(&config, &transport)?;
     backup::sweep_partials(&config);
+    let litestream = standby::before_open(&config)?;
     let db = Db::open(&config, |from| backup::before_upgrade(&config, from)).map_err(|e| {
         match backup::newest(&config) {
             Some(newest) => anyhow::anyhow!(
@@ -55,6 +56,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         }
     })?;
     let settings = initial_settings(&db, &config)?;
+    let replicator = standby::after_open(&config, &db, litestream)?;
     let clinic_zone = crate::clinic_time::ClinicZone::new(&settings.time_zone);
     let needs_setup = !db
         .read_now(users::sql::admin_exists)
@@ -94,6 +96,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         .manage(public)
         .manage(lock)
         .manage(db)
+        .manage(replicator)
         .manage(accounts)
         .manage(keys)
         .manage(setup_token)
@@ -118,6 +121,9 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         .attach(audit::denied::DeniedAttempts)
         .attach(AdHoc::on_liftoff("announce", |rocket| {
             Box::pin(async move { announce(rocket) })
+        }))
+        .attach(AdHoc::on_liftoff("heartbeat", |rocket| {
+            Box::pin(async move { start_heartbeat(rocket) })
         }))
         .attach(AdHoc::on_liftoff("daily backup", |rocket| {
             Box::pin(async move { start_daily_backup(rocket) })
@@ -186,6 +192,17 @@ async fn reindex(db: Db) {
     patients::duplicates::fill_in(db).await;
 }
 
+/// A replicated primary's heartbeat, which a standby watches before it
+/// takes over (see `standby`).
+fn start_heartbeat(rocket: &Rocket<rocket::Orbit>) {
+    let replicated = rocket
+        .state::<standby::Replicator>()
+        .is_some_and(|r| r.state() != standby::State::Off);
+    if let (true, Some(db)) = (replicated, rocket.state::<Db>().cloned()) {
+        rocket::tokio::spawn(standby::beat(db, rocket.shutdown()));
+    }
+}
+
 /// Starts the daily backup task. It runs even while the schedule is `off`,
 /// waiting for an admin to set a time (see `backup::schedule::run`).
 fn start_daily_backup(rocket: &Rocket<rocket::Orbit>) {
@@ -206,12 +223,21 @@ fn start_daily_backup(rocket: &Rocket<rocket::Orbit>) {
     ));
 }
 
-/// After the last request: empty the write-ahead log into the database file.
+/// After the last request: empty the write-ahead log into the database
+/// file, or, when replicated, let Litestream ship the last commits.
 async fn checkpoint(rocket: &Rocket<rocket::Orbit>) {
     let Some(db) = rocket.state::<Db>().cloned() else {
         return;
     };
-    let done = rocket::tokio::task::spawn_blocking(move || db.close()).await;
+    let replicator = rocket.state::<standby::Replicator>().cloned();
+    let done = rocket::tokio::task::spawn_blocking(move || {
+        let closed = db.close();
+        if let Some(replicator) = replicator {
+            replicator.stop();
+        }
+        closed
+    })
+    .await;
     match done {
         Ok(Ok(())) => tracing::info!("database checkpointed; clinicdesk stopped cleanly"),
         Ok(Err(e)) => {

@@ -53,6 +53,7 @@ const LAYERS: &[(&str, Layer)] = &[
     ("origin", Layer::Base),
     ("tls", Layer::Base),
     ("lock", Layer::Base),
+    ("standby", Layer::Base),
     ("telemetry", Layer::Base),
     ("front", Layer::Base),
     // Field rules (names, phones, dates) hold no record and no role.

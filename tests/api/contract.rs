@@ -444,7 +444,9 @@ async fn health_answers_without_a_token() {
     // Assert
     let health = json_with(response, 200).await;
     let version = env!("CARGO_PKG_VERSION");
-    let expected = json!({ "status": "ok", "version": version, "database": "ok" });
+    // Replication is off unless configured (see the README's "Second machine").
+    let expected =
+        json!({ "status": "ok", "version": version, "database": "ok", "replication": "off" });
     assert_eq!(health, expected);
 }
 
