@@ -56,7 +56,6 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
         }
     })?;
     let settings = initial_settings(&db, &config)?;
-    let replicator = standby::after_open(&config, &db, litestream)?;
     let clinic_zone = crate::clinic_time::ClinicZone::new(&settings.time_zone);
     let needs_setup = !db
         .read_now(users::sql::admin_exists)
@@ -68,6 +67,8 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
     )?;
     let setup_token = SetupToken::new(needs_setup)?;
     let accounts = Accounts::watching(&db, users::sql::auth_state);
+    // The last step that can fail: nothing after it leaves Litestream running.
+    let replicator = standby::after_open(&config, &db, litestream)?;
 
     let api_routes = [
         health::routes(),
@@ -195,9 +196,7 @@ async fn reindex(db: Db) {
 /// A replicated primary's heartbeat, which a standby watches before it
 /// takes over (see `standby`).
 fn start_heartbeat(rocket: &Rocket<rocket::Orbit>) {
-    let replicated = rocket
-        .state::<standby::Replicator>()
-        .is_some_and(|r| r.state() != standby::State::Off);
+    let replicated = rocket.state::<Config>().is_some_and(Config::replicated);
     if let (true, Some(db)) = (replicated, rocket.state::<Db>().cloned()) {
         rocket::tokio::spawn(standby::beat(db, rocket.shutdown()));
     }
@@ -230,6 +229,7 @@ async fn checkpoint(rocket: &Rocket<rocket::Orbit>) {
         return;
     };
     let replicator = rocket.state::<standby::Replicator>().cloned();
+    let replicated = rocket.state::<Config>().is_some_and(Config::replicated);
     let done = rocket::tokio::task::spawn_blocking(move || {
         let closed = db.close();
         if let Some(replicator) = replicator {
@@ -239,6 +239,9 @@ async fn checkpoint(rocket: &Rocket<rocket::Orbit>) {
     })
     .await;
     match done {
+        Ok(Ok(())) if replicated => {
+            tracing::info!("Litestream has shipped the last commits; clinicdesk stopped cleanly");
+        }
         Ok(Ok(())) => tracing::info!("database checkpointed; clinicdesk stopped cleanly"),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "the shutdown checkpoint did not complete; SQLite will finish it at the next start");

@@ -56,6 +56,7 @@ impl Litestream {
     /// Restores the newest state of the replica at `url` into `out` (which
     /// is replaced). False when the replica holds nothing yet.
     pub fn restore(&self, url: &str, out: &Path) -> anyhow::Result<bool> {
+        ensure_reachable(url)?;
         remove_database(out)?;
         let output = Command::new(&self.program)
             .args(["restore", "-if-replica-exists", "-o"])
@@ -76,30 +77,37 @@ impl Litestream {
     /// `litestream restore -f`: keeps `out` following the replica until the
     /// child is stopped. `out` may be read, never written.
     pub fn follow(&self, url: &str, out: &Path) -> anyhow::Result<Child> {
+        ensure_reachable(url)?;
         remove_database(out)?;
-        let mut child = Command::new(&self.program)
-            .args(["restore", "-f", "-o"])
-            .arg(out)
-            .arg(url)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("cannot start litestream restore -f")?;
-        log_output(&mut child);
-        Ok(child)
+        self.spawn_logged(&[
+            "restore".as_ref(),
+            "-f".as_ref(),
+            "-o".as_ref(),
+            out.as_os_str(),
+            url.as_ref(),
+        ])
+        .context("cannot start litestream restore -f")
     }
 
     /// `litestream replicate` with the configuration file in `data_dir`.
     pub fn replicate(&self, config_file: &Path) -> anyhow::Result<Child> {
+        self.spawn_logged(&[
+            "replicate".as_ref(),
+            "-no-expand-env".as_ref(),
+            "-config".as_ref(),
+            config_file.as_os_str(),
+        ])
+        .context("cannot start litestream replicate")
+    }
+
+    /// A long-running Litestream whose output goes to the log.
+    fn spawn_logged(&self, args: &[&std::ffi::OsStr]) -> std::io::Result<Child> {
         let mut child = Command::new(&self.program)
-            .args(["replicate", "-no-expand-env", "-config"])
-            .arg(config_file)
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .spawn()
-            .context("cannot start litestream replicate")?;
+            .spawn()?;
         log_output(&mut child);
         Ok(child)
     }
@@ -151,6 +159,33 @@ pub fn state_dir(database: &Path) -> PathBuf {
     database.with_file_name(format!(".{name}-litestream"))
 }
 
+/// Litestream reads a `file://` replica whose folder is missing as an
+/// empty replica, which is also how an unmounted network folder looks. So
+/// the folder that holds the replica must exist: a share that is not
+/// there is an error, never a clinic with no records yet.
+fn ensure_reachable(url: &str) -> anyhow::Result<()> {
+    let Some(path) = file_path(url) else {
+        return Ok(());
+    };
+    let parent = path.parent().unwrap_or(&path);
+    anyhow::ensure!(
+        parent.is_dir(),
+        "the replica's folder {} cannot be reached: is the network folder mounted (or the \
+         share online)? It must exist before clinicdesk starts.",
+        parent.display()
+    );
+    Ok(())
+}
+
+/// The local path of a `file://` URL: `file:///srv/replica` and, on
+/// Windows, `file:///C:/replica` (or `file://C:/replica`).
+fn file_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("file://")?;
+    let bytes = rest.as_bytes();
+    let drive = bytes.len() > 2 && bytes[0] == b'/' && bytes[2] == b':';
+    Some(PathBuf::from(if drive { &rest[1..] } else { rest }))
+}
+
 /// Each line Litestream prints goes to the log, on a thread per stream.
 fn log_output(child: &mut Child) {
     fn forward(stream: impl Read + Send + 'static) {
@@ -188,6 +223,29 @@ mod tests {
         );
         assert!(yaml.contains(r"- path: 'C:\ProgramData\clinicdesk\clinicdesk.sqlite3'"));
         assert!(yaml.contains("url: 's3://bucket/it''s?endpoint=nas:9000'"));
+    }
+
+    #[test]
+    fn a_file_url_names_a_local_folder_and_other_urls_none() {
+        assert_eq!(
+            file_path("file:///srv/replica"),
+            Some(PathBuf::from("/srv/replica"))
+        );
+        assert_eq!(
+            file_path("file:///C:/replica"),
+            Some(PathBuf::from("C:/replica"))
+        );
+        assert_eq!(file_path("s3://bucket/clinic"), None);
+    }
+
+    #[test]
+    fn a_replica_whose_folder_is_missing_is_refused_not_read_as_empty() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let inside = format!("file://{}/replica", dir.path().display());
+        assert!(ensure_reachable(&inside).is_ok());
+        let unmounted = format!("file://{}/share/replica", dir.path().display());
+        let refused = ensure_reachable(&unmounted).expect_err("refused");
+        assert!(refused.to_string().contains("cannot be reached"));
     }
 
     #[test]
