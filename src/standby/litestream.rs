@@ -193,7 +193,8 @@ fn log_output(child: &mut Child) {
             .name("clinicdesk-litestream-log".into())
             .spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    tracing::info!(target: "litestream", "{line}");
+                    // Under clinicdesk's target, so the default filter shows it.
+                    tracing::info!(target: "clinicdesk::litestream", "{line}");
                 }
             });
     }

@@ -202,21 +202,28 @@ pub fn follow(config: &Config) -> anyhow::Result<()> {
     let mut last: Option<lease::Lease> = None;
     loop {
         std::thread::sleep(WATCH);
+        // A replica with nothing yet (a standby set up before its primary
+        // first ran), or a share gone for a moment, ends Litestream; a
+        // standby keeps trying, as the service it is.
         if let Some(status) = child.try_wait()? {
-            anyhow::bail!("litestream restore -f stopped ({status}); see its messages above");
+            println!(
+                "litestream restore -f stopped ({status}; see its messages above); \
+                 trying again in {} s",
+                WATCH.as_secs()
+            );
+            std::thread::sleep(WATCH);
+            child = program.follow(url, &copy)?;
+            last = None;
+            continue;
         }
         match copy.exists().then(|| lease::read_file(&copy)) {
             Some(Ok(Some(now))) => {
-                let moving = last.as_ref().is_none_or(|before| before != &now);
-                println!(
-                    "{} {}",
-                    now.describe(),
-                    if moving {
-                        "beating"
-                    } else {
-                        "still: the primary may be down"
-                    }
-                );
+                let verdict = match &last {
+                    None => "seen; watching its heartbeat",
+                    Some(before) if before != &now => "beating",
+                    Some(_) => "still: the primary may be down",
+                };
+                println!("{} {verdict}", now.describe());
                 last = Some(now);
             }
             Some(Ok(None)) => println!("the replica's database has no primary lease yet"),

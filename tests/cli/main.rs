@@ -10,4 +10,5 @@ mod exchange;
 mod harness;
 mod launch;
 mod security;
+mod standby;
 mod upgrade;
