@@ -116,6 +116,9 @@ async fn an_admin_backs_up_now_sees_it_on_the_clinics_clock_downloads_it_and_set
     browser
         .wait_for_in(r#"[data-section="restore"]"#, "clinicdesk restore <file>")
         .await;
+    browser
+        .wait_for_in(r#"[data-role="replication"]"#, "No second machine")
+        .await;
     let violations = browser.csp_violations().await;
     assert!(violations.is_empty(), "CSP violations: {violations:?}");
 }

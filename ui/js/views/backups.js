@@ -40,7 +40,16 @@ export function fileSize(bytes) {
   return unit === 0 ? `${n} bytes` : `${n.toFixed(n < 10 ? 1 : 0)} ${units[unit]}`;
 }
 
-function describe(status) {
+// The second machine (README "Second machine"), from /api/health's
+// `replication`: a standby that stopped receiving is as urgent as a stale
+// backup.
+const REPLICATION = {
+  ok: ["Replicating to the standby: Litestream is running and ships each save within about a second.", "muted"],
+  down: ["Replication to the standby has stopped: Litestream is not running. clinicdesk starts it again every 5 seconds; the server's log says why.", "alert-area alert-error"],
+  off: ["No second machine: replication is off (see \"Second machine\" in the README).", "muted"],
+};
+
+function describe(status, replication) {
   const newest = status.newest;
   const schedule = status.backup_time === "off"
     ? "Daily backups are off."
@@ -51,6 +60,8 @@ function describe(status) {
       newest ? `Last backup: ${clinicTime(newest.created_local)}${newest.verified ? "" : " (it no longer matches its checksum)"}.` : "No backup has been made yet."),
     h("p", { class: "muted", dataset: { role: "backup-schedule" } }, schedule),
   ];
+  const [text, style] = REPLICATION[replication] || ["The replication state could not be read.", "muted"];
+  parts.push(h("p", { class: style, dataset: { role: "replication", value: replication || "" } }, text));
   if (isStale(status)) {
     parts.unshift(h("p", { class: "alert-area alert-error", dataset: { role: "backup-warning" } },
       "There is no good backup from the last 24 hours. Back up now, and check the backup folder and schedule."));
@@ -120,7 +131,11 @@ export default async function backupsView(el, ctx) {
 
   const loadStatus = async () => {
     try {
-      statusBox.replaceChildren(...describe(await api.get("/api/admin/backups/status", { signal })));
+      const [status, health] = await Promise.all([
+        api.get("/api/admin/backups/status", { signal }),
+        api.get("/api/health", { signal }).catch(() => null),
+      ]);
+      statusBox.replaceChildren(...describe(status, health && health.replication));
     } catch (err) {
       if (err && err.name === "AbortError") return;
       statusBox.replaceChildren(h("p", { class: "alert-area alert-error" }, "The backup status could not be loaded."));
