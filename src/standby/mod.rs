@@ -290,6 +290,11 @@ pub fn promote(config: &Config) -> anyhow::Result<Promoted> {
             verdict == "ok",
             "the replica's copy fails its integrity check: {verdict}"
         );
+        // Litestream takes a restored copy with no state of its own to be at
+        // the replica's position ("database behind replica"), so it never
+        // ships this write itself. It touches only the lease row's page,
+        // which the serving primary's first heartbeat (`BEAT_INTERVAL`)
+        // writes again, and that commit carries the new term to the replica.
         lease::promote(&conn, &lease::holder_name(&config.data_dir))?;
         let promoted = lease::read(&conn)?.context("the lease vanished")?;
         // The copy is whole on its own before it is moved into place.

@@ -135,6 +135,14 @@ impl Running {
         }
     }
 
+    /// Every line printed so far, without waiting (for a failure's message).
+    pub fn printed(&mut self) -> Vec<String> {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        self.seen.iter().map(|(_, line)| line.clone()).collect()
+    }
+
     /// Waits for the process to close its output and exit.
     pub fn finish(&mut self) -> Finished {
         let deadline = Instant::now() + PATIENCE;
