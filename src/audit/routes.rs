@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime, UtcOffset};
 use super::sql::{self, AuditFilter, Entry};
 use super::{record, Action, Entity, Event};
 use crate::auth::Admin;
+use crate::clinic_time::{self, ClinicZone};
 use crate::db::Db;
 use crate::error::{ApiError, FieldErrors};
 use crate::http::download::{self, CsvFile, CSV_MAX_ROWS};
@@ -64,8 +65,8 @@ fn time_bound_schema() -> utoipa::openapi::schema::Schema {
     Schema::AnyOf(
         AnyOfBuilder::new()
             .description(Some(
-                "A date (`YYYY-MM-DD`: from its start, or to its end, UTC) or an RFC 3339 time; \
-                 both bounds are inclusive.",
+                "A date (`YYYY-MM-DD`: from its start, or to its end, on the clinic's clock) \
+                 or an RFC 3339 time; both bounds are inclusive.",
             ))
             .item(string(KnownFormat::Date))
             .item(string(KnownFormat::DateTime))
@@ -79,7 +80,9 @@ fn action_schema() -> utoipa::openapi::Object {
 }
 
 impl AuditQuery<'_> {
-    fn validate(&self) -> Result<(AuditFilter, Paging), ApiError> {
+    /// The filter, with a bare date read as a day on the clinic's clock
+    /// (`zone`), as the screen shows every time.
+    fn validate(&self, zone: &jiff::tz::TimeZone) -> Result<(AuditFilter, Paging), ApiError> {
         let mut errors = FieldErrors::new();
         let mut id = |name: &str, raw: Option<&str>| {
             let raw = raw?.trim();
@@ -109,14 +112,14 @@ impl AuditQuery<'_> {
         let exclude_action = action("exclude_action", self.exclude_action);
         let action = action("action", self.action);
         let from = self.from.and_then(|raw| {
-            let bound = time_bound(raw, false);
+            let bound = time_bound(raw, false, zone);
             if bound.is_none() {
                 push(&mut errors, "from", TIME_FORMAT);
             }
             bound
         });
         let until = self.to.and_then(|raw| {
-            let bound = time_bound(raw, true);
+            let bound = time_bound(raw, true, zone);
             if bound.is_none() {
                 push(&mut errors, "to", TIME_FORMAT);
             }
@@ -148,28 +151,22 @@ fn push(errors: &mut FieldErrors, name: &str, message: &str) {
 /// A `from`/`to` value as a bound in the stored format (UTC, to the second).
 /// `from` is inclusive; `to` is made exclusive: the day after a date, the
 /// second after a time, so both forms of `to` include what they name.
-fn time_bound(raw: &str, upper: bool) -> Option<String> {
+fn time_bound(raw: &str, upper: bool, zone: &jiff::tz::TimeZone) -> Option<String> {
     let raw = raw.trim();
-    let instant = match validation::parse_date(raw) {
-        Some(date) => {
-            let start = date.midnight().assume_utc();
-            if upper {
-                start + Duration::days(1)
-            } else {
-                start
-            }
-        }
-        None => {
-            let time = OffsetDateTime::parse(raw, &Rfc3339)
-                .ok()?
-                .to_offset(UtcOffset::UTC);
-            let second = time.replace_nanosecond(0).ok()?;
-            if upper {
-                second + Duration::seconds(1)
-            } else {
-                second
-            }
-        }
+    if let Some(date) = validation::parse_date(raw) {
+        // `to` takes the whole day: up to the start of the next one.
+        let date = clinic_time::jiff_date(date)?;
+        let day = if upper { date.tomorrow().ok()? } else { date };
+        return Some(clinic_time::stored(clinic_time::day_start(day, zone)?));
+    }
+    let time = OffsetDateTime::parse(raw, &Rfc3339)
+        .ok()?
+        .to_offset(UtcOffset::UTC);
+    let second = time.replace_nanosecond(0).ok()?;
+    let instant = if upper {
+        second + Duration::seconds(1)
+    } else {
+        second
     };
     instant.format(&Rfc3339).ok()
 }
@@ -180,8 +177,9 @@ async fn list(
     query: AuditQuery<'_>,
     admin: Admin,
     db: &State<Db>,
+    zone: &State<ClinicZone>,
 ) -> Result<Page<Entry>, ApiError> {
-    let (filter, paging) = query.validate()?;
+    let (filter, paging) = query.validate(&zone.get())?;
     let (items, total) = db
         .read_and_record(
             move |conn| {
@@ -204,8 +202,13 @@ async fn list(
 
 #[utoipa::path(tag = "audit", params(AuditQuery), responses((status = 200, description = "The matching audit trail as CSV, newest first (admin); over 100,000 rows is `400`", content_type = "text/csv", headers(("Content-Disposition" = String, description = "`attachment` with the file name")))), security(("bearer" = [])))]
 #[get("/audit/export?<query..>")]
-async fn export(query: AuditQuery<'_>, admin: Admin, db: &State<Db>) -> Result<CsvFile, ApiError> {
-    let (filter, _) = query.validate()?;
+async fn export(
+    query: AuditQuery<'_>,
+    admin: Admin,
+    db: &State<Db>,
+    zone: &State<ClinicZone>,
+) -> Result<CsvFile, ApiError> {
+    let (filter, _) = query.validate(&zone.get())?;
     let rows = db
         .read_and_record(
             move |conn| {
@@ -221,7 +224,7 @@ async fn export(query: AuditQuery<'_>, admin: Admin, db: &State<Db>) -> Result<C
             },
         )
         .await?;
-    let name = format!("clinicdesk-audit-{}.csv", validation::today());
+    let name = format!("clinicdesk-audit-{}.csv", zone.today());
     CsvFile::build(&name, &CSV_HEADER, rows.iter().map(csv_row))
 }
 

@@ -370,3 +370,45 @@ async fn behind_a_trusted_proxy_the_forwarded_client_address_is_recorded_and_oth
     assert_eq!(trails[0][0]["client_ip"], "10.9.8.7");
     assert_eq!(trails[1][0]["client_ip"], "127.0.0.1");
 }
+
+/// The clinic's date of a trail row's time, `at`.
+fn clinic_date(at: &Value, zone: &str) -> jiff::civil::Date {
+    let at: jiff::Timestamp = at.as_str().expect("a time").parse().expect("RFC 3339");
+    jiff::ZonedDateTime::new(at, jiff::tz::TimeZone::get(zone).expect("a zone")).date()
+}
+
+#[rocket::async_test]
+async fn a_bare_date_in_the_filter_is_a_day_on_the_clinics_clock() {
+    // Arrange: one zone 14 h ahead of UTC and one 11 h behind, so at any
+    // hour one of them is on another date than UTC.
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    for zone in ["Pacific/Kiritimati", "Pacific/Pago_Pago"] {
+        let body = json!({ "time_zone": zone });
+        json_with(app.patch("/api/settings/", &admin.access, &body).await, 200).await;
+        app.create_patient(&admin.access, &patient(zone)).await;
+        let newest = trail(&app, &admin, "action=create&entity=patient&page_size=1").await;
+        let day = clinic_date(&newest[0]["at"], zone);
+        let id = &newest[0]["id"];
+
+        // Act
+        let found = |query: String| {
+            let app = &app;
+            let admin = &admin;
+            async move {
+                trail(app, admin, &query)
+                    .await
+                    .iter()
+                    .any(|row| &row["id"] == id)
+            }
+        };
+        let that_day = found(format!("from={day}&to={day}")).await;
+        let before = found(format!("to={}", day.yesterday().expect("a day"))).await;
+        let after = found(format!("from={}", day.tomorrow().expect("a day"))).await;
+
+        // Assert
+        assert!(that_day, "{zone}: the row is on {day}, the clinic's date");
+        assert!(!before, "{zone}: not on the clinic's day before");
+        assert!(!after, "{zone}: not on the clinic's day after");
+    }
+}
