@@ -180,7 +180,8 @@ pub fn restore(
     }
 
     let database = config.database_path();
-    let stamp = crate::db::now().replace(':', "");
+    // On the clinic's clock, as the backups beside it are named.
+    let stamp = crate::clinic_time::file_stamp(jiff::Timestamp::now(), &clinic_zone(&database));
     let kept = config
         .data_dir
         .join(format!("clinicdesk.sqlite3.pre-restore-{stamp}"));

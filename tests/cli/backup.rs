@@ -160,6 +160,16 @@ fn an_encrypted_backup_restores_with_its_passphrase_and_a_wrong_one_changes_noth
     assert!(admin_create(target.path(), "other@clinic.test", PASSWORD)
         .status
         .success());
+    // The target's clinic (its settings are made at its first start) keeps
+    // Indian time, so its kept file says +0530.
+    drop(start_server(target.path()).0.stop());
+    rusqlite::Connection::open(target.path().join("clinicdesk.sqlite3"))
+        .expect("open")
+        .execute(
+            "UPDATE settings SET time_zone = 'Asia/Kolkata' WHERE id = 1",
+            [],
+        )
+        .expect("time zone set");
     let before = fs::read(target.path().join("clinicdesk.sqlite3")).expect("database");
     let file_arg = file.to_str().expect("utf-8");
 
@@ -205,6 +215,16 @@ fn an_encrypted_backup_restores_with_its_passphrase_and_a_wrong_one_changes_noth
         "a wrong passphrase changes nothing"
     );
     assert!(restored.status.success(), "{}", restored.stderr);
+    let kept: Vec<String> = fs::read_dir(target.path())
+        .expect("data dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("clinicdesk.sqlite3.pre-restore-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "the replaced database is kept: {kept:?}");
+    assert!(
+        kept[0].ends_with("+0530"),
+        "named on the clinic's clock: {kept:?}"
+    );
     let conn = rusqlite::Connection::open(target.path().join("clinicdesk.sqlite3")).expect("open");
     let email: String = conn
         .query_row("SELECT email FROM users", [], |row| row.get(0))
