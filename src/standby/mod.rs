@@ -212,7 +212,12 @@ pub fn follow(config: &Config) -> anyhow::Result<()> {
                 WATCH.as_secs()
             );
             std::thread::sleep(WATCH);
-            child = program.follow(url, &copy)?;
+            // Not even started (the share is still not there): the next
+            // round tries again.
+            match program.follow(url, &copy) {
+                Ok(next) => child = next,
+                Err(e) => println!("cannot follow yet: {e:#}"),
+            }
             last = None;
             continue;
         }
