@@ -25,9 +25,11 @@ use crate::config::Config;
 use crate::error::ApiError;
 
 mod checkpoint;
+mod columns;
 mod schema;
 mod writer;
 
+pub use columns::Columns;
 pub use writer::OnChange;
 
 /// Read-only connections: enough for reads to overlap on a small

@@ -296,29 +296,40 @@ pub struct NewPatient {
 }
 
 impl Patient {
+    /// Reads a row of `sql::SELECT`, column by column in its order.
     fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        let mut column = crate::db::Columns::of(row);
+        let id = column.take("id")?;
+        let first_name = column.take("first_name")?;
+        let last_name = column.take("last_name")?;
+        let date_of_birth = column.take("date_of_birth")?;
+        let stored_age = column.take("age")?;
         let fields = PatientFields {
-            first_name: row.get("first_name")?,
-            last_name: row.get("last_name")?,
-            date_of_birth: row.get("date_of_birth")?,
-            gender: row.get("gender")?,
-            phone: row.get("phone")?,
-            email: row.get("email")?,
-            blood_group: row.get("blood_group")?,
-            address: row.get("address")?,
-            city: row.get("city")?,
-            state: row.get("state")?,
-            postal_code: row.get("postal_code")?,
-            country: row.get("country")?,
-            medical_history: row.get("medical_history")?,
-            allergies: row.get("allergies")?,
-            current_medications: row.get("current_medications")?,
-            emergency_contact_name: row.get("emergency_contact_name")?,
-            emergency_contact_phone: row.get("emergency_contact_phone")?,
-            emergency_contact_relation: row.get("emergency_contact_relation")?,
-            is_active: row.get("is_active")?,
-            stored_age: row.get("age")?,
+            first_name,
+            last_name,
+            date_of_birth,
+            stored_age,
+            gender: column.take("gender")?,
+            phone: column.take("phone")?,
+            email: column.take("email")?,
+            blood_group: column.take("blood_group")?,
+            address: column.take("address")?,
+            city: column.take("city")?,
+            state: column.take("state")?,
+            postal_code: column.take("postal_code")?,
+            country: column.take("country")?,
+            medical_history: column.take("medical_history")?,
+            allergies: column.take("allergies")?,
+            current_medications: column.take("current_medications")?,
+            emergency_contact_name: column.take("emergency_contact_name")?,
+            emergency_contact_phone: column.take("emergency_contact_phone")?,
+            emergency_contact_relation: column.take("emergency_contact_relation")?,
+            is_active: column.take("is_active")?,
         };
+        let created_by = column.take("created_by")?;
+        let created_at = column.take("created_at")?;
+        let updated_at = column.take("updated_at")?;
+        let merged_into = column.take("merged_into")?;
         let age = match fields
             .date_of_birth
             .as_deref()
@@ -328,15 +339,15 @@ impl Patient {
             None => fields.stored_age,
         };
         Ok(Self {
-            id: row.get("id")?,
+            id,
             name: validation::full_name(&fields.first_name, fields.last_name.as_deref()),
             age,
             contact_number: fields.phone.clone(),
             fields,
-            created_by: row.get("created_by")?,
-            created_at: row.get("created_at")?,
-            updated_at: row.get("updated_at")?,
-            merged_into: row.get("merged_into")?,
+            created_by,
+            created_at,
+            updated_at,
+            merged_into,
         })
     }
 }
