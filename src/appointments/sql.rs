@@ -182,8 +182,9 @@ pub fn select_page(
     page_values.extend(named_params! { ":limit": limit, ":offset": offset });
     let now = Timestamp::now();
     let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
-        filter.ordering.sql("a")
+        "{SELECT} {where_clause} ORDER BY {} {}",
+        filter.ordering.sql("a"),
+        db::PAGE,
     ))?;
     let items: Vec<Appointment> = stmt
         .query_map(page_values.as_slice(), |row| from_row(row, zone, now))?

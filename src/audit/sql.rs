@@ -133,7 +133,8 @@ pub fn select(
         "SELECT id, at, actor_id, actor_role, action, entity, entity_id, related_id, outcome,
                 client_ip, request_id, fields
            FROM audit_log {where_clause}
-          ORDER BY id DESC LIMIT :limit OFFSET :offset"
+          ORDER BY id DESC {}",
+        db::PAGE
     ))?;
     let rows = stmt
         .query_map(db::bind(&values).as_slice(), Entry::from_row)?

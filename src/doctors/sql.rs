@@ -314,8 +314,9 @@ pub(super) fn select_page(
     let mut page_values = values.clone();
     page_values.extend(named_params! { ":limit": limit, ":offset": offset });
     let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
-        conditions.order_by(listing.ordering)
+        "{SELECT} {where_clause} ORDER BY {} {}",
+        conditions.order_by(listing.ordering),
+        db::PAGE,
     ))?;
     let doctors = stmt
         .query_map(page_values.as_slice(), Doctor::from_row)?
@@ -346,8 +347,9 @@ pub(super) fn select_named(
     let (limit, offset) = (paging.limit(), paging.offset());
     page_values.extend(named_params! { ":limit": limit, ":offset": offset });
     let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
-        conditions.order_by(filter.listing.ordering)
+        "{SELECT} {where_clause} ORDER BY {} {}",
+        conditions.order_by(filter.listing.ordering),
+        db::PAGE,
     ))?;
     let doctors = stmt
         .query_map(page_values.as_slice(), Doctor::from_row)?

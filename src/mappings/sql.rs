@@ -137,8 +137,9 @@ pub fn select_page(
     let mut page_values = values.clone();
     page_values.extend(named_params! { ":limit": limit, ":offset": offset });
     let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
-        filter.ordering.sql("m")
+        "{SELECT} {where_clause} ORDER BY {} {}",
+        filter.ordering.sql("m"),
+        db::PAGE,
     ))?;
     let mappings = stmt
         .query_map(page_values.as_slice(), from_row)?

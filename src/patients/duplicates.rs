@@ -145,7 +145,7 @@ fn candidates(
                                  WHERE d.low = min(?2, k.patient_id) AND d.high = max(?2, k.patient_id))
               GROUP BY k.patient_id
               ORDER BY count(*) DESC, k.patient_id
-              LIMIT ?5",
+              LIMIT ?5 + 0", // `+ 0`: see db::PAGE
         )?
         .query_map(
             params![keys, itself, sees_all, caller_id, LOOKUP_LIMIT],
@@ -252,7 +252,9 @@ pub fn possible_duplicates(
 /// rows from before migration 0014; how many it did (0: none are left).
 fn fill_batch(tx: &Transaction<'_>) -> Result<usize, ApiError> {
     let ids: Vec<i64> = tx
-        .prepare_cached("SELECT id FROM patients WHERE match_keys IS NULL ORDER BY id LIMIT ?1")?
+        .prepare_cached(
+            "SELECT id FROM patients WHERE match_keys IS NULL ORDER BY id LIMIT ?1 + 0",
+        )?
         .query_map([FILL_BATCH], |row| row.get(0))?
         .collect::<Result<_, _>>()?;
     for &id in &ids {
@@ -388,7 +390,7 @@ fn select_pairs(conn: &Connection, paging: Paging) -> Result<(Vec<Pair>, i64), A
     let rows: Vec<(i64, i64, i64, String)> = conn
         .prepare_cached(
             "SELECT low, high, score, reasons FROM duplicate_pairs WHERE score >= ?1
-              ORDER BY score DESC, low, high LIMIT ?2 OFFSET ?3",
+              ORDER BY score DESC, low, high LIMIT ?2 + 0 OFFSET ?3", // `+ 0`: see db::PAGE
         )?
         .query_map(params![floor, paging.limit(), paging.offset()], |row| {
             Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))

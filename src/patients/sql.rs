@@ -448,8 +448,9 @@ pub(super) fn select_page(
     let mut page_values = values.clone();
     page_values.extend(named_params! { ":limit": limit, ":offset": offset });
     let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
+        "{SELECT} {where_clause} ORDER BY {} {}",
         conditions.order_by(listing.ordering),
+        db::PAGE,
     ))?;
     let patients = stmt
         .query_map(page_values.as_slice(), Patient::from_row)?
@@ -507,8 +508,9 @@ pub(super) fn select_matching(
     let (limit, offset) = (paging.limit(), paging.offset());
     page_values.extend(named_params! { ":limit": limit, ":offset": offset });
     let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} {where_clause} ORDER BY {} LIMIT :limit OFFSET :offset",
+        "{SELECT} {where_clause} ORDER BY {} {}",
         conditions.order_by(filter.listing.ordering),
+        db::PAGE,
     ))?;
     let patients = stmt
         .query_map(page_values.as_slice(), Patient::from_row)?

@@ -116,7 +116,7 @@ pub fn time_off_page(
         .prepare_cached("SELECT count(*) FROM doctor_time_off WHERE doctor_id = ?1")?
         .query_row([doctor], |row| row.get(0))?;
     let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT_TIME_OFF} WHERE doctor_id = ?1 ORDER BY start_at, id LIMIT ?2 OFFSET ?3"
+        "{SELECT_TIME_OFF} WHERE doctor_id = ?1 ORDER BY start_at, id LIMIT ?2 + 0 OFFSET ?3" // `+ 0`: see db::PAGE
     ))?;
     let items = stmt
         .query_map(params![doctor, paging.limit(), paging.offset()], |row| {

@@ -398,7 +398,7 @@ pub(super) fn select_page(
         |row| row.get(0),
     )?;
     let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} {where_clause} ORDER BY {} LIMIT ?4 OFFSET ?5",
+        "{SELECT} {where_clause} ORDER BY {} LIMIT ?4 + 0 OFFSET ?5", // `+ 0`: see db::PAGE
         filter.ordering.sql("users")
     ))?;
     let users = stmt
