@@ -25,6 +25,7 @@ use crate::config::Config;
 use crate::error::ApiError;
 
 mod checkpoint;
+mod closed;
 mod columns;
 mod schema;
 mod writer;
@@ -50,6 +51,10 @@ const RETRY_AFTER_SECONDS: u64 = 1;
 pub struct Db(Arc<Inner>);
 
 struct Inner {
+    path: PathBuf,
+    /// When the file last passed its full integrity check (seconds since
+    /// 1970), for the mark a clean stop leaves (`closed`).
+    checked_at: u64,
     readers: r2d2::Pool<SqliteConnectionManager>,
     queue: writer::Queue,
     writer: writer::Stopper,
@@ -73,7 +78,7 @@ impl Db {
         back_up: impl FnOnce(usize) -> anyhow::Result<PathBuf>,
     ) -> anyhow::Result<Self> {
         let path = &config.database_path();
-        schema::prepare(path, back_up)?;
+        let checked_at = schema::prepare(path, back_up)?;
         let readers = r2d2::Pool::builder()
             .max_size(READERS)
             .build(SqliteConnectionManager::file(path).with_init(|conn| {
@@ -99,6 +104,8 @@ impl Db {
             )
         };
         Ok(Self(Arc::new(Inner {
+            path: path.clone(),
+            checked_at,
             readers,
             queue,
             writer,
@@ -229,9 +236,10 @@ impl Db {
     /// Shutdown: lets the writer finish what is queued, stops the
     /// background checkpoints, then moves every committed page from the
     /// write-ahead log into the database file and empties the log, so the
-    /// file alone is complete (a copy of it is a whole backup). Blocking.
-    /// Under Litestream the log is left to it: it checkpoints once it has
-    /// shipped the last frames.
+    /// file alone is complete (a copy of it is a whole backup), and leaves
+    /// the mark that spares the next start its integrity check (`closed`).
+    /// Blocking. Under Litestream the log is left to it: it checkpoints once
+    /// it has shipped the last frames (and no mark is left).
     pub fn close(&self) -> anyhow::Result<()> {
         self.0.writer.stop();
         let Some(checkpointer) = &self.0.checkpointer else {
@@ -241,6 +249,10 @@ impl Db {
         let conn = self.0.readers.get()?;
         let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))?;
         anyhow::ensure!(busy == 0, "the checkpoint was blocked by a reader");
+        if let Err(e) = closed::leave(&self.0.path, self.0.checked_at) {
+            // Only costs the next start its full check.
+            tracing::warn!(error = %e, "cannot mark the database as cleanly closed");
+        }
         Ok(())
     }
 
@@ -575,6 +587,26 @@ mod tests {
         let wal =
             std::fs::metadata(dir.path().join("clinicdesk.sqlite3-wal")).map_or(0, |m| m.len());
         assert_eq!(wal, 0, "every committed page is in the database file");
+    }
+
+    #[test]
+    fn only_a_clean_stop_leaves_the_mark_that_spares_the_next_start_its_check() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mark = dir.path().join("clinicdesk.sqlite3-closed");
+        let db = open(&dir, 8);
+        db.write_now(|tx| Ok(tx.execute("INSERT INTO t (x) VALUES (1)", [])?))
+            .expect("write");
+        db.close().expect("close");
+        drop(db);
+        assert!(mark.exists(), "a clean stop leaves the mark");
+
+        // The next start takes it, so a crash of that run leaves none.
+        let config = Config::for_tests(dir.path());
+        let db = Db::open(&config, |_| anyhow::bail!("no upgrade")).expect("reopen");
+        assert!(!mark.exists(), "the start took the mark");
+        assert_eq!(rows(&db), vec![1]);
+        drop(db);
+        assert!(!mark.exists(), "a server that is not closed leaves no mark");
     }
 
     #[test]

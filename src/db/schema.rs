@@ -8,7 +8,7 @@ use anyhow::Context;
 use rusqlite::Connection;
 use rusqlite_migration::{Migrations, M};
 
-use super::BUSY_TIMEOUT;
+use super::{closed, BUSY_TIMEOUT};
 
 /// The schema, oldest first. Files are never edited once released: a change
 /// is a new file. Applied in one transaction at start-up; the version lives
@@ -39,16 +39,29 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
 
 /// Start-up work on one plain connection, so a problem is reported at once
 /// and by name (the pool would retry for half a minute first).
+///
+/// Returns when the file was last fully checked (see `closed`): now, or at
+/// an earlier start when a clean stop left it untouched since.
 pub(super) fn prepare(
     path: &Path,
     back_up: impl FnOnce(usize) -> anyhow::Result<PathBuf>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<u64> {
+    // Before anything can write to the file.
+    let closed_cleanly = closed::take(path);
     let mut conn = Connection::open(path)
         .with_context(|| format!("cannot open the database {}", path.display()))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     // SQLite gives its -wal and -shm files the database file's mode.
     crate::config::restrict_to_owner(path, 0o600)?;
-    check_integrity(&conn, path)?;
+    let checked_at = if let Some(checked_at) = closed_cleanly {
+        tracing::info!(
+            "the database is as the last clean stop left it: the start-up integrity check is skipped (it runs at least weekly; `clinicdesk check` runs it now)"
+        );
+        checked_at
+    } else {
+        check_integrity(&conn, path)?;
+        closed::now()
+    };
     // WAL is a property of the file, so it is set once here, not per connection.
     let mode: String =
         conn.pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))?;
@@ -74,11 +87,13 @@ pub(super) fn prepare(
         let kept = back_up(version)
             .context("cannot write the backup that must precede a schema upgrade")?;
         tracing::info!(backup = %kept.display(), from = version, to = MIGRATIONS.len(), "upgrading the database schema");
-        return migrate(&mut conn).with_context(|| {
+        migrate(&mut conn).with_context(|| {
             format!("the upgrade failed and was rolled back; the database is unchanged (and backed up to {})", kept.display())
-        });
+        })?;
+        return Ok(checked_at);
     }
-    migrate(&mut conn)
+    migrate(&mut conn)?;
+    Ok(checked_at)
 }
 
 /// Refuses to serve from a damaged file: writing on top of corruption is how

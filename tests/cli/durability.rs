@@ -80,7 +80,10 @@ async fn sigterm_stops_the_server_cleanly_and_leaves_the_write_ahead_log_empty()
 
 #[test]
 fn a_damaged_database_stops_the_start_with_a_message_naming_it() {
-    // Arrange: a real database with a backup, then garbage over its second half.
+    // Arrange: a real database with a backup, then garbage over its second
+    // half. Both commands stopped cleanly and left the mark that lets a start
+    // skip its check (`clinicdesk.sqlite3-closed`): the damage came after it,
+    // so the start must check all the same.
     let dir = tempfile::tempdir().expect("temp dir");
     assert!(admin_create(dir.path(), "boss@clinic.test", PASSWORD)
         .status
@@ -98,6 +101,7 @@ fn a_damaged_database_stops_the_start_with_a_message_naming_it() {
     file.write_all(&vec![0xA5; usize::try_from(length / 2).expect("small")])
         .expect("garbage written");
     drop(file);
+    assert!(dir.path().join("clinicdesk.sqlite3-closed").exists());
 
     // Act
     let start = Running::start(clinicdesk(serve_args(dir.path())), None).finish();
