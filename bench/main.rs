@@ -396,7 +396,7 @@ fn run_size(
     server.stop();
     // The start above followed the seeding, which changed the file behind
     // clinicdesk's back, so it ran the full integrity check; a restart
-    // after a clean stop may skip it (`clinicdesk.db-closed`).
+    // after a clean stop may skip it (`clinicdesk.sqlite3-closed`).
     let restarted = Server::start(&o.binary, &data)?;
     facts.restart = restarted.startup;
     restarted.stop();

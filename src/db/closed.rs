@@ -1,16 +1,17 @@
 //! The mark a clean stop leaves beside the database, so that the next start
-//! can skip reading the whole file for its integrity check.
+//! can skip reading the whole file for its integrity checks.
 //!
-//! `PRAGMA quick_check` reads every page: some 20 s of every start at
-//! 1,000,000 patients. The check is there for a file that may have been
+//! `PRAGMA quick_check` reads every page, and the foreign-key check every
+//! row that refers to another: together some 20 s of every start at
+//! 1,000,000 patients. The checks are there for a file that may have been
 //! harmed since clinicdesk last had it: a crash or power cut, a copy put in
 //! place, another program's edit. A file that clinicdesk itself closed, its
 //! log moved in and emptied, and that nobody has changed since (same length
 //! and modification time, no write-ahead log) is not such a file. So the
-//! start skips the check only for that file, and only if the last full check
-//! is under a week old: damage that arose while it ran (a failing disk) is
+//! start skips them only for that file, and only if they last ran under a
+//! week ago: damage that arose while it ran (a failing disk) is
 //! still found within a week of clean restarts. `clinicdesk check` always
-//! runs the full check.
+//! runs the full `integrity_check`.
 //!
 //! The mark is removed before the file is opened for writing, so a server
 //! that is killed later leaves none behind.
