@@ -55,7 +55,7 @@ pub(super) fn prepare(
     crate::config::restrict_to_owner(path, 0o600)?;
     let checked_at = if let Some(checked_at) = closed_cleanly {
         tracing::info!(
-            "the database is as the last clean stop left it: the start-up integrity check is skipped (it runs at least weekly; `clinicdesk check` runs it now)"
+            "the database is as the last clean stop left it: the start-up integrity checks are skipped (they run at least weekly; `clinicdesk check` runs the full one now)"
         );
         checked_at
     } else {

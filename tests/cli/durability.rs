@@ -1,6 +1,7 @@
 //! Start-up and shutdown safety: one server per data directory, a clean
-//! stop on SIGTERM that leaves the database file complete, and a refusal to
-//! serve from a damaged database.
+//! stop on SIGTERM that leaves the database file complete, a refusal to
+//! serve from a damaged database, and start-up checks skipped only after a
+//! clean stop.
 
 use std::fs;
 use std::io::{Seek, SeekFrom, Write};
@@ -123,6 +124,35 @@ fn a_damaged_database_stops_the_start_with_a_message_naming_it() {
         start.stderr
     );
     assert!(!start.stdout.contains("is running at"), "{}", start.stdout);
+}
+
+#[test]
+fn only_a_start_after_a_clean_stop_skips_the_integrity_checks() {
+    const SKIPPED: &str = "the start-up integrity checks are skipped";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mark = dir.path().join("clinicdesk.sqlite3-closed");
+    assert!(admin_create(dir.path(), "boss@clinic.test", PASSWORD)
+        .status
+        .success());
+    assert!(mark.exists(), "`admin create` stopped cleanly");
+
+    // A start after that clean stop skips the checks and takes the mark.
+    let (server, _) = start_server(dir.path());
+    assert!(!mark.exists(), "a running server has taken the mark");
+    let printed = server.stop(); // kill -9
+    assert!(printed.iter().any(|l| l.contains(SKIPPED)), "{printed:?}");
+
+    // After kill -9 no mark is left, so the next start checks.
+    assert!(!mark.exists(), "kill -9 leaves no mark");
+    let (mut server, _) = start_server(dir.path());
+    let signal = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    let finished = server.finish();
+    assert!(signal.success() && finished.status.success());
+    assert!(!finished.stderr.contains(SKIPPED), "{}", finished.stderr);
+    assert!(mark.exists(), "SIGTERM is a clean stop");
 }
 
 #[test]
