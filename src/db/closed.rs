@@ -2,7 +2,7 @@
 //! can skip reading the whole file for its integrity checks.
 //!
 //! `PRAGMA quick_check` reads every page, and the foreign-key check every
-//! row that refers to another: together some 20 s of every start at
+//! row that refers to another: together some 16 s of every start at
 //! 1,000,000 patients. The checks are there for a file that may have been
 //! harmed since clinicdesk last had it: a crash or power cut, a copy put in
 //! place, another program's edit. A file that clinicdesk itself closed, its
@@ -31,7 +31,7 @@ const CHECK_AT_LEAST_EVERY: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 struct Mark {
     length: u64,
     modified_ns: u128,
-    /// Seconds since 1970 of the last `quick_check` that passed.
+    /// Seconds since 1970 of the last start-up checks that passed.
     checked_at: u64,
 }
 

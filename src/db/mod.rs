@@ -52,7 +52,7 @@ pub struct Db(Arc<Inner>);
 
 struct Inner {
     path: PathBuf,
-    /// When the file last passed its full integrity check (seconds since
+    /// When the file last passed the start-up checks (seconds since
     /// 1970), for the mark a clean stop leaves (`closed`).
     checked_at: u64,
     readers: r2d2::Pool<SqliteConnectionManager>,
