@@ -126,8 +126,8 @@ fn a_damaged_database_stops_the_start_with_a_message_naming_it() {
     assert!(!start.stdout.contains("is running at"), "{}", start.stdout);
 }
 
-#[test]
-fn only_a_start_after_a_clean_stop_skips_the_integrity_checks() {
+#[rocket::async_test]
+async fn only_a_start_after_a_clean_stop_skips_the_integrity_checks() {
     const SKIPPED: &str = "the start-up integrity checks are skipped";
     let dir = tempfile::tempdir().expect("temp dir");
     let mark = dir.path().join("clinicdesk.sqlite3-closed");
@@ -144,13 +144,24 @@ fn only_a_start_after_a_clean_stop_skips_the_integrity_checks() {
 
     // After kill -9 no mark is left, so the next start checks.
     assert!(!mark.exists(), "kill -9 leaves no mark");
-    let (mut server, _) = start_server(dir.path());
+    let (mut server, port) = start_server(dir.path());
+    // Answered: the server is past its start and handles SIGTERM itself.
+    let health = reqwest::get(format!("http://127.0.0.1:{port}/api/health"))
+        .await
+        .expect("health answered");
+    assert_eq!(health.status(), 200);
     let signal = Command::new("kill")
         .args(["-TERM", &server.child.id().to_string()])
         .status()
         .expect("kill runs");
     let finished = server.finish();
-    assert!(signal.success() && finished.status.success());
+    assert!(signal.success());
+    assert!(
+        finished.status.success(),
+        "exit 0 on SIGTERM: {:?}\n{}",
+        finished.status,
+        finished.stderr
+    );
     assert!(!finished.stderr.contains(SKIPPED), "{}", finished.stderr);
     assert!(mark.exists(), "SIGTERM is a clean stop");
 }
