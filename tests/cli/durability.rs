@@ -20,6 +20,24 @@ fn start_server(dir: &std::path::Path) -> (Running, u16) {
     (server, port)
 }
 
+/// Sends SIGTERM to `server` and waits for it to exit 0, as a clean stop
+/// does; what it printed.
+fn stop_with_sigterm(server: &mut Running) -> crate::harness::Finished {
+    let signal = Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(signal.success());
+    let finished = server.finish();
+    assert!(
+        finished.status.success(),
+        "exit 0 on SIGTERM: {:?}\n{}",
+        finished.status,
+        finished.stderr
+    );
+    finished
+}
+
 #[test]
 fn a_second_server_on_the_same_data_directory_is_refused() {
     // Arrange
@@ -60,20 +78,9 @@ async fn sigterm_stops_the_server_cleanly_and_leaves_the_write_ahead_log_empty()
     assert_eq!(login.status(), 200, "the login writes a refresh-token row");
 
     // Act
-    let signal = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    let finished = server.finish();
+    stop_with_sigterm(&mut server);
 
     // Assert
-    assert!(signal.success());
-    assert!(
-        finished.status.success(),
-        "exit 0 on SIGTERM: {:?}\n{}",
-        finished.status,
-        finished.stderr
-    );
     let wal = dir.path().join("clinicdesk.sqlite3-wal");
     let wal_len = fs::metadata(&wal).map_or(0, |m| m.len());
     assert_eq!(wal_len, 0, "every committed page is in the database file");
@@ -150,18 +157,7 @@ async fn only_a_start_after_a_clean_stop_skips_the_integrity_checks() {
         .await
         .expect("health answered");
     assert_eq!(health.status(), 200);
-    let signal = Command::new("kill")
-        .args(["-TERM", &server.child.id().to_string()])
-        .status()
-        .expect("kill runs");
-    let finished = server.finish();
-    assert!(signal.success());
-    assert!(
-        finished.status.success(),
-        "exit 0 on SIGTERM: {:?}\n{}",
-        finished.status,
-        finished.stderr
-    );
+    let finished = stop_with_sigterm(&mut server);
     assert!(!finished.stderr.contains(SKIPPED), "{}", finished.stderr);
     assert!(mark.exists(), "SIGTERM is a clean stop");
 }
