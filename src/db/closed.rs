@@ -35,16 +35,20 @@ struct Mark {
     checked_at: u64,
 }
 
-fn mark_path(database: &Path) -> PathBuf {
+/// The file beside the database named as it is plus `suffix`, as `SQLite`
+/// names its `-wal`.
+fn beside(database: &Path, suffix: &str) -> PathBuf {
     let mut name = database.as_os_str().to_owned();
-    name.push("-closed");
+    name.push(suffix);
     PathBuf::from(name)
 }
 
+fn mark_path(database: &Path) -> PathBuf {
+    beside(database, "-closed")
+}
+
 fn wal_path(database: &Path) -> PathBuf {
-    let mut name = database.as_os_str().to_owned();
-    name.push("-wal");
-    PathBuf::from(name)
+    beside(database, "-wal")
 }
 
 /// The file's length and modification time, as the mark records them.
