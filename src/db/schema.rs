@@ -35,6 +35,9 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!("../../migrations/0015_backup_schedule.sql")),
     M::up(include_str!("../../migrations/0016_clinic_date_format.sql")),
     M::up(include_str!("../../migrations/0017_primary_lease.sql")),
+    M::up(include_str!(
+        "../../migrations/0018_duplicate_pairs_pending.sql"
+    )),
 ];
 
 /// Start-up work on one plain connection, so a problem is reported at once

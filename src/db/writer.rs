@@ -10,9 +10,14 @@
 //! instead of queueing for them one by one. A lone write starts at once: the
 //! writer never waits for company.
 //!
+//! Background work (scoring duplicate pairs, keying older rows) is queued as
+//! idle jobs: the writer runs one only when no request's job is waiting, so
+//! a burst of the clinic's writes never queues behind the server's own.
+//!
 //! Nothing else writes, so no request ever meets `SQLITE_BUSY` or sleeps in
 //! `SQLite`'s busy handler waiting for another connection's write lock.
 
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -77,6 +82,8 @@ pub(super) type Watchers = Arc<RwLock<Vec<(String, OnChange)>>>;
 
 enum Message {
     Job(Job),
+    /// Runs only when no `Job` is waiting (see the module's note).
+    Idle(Job),
     /// Finish what is queued, then stop.
     Stop,
 }
@@ -106,12 +113,19 @@ impl Queue {
 
     /// Queues `job` without waiting for room.
     pub(super) fn offer(&self, job: Job) -> Result<(), Refused> {
-        self.messages
-            .try_send(Message::Job(job))
-            .map_err(|e| match e {
-                mpsc::error::TrySendError::Full(_) => Refused::Full,
-                mpsc::error::TrySendError::Closed(_) => Refused::Stopped,
-            })
+        self.send(Message::Job(job))
+    }
+
+    /// Queues `job` to run once the writer has nothing else to do.
+    pub(super) fn offer_when_idle(&self, job: Job) -> Result<(), Refused> {
+        self.send(Message::Idle(job))
+    }
+
+    fn send(&self, message: Message) -> Result<(), Refused> {
+        self.messages.try_send(message).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => Refused::Full,
+            mpsc::error::TrySendError::Closed(_) => Refused::Stopped,
+        })
     }
 }
 
@@ -197,13 +211,32 @@ impl Writer {
     }
 
     fn serve(mut self, mut incoming: mpsc::Receiver<Message>) {
-        // Once closed, the channel still yields what was queued, then `None`.
-        while let Some(first) = incoming.blocking_recv() {
+        // Idle jobs wait here, in order, until the queue is empty.
+        let mut idle = VecDeque::new();
+        loop {
+            let first = match incoming.try_recv() {
+                Ok(message) => message,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    if let Some(job) = idle.pop_front() {
+                        self.run_batch(vec![job]);
+                        continue;
+                    }
+                    match incoming.blocking_recv() {
+                        Some(message) => message,
+                        None => break,
+                    }
+                }
+                // Closed at shutdown and emptied: idle jobs left are dropped
+                // (their waiters are told nothing was written; the work they
+                // stood for is picked up at the next start).
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+            };
             let mut batch = Vec::new();
             let mut next = Some(first);
             while let Some(message) = next.take() {
                 match message {
                     Message::Job(job) => batch.push(job),
+                    Message::Idle(job) => idle.push_back(job),
                     Message::Stop => {
                         // Refuse new jobs; the ones already queued still run.
                         incoming.close();
