@@ -397,7 +397,8 @@ fn select_pairs(conn: &Connection, paging: Paging) -> Result<(Vec<Pair>, i64), A
         })?
         .collect::<Result<_, _>>()?;
     let ids: Vec<i64> = rows.iter().flat_map(|(a, b, _, _)| [*a, *b]).collect();
-    let mut patients: std::collections::HashMap<i64, Patient> = sql::find_live_many(conn, &ids)?
+    // A patient may be in several pairs of the page, on either side.
+    let patients: std::collections::HashMap<i64, Patient> = sql::find_live_many(conn, &ids)?
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
@@ -406,7 +407,7 @@ fn select_pairs(conn: &Connection, paging: Paging) -> Result<(Vec<Pair>, i64), A
         .filter_map(|(a, b, score, reasons)| {
             Some(Pair {
                 a: patients.get(&a)?.clone(),
-                b: patients.remove(&b)?,
+                b: patients.get(&b)?.clone(),
                 score,
                 reasons: serde_json::from_str(&reasons).unwrap_or_default(),
             })

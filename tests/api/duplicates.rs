@@ -144,6 +144,48 @@ async fn a_created_duplicate_names_its_possible_duplicates_and_both_see_each_oth
 }
 
 #[rocket::async_test]
+async fn the_clinic_wide_list_holds_every_pair_of_records_written_at_once_and_follows_a_change() {
+    let (app, _admin, staff) = spawn_clinic().await;
+    // Eight records of one person, sent together: the writer takes them in
+    // one or a few batches, and their pairs are scored after the writes.
+    let sent = (0..8).map(|_| {
+        let (app, token) = (&app, &staff.access);
+        async move {
+            id(&app
+                .create_patient(token, &person("Katharina", "Schmidt", "1984-07-12"))
+                .await)
+        }
+    });
+    let mut created = join_all(sent).await;
+    created.sort_unstable();
+    let mut every_pair = Vec::new();
+    for (i, low) in created.iter().enumerate() {
+        for high in &created[i + 1..] {
+            every_pair.push((*low, *high));
+        }
+    }
+
+    let mut listed = pairs(&app, &staff.access).await;
+    listed.sort_unstable();
+    assert_eq!(
+        listed, every_pair,
+        "all 28 pairs, read straight after the writes"
+    );
+
+    // One of them is corrected to someone else: its pairs leave the list.
+    let changed = created[3];
+    let path = format!("/api/patients/{changed}/");
+    let body = person("Mehmet", "Yilmaz", "1950-03-01");
+    ok(app.patch(&path, &staff.access, &body).await).await;
+    let listed = pairs(&app, &staff.access).await;
+    assert_eq!(listed.len(), 21, "{listed:?}");
+    assert!(
+        listed.iter().all(|(a, b)| *a != changed && *b != changed),
+        "{listed:?}"
+    );
+}
+
+#[rocket::async_test]
 async fn a_users_duplicate_answers_hold_only_their_own_patients() {
     let (app, admin, staff) = spawn_clinic().await;
     let user = app.account(&admin, "user", "user@clinic.test").await;
