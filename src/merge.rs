@@ -70,7 +70,7 @@ async fn merge(
         mappings::move_patient(tx, other, id)?;
         appointments::move_patient(tx, other, id)?;
         patients::archive_merged(tx, other, id)?;
-        duplicates::refresh_pairs(tx, id)?;
+        duplicates::pair_later(tx, id)?;
         let event = Event::new(Action::Merge)
             .on(Entity::Patient, id)
             .related(other)

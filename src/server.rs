@@ -135,6 +135,7 @@ pub fn build(config: Config) -> anyhow::Result<Rocket<Build>> {
                 // searches and matches, in the background; new writes keep
                 // their own index.
                 if let Some(db) = rocket.state::<Db>().cloned() {
+                    rocket::tokio::spawn(patients::duplicates::keep_pairs(db.clone()));
                     rocket::tokio::spawn(reindex(db));
                 }
             })

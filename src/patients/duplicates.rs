@@ -7,17 +7,25 @@
 //! are scored in Rust. What a caller may not see is never a candidate: the
 //! visibility rule is in the lookup's `WHERE`, as in every patient read.
 //!
-//! The clinic-wide list is `duplicate_pairs`: each write of a patient
-//! re-scores that patient's pairs in its own transaction, and rows from
-//! before migration 0014 are scored by `fill_in`, in batches, after start.
+//! The clinic-wide list is `duplicate_pairs`. A write of a patient only
+//! notes its id (`pair_later`, in the write's own transaction); `keep_pairs`
+//! scores the noted patients' pairs in small batches whenever the writer
+//! has nothing else to do, and the list itself first scores whatever is
+//! still noted, so it is never behind what was written. Scoring a record
+//! against up to 200 look-alikes is most of the cost of a create, and a
+//! Monday-morning burst of them should not wait for it. Rows from before
+//! migration 0014 (and imported rows) are keyed and scored by `fill_in`.
 
 use rocket::serde::json::Json;
 use rocket::{get, post, State};
+use std::sync::Arc;
+
+use rocket::tokio::sync::Notify;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
 
 use super::matching::{Match, Person, LOWEST_THRESHOLD};
-use super::{sql, Patient};
+use super::{sql, Patient, PatientFields};
 use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Caller;
 use crate::db::{self, Db};
@@ -35,6 +43,9 @@ const ANSWERED: usize = 10;
 const PAIRS_KEPT: usize = 20;
 /// Rows keyed and scored per transaction by `fill_in`.
 const FILL_BATCH: i64 = 200;
+/// Noted patients scored per transaction: a few milliseconds of the
+/// writer's time, so a request that arrives meanwhile hardly waits.
+const PAIR_BATCH: i64 = 32;
 
 /// A possible duplicate of one record.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -193,14 +204,22 @@ fn answer(found: Vec<(Patient, Match)>) -> Vec<Candidate> {
         .collect()
 }
 
-/// Scores the pairs of patient `id` again, after it was written: clinic-wide
-/// (the stored list is the whole clinic's), and returns them. A patient that
-/// is not live has no pairs (the archive trigger removed them).
-pub fn refresh_pairs(tx: &Transaction<'_>, id: i64) -> Result<Vec<(Patient, Match)>, ApiError> {
+/// Notes that patient `id` was written, so its pairs are scored again
+/// (soon, by `keep_pairs`, and at the latest before the list is read).
+pub fn pair_later(tx: &Transaction<'_>, id: i64) -> Result<(), ApiError> {
+    tx.prepare_cached("INSERT OR IGNORE INTO duplicate_pairs_pending (patient_id) VALUES (?1)")?
+        .execute([id])?;
+    Ok(())
+}
+
+/// Scores the pairs of patient `id` again: clinic-wide (the stored list is
+/// the whole clinic's). A patient that is not live has no pairs (the
+/// archive trigger removed them).
+fn refresh_pairs(tx: &Transaction<'_>, id: i64) -> Result<(), ApiError> {
     tx.prepare_cached("DELETE FROM duplicate_pairs WHERE low = ?1 OR high = ?1")?
         .execute([id])?;
     let Some(patient) = sql::find_live_many(tx, &[id])?.pop() else {
-        return Ok(Vec::new());
+        return Ok(());
     };
     let person = Person::of(&patient.fields);
     let found = candidates(
@@ -223,29 +242,74 @@ pub fn refresh_pairs(tx: &Transaction<'_>, id: i64) -> Result<Vec<(Patient, Matc
             reasons
         ])?;
     }
-    Ok(found)
+    Ok(())
 }
 
-/// What a newly created patient answers as `possible_duplicates`: its
-/// stored pairs that `caller` may see and that reach the threshold.
+/// Scores a batch of the noted patients' pairs; how many it did (0: none
+/// are left).
+fn pair_batch(tx: &Transaction<'_>) -> Result<usize, ApiError> {
+    let ids: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT patient_id FROM duplicate_pairs_pending ORDER BY patient_id LIMIT ?1 + 0",
+        )?
+        .query_map([PAIR_BATCH], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut done =
+        tx.prepare_cached("DELETE FROM duplicate_pairs_pending WHERE patient_id = ?1")?;
+    for &id in &ids {
+        refresh_pairs(tx, id)?;
+        done.execute([id])?;
+    }
+    Ok(ids.len())
+}
+
+/// Runs for as long as the server does: scores noted patients' pairs
+/// whenever a write notes one (and once at start, for any a crash or a
+/// stop left), each batch only when no request is waiting to write.
+pub async fn keep_pairs(db: Db) {
+    let noted = Arc::new(Notify::new());
+    let wake = Arc::clone(&noted);
+    db.watch(
+        "duplicate_pairs_pending",
+        Arc::new(move |_: &[i64]| wake.notify_one()),
+    );
+    loop {
+        loop {
+            match db.write_when_idle(pair_batch).await {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "duplicate pairs are not being scored in the background; the list scores them when it is read, and this starts again at the next start");
+                    return;
+                }
+            }
+        }
+        // Its own deletes wake it once more, to find nothing left.
+        noted.notified().await;
+    }
+}
+
+/// What a patient about to be created answers as `possible_duplicates`:
+/// the patients `caller` may see who may be the same person, at or above
+/// the threshold, as `duplicate-check` would answer for the same record.
+/// Looked up on a reader before the write, so a failure here saves nothing
+/// and the request can simply be sent again.
 pub fn possible_duplicates(
-    tx: &Transaction<'_>,
+    conn: &Connection,
     caller: &Caller,
-    id: i64,
+    record: &PatientFields,
 ) -> Result<Vec<PossibleDuplicate>, ApiError> {
-    let threshold = threshold(tx)?;
-    Ok(refresh_pairs(tx, id)?
-        .into_iter()
-        .filter(|(other, found)| {
-            found.score >= threshold
-                && (caller.sees_all_patients() || other.created_by == caller.id)
-        })
-        .take(ANSWERED)
-        .map(|(other, found)| PossibleDuplicate {
-            id: other.id,
-            score: found.score,
-        })
-        .collect())
+    let floor = threshold(conn)?;
+    let person = Person::of(record);
+    Ok(
+        candidates(conn, &person, None, Scope::Caller(caller), floor, ANSWERED)?
+            .into_iter()
+            .map(|(other, found)| PossibleDuplicate {
+                id: other.id,
+                score: found.score,
+            })
+            .collect(),
+    )
 }
 
 /// Indexes (blocking keys, folded search text) and scores a batch of the
@@ -266,12 +330,12 @@ fn fill_batch(tx: &Transaction<'_>) -> Result<usize, ApiError> {
     Ok(ids.len())
 }
 
-/// Runs after start until every patient has its keys and pairs: one batch
-/// per write, so the clinic's own writes queue between them.
+/// Runs after start (and after an import) until every patient has its keys
+/// and pairs: one batch per write, each when no request is waiting to write.
 pub async fn fill_in(db: Db) {
     let mut total = 0;
     loop {
-        match db.write(fill_batch).await {
+        match db.write_when_idle(fill_batch).await {
             Ok(0) => break,
             Ok(done) => total += done,
             Err(e) => {
@@ -366,6 +430,9 @@ pub(super) async fn pairs(
     let mut errors = crate::error::FieldErrors::new();
     let paging = Paging::parse(query.page, query.page_size, &mut errors);
     http::checked((), errors)?;
+    // Whatever was written and not yet scored is scored first, in batches
+    // that let the clinic's other writes through between them.
+    while db.write(pair_batch).await? > 0 {}
     let (items, total) = db
         .read_and_record(
             move |conn| select_pairs(conn, paging),

@@ -89,7 +89,7 @@ pub fn import(
         }
     }
     for (id, _) in &stored {
-        duplicates::refresh_pairs(tx, *id)?;
+        duplicates::pair_later(tx, *id)?;
     }
     Ok(stored.len())
 }

@@ -4,8 +4,8 @@
 //! `apply`, so a file can store nothing the API would refuse. Rows are
 //! checked on a reader; the writer only inserts, all rows in one job (all
 //! or nothing), recorded as one `import` event. The new rows' duplicate
-//! pairs are scored afterwards by `duplicates::fill_in`, in batches between
-//! the clinic's other writes, as for rows from before duplicate detection:
+//! pairs are scored afterwards by `duplicates::fill_in`, in batches when no
+//! request is waiting to write, as for rows from before duplicate detection:
 //! scoring 100,000 rows inside the import would hold the one writer for
 //! the whole file.
 

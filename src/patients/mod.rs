@@ -468,19 +468,26 @@ async fn create(
 ) -> Result<Created<Json<NewPatient>>, ApiError> {
     let mut record = PatientFields::empty();
     apply(&body.0, &mut record, true, zone.today())?;
-    let created = db
+    // On a reader, beside the writer: the writer only inserts and notes
+    // the patient for the clinic-wide pairs (see `duplicates`).
+    let looked_up = record.clone();
+    let possible_duplicates = db
+        .read(move |conn| duplicates::possible_duplicates(conn, &caller, &looked_up))
+        .await?;
+    let patient = db
         .write(move |tx| {
             let patient = sql::insert(tx, &caller, &record)?;
             let fields = audit::changed_fields(&PatientFields::empty(), &record);
             let event = Event::new(Action::Create).on(Entity::Patient, patient.id);
             audit::record(tx, &caller, event.fields(fields))?;
-            let possible_duplicates = duplicates::possible_duplicates(tx, &caller, patient.id)?;
-            Ok(NewPatient {
-                patient,
-                possible_duplicates,
-            })
+            duplicates::pair_later(tx, patient.id)?;
+            Ok(patient)
         })
         .await?;
+    let created = NewPatient {
+        patient,
+        possible_duplicates,
+    };
     let location = format!("/api/patients/{}/", created.patient.id);
     Ok(Created::new(location).body(Json(created)))
 }
@@ -549,7 +556,9 @@ async fn restore(id: i64, admin: Admin, db: &State<Db>) -> Result<Json<Patient>,
     let patient = db
         .write(move |tx| {
             let patient = sql::restore(tx, &admin.0, id)?;
-            duplicates::refresh_pairs(tx, id)?;
+            if patient.is_some() {
+                duplicates::pair_later(tx, id)?;
+            }
             Ok(patient)
         })
         .await?;
@@ -580,6 +589,6 @@ fn change(
     }
     let event = Event::new(Action::Update).on(Entity::Patient, id);
     audit::record(tx, caller, event.fields(fields))?;
-    duplicates::refresh_pairs(tx, id)?;
+    duplicates::pair_later(tx, id)?;
     sql::find_visible(tx, caller, id)?.ok_or(ApiError::NotFound)
 }
