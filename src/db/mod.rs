@@ -147,7 +147,7 @@ impl Db {
         F: FnOnce(&Transaction<'_>) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.hand_over(write, writer::Queue::offer).await
+        self.hand_over(write, writer::Lane::Request).await
     }
 
     /// `write` for the server's own background work: it runs only when no
@@ -158,14 +158,10 @@ impl Db {
         F: FnOnce(&Transaction<'_>) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.hand_over(write, writer::Queue::offer_when_idle).await
+        self.hand_over(write, writer::Lane::Idle).await
     }
 
-    async fn hand_over<T, F>(
-        &self,
-        write: F,
-        queue: impl FnOnce(&writer::Queue, writer::Job) -> Result<(), writer::Refused>,
-    ) -> Result<T, ApiError>
+    async fn hand_over<T, F>(&self, write: F, lane: writer::Lane) -> Result<T, ApiError>
     where
         F: FnOnce(&Transaction<'_>) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
@@ -181,7 +177,7 @@ impl Db {
                 let _ = answer.send(result);
             },
         );
-        self.offer(job, queue)?;
+        self.offer(job, lane)?;
         answered.await.unwrap_or_else(|_| Err(unanswered()))
     }
 
@@ -226,16 +222,12 @@ impl Db {
         let job = writer::job(write, move |result| {
             let _ = answer.send(result);
         });
-        self.offer(job, writer::Queue::offer)?;
+        self.offer(job, writer::Lane::Request)?;
         answered.recv().unwrap_or_else(|_| Err(unanswered()))
     }
 
-    fn offer(
-        &self,
-        job: writer::Job,
-        queue: impl FnOnce(&writer::Queue, writer::Job) -> Result<(), writer::Refused>,
-    ) -> Result<(), ApiError> {
-        queue(&self.0.queue, job).map_err(|refused| match refused {
+    fn offer(&self, job: writer::Job, lane: writer::Lane) -> Result<(), ApiError> {
+        self.0.queue.offer(job, lane).map_err(|refused| match refused {
             writer::Refused::Full => {
                 tracing::warn!("the write queue is full; a write was turned away");
                 ApiError::Busy {

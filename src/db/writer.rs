@@ -111,22 +111,25 @@ impl Queue {
         self.messages.max_capacity() - self.messages.capacity()
     }
 
-    /// Queues `job` without waiting for room.
-    pub(super) fn offer(&self, job: Job) -> Result<(), Refused> {
-        self.send(Message::Job(job))
-    }
-
-    /// Queues `job` to run once the writer has nothing else to do.
-    pub(super) fn offer_when_idle(&self, job: Job) -> Result<(), Refused> {
-        self.send(Message::Idle(job))
-    }
-
-    fn send(&self, message: Message) -> Result<(), Refused> {
+    /// Queues `job` in `lane` without waiting for room.
+    pub(super) fn offer(&self, job: Job, lane: Lane) -> Result<(), Refused> {
+        let message = match lane {
+            Lane::Request => Message::Job(job),
+            Lane::Idle => Message::Idle(job),
+        };
         self.messages.try_send(message).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => Refused::Full,
             mpsc::error::TrySendError::Closed(_) => Refused::Stopped,
         })
     }
+}
+
+/// When a job runs: with the next batch, or once the writer has nothing
+/// else to do (see the module's note).
+#[derive(Clone, Copy)]
+pub(super) enum Lane {
+    Request,
+    Idle,
 }
 
 /// Starts the writer thread on `conn`.

@@ -245,15 +245,23 @@ fn refresh_pairs(tx: &Transaction<'_>, id: i64) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The ids `select` (taking the limit as `?1`) answers for one batch of
+/// background work (`+ 0`: see `db::PAGE`).
+fn batch_of(tx: &Transaction<'_>, select: &str, limit: i64) -> Result<Vec<i64>, ApiError> {
+    Ok(tx
+        .prepare_cached(select)?
+        .query_map([limit], |row| row.get(0))?
+        .collect::<Result<_, _>>()?)
+}
+
 /// Scores a batch of the noted patients' pairs; how many it did (0: none
 /// are left).
 fn pair_batch(tx: &Transaction<'_>) -> Result<usize, ApiError> {
-    let ids: Vec<i64> = tx
-        .prepare_cached(
-            "SELECT patient_id FROM duplicate_pairs_pending ORDER BY patient_id LIMIT ?1 + 0",
-        )?
-        .query_map([PAIR_BATCH], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
+    let ids = batch_of(
+        tx,
+        "SELECT patient_id FROM duplicate_pairs_pending ORDER BY patient_id LIMIT ?1 + 0",
+        PAIR_BATCH,
+    )?;
     let mut done =
         tx.prepare_cached("DELETE FROM duplicate_pairs_pending WHERE patient_id = ?1")?;
     for &id in &ids {
@@ -315,12 +323,11 @@ pub fn possible_duplicates(
 /// Indexes (blocking keys, folded search text) and scores a batch of the
 /// rows from before migration 0014; how many it did (0: none are left).
 fn fill_batch(tx: &Transaction<'_>) -> Result<usize, ApiError> {
-    let ids: Vec<i64> = tx
-        .prepare_cached(
-            "SELECT id FROM patients WHERE match_keys IS NULL ORDER BY id LIMIT ?1 + 0",
-        )?
-        .query_map([FILL_BATCH], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
+    let ids = batch_of(
+        tx,
+        "SELECT id FROM patients WHERE match_keys IS NULL ORDER BY id LIMIT ?1 + 0",
+        FILL_BATCH,
+    )?;
     for &id in &ids {
         sql::reindex(tx, id)?;
     }
