@@ -273,7 +273,9 @@ fn pair_batch(tx: &Transaction<'_>) -> Result<usize, ApiError> {
 
 /// Runs for as long as the server does: scores noted patients' pairs
 /// whenever a write notes one (and once at start, for any a crash or a
-/// stop left), each batch only when no request is waiting to write.
+/// stop left), each batch only when no request is waiting to write. A
+/// batch that is turned away (a full queue, a stop) or fails is tried again
+/// at the next note; meanwhile the list scores what it needs when read.
 pub async fn keep_pairs(db: Db) {
     let noted = Arc::new(Notify::new());
     let wake = Arc::clone(&noted);
@@ -286,10 +288,12 @@ pub async fn keep_pairs(db: Db) {
             match db.write_when_idle(pair_batch).await {
                 Ok(0) => break,
                 Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e, "duplicate pairs are not being scored in the background; the list scores them when it is read, and this starts again at the next start");
-                    return;
+                Err(ApiError::Database(e)) => {
+                    tracing::warn!(error = %e, "duplicate pairs could not be scored in the background; the next change tries again");
+                    break;
                 }
+                // A full write queue, or the server stopping.
+                Err(_) => break,
             }
         }
         // Its own deletes wake it once more, to find nothing left.
