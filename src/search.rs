@@ -126,6 +126,12 @@ impl<'a> Conditions<'a> {
         }
     }
 
+    /// Whether the search joins the trigram index (a page of it is read in
+    /// the index's order already).
+    pub fn joined(&self) -> bool {
+        self.joined
+    }
+
     /// The values, in the form rusqlite binds.
     pub fn values(&self) -> Vec<(&'static str, &dyn ToSql)> {
         db::bind(&self.values)

@@ -38,6 +38,9 @@ pub(super) const MIGRATIONS: &[M<'static>] = &[
     M::up(include_str!(
         "../../migrations/0018_duplicate_pairs_pending.sql"
     )),
+    M::up(include_str!(
+        "../../migrations/0019_patients_live_by_id.sql"
+    )),
 ];
 
 /// Start-up work on one plain connection, so a problem is reported at once

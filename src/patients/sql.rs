@@ -447,11 +447,19 @@ pub(super) fn select_page(
     let (limit, offset) = (listing.paging.limit(), listing.paging.offset());
     let mut page_values = values.clone();
     page_values.extend(named_params! { ":limit": limit, ":offset": offset });
-    let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} {where_clause} ORDER BY {} {}",
-        conditions.order_by(listing.ordering),
-        db::PAGE,
-    ))?;
+    let order = conditions.order_by(listing.ordering);
+    let page = db::PAGE;
+    // A list's page: its ids first, then only their rows, so stepping over
+    // the records before the page walks an index (`patients_live_by_id`,
+    // the name and birth-date indexes, `patients_by_creator`), not the
+    // rows. A search's page already walks the trigram index.
+    let sql = if conditions.joined() {
+        format!("{SELECT} {where_clause} ORDER BY {order} {page}")
+    } else {
+        let outer = listing.ordering.sql("patients");
+        format!("{SELECT} WHERE id IN (SELECT id FROM patients {where_clause} ORDER BY {order} {page}) ORDER BY {outer}")
+    };
+    let mut stmt = conn.prepare_cached(&sql)?;
     let patients = stmt
         .query_map(page_values.as_slice(), Patient::from_row)?
         .collect::<Result<_, _>>()?;
