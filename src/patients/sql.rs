@@ -450,9 +450,10 @@ pub(super) fn select_page(
     let order = conditions.order_by(listing.ordering);
     let page = db::PAGE;
     // A list's page: its ids first, then only their rows, so stepping over
-    // the records before the page walks an index (`patients_live_by_id`,
-    // the name and birth-date indexes, `patients_by_creator`), not the
-    // rows. A search's page already walks the trigram index.
+    // the records before the page walks an index where one serves the
+    // order (`patients_live_by_id`, the name and birth-date indexes,
+    // `patients_by_creator`), not the rows. A search's page already walks
+    // the trigram index.
     let sql = if conditions.joined() {
         format!("{SELECT} {where_clause} ORDER BY {order} {page}")
     } else {

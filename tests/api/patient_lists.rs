@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::helpers::{
     add_patient, assert_exact_field_errors, assert_ordered, encode, header, ids, links, list_ids,
-    ok, patient, query_param, spawn_clinic,
+    ok, patient, query_param, spawn_clinic, TestApp,
 };
 
 const LIST: &str = "/api/patients/";
@@ -267,6 +267,49 @@ async fn patient_lists_are_paginated_with_a_total_count_and_link_header() {
         "{rels:?}"
     );
     assert_eq!(ids(&ok(whole).await), p);
+}
+
+#[rocket::async_test]
+async fn each_page_of_an_ordered_list_is_its_slice_of_the_whole_list_and_skips_the_archive() {
+    // Arrange: shared last names, so the id breaks ties; one archived
+    let (app, _admin, staff) = spawn_clinic().await;
+    let staff = staff.access.as_str();
+    let mut p = Vec::new();
+    for (first, last) in [
+        ("Ann", "Cole"),
+        ("Ben", "Adams"),
+        ("Cal", "Cole"),
+        ("Dee", "Baker"),
+        ("Eve", "Adams"),
+        ("Fay", "Cole"),
+    ] {
+        let body = json!({ "first_name": first, "last_name": last });
+        p.push(add_patient(&app, staff, &body).await);
+    }
+    let archived = app.delete(&format!("/api/patients/{}/", p[2]), staff).await;
+    assert_eq!(archived.status(), 204);
+
+    for (ordering, whole) in [
+        ("-last_name", vec![p[5], p[0], p[3], p[4], p[1]]),
+        ("last_name", vec![p[1], p[4], p[3], p[0], p[5]]),
+        ("-id", vec![p[5], p[4], p[3], p[1], p[0]]),
+    ] {
+        // Act
+        let pages: Vec<Vec<i64>> = pages_of(&app, staff, ordering).await;
+
+        // Assert
+        assert_eq!(pages.concat(), whole, "ordering={ordering}");
+    }
+}
+
+/// Pages 1 to 3 of two patients each, in `ordering`.
+async fn pages_of(app: &TestApp, token: &str, ordering: &str) -> Vec<Vec<i64>> {
+    let mut pages = Vec::new();
+    for page in 1..=3 {
+        let path = format!("/api/patients/?ordering={ordering}&page={page}&page_size=2");
+        pages.push(list_ids(app, &path, token).await);
+    }
+    pages
 }
 
 #[rocket::async_test]
