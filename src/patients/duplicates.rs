@@ -19,6 +19,7 @@
 use rocket::serde::json::Json;
 use rocket::{get, post, State};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rocket::tokio::sync::Notify;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
@@ -41,11 +42,16 @@ const LOOKUP_LIMIT: i64 = 200;
 const ANSWERED: usize = 10;
 /// Pairs kept per patient in the clinic-wide list.
 const PAIRS_KEPT: usize = 20;
-/// Rows keyed and scored per transaction by `fill_in`.
+/// Rows keyed and scored per transaction by `fill_in`, at most.
 const FILL_BATCH: i64 = 200;
-/// Noted patients scored per transaction: a few milliseconds of the
-/// writer's time, so a request that arrives meanwhile hardly waits.
+/// Noted patients scored per transaction by `keep_pairs`, at most.
 const PAIR_BATCH: i64 = 32;
+/// How long one background batch may keep the writer: a request's write
+/// that arrives meanwhile waits about this long at most. A count alone
+/// would not bound it: a patient with 200 look-alikes costs many times one
+/// with none, and under a burst of creates a batch of 32 such took tens of
+/// milliseconds, which every create then waited for.
+const BATCH_TIME: Duration = Duration::from_millis(1);
 
 /// A possible duplicate of one record.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -264,9 +270,25 @@ fn pair_batch(tx: &Transaction<'_>) -> Result<usize, ApiError> {
     )?;
     let mut done =
         tx.prepare_cached("DELETE FROM duplicate_pairs_pending WHERE patient_id = ?1")?;
-    for &id in &ids {
+    in_time(&ids, |id| {
         refresh_pairs(tx, id)?;
         done.execute([id])?;
+        Ok(())
+    })
+}
+
+/// Does `each` for the ids in order until `BATCH_TIME` has passed (at least
+/// one); how many it did. The rest stay for the next batch.
+fn in_time(
+    ids: &[i64],
+    mut each: impl FnMut(i64) -> Result<(), ApiError>,
+) -> Result<usize, ApiError> {
+    let started = Instant::now();
+    for (done, &id) in ids.iter().enumerate() {
+        if done > 0 && started.elapsed() >= BATCH_TIME {
+            return Ok(done);
+        }
+        each(id)?;
     }
     Ok(ids.len())
 }
@@ -332,13 +354,12 @@ fn fill_batch(tx: &Transaction<'_>) -> Result<usize, ApiError> {
         "SELECT id FROM patients WHERE match_keys IS NULL ORDER BY id LIMIT ?1 + 0",
         FILL_BATCH,
     )?;
-    for &id in &ids {
+    // Keyed before scored, in id order: a pair within the batch is found
+    // when its later patient is scored, the earlier one keyed by then.
+    in_time(&ids, |id| {
         sql::reindex(tx, id)?;
-    }
-    for &id in &ids {
-        refresh_pairs(tx, id)?;
-    }
-    Ok(ids.len())
+        refresh_pairs(tx, id)
+    })
 }
 
 /// Runs after start (and after an import) until every patient has its keys
