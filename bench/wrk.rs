@@ -97,8 +97,13 @@ end
 
 /// The Lua shared by every scenario; `{dialect}` defines the system's
 /// paths, `{make}` defines `make()`, which returns one formatted request.
-/// A scenario whose requests must all differ (`book`) sets `dynamic`: its
-/// requests are made one by one as wrk sends them, not prepared and cycled.
+/// A scenario whose requests must all differ (`book`, and every scenario
+/// that creates patients) sets `dynamic`: its requests are made one by one
+/// as wrk sends them, not prepared and cycled, from a random sequence that
+/// starts anew each run (the clock is in the seed). Cycled, or repeated by
+/// the next run or round, a create would register the same few thousand
+/// people over and over, each time one more exact duplicate for the
+/// duplicate check to find and pair, which is no clinic's day.
 /// The run's arguments (after the URL) are numbers, in `arg_values`.
 const TEMPLATE: &str = r#"
 local dynamic = false
@@ -140,7 +145,7 @@ function setup(thread)
   table.insert(threads, thread)
 end
 function init(args)
-  math.randomseed({seed} + 7919 * (thread_id or 0))
+  math.randomseed({seed} + 7919 * (thread_id or 0) + (dynamic and os.time() or 0))
   for k = 1, #args do arg_values[k] = tonumber(args[k]) end
   if dynamic then return end
   for k = 1, count do prepared[k] = make() end
@@ -172,7 +177,7 @@ pub fn make_function(scenario: &str) -> anyhow::Result<&'static str> {
         }
         "search_name" => "local function make() return search_name() end",
         "search_phone" => "local function make() return search_phone() end",
-        "post_patient" => "local function make() return post_patient() end",
+        "post_patient" => "dynamic = true\nlocal function make() return post_patient() end",
         "patch_patient" => "local function make() return patch_patient() end",
         "mappings" => "local function make() return get(mappings_path(any_id())) end",
         "board" => "local function make() return get(\"{board_path}\") end",
@@ -183,7 +188,8 @@ pub fn make_function(scenario: &str) -> anyhow::Result<&'static str> {
         "book" => BOOK,
         // 80 % reads, 20 % writes.
         "mixed" => {
-            r"local function make()
+            r"dynamic = true
+local function make()
   local r = math.random(1, 100)
   if r <= 40 then return get(patient_path(any_id()))
   elseif r <= 55 then return page()
