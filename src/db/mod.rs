@@ -329,9 +329,9 @@ fn open_writer(path: &Path) -> anyhow::Result<Connection> {
     // Each job's savepoint keeps the pages it first changes in a
     // sub-journal. By default that spills to a temporary file past 64 KiB,
     // which a batch of jobs passes at once: a `pwrite` for every page, a
-    // fifth of the writer's time under load. In memory it is a copy, and it
-    // is emptied when the batch commits; it grows only with the pages one
-    // batch changes, never with the database.
+    // fifth of the server's CPU under a burst of creates. In memory it is a
+    // copy, emptied as each job's savepoint is released, so it grows only
+    // with the pages one job changes, never with the database.
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     // The writer runs every statement of the application, over and over.
     conn.set_prepared_statement_cache_capacity(128);
