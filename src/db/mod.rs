@@ -44,8 +44,10 @@ const READERS: u32 = 8;
 /// cache at its next read, so without a map every page a read touches is
 /// copied again from the file with a `pread`; mapped, the reader uses the
 /// operating system's cached pages where they are. Pages still in the
-/// write-ahead log are read as before. Address space only: what is resident
-/// is the OS's file cache, shared with every other reader.
+/// write-ahead log are read as before. The mapped pages are the OS's file
+/// cache, shared by every reader, but they count in the process's resident
+/// set: the cap bounds what a large database adds to it, and a small
+/// clinic's whole file fits.
 const READER_MMAP_BYTES: i64 = 64 << 20;
 
 /// How long a statement waits for a lock held outside this process (a
