@@ -7,7 +7,7 @@ use rocket::futures::future::join_all;
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    assert_error, assert_field_errors, created, doctor, id, ids, json_with, ok, patient,
+    assert_error, assert_field_errors, at_midday, created, doctor, id, ids, json_with, ok, patient,
     spawn_clinic, Account, TestApp,
 };
 
@@ -318,7 +318,8 @@ async fn every_allowed_transition_stamps_its_time_and_every_other_is_refused() {
 
 #[rocket::async_test]
 async fn a_walk_in_starts_now_and_has_arrived() {
-    let (app, _admin, staff, d, p) = clinic().await;
+    let (app, admin, staff, d, p) = clinic().await;
+    at_midday(&app, &admin).await;
 
     let body = json!({ "patient": p, "doctor": d, "kind": "walk_in", "duration": 10 });
     let a = created(book(&app, &staff.access, &body).await).await;

@@ -441,6 +441,26 @@ pub async fn spawn_clinic() -> (TestApp, Account, Account) {
     (app, admin, staff)
 }
 
+/// Moves the clinic to a zone where it is about midday now. Weekly hours
+/// end at 23:59 at the latest, so a test that books "now" against
+/// round-the-clock hours would be refused in the last minutes of a UTC day;
+/// in this zone the test never meets midnight, whenever it runs.
+pub async fn at_midday(app: &TestApp, admin: &Account) {
+    let hour = i64::try_from(unix_now() / 3600 % 24).expect("an hour of the day");
+    // Hours east of UTC that make it 12 o'clock: from -11 to +12, all of
+    // which the `Etc/GMT` zones cover (their sign is POSIX's: `Etc/GMT-5` is
+    // five hours east).
+    let east = 12 - hour;
+    let zone = match east {
+        0 => "Etc/GMT".to_owned(),
+        east if east > 0 => format!("Etc/GMT-{east}"),
+        east => format!("Etc/GMT+{}", -east),
+    };
+    let body = json!({ "time_zone": zone });
+    let saved = app.patch("/api/settings/", &admin.access, &body).await;
+    assert_eq!(saved.status(), 200, "the clinic moves to {zone}");
+}
+
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now()

@@ -12,7 +12,7 @@ use fantoccini::key::Key;
 use serde_json::Value;
 
 use super::*;
-use crate::helpers::{created, TestApp};
+use crate::helpers::{at_midday, created, TestApp};
 
 const BOOK_FORM: &str = r#"form[data-form="book"]"#;
 const BOARD_READY: &str = r#".board[data-state="ready"]"#;
@@ -239,7 +239,8 @@ async fn a_time_taken_meanwhile_is_refused_with_the_clash_in_words() {
 #[rocket::async_test]
 async fn on_today_a_booked_patient_is_checked_in_started_and_completed() {
     // Arrange
-    let (app, _admin, staff) = spawn_clinic().await;
+    let (app, admin, staff) = spawn_clinic().await;
+    at_midday(&app, &admin).await;
     let doctor = doctor_on_duty(&app, &staff.access, "Meredith").await;
     let ada = add_patient(&app, &staff.access, &patient("Ada")).await;
     let id = book_now(&app, &staff.access, ada, doctor).await;
@@ -279,6 +280,7 @@ async fn on_today_a_booked_patient_is_checked_in_started_and_completed() {
 async fn a_change_at_one_desk_appears_on_the_other_desks_board() {
     // Arrange: two desks on Today
     let (app, admin, staff) = spawn_clinic().await;
+    at_midday(&app, &admin).await;
     let doctor = doctor_on_duty(&app, &staff.access, "Meredith").await;
     let ada = add_patient(&app, &staff.access, &patient("Ada")).await;
     let id = book_now(&app, &staff.access, ada, doctor).await;
@@ -310,7 +312,8 @@ async fn a_change_at_one_desk_appears_on_the_other_desks_board() {
 #[rocket::async_test]
 async fn a_walk_in_is_added_from_the_board_and_starts_as_arrived() {
     // Arrange
-    let (app, _admin, staff) = spawn_clinic().await;
+    let (app, admin, staff) = spawn_clinic().await;
+    at_midday(&app, &admin).await;
     let doctor = doctor_on_duty(&app, &staff.access, "Meredith").await;
     let ada = add_patient(&app, &staff.access, &patient("Ada")).await;
     let browser = Browser::start(&app).await;
@@ -354,6 +357,7 @@ async fn a_walk_in_is_added_from_the_board_and_starts_as_arrived() {
 async fn a_doctors_own_account_opens_on_its_column_and_starts_the_next_patient() {
     // Arrange: an account linked to Dr Grey, another doctor with an earlier name
     let (app, admin, staff) = spawn_clinic().await;
+    at_midday(&app, &admin).await;
     let grey = doctor_on_duty(&app, &staff.access, "Meredith").await;
     let other = on_duty(
         &app,
@@ -424,7 +428,8 @@ async fn a_doctors_own_account_opens_on_its_column_and_starts_the_next_patient()
 #[rocket::async_test]
 async fn the_day_sheet_lists_the_doctors_appointments_for_printing() {
     // Arrange
-    let (app, _admin, staff) = spawn_clinic().await;
+    let (app, admin, staff) = spawn_clinic().await;
+    at_midday(&app, &admin).await;
     let doctor = doctor_on_duty(&app, &staff.access, "Meredith").await;
     let ada = add_patient(&app, &staff.access, &patient("Ada")).await;
     let id = book_now(&app, &staff.access, ada, doctor).await;
@@ -516,7 +521,8 @@ async fn staff_set_a_doctors_weekly_hours_and_a_user_only_reads_them() {
 #[rocket::async_test]
 async fn the_patient_page_lists_the_appointments_and_books_with_the_patient_chosen() {
     // Arrange: Ada has an appointment today
-    let (app, _admin, staff) = spawn_clinic().await;
+    let (app, admin, staff) = spawn_clinic().await;
+    at_midday(&app, &admin).await;
     let doctor = doctor_on_duty(&app, &staff.access, "Meredith").await;
     let ada = add_patient(&app, &staff.access, &patient("Ada")).await;
     let id = book_now(&app, &staff.access, ada, doctor).await;
@@ -552,7 +558,8 @@ async fn the_patient_page_lists_the_appointments_and_books_with_the_patient_chos
 #[rocket::async_test]
 async fn on_a_narrow_screen_the_doctors_are_grouped_one_under_the_other() {
     // Arrange: two doctors with a patient each today, a phone-sized window
-    let (app, _admin, staff) = spawn_clinic().await;
+    let (app, admin, staff) = spawn_clinic().await;
+    at_midday(&app, &admin).await;
     let grey = doctor_on_duty(&app, &staff.access, "Meredith").await;
     let yang = on_duty(
         &app,
