@@ -8,7 +8,7 @@
 
 import { h, $$, append, debounce } from "./dom.js";
 import * as api from "./api.js";
-import * as session from "./session.js";
+import * as clinicSettings from "./clinic.js";
 import { memo } from "./store.js";
 import { personName, DASH } from "./fmt.js";
 
@@ -74,11 +74,11 @@ export function addDays(ymd, n) {
 
 // ---- the clinic's calendar day ----
 // The server decides what "today" is (`date=today`). Where the UI needs the
-// date itself (a date picker's first value) it uses the clinic's zone when
-// an admin's settings named it, else the clinic's offset seen in any time
-// the API sent, else the browser's own day.
+// date itself (a date picker's first value) it uses the clinic's zone (read
+// at sign-in from /api/settings/clinic, clinic.js), else the clinic's offset
+// seen in any time the API sent, else the browser's own day.
 
-const clinic = () => memo("clinic-time", () => ({ zone: null, offset: null }));
+const clinic = () => memo("clinic-time", () => ({ offset: null }));
 
 /** Remembers the clinic's UTC offset from an RFC 3339 time the API sent. */
 export function learnOffset(iso) {
@@ -87,26 +87,19 @@ export function learnOffset(iso) {
   else if (/Z$/.test(iso || "")) clinic().offset = 0;
 }
 
-/** Asks for the clinic's zone once (only admins may read the settings). */
-export async function loadZone(signal) {
-  const c = clinic();
-  if (c.zone || c.asked || !session.isAdmin()) return;
-  c.asked = true;
-  try {
-    const s = await api.get("/api/settings/", { signal });
-    if (s && s.time_zone) c.zone = s.time_zone;
-  } catch {
-    // The offset or the browser's day will do.
-  }
+/** Resolves once the clinic's settings (its zone among them) have been read. */
+export function loadZone() {
+  return clinicSettings.ready();
 }
 
 /** Today's date where the clinic is, as YYYY-MM-DD (see above). */
 export function clinicToday() {
   const c = clinic();
-  if (c.zone) {
+  const zone = clinicSettings.timeZone();
+  if (zone) {
     try {
       // en-CA formats a date as YYYY-MM-DD.
-      return new Intl.DateTimeFormat("en-CA", { timeZone: c.zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
+      return new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
     } catch {
       // An unknown zone name: fall through.
     }

@@ -24,6 +24,9 @@ export function load() {
   return loading;
 }
 
+/** The clinic's IANA time zone, or null before the settings were read. */
+export function timeZone() { return clinic.time_zone; }
+
 /** Whether the settings were read for this sign-in already. */
 export function loaded() { return known; }
 
