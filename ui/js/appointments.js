@@ -192,8 +192,9 @@ export function cancelDialog(a) {
  * A search box with the matching patients under it. Type a name, phone or email;
  * ↓ moves into the results, Enter picks the first (or the focused) one.
  * Returns { el, value() → patient|null, set(patient), focus() }; `onPick(patient)`.
+ * `fixed` shows `initial` without "Change" (a move keeps its patient).
  */
-export function patientPicker({ signal, initial = null, onPick = () => {}, label = "Patient" }) {
+export function patientPicker({ signal, initial = null, onPick = () => {}, label = "Patient", fixed = false }) {
   const id = "pp-" + ++dialogSeq;
   let chosen = initial;
   const input = h("input", {
@@ -221,7 +222,7 @@ export function patientPicker({ signal, initial = null, onPick = () => {}, label
     change.addEventListener("click", () => { chosen = null; show(); input.value = ""; input.focus(); });
     append(chosenBox, [h("strong", { dataset: { patientId: chosen.id } }, personName(chosen)),
       chosen.date_of_birth ? h("span", { class: "muted" }, ` · born ${chosen.date_of_birth}`) : null,
-      chosen.phone ? h("span", { class: "muted" }, ` · ${chosen.phone}`) : null, " ", change]);
+      chosen.phone ? h("span", { class: "muted" }, ` · ${chosen.phone}`) : null, fixed ? null : [" ", change]]);
   }
 
   function pick(p) {
@@ -272,5 +273,5 @@ export function patientPicker({ signal, initial = null, onPick = () => {}, label
     }
   });
   show();
-  return { el, value: () => chosen, set: (p) => { chosen = p; show(); }, focus: () => (chosen ? chosenBox.querySelector("button") : input).focus() };
+  return { el, value: () => chosen, set: (p) => { chosen = p; show(); }, focus: () => (chosen ? chosenBox.querySelector("button") : input)?.focus() };
 }

@@ -354,6 +354,120 @@ async fn a_walk_in_is_added_from_the_board_and_starts_as_arrived() {
 }
 
 #[rocket::async_test]
+async fn a_booked_appointment_is_moved_from_the_board_to_a_free_time_of_another_doctor() {
+    // Arrange: Ada is booked with Dr Grey now; Dr Yang works too
+    let (app, admin, staff) = spawn_clinic().await;
+    at_midday(&app, &admin).await;
+    let grey = doctor_on_duty(&app, &staff.access, "Meredith").await;
+    let yang = on_duty(
+        &app,
+        &staff.access,
+        &json!({ "first_name": "Cristina", "last_name": "Yang", "specialization": "Surgery" }),
+    )
+    .await;
+    let ada = add_patient(&app, &staff.access, &patient("Ada")).await;
+    let id = book_now(&app, &staff.access, ada, grey).await;
+    let before = appointment(&app, &staff.access, id).await;
+    let browser = Browser::start(&app).await;
+    open_today(&browser, &staff.email).await;
+
+    // Act: Move on the card, Dr Yang, the week's last free time
+    browser
+        .click(&format!(r#"{} [data-action="move"]"#, card(id, None)))
+        .await;
+    browser
+        .wait_for(&format!(
+            r#"[data-role="moving"][data-appointment-id="{id}"]"#
+        ))
+        .await;
+    assert_eq!(browser.path().await, "/book");
+    browser.screenshot("move").await;
+    let doctors = format!(r#"{BOOK_FORM} select[name="doctor"]"#);
+    browser
+        .wait_for(&format!(r#"{doctors} option[value="{yang}"]"#))
+        .await;
+    browser.select(&doctors, &yang.to_string()).await;
+    browser.wait_for(SLOT).await;
+    let start = browser
+        .js(&format!(
+            "return [...document.querySelectorAll('{SLOT}')].pop().dataset.start;"
+        ))
+        .await;
+    let start = start.as_str().expect("a slot's start").to_owned();
+    browser
+        .click(&format!(r#"{SLOT}[data-start="{start}"]"#))
+        .await;
+
+    // Assert: the same appointment, at the new time with Dr Yang, its length kept
+    browser
+        .wait_for(&format!(
+            r#"[data-role="moved"][data-appointment-id="{id}"]"#
+        ))
+        .await;
+    browser.wait_for_alert("Moved: Ada Lovelace to ").await;
+    let moved = appointment(&app, &staff.access, id).await;
+    assert_eq!(moved["start"], start.as_str(), "{moved}");
+    assert_eq!(moved["doctor"], yang, "{moved}");
+    assert_eq!(moved["status"], "booked", "{moved}");
+    assert_eq!(
+        moved["duration_minutes"], before["duration_minutes"],
+        "{moved}"
+    );
+    let list = ok(app
+        .get(
+            &format!("/api/appointments/?patient_id={ada}"),
+            &staff.access,
+        )
+        .await)
+    .await;
+    assert_eq!(
+        list.as_array().map(Vec::len),
+        Some(1),
+        "moved, not booked again: {list}"
+    );
+    browser
+        .assert_page_lacks("null", "no empty values shown as text")
+        .await;
+}
+
+#[rocket::async_test]
+async fn a_cancelled_appointment_cannot_be_moved_and_the_screen_says_why() {
+    // Arrange: Ada's appointment was cancelled
+    let (app, admin, staff) = spawn_clinic().await;
+    at_midday(&app, &admin).await;
+    let grey = doctor_on_duty(&app, &staff.access, "Meredith").await;
+    let ada = add_patient(&app, &staff.access, &patient("Ada")).await;
+    let id = book_now(&app, &staff.access, ada, grey).await;
+    let cancelled = app
+        .post(
+            &format!("/api/appointments/{id}/status/"),
+            &staff.access,
+            &json!({ "status": "cancelled" }),
+        )
+        .await;
+    assert_eq!(cancelled.status(), 200);
+    let browser = Browser::start(&app).await;
+    browser.sign_in(&staff.email, PASSWORD).await;
+
+    // Act: an old link to move it
+    browser.open(&format!("/book?move={id}")).await;
+
+    // Assert: said in words; the screen books anew, for any patient
+    browser
+        .wait_for_alert("is cancelled, so it cannot be moved")
+        .await;
+    browser.wait_for_in("main", "Book an appointment").await;
+    assert!(
+        !browser.visible(r#"[data-role="moving"]"#).await,
+        "nothing is being moved"
+    );
+    assert_eq!(
+        appointment(&app, &staff.access, id).await["status"],
+        "cancelled"
+    );
+}
+
+#[rocket::async_test]
 async fn a_doctors_own_account_opens_on_its_column_and_starts_the_next_patient() {
     // Arrange: an account linked to Dr Grey, another doctor with an earlier name
     let (app, admin, staff) = spawn_clinic().await;
@@ -536,6 +650,17 @@ async fn the_patient_page_lists_the_appointments_and_books_with_the_patient_chos
     assert_eq!(browser.wait_for_list("patient-appointments").await, "ready");
     let row = format!(r#"table[data-list="patient-appointments"] tr[data-id="{id}"]"#);
     browser.wait_for_in(&row, "Dr Meredith Grey").await;
+    let move_link = browser
+        .js(&format!(
+            "return document.querySelector({})?.getAttribute('href');",
+            crate::browser::js_string(&format!(r#"{row} [data-action="move"]"#))
+        ))
+        .await;
+    assert_eq!(
+        move_link,
+        format!("/book?move={id}"),
+        "a booked appointment can be moved"
+    );
     browser.screenshot("patient-appointments").await;
 
     // Act: Book

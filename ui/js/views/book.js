@@ -1,6 +1,9 @@
 // Book an appointment: pick the patient by search, the doctor, a day or a
 // week, and one of the doctor's free times (Enter or a click on it books).
 // ?patient=<id> and ?doctor=<id> preselect (the patient's page links here).
+// ?move=<id> moves a booked appointment instead (the board and the patient's
+// page link here): the same patient and length, the doctor kept unless
+// changed, and the new time picked the same way; the old time is freed.
 // A clash is said in words ("Dr Grey already has an appointment 09:00–09:15");
 // staff and admins may book over it, which the audit trail records.
 
@@ -11,17 +14,39 @@ import { field, showErrors, clearErrors, formError } from "../forms.js";
 import { pageHeader, setTitle, showAlert, clearAlert } from "../ui.js";
 import { parseDay, personName } from "../fmt.js";
 import {
-  clock, day, dayLabel, span, learnOffset, loadZone, clinicToday, doctorName, clashText, patientPicker,
+  clock, day, dayLabel, span, learnOffset, loadZone, clinicToday, doctorName, clashText, patientPicker, patientOf,
+  ACTIVE, STATUS_LABELS,
 } from "../appointments.js";
 
 const ALIASES = { patient_id: "patient", doctor_id: "doctor", end: "start", duration: "start" };
 
+/** The appointment `?move=` names, if it can be moved; otherwise says why and is null. */
+async function toMove(id, signal) {
+  if (!/^\d+$/.test(id || "")) return null;
+  let a;
+  try {
+    a = await api.get(`/api/appointments/${id}/`, { signal });
+  } catch (err) {
+    if (err && err.name === "AbortError") throw err;
+    showAlert("The appointment to move could not be opened; book a new time instead.", "error");
+    return null;
+  }
+  if (!ACTIVE.includes(a.status)) {
+    const status = (STATUS_LABELS[a.status] || a.status).toLowerCase();
+    showAlert(`${patientOf(a)}’s appointment of ${span(a)} is ${status}, so it cannot be moved; book a new time instead.`, "error");
+    return null;
+  }
+  return a;
+}
+
 export default async function bookView(el, ctx) {
-  setTitle("Book an appointment");
   await loadZone(ctx.signal);
-  const wantPatient = ctx.query.get("patient");
-  const wantDoctor = ctx.query.get("doctor");
-  let initial = null;
+  let moving = await toMove(ctx.query.get("move"), ctx.signal);
+  const heading = moving ? "Move an appointment" : "Book an appointment";
+  setTitle(heading);
+  const wantPatient = moving ? null : ctx.query.get("patient");
+  const wantDoctor = moving ? String(moving.doctor) : ctx.query.get("doctor");
+  let initial = moving ? { id: moving.patient, ...moving.patient_details } : null;
   if (/^\d+$/.test(wantPatient || "")) {
     try {
       initial = await api.get(`/api/patients/${wantPatient}/`, { signal: ctx.signal });
@@ -32,14 +57,16 @@ export default async function bookView(el, ctx) {
   }
 
   const doctors = new Map();
-  const picker = patientPicker({ signal: ctx.signal, initial, onPick: () => form.elements.doctor.focus() });
+  const picker = patientPicker({ signal: ctx.signal, initial, fixed: Boolean(moving), onPick: () => form.elements.doctor.focus() });
+  // A move keeps its day if that is still ahead, and its length.
+  const firstDay = moving && day(moving.start) > clinicToday() ? day(moving.start) : clinicToday();
   const form = h("form", { class: "form section book-form", dataset: { form: "book" } },
     h("div", { class: "form-grid" },
       h("div", { class: "wide-2" }, picker.el),
       field({ name: "doctor", label: "Doctor", type: "select", required: true, options: [["", "Loading doctors…"]] }),
-      field({ name: "date", label: "From", type: "day", value: clinicToday(), required: true }),
+      field({ name: "date", label: "From", type: "day", value: firstDay, required: true }),
       field({ name: "days", label: "Show", type: "select", value: "7", options: [["1", "One day"], ["7", "A week"]] }),
-      field({ name: "reason", label: "Reason (optional)", autocomplete: "off" })));
+      moving ? null : field({ name: "reason", label: "Reason (optional)", autocomplete: "off" })));
   form.noValidate = true;
   form.addEventListener("submit", (e) => e.preventDefault());
 
@@ -48,15 +75,19 @@ export default async function bookView(el, ctx) {
   const outcome = h("div", { class: "book-outcome", dataset: { role: "outcome" } });
   const slotsSection = h("section", { class: "section", "aria-labelledby": "slots-h" },
     h("div", { class: "section-head" }, h("h2", { id: "slots-h" }, "Free times"),
-      h("span", { class: "muted small" }, "Enter or a click on a time books it.")),
+      h("span", { class: "muted small" }, moving ? "Enter or a click on a time moves it there." : "Enter or a click on a time books it.")),
     outcome, startError, slotsBox);
   // The error slot for `start` lives with the slots; forms.js finds it inside the form.
   form.append(slotsSection);
 
-  el.append(pageHeader("Book an appointment", {
+  const nowText = (a) => `Currently booked: ${span(a)} with ${doctorName(a.doctor_details)}${a.reason ? ` (${a.reason})` : ""}.`;
+  const nowLine = moving
+    ? h("p", { class: "moving", dataset: { role: "moving", appointmentId: moving.id } }, nowText(moving))
+    : null;
+  el.append(pageHeader(heading, {
     sub: "Times are the clinic’s local time.",
     actions: [h("a", { class: "btn btn-quiet", href: "/today", dataset: { action: "today" } }, "Today")],
-  }), form);
+  }), ...[nowLine, form].filter(Boolean));
 
   const sel = form.elements.doctor;
   try {
@@ -91,7 +122,9 @@ export default async function bookView(el, ctx) {
     slotsBox.dataset.state = "loading";
     slotsBox.replaceChildren(h("p", { class: "loading-text" }, "Loading free times…"));
     try {
-      slots = await api.get(`/api/doctors/${doctor}/slots/`, { query: { date, days: form.elements.days.value }, signal: ctx.signal });
+      const query = { date, days: form.elements.days.value };
+      if (moving) query.duration = moving.duration_minutes;
+      slots = await api.get(`/api/doctors/${doctor}/slots/`, { query, signal: ctx.signal });
       if (n !== seq) return;
     } catch (err) {
       if ((err && err.name === "AbortError") || n !== seq) return;
@@ -126,8 +159,8 @@ export default async function bookView(el, ctx) {
         h("h3", { id: headId }, dayLabel(date, { long: true })),
         h("div", { class: "slot-grid", role: "group", "aria-labelledby": headId }, list.map((s) => h("button", {
           type: "button", class: "slot", dataset: { action: "book-slot", start: s.start },
-          "aria-label": `Book ${clock(s.start)} on ${dayLabel(date)}`,
-          on: { click: () => book(s.start), keydown: arrows },
+          "aria-label": `${moving ? "Move to" : "Book"} ${clock(s.start)} on ${dayLabel(date)}`,
+          on: { click: () => save(s.start), keydown: arrows },
         }, clock(s.start)))));
     }));
   }
@@ -143,7 +176,8 @@ export default async function bookView(el, ctx) {
   }
 
   let busy = false;
-  async function book(start, override = false) {
+  /** Books `start` (or, moving, moves the appointment there); `override` books over a clash. */
+  async function save(start, override = false) {
     if (busy) return;
     busy = true;
     clearErrors(form);
@@ -151,20 +185,30 @@ export default async function bookView(el, ctx) {
     outcome.replaceChildren();
     const patient = picker.value();
     const doctor = sel.value ? Number(sel.value) : null;
-    const body = { patient: patient ? patient.id : null, doctor, start, reason: form.elements.reason.value.trim() };
+    const body = moving
+      ? { start, duration: moving.duration_minutes, doctor }
+      : { patient: patient ? patient.id : null, doctor, start, reason: form.elements.reason.value.trim() };
     if (override) body.override = true;
     form.setAttribute("aria-busy", "true");
     try {
-      const a = await api.post("/api/appointments/", body);
+      const a = moving
+        ? await api.patch(`/api/appointments/${moving.id}/`, body)
+        : await api.post("/api/appointments/", body);
       learnOffset(a.start);
       const who = a.patient_details ? personName(a.patient_details) : personName(patient);
       const dr = a.doctor_details ? doctorName(a.doctor_details) : doctorName(doctors.get(doctor));
-      showAlert(`Booked: ${who} with ${dr}, ${span(a)}.`, "success");
-      outcome.replaceChildren(h("p", { class: "booked", dataset: { role: "booked", appointmentId: a.id } },
-        `${who} is booked with ${dr}, ${span(a)}. `,
+      const done = moving ? `${who} is moved to ${span(a)} with ${dr}.` : `${who} is booked with ${dr}, ${span(a)}.`;
+      showAlert(moving ? `Moved: ${who} to ${span(a)} with ${dr}.` : `Booked: ${who} with ${dr}, ${span(a)}.`, "success");
+      outcome.replaceChildren(h("p", { class: "booked", dataset: { role: moving ? "moved" : "booked", appointmentId: a.id } },
+        `${done} `,
         h("a", { href: day(a.start) === clinicToday() ? "/today" : `/today?date=${day(a.start)}` }, "See the day"), " · ",
         h("a", { href: `/patients/${a.patient}` }, "Patient’s page")));
-      form.elements.reason.value = "";
+      if (moving) {
+        moving = a;
+        nowLine.replaceChildren(nowText(a));
+      } else {
+        form.elements.reason.value = "";
+      }
       await loadSlots();
       outcome.querySelector("a")?.focus();
     } catch (err) {
@@ -173,7 +217,8 @@ export default async function bookView(el, ctx) {
         const words = clashText(err, { doctors, doctor, patient });
         showAlert(words, "error");
         const anyway = session.canEditDoctors()
-          ? h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { action: "book-anyway" }, on: { click: () => book(start, true) } }, `Book ${clock(start)} anyway`)
+          ? h("button", { type: "button", class: "btn btn-quiet btn-small", dataset: { action: "book-anyway" }, on: { click: () => save(start, true) } },
+            `${moving ? "Move to" : "Book"} ${clock(start)} anyway`)
           : null;
         outcome.replaceChildren(h("div", { class: "clash", role: "alert", dataset: { role: "clash" } }, h("p", {}, words), anyway));
         await loadSlots();

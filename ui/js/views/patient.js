@@ -98,7 +98,7 @@ export default async function patientPage(el, ctx) {
     h("div", { class: "side-column" }, canMerge ? duplicatesSection(p, ctx) : null, appointmentsSection(p, ctx), assignments)));
 }
 
-/** The "Appointments" box: upcoming ones first (soonest first, each booked one can be cancelled), then the past. */
+/** The "Appointments" box: upcoming ones first (soonest first, each booked one can be moved or cancelled), then the past. */
 function appointmentsSection(p, ctx) {
   const table = dataTable("patient-appointments", [{ label: "When" }, { label: "Doctor" }, { label: "Status" }], { caption: "Appointments" });
   const PAST_SHOWN = 20;
@@ -130,14 +130,14 @@ function appointmentsSection(p, ctx) {
     const note = (words) => h("tr", { class: "state-row" }, h("td", { colspan: table.cols }, words));
     append(clear(table.tbody), [
       group("Upcoming", upcoming.length),
-      upcoming.length ? upcoming.map(row) : note("Nothing booked."),
-      past.length ? [group("Past", past.length), past.slice(0, PAST_SHOWN).map(row)] : null,
+      upcoming.length ? upcoming.map((a) => row(a, true)) : note("Nothing booked."),
+      past.length ? [group("Past", past.length), past.slice(0, PAST_SHOWN).map((a) => row(a, false))] : null,
       past.length > PAST_SHOWN ? note(`The ${PAST_SHOWN} most recent are shown.`) : null,
     ]);
     table.table.dataset.state = "ready";
   }
 
-  function row(a) {
+  function row(a, upcoming) {
     const cancel = movesFor(a.status).find((m) => m.to === "cancelled");
     let button = null;
     if (cancel && a.status === "booked") {
@@ -161,7 +161,11 @@ function appointmentsSection(p, ctx) {
         a.reason ? h("span", { class: "cell-sub", dataset: { field: "reason" } }, a.reason) : null,
         a.kind === "walk_in" ? h("span", { class: "cell-sub" }, "Walk-in") : null),
       h("td", {}, h("a", { href: `/doctors/${a.doctor}` }, doctorOf(a))),
-      h("td", {}, statusChip(a.status), a.cancel_reason ? h("span", { class: "cell-sub" }, text(a.cancel_reason)) : null, button ? [" ", button] : null));
+      h("td", {}, statusChip(a.status), a.cancel_reason ? h("span", { class: "cell-sub" }, text(a.cancel_reason)) : null,
+        upcoming && a.status === "booked"
+          ? [" ", h("a", { class: "btn btn-quiet btn-small", href: `/book?move=${a.id}`, dataset: { action: "move" }, "aria-label": `Move the appointment of ${span(a)}` }, "Move")]
+          : null,
+        button ? [" ", button] : null));
   }
 
   load();

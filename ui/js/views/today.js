@@ -1,6 +1,7 @@
 // Today: the clinic's day on one board, a column per doctor in time order,
 // each appointment with its status and the one-click moves valid for it
-// (Arrived, Start, Complete, No-show, Cancel). A walk-in starts now. Another
+// (Arrived, Start, Complete, No-show, Cancel), and Move for a booked one
+// (the Book screen, moving it). A walk-in starts now. Another
 // day through the date picker (?date=YYYY-MM-DD). The board polls every
 // 10 seconds (not while the tab is hidden), so two desks see the same day.
 // A doctor's own account opens on their column and has "My next patient".
@@ -209,7 +210,11 @@ export default async function todayView(el, ctx) {
         type: "button", class: ["btn", "btn-small", m.to === "cancelled" || m.to === "no_show" ? "btn-quiet" : null],
         dataset: { action: m.action }, "aria-label": `${m.label}: ${who}, ${when}`,
         on: { click: (e) => act(a, m, e.currentTarget) },
-      }, m.label))));
+      }, m.label)),
+      // Another time or doctor: the Book screen, moving this appointment.
+      a.status === "booked"
+        ? h("a", { class: "btn btn-small btn-quiet", href: `/book?move=${a.id}`, dataset: { action: "move" }, "aria-label": `Move: ${who}, ${when}` }, "Move")
+        : null));
   }
 
   async function act(a, m, button) {
