@@ -1,4 +1,5 @@
-//! Cross-origin access to the API from other web pages: none, unless an
+//! Cross-origin access to the API (and its FHIR view, the same records
+//! under the same sign-in) from other web pages: none, unless an
 //! origin is on the configured allow-list (`cors_origins`). An allowed
 //! origin gets its own name back (never `*`, so no page can ride on a
 //! staff member's session by accident), and its preflight `OPTIONS` gets
@@ -33,7 +34,7 @@ impl Fairing for Cors {
     }
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        if !req.uri().path().starts_with("/api") {
+        if !for_programs(req.uri().path().as_str()) {
             return;
         }
         // Caches must keep answers for different origins apart.
@@ -73,4 +74,10 @@ impl Fairing for Cors {
             res.set_header(Header::new("Access-Control-Max-Age", "600"));
         }
     }
+}
+
+/// The paths other programs call: `/api` and `/fhir`. The UI's own pages
+/// are never for another origin.
+fn for_programs(path: &str) -> bool {
+    path.starts_with("/api") || path == "/fhir" || path.starts_with("/fhir/")
 }

@@ -90,3 +90,34 @@ async fn trace_is_never_echoed() {
     // Assert
     assert_eq!(trace.status(), 405);
 }
+
+#[rocket::async_test]
+async fn the_fhir_view_follows_the_same_allow_list() {
+    // Arrange
+    let app = spawn_app_with(|config| config.cors_origins = vec![LAB.to_owned()]).await;
+    let ask = |origin: &'static str| {
+        app.request(Method::OPTIONS, "/fhir/Patient", "")
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "GET")
+            .send()
+    };
+
+    // Act
+    let allowed = ask(LAB).await.expect("sent");
+    let other = ask("http://elsewhere.test").await.expect("sent");
+    let metadata = app
+        .request(Method::GET, "/fhir/metadata", "")
+        .header("Origin", LAB)
+        .send()
+        .await
+        .expect("sent");
+
+    // Assert
+    assert_eq!(allowed.status(), 204);
+    assert_eq!(header(&allowed, "access-control-allow-origin"), LAB);
+    assert!(header(&allowed, "access-control-allow-headers").contains("Authorization"));
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+    assert_ne!(other.status(), 204);
+    assert_eq!(header(&metadata, "access-control-allow-origin"), LAB);
+    assert!(header(&metadata, "access-control-expose-headers").contains("Location"));
+}
