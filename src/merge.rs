@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Caller;
+use crate::clinic_time::ClinicZone;
 use crate::db::Db;
 use crate::error::{ApiError, Code};
 use crate::http::JsonBody;
@@ -44,7 +45,9 @@ async fn merge(
     body: JsonBody,
     caller: Caller,
     db: &State<Db>,
+    zone: &State<ClinicZone>,
 ) -> Result<Json<Merged>, ApiError> {
+    let today = zone.today();
     if !caller.sees_all_patients() {
         return Err(ApiError::forbidden());
     }
@@ -58,9 +61,10 @@ async fn merge(
     }
     db.write(move |tx| {
         let (survivor, survivor_archived) =
-            patients::find_including_archived(tx, &caller, id)?.ok_or(ApiError::NotFound)?;
+            patients::find_including_archived(tx, &caller, id, today)?.ok_or(ApiError::NotFound)?;
         let (duplicate, duplicate_archived) =
-            patients::find_including_archived(tx, &caller, other)?.ok_or(ApiError::NotFound)?;
+            patients::find_including_archived(tx, &caller, other, today)?
+                .ok_or(ApiError::NotFound)?;
         if survivor_archived || duplicate_archived {
             return Err(refused(
                 "An archived patient cannot be merged; restore it first.",
@@ -76,7 +80,7 @@ async fn merge(
             .related(other)
             .fields(filled);
         audit::record(tx, &caller, event)?;
-        let patient = patients::find_visible(tx, &caller, id)?.ok_or(ApiError::NotFound)?;
+        let patient = patients::find_visible(tx, &caller, id, today)?.ok_or(ApiError::NotFound)?;
         Ok(Json(Merged {
             patient,
             merge_conflicts,

@@ -30,7 +30,7 @@ fn parties(
     doctor: i64,
 ) -> Result<Doctor, ApiError> {
     let mut errors = FieldErrors::new();
-    if patients::find_visible(conn, caller, patient)?.is_none() {
+    if !patients::visible(conn, caller, patient)? {
         http::push(&mut errors, "patient", "No such patient.");
     }
     let found = doctors::find_live(conn, doctor)?;

@@ -452,7 +452,9 @@ async fn for_patient(
     let (items, total) = db
         .read_and_record(
             move |conn| {
-                crate::patients::find_visible(conn, &caller, id)?.ok_or(ApiError::NotFound)?;
+                if !crate::patients::visible(conn, &caller, id)? {
+                    return Err(ApiError::NotFound);
+                }
                 sql::select_page(conn, &caller, &filter, &zone)
             },
             move |tx| {

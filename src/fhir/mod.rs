@@ -98,9 +98,11 @@ async fn read_patient(
     caller: Caller,
     db: &State<Db>,
 ) -> Result<Fhir<resources::Patient>, FhirError> {
+    // FHIR answers the birth date, not an age.
+    let today = patients::FIELDS_ONLY;
     let patient = db
         .read_and_record(
-            move |conn| patients::find_visible(conn, &caller, id)?.ok_or(ApiError::NotFound),
+            move |conn| patients::find_visible(conn, &caller, id, today)?.ok_or(ApiError::NotFound),
             move |tx| {
                 audit::record(
                     tx,
@@ -148,7 +150,9 @@ async fn search_patients(
     let criteria = http::checked(criteria, errors)?;
     let (found, total) = db
         .read_and_record(
-            move |conn| patients::find_matching(conn, &caller, &criteria, paging),
+            move |conn| {
+                patients::find_matching(conn, &caller, &criteria, paging, patients::FIELDS_ONLY)
+            },
             move |tx| {
                 audit::record(
                     tx,

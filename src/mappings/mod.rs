@@ -140,7 +140,7 @@ async fn create(
         .write(move |tx| {
             let new = NewMapping::read(
                 &body.0,
-                |id| Ok(patients::find_visible(tx, &caller, id)?.is_some()),
+                |id| patients::visible(tx, &caller, id),
                 |id| Ok(doctors::find_live(tx, id)?.is_some()),
             )?;
             let id = sql::insert(tx, &caller, &new)?;
@@ -169,7 +169,9 @@ async fn for_patient(
     let (items, total) = db
         .read_and_record(
             move |conn| {
-                patients::find_visible(conn, &caller, id)?.ok_or(ApiError::NotFound)?;
+                if !patients::visible(conn, &caller, id)? {
+                    return Err(ApiError::NotFound);
+                }
                 sql::select_page(conn, &caller, &filter)
             },
             move |tx| {

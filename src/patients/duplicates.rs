@@ -24,11 +24,13 @@ use std::time::{Duration, Instant};
 use rocket::tokio::sync::Notify;
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::Serialize;
+use time::Date;
 
 use super::matching::{Match, Person, LOWEST_THRESHOLD};
-use super::{sql, Patient, PatientFields};
+use super::{sql, Patient, PatientFields, FIELDS_ONLY};
 use crate::audit::{self, Action, Entity, Event};
 use crate::auth::Caller;
+use crate::clinic_time::ClinicZone;
 use crate::db::{self, Db};
 use crate::error::ApiError;
 use crate::http::{self, JsonBody, Page, Paging};
@@ -131,7 +133,8 @@ enum Scope<'a> {
 }
 
 /// The records that may be `person`, best first, scoring at least `floor`:
-/// live, other than `itself`, not marked distinct from it, within `scope`.
+/// live, other than `itself`, not marked distinct from it, within `scope`;
+/// their ages on `today` (the clinic's date).
 fn candidates(
     conn: &Connection,
     person: &Person,
@@ -139,6 +142,7 @@ fn candidates(
     scope: Scope<'_>,
     floor: i64,
     limit: usize,
+    today: Date,
 ) -> Result<Vec<(Patient, Match)>, ApiError> {
     let keys = person.lookup_keys();
     if keys.is_empty() {
@@ -169,7 +173,7 @@ fn candidates(
             |row| row.get(0),
         )?
         .collect::<Result<_, _>>()?;
-    let mut found: Vec<(Patient, Match)> = sql::find_live_many(conn, &ids)?
+    let mut found: Vec<(Patient, Match)> = sql::find_live_many(conn, &ids, today)?
         .into_iter()
         .map(|patient| {
             let found = person.compare(&Person::of(&patient.fields));
@@ -189,8 +193,9 @@ pub(super) fn best_match(
     caller: &Caller,
     person: &Person,
     floor: i64,
+    today: Date,
 ) -> Result<Option<(Patient, i64)>, ApiError> {
-    let found = candidates(conn, person, None, Scope::Caller(caller), floor, 1)?;
+    let found = candidates(conn, person, None, Scope::Caller(caller), floor, 1, today)?;
     Ok(found.into_iter().next().map(|(p, m)| (p, m.score)))
 }
 
@@ -224,10 +229,11 @@ pub fn pair_later(tx: &Transaction<'_>, id: i64) -> Result<(), ApiError> {
 fn refresh_pairs(tx: &Transaction<'_>, id: i64) -> Result<(), ApiError> {
     tx.prepare_cached("DELETE FROM duplicate_pairs WHERE low = ?1 OR high = ?1")?
         .execute([id])?;
-    let Some(patient) = sql::find_live_many(tx, &[id])?.pop() else {
+    let Some(patient) = sql::find_live_many(tx, &[id], FIELDS_ONLY)?.pop() else {
         return Ok(());
     };
     let person = Person::of(&patient.fields);
+    // Only ids and scores are stored: no age is needed.
     let found = candidates(
         tx,
         &person,
@@ -235,6 +241,7 @@ fn refresh_pairs(tx: &Transaction<'_>, id: i64) -> Result<(), ApiError> {
         Scope::Clinic,
         LOWEST_THRESHOLD,
         PAIRS_KEPT,
+        FIELDS_ONLY,
     )?;
     let mut insert = tx.prepare_cached(
         "INSERT OR REPLACE INTO duplicate_pairs (low, high, score, reasons) VALUES (?1, ?2, ?3, ?4)",
@@ -335,8 +342,10 @@ pub fn possible_duplicates(
 ) -> Result<Vec<PossibleDuplicate>, ApiError> {
     let floor = threshold(conn)?;
     let person = Person::of(record);
+    let scope = Scope::Caller(caller);
+    // Only ids and scores are answered: no age is.
     Ok(
-        candidates(conn, &person, None, Scope::Caller(caller), floor, ANSWERED)?
+        candidates(conn, &person, None, scope, floor, ANSWERED, FIELDS_ONLY)?
             .into_iter()
             .map(|(other, found)| PossibleDuplicate {
                 id: other.id,
@@ -390,14 +399,16 @@ pub(super) async fn check(
     query: CheckQuery<'_>,
     caller: Caller,
     db: &State<Db>,
+    zone: &State<ClinicZone>,
 ) -> Result<Json<Vec<Candidate>>, ApiError> {
-    let person = query.person()?;
+    let (person, today) = (query.person()?, zone.today());
     // A search of the patients, recorded like any other.
     let found = db
         .read_and_record(
             move |conn| {
                 let floor = threshold(conn)?;
-                candidates(conn, &person, None, Scope::Caller(&caller), floor, ANSWERED)
+                let scope = Scope::Caller(&caller);
+                candidates(conn, &person, None, scope, floor, ANSWERED, today)
             },
             move |tx| {
                 let event = Event::new(Action::Search).about(Entity::Patient);
@@ -414,11 +425,14 @@ pub(super) async fn of_patient(
     id: i64,
     caller: Caller,
     db: &State<Db>,
+    zone: &State<ClinicZone>,
 ) -> Result<Json<Vec<Candidate>>, ApiError> {
+    let today = zone.today();
     let found = db
         .read_and_record(
             move |conn| {
-                let patient = sql::find_visible(conn, &caller, id)?.ok_or(ApiError::NotFound)?;
+                let patient =
+                    sql::find_visible(conn, &caller, id, today)?.ok_or(ApiError::NotFound)?;
                 let floor = threshold(conn)?;
                 let person = Person::of(&patient.fields);
                 candidates(
@@ -428,6 +442,7 @@ pub(super) async fn of_patient(
                     Scope::Caller(&caller),
                     floor,
                     ANSWERED,
+                    today,
                 )
             },
             move |tx| {
@@ -455,6 +470,7 @@ pub(super) async fn pairs(
     query: PairQuery<'_>,
     caller: Caller,
     db: &State<Db>,
+    zone: &State<ClinicZone>,
 ) -> Result<Page<Pair>, ApiError> {
     if !caller.sees_all_patients() {
         return Err(ApiError::forbidden());
@@ -465,9 +481,10 @@ pub(super) async fn pairs(
     // Whatever was written and not yet scored is scored first, in batches
     // that let the clinic's other writes through between them.
     while db.write(pair_batch).await? > 0 {}
+    let today = zone.today();
     let (items, total) = db
         .read_and_record(
-            move |conn| select_pairs(conn, paging),
+            move |conn| select_pairs(conn, paging, today),
             move |tx| {
                 let event = Event::new(Action::Search).about(Entity::Patient);
                 audit::record(tx, &caller, event)
@@ -481,7 +498,11 @@ pub(super) async fn pairs(
     })
 }
 
-fn select_pairs(conn: &Connection, paging: Paging) -> Result<(Vec<Pair>, i64), ApiError> {
+fn select_pairs(
+    conn: &Connection,
+    paging: Paging,
+    today: Date,
+) -> Result<(Vec<Pair>, i64), ApiError> {
     let floor = threshold(conn)?;
     let total: i64 = conn
         .prepare_cached("SELECT count(*) FROM duplicate_pairs WHERE score >= ?1")?
@@ -497,7 +518,7 @@ fn select_pairs(conn: &Connection, paging: Paging) -> Result<(Vec<Pair>, i64), A
         .collect::<Result<_, _>>()?;
     let ids: Vec<i64> = rows.iter().flat_map(|(a, b, _, _)| [*a, *b]).collect();
     // A patient may be in several pairs of the page, on either side.
-    let patients: std::collections::HashMap<i64, Patient> = sql::find_live_many(conn, &ids)?
+    let patients: std::collections::HashMap<i64, Patient> = sql::find_live_many(conn, &ids, today)?
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
@@ -533,7 +554,9 @@ pub(super) async fn not_duplicate(
     let other = other.ok_or(ApiError::NotFound)?;
     db.write(move |tx| {
         for patient in [id, other] {
-            sql::find_visible(tx, &caller, patient)?.ok_or(ApiError::NotFound)?;
+            if !sql::visible(tx, &caller, patient)? {
+                return Err(ApiError::NotFound);
+            }
         }
         let marked = tx
             .prepare_cached(

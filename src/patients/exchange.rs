@@ -32,7 +32,8 @@ pub struct PatientRecord {
 
 /// Every patient, archived included, by id.
 pub fn export(conn: &Connection) -> Result<Vec<PatientRecord>, ApiError> {
-    let records = super::sql::select_every(conn)?
+    // The export keeps the stored age, not one computed for a day.
+    let records = super::sql::select_every(conn, super::FIELDS_ONLY)?
         .into_iter()
         .map(|(patient, archived_at)| PatientRecord {
             id: patient.id,

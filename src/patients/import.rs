@@ -249,7 +249,9 @@ fn check(
         report.valid += 1;
         if find_duplicates {
             let person = Person::of(&record);
-            if let Some((patient, score)) = duplicates::best_match(conn, caller, &person, floor)? {
+            if let Some((patient, score)) =
+                duplicates::best_match(conn, caller, &person, floor, today)?
+            {
                 report.possible_duplicates.push(RowDuplicate {
                     row: row.row,
                     patient: Some(patient),

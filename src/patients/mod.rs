@@ -13,6 +13,7 @@ use rocket::response::status::{Created, NoContent};
 use rocket::serde::json::Json;
 use rocket::{delete, get, patch, post, put, routes, Route, State};
 use serde::Serialize;
+use time::Date;
 
 use crate::audit::{self, Action, Entity, Event};
 use crate::auth::{Admin, Caller};
@@ -25,12 +26,14 @@ use crate::validation;
 
 use self::input::{apply, PatientQuery};
 pub use self::input::{gender_input_schema, PatientCriteria, BLOOD_GROUPS, GENDERS};
+pub use self::merging::{absorb, archive_merged, MergeConflict};
 
 pub mod duplicates;
 pub mod exchange;
 pub mod import;
 mod input;
 pub mod matching;
+mod merging;
 pub mod schema;
 mod sql;
 
@@ -55,15 +58,22 @@ pub fn routes() -> Vec<Route> {
     )
 }
 
-/// The patient, if it exists, is not archived and `caller` may see it:
+/// Whether the patient exists, is not archived and `caller` may see it:
 /// how another resource asks whether it may name this patient (its `sql`
 /// stays private, so the patients table has one owner).
+pub fn visible(conn: &rusqlite::Connection, caller: &Caller, id: i64) -> Result<bool, ApiError> {
+    sql::visible(conn, caller, id)
+}
+
+/// The patient, if it exists, is not archived and `caller` may see it,
+/// its age on `today` (the clinic's date).
 pub fn find_visible(
     conn: &rusqlite::Connection,
     caller: &Caller,
     id: i64,
+    today: Date,
 ) -> Result<Option<Patient>, ApiError> {
-    sql::find_visible(conn, caller, id)
+    sql::find_visible(conn, caller, id, today)
 }
 
 /// A page of the patients `caller` may see that meet `criteria`, and how
@@ -74,8 +84,9 @@ pub fn find_matching(
     caller: &Caller,
     criteria: &PatientCriteria,
     paging: crate::http::Paging,
+    today: Date,
 ) -> Result<(Vec<Patient>, i64), ApiError> {
-    sql::select_matching(conn, caller, criteria, paging)
+    sql::select_matching(conn, caller, criteria, paging, today)
 }
 
 /// The patient if `caller` may see it, archived or not, with whether it is
@@ -85,8 +96,9 @@ pub fn find_including_archived(
     conn: &rusqlite::Connection,
     caller: &Caller,
     id: i64,
+    today: Date,
 ) -> Result<Option<(Patient, bool)>, ApiError> {
-    sql::find_including_archived(conn, caller, id)
+    sql::find_including_archived(conn, caller, id, today)
 }
 
 /// The full names of the patients among `ids` that `caller` may see
@@ -98,109 +110,6 @@ pub fn names(
     ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, String>, ApiError> {
     sql::names(conn, caller, ids)
-}
-
-/// A field both records of a merge hold, with different values: the
-/// survivor's is kept; the other's stays readable in the archived record.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct MergeConflict {
-    pub field: String,
-    pub kept: String,
-    pub other: String,
-}
-
-/// Fills the survivor's empty fields from `other` and writes it; answers
-/// the names of the fields filled and the conflicts left for a person.
-pub fn absorb(
-    tx: &rusqlite::Transaction<'_>,
-    survivor: &Patient,
-    other: &Patient,
-) -> Result<(Vec<String>, Vec<MergeConflict>), ApiError> {
-    let mut record = survivor.fields.clone();
-    let from = &other.fields;
-    let mut filled = Vec::new();
-    let mut conflicts = Vec::new();
-    let same = |a: &str, b: &str| a.trim().to_lowercase() == b.trim().to_lowercase();
-    if !same(&record.first_name, &from.first_name) {
-        conflicts.push(MergeConflict {
-            field: "first_name".into(),
-            kept: record.first_name.clone(),
-            other: from.first_name.clone(),
-        });
-    }
-    let optional: [(&str, &mut Option<String>, &Option<String>); 17] = [
-        ("last_name", &mut record.last_name, &from.last_name),
-        (
-            "date_of_birth",
-            &mut record.date_of_birth,
-            &from.date_of_birth,
-        ),
-        ("gender", &mut record.gender, &from.gender),
-        ("phone", &mut record.phone, &from.phone),
-        ("email", &mut record.email, &from.email),
-        ("blood_group", &mut record.blood_group, &from.blood_group),
-        ("address", &mut record.address, &from.address),
-        ("city", &mut record.city, &from.city),
-        ("state", &mut record.state, &from.state),
-        ("postal_code", &mut record.postal_code, &from.postal_code),
-        ("country", &mut record.country, &from.country),
-        (
-            "medical_history",
-            &mut record.medical_history,
-            &from.medical_history,
-        ),
-        ("allergies", &mut record.allergies, &from.allergies),
-        (
-            "current_medications",
-            &mut record.current_medications,
-            &from.current_medications,
-        ),
-        (
-            "emergency_contact_name",
-            &mut record.emergency_contact_name,
-            &from.emergency_contact_name,
-        ),
-        (
-            "emergency_contact_phone",
-            &mut record.emergency_contact_phone,
-            &from.emergency_contact_phone,
-        ),
-        (
-            "emergency_contact_relation",
-            &mut record.emergency_contact_relation,
-            &from.emergency_contact_relation,
-        ),
-    ];
-    for (field, kept, theirs) in optional {
-        match (kept.as_deref(), theirs.as_deref()) {
-            (None, Some(value)) => {
-                *kept = Some(value.to_owned());
-                filled.push(field.to_owned());
-            }
-            (Some(ours), Some(value)) if !same(ours, value) => conflicts.push(MergeConflict {
-                field: field.to_owned(),
-                kept: ours.to_owned(),
-                other: value.to_owned(),
-            }),
-            _ => {}
-        }
-    }
-    if record.date_of_birth.is_none() && record.stored_age.is_none() && from.stored_age.is_some() {
-        record.stored_age = from.stored_age;
-        filled.push("age".to_owned());
-    }
-    sql::update(tx, survivor.id, &record)?;
-    Ok((filled, conflicts))
-}
-
-/// Archives `other` as merged into `survivor`; anything merged into
-/// `other` before now points at `survivor`.
-pub fn archive_merged(
-    tx: &rusqlite::Transaction<'_>,
-    other: i64,
-    survivor: i64,
-) -> Result<(), ApiError> {
-    sql::archive_merged(tx, other, survivor)
 }
 
 /// The fields a client writes, as stored.
@@ -295,9 +204,18 @@ pub struct NewPatient {
     pub possible_duplicates: Vec<duplicates::PossibleDuplicate>,
 }
 
+/// The date for reads that use only a record's fields, never its age.
+pub(crate) const FIELDS_ONLY: Date = Date::MIN;
+
 impl Patient {
+    /// Reads rows of `sql::SELECT`; `today` is the clinic's date, which a
+    /// date of birth gives the age on.
+    fn reader(today: Date) -> impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        move |row| Self::from_row(row, today)
+    }
+
     /// Reads a row of `sql::SELECT`, column by column in its order.
-    fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+    fn from_row(row: &rusqlite::Row<'_>, today: Date) -> rusqlite::Result<Self> {
         let mut column = crate::db::Columns::of(row);
         let id = column.take("id")?;
         let first_name = column.take("first_name")?;
@@ -335,7 +253,7 @@ impl Patient {
             .as_deref()
             .and_then(validation::parse_date)
         {
-            Some(birth) => Some(validation::age_on(birth, validation::today())),
+            Some(birth) => Some(validation::age_on(birth, today)),
             None => fields.stored_age,
         };
         Ok(Self {
@@ -358,12 +276,13 @@ async fn list(
     query: PatientQuery<'_>,
     caller: Caller,
     db: &State<Db>,
+    zone: &State<ClinicZone>,
 ) -> Result<Page<Patient>, ApiError> {
-    let filter = query.validate(&caller)?;
+    let (filter, today) = (query.validate(&caller)?, zone.today());
     let paging = filter.listing.paging;
     let (items, total) = db
         .read_and_record(
-            move |conn| sql::select_page(conn, &caller, &filter),
+            move |conn| sql::select_page(conn, &caller, &filter, today),
             move |tx| {
                 let event = Event::new(Action::Search).about(Entity::Patient);
                 audit::record(tx, &caller, event)
@@ -444,10 +363,10 @@ async fn export(
     db: &State<Db>,
     zone: &State<ClinicZone>,
 ) -> Result<CsvFile, ApiError> {
-    let filter = query.validate(&caller)?;
+    let (filter, today) = (query.validate(&caller)?, zone.today());
     let patients = db
         .read_and_record(
-            move |conn| sql::select_all(conn, &caller, &filter),
+            move |conn| sql::select_all(conn, &caller, &filter, today),
             move |tx| {
                 let event = Event::new(Action::Export).about(Entity::Patient);
                 audit::record(tx, &caller, event)
@@ -466,8 +385,8 @@ async fn create(
     db: &State<Db>,
     zone: &State<ClinicZone>,
 ) -> Result<Created<Json<NewPatient>>, ApiError> {
-    let mut record = PatientFields::empty();
-    apply(&body.0, &mut record, true, zone.today())?;
+    let (mut record, today) = (PatientFields::empty(), zone.today());
+    apply(&body.0, &mut record, true, today)?;
     // On a reader, beside the writer: the writer only inserts and notes
     // the patient for the clinic-wide pairs (see `duplicates`).
     let looked_up = record.clone();
@@ -476,7 +395,7 @@ async fn create(
         .await?;
     let patient = db
         .write(move |tx| {
-            let patient = sql::insert(tx, &caller, &record)?;
+            let patient = sql::insert(tx, &caller, &record, today)?;
             let fields = audit::changed_fields(&PatientFields::empty(), &record);
             let event = Event::new(Action::Create).on(Entity::Patient, patient.id);
             audit::record(tx, &caller, event.fields(fields))?;
@@ -494,11 +413,17 @@ async fn create(
 
 #[utoipa::path(tag = "patients", params(("id" = i64, Path, description = "A patient's id")), responses((status = 200, description = "One patient", body = Patient)), security(("bearer" = [])))]
 #[get("/patients/<id>")]
-async fn read(id: i64, caller: Caller, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
+async fn read(
+    id: i64,
+    caller: Caller,
+    db: &State<Db>,
+    zone: &State<ClinicZone>,
+) -> Result<Json<Patient>, ApiError> {
     // The view is recorded, or the read is not answered.
+    let today = zone.today();
     let patient = db
         .read_and_record(
-            move |conn| sql::find_visible(conn, &caller, id)?.ok_or(ApiError::NotFound),
+            move |conn| sql::find_visible(conn, &caller, id, today)?.ok_or(ApiError::NotFound),
             move |tx| {
                 let event = Event::new(Action::View).on(Entity::Patient, id);
                 audit::record(tx, &caller, event)
@@ -552,10 +477,16 @@ async fn archive(id: i64, caller: Caller, db: &State<Db>) -> Result<NoContent, A
 
 #[utoipa::path(tag = "patients", params(("id" = i64, Path, description = "An archived patient's id")), responses((status = 200, description = "The patient, restored (admin); a live one is answered as it is", body = Patient)), security(("bearer" = [])))]
 #[post("/patients/<id>/restore")]
-async fn restore(id: i64, admin: Admin, db: &State<Db>) -> Result<Json<Patient>, ApiError> {
+async fn restore(
+    id: i64,
+    admin: Admin,
+    db: &State<Db>,
+    zone: &State<ClinicZone>,
+) -> Result<Json<Patient>, ApiError> {
+    let today = zone.today();
     let patient = db
         .write(move |tx| {
-            let patient = sql::restore(tx, &admin.0, id)?;
+            let patient = sql::restore(tx, &admin.0, id, today)?;
             if patient.is_some() {
                 duplicates::pair_later(tx, id)?;
             }
@@ -575,9 +506,9 @@ fn change(
     id: i64,
     body: &JsonBody,
     complete: bool,
-    today: time::Date,
+    today: Date,
 ) -> Result<Patient, ApiError> {
-    let before = sql::find_visible(tx, caller, id)?
+    let before = sql::find_visible(tx, caller, id, today)?
         .ok_or(ApiError::NotFound)?
         .fields;
     let mut record = before.clone();
@@ -590,5 +521,5 @@ fn change(
     let event = Event::new(Action::Update).on(Entity::Patient, id);
     audit::record(tx, caller, event.fields(fields))?;
     duplicates::pair_later(tx, id)?;
-    sql::find_visible(tx, caller, id)?.ok_or(ApiError::NotFound)
+    sql::find_visible(tx, caller, id, today)?.ok_or(ApiError::NotFound)
 }

@@ -2,6 +2,7 @@
 //! "not yours" and "missing" are the same `None`.
 
 use rusqlite::{named_params, params, Connection, OptionalExtension, Transaction};
+use time::Date;
 
 use super::input::{PatientCriteria, PatientFilter};
 use super::{Patient, PatientFields};
@@ -27,6 +28,7 @@ pub fn find_visible(
     conn: &Connection,
     caller: &Caller,
     id: i64,
+    today: Date,
 ) -> Result<Option<Patient>, ApiError> {
     let mut stmt = conn.prepare_cached(&format!(
         "{SELECT} WHERE id = ?1 AND deleted_at IS NULL AND (?2 OR created_by = ?3)"
@@ -34,14 +36,31 @@ pub fn find_visible(
     Ok(stmt
         .query_row(
             params![id, caller.sees_all_patients(), caller.id],
-            Patient::from_row,
+            Patient::reader(today),
         )
         .optional()?)
 }
 
+/// Whether the patient exists, is not archived, and `caller` may see it.
+pub fn visible(conn: &Connection, caller: &Caller, id: i64) -> Result<bool, ApiError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM patients
+          WHERE id = ?1 AND deleted_at IS NULL AND (?2 OR created_by = ?3))",
+    )?;
+    Ok(
+        stmt.query_row(params![id, caller.sees_all_patients(), caller.id], |row| {
+            row.get(0)
+        })?,
+    )
+}
+
 /// The live patients among `ids` (any owner: callers apply their own
 /// visibility), in no particular order.
-pub fn find_live_many(conn: &Connection, ids: &[i64]) -> Result<Vec<Patient>, ApiError> {
+pub fn find_live_many(
+    conn: &Connection,
+    ids: &[i64],
+    today: Date,
+) -> Result<Vec<Patient>, ApiError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -50,7 +69,7 @@ pub fn find_live_many(conn: &Connection, ids: &[i64]) -> Result<Vec<Patient>, Ap
         "{SELECT} WHERE id IN (SELECT value FROM json_each(?1)) AND deleted_at IS NULL"
     ))?;
     let patients = stmt
-        .query_map([ids], Patient::from_row)?
+        .query_map([ids], Patient::reader(today))?
         .collect::<Result<_, _>>()?;
     Ok(patients)
 }
@@ -94,7 +113,7 @@ pub fn names(
 pub fn reindex(tx: &Transaction<'_>, id: i64) -> Result<(), ApiError> {
     let record = tx
         .prepare_cached(&format!("{SELECT} WHERE id = ?1"))?
-        .query_row([id], Patient::from_row)
+        .query_row([id], Patient::reader(super::FIELDS_ONLY))
         .optional()?;
     if let Some(patient) = record {
         tx.prepare_cached("UPDATE patients SET match_keys = ?2, search_text = ?3 WHERE id = ?1")?
@@ -124,13 +143,17 @@ pub fn find_including_archived(
     conn: &Connection,
     caller: &Caller,
     id: i64,
+    today: Date,
 ) -> Result<Option<(Patient, bool)>, ApiError> {
     let mut stmt = conn.prepare_cached(&format!(
         "{SELECT} WHERE id = ?1 AND (?2 OR created_by = ?3)"
     ))?;
     Ok(stmt
         .query_row(params![id, caller.sees_all_patients(), caller.id], |row| {
-            Ok((Patient::from_row(row)?, row.get::<_, bool>("archived")?))
+            Ok((
+                Patient::from_row(row, today)?,
+                row.get::<_, bool>("archived")?,
+            ))
         })
         .optional()?)
 }
@@ -201,6 +224,7 @@ pub fn insert(
     conn: &Connection,
     caller: &Caller,
     record: &PatientFields,
+    today: Date,
 ) -> Result<Patient, ApiError> {
     let mut values = write_params(record);
     values.push((":created_by", Box::new(caller.id)));
@@ -217,17 +241,20 @@ pub fn insert(
              RETURNING id",
         )?
         .query_row(db::bind(&values).as_slice(), |row| row.get(0))?;
-    find_visible(conn, caller, id)?.ok_or(ApiError::NotFound)
+    find_visible(conn, caller, id, today)?.ok_or(ApiError::NotFound)
 }
 
 /// Every patient, archived included, by id, with when it was archived.
-pub fn select_every(conn: &Connection) -> Result<Vec<(Patient, Option<String>)>, ApiError> {
+pub fn select_every(
+    conn: &Connection,
+    today: Date,
+) -> Result<Vec<(Patient, Option<String>)>, ApiError> {
     let mut stmt = conn.prepare(&format!(
         "{} ORDER BY id",
         SELECT.replace(" FROM patients", ", deleted_at FROM patients")
     ))?;
     let rows = stmt.query_map([], |row| {
-        Ok((Patient::from_row(row)?, row.get("deleted_at")?))
+        Ok((Patient::from_row(row, today)?, row.get("deleted_at")?))
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
@@ -339,6 +366,7 @@ pub fn restore(
     tx: &Transaction<'_>,
     caller: &Caller,
     id: i64,
+    today: Date,
 ) -> Result<Option<Patient>, ApiError> {
     let changed = tx.execute(
         "UPDATE patients SET deleted_at = NULL, merged_into = NULL, updated_at = ?2
@@ -354,7 +382,7 @@ pub fn restore(
     }
     let patient = tx
         .prepare_cached(&format!("{SELECT} WHERE id = ?1 AND deleted_at IS NULL"))?
-        .query_row([id], Patient::from_row)
+        .query_row([id], Patient::reader(today))
         .optional()?;
     Ok(patient)
 }
@@ -402,6 +430,7 @@ pub(super) fn select_all(
     conn: &Connection,
     caller: &Caller,
     filter: &PatientFilter,
+    today: Date,
 ) -> Result<Vec<Patient>, ApiError> {
     let conditions = conditions(caller, filter);
     let (where_clause, values) = (conditions.sql(), conditions.values());
@@ -419,7 +448,7 @@ pub(super) fn select_all(
         conditions.order_by(filter.listing.ordering),
     ))?;
     let patients = stmt
-        .query_map(values.as_slice(), Patient::from_row)?
+        .query_map(values.as_slice(), Patient::reader(today))?
         .collect::<Result<_, _>>()?;
     Ok(patients)
 }
@@ -428,6 +457,7 @@ pub(super) fn select_page(
     conn: &Connection,
     caller: &Caller,
     filter: &PatientFilter,
+    today: Date,
 ) -> Result<(Vec<Patient>, i64), ApiError> {
     let listing = &filter.listing;
     let conditions = conditions(caller, filter);
@@ -462,7 +492,7 @@ pub(super) fn select_page(
     };
     let mut stmt = conn.prepare_cached(&sql)?;
     let patients = stmt
-        .query_map(page_values.as_slice(), Patient::from_row)?
+        .query_map(page_values.as_slice(), Patient::reader(today))?
         .collect::<Result<_, _>>()?;
     Ok((patients, total))
 }
@@ -475,6 +505,7 @@ pub(super) fn select_matching(
     caller: &Caller,
     criteria: &PatientCriteria,
     paging: Paging,
+    today: Date,
 ) -> Result<(Vec<Patient>, i64), ApiError> {
     let filter = criteria.filter(paging);
     let prefix = |term: &Option<String>| {
@@ -522,7 +553,7 @@ pub(super) fn select_matching(
         db::PAGE,
     ))?;
     let patients = stmt
-        .query_map(page_values.as_slice(), Patient::from_row)?
+        .query_map(page_values.as_slice(), Patient::reader(today))?
         .collect::<Result<_, _>>()?;
     Ok((patients, total))
 }

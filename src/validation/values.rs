@@ -2,7 +2,7 @@
 //! ages, phones, emails, choices, names, and the text the search index holds.
 
 use serde_json::Value;
-use time::{Date, OffsetDateTime};
+use time::Date;
 
 pub(super) fn scalar_text(value: &Value) -> String {
     match value {
@@ -44,11 +44,6 @@ pub fn parse_cents(text: &str) -> Option<i64> {
 pub fn parse_date(text: &str) -> Option<Date> {
     let format = time::macros::format_description!("[year]-[month]-[day]");
     Date::parse(text, &format).ok()
-}
-
-/// Today's date in UTC.
-pub fn today() -> Date {
-    OffsetDateTime::now_utc().date()
 }
 
 /// A date of birth is plausible: not after `today` (the clinic's, see

@@ -1,6 +1,7 @@
 //! Patients (`/api/patients`): create, visibility by role, read, PUT, PATCH,
 //! archive and restore, every field rule and alias. Lists: `patient_lists.rs`.
 
+use clinicdesk::clinic_time::{today_in, zone};
 use serde_json::{json, Value};
 
 use crate::helpers::{
@@ -498,6 +499,48 @@ async fn age_is_computed_from_date_of_birth_which_wins_over_a_given_age() {
     assert_eq!(december["age"], expected, "birthday not reached yet");
     assert_fields(&only_age, &json!({ "age": 42, "date_of_birth": null }));
     assert_eq!(both["age"], 30, "the date of birth wins over age");
+}
+
+#[rocket::async_test]
+async fn age_is_counted_on_the_clinics_date_not_the_servers() {
+    // Arrange: a clinic whose date is not UTC's right now: a day ahead
+    // (UTC+14) from noon UTC, a day behind (UTC-12) before it
+    let (app, admin, staff) = spawn_clinic().await;
+    let now = time::OffsetDateTime::now_utc();
+    let ahead = now.hour() >= 12;
+    let name = if ahead { "Etc/GMT-14" } else { "Etc/GMT+12" };
+    let moved = app
+        .patch(
+            "/api/settings/",
+            &admin.access,
+            &json!({ "time_zone": name }),
+        )
+        .await;
+    assert_eq!(moved.status(), 200);
+    let clinic_today = today_in(&zone(name).expect("zone"));
+    assert_ne!(clinic_today, now.date(), "the clinic is on another day");
+    // Born some years before the later of the two dates: on that day the
+    // patient turns that old, the day before they are a year younger. (28
+    // years from a 29 February: that year had one too.)
+    let later = clinic_today.max(now.date());
+    let leap_day = (later.month(), later.day()) == (time::Month::February, 29);
+    let years = if leap_day { 28 } else { 30 };
+    let born = later
+        .replace_year(later.year() - years)
+        .expect("a birth date");
+    let expected = if ahead { years } else { years - 1 };
+
+    // Act
+    let body = json!({ "first_name": "Bo", "date_of_birth": born.to_string() });
+    let answered = app.create_patient(&staff.access, &body).await;
+    let id = answered["id"].as_i64().expect("id");
+    let read = ok(app.get(&format!("{LIST}{id}/"), &staff.access).await).await;
+    let listed = ok(app.get(LIST, &staff.access).await).await;
+
+    // Assert: every answer counts on the clinic's date
+    assert_eq!(answered["age"], expected, "created: {answered}");
+    assert_eq!(read["age"], expected, "read: {read}");
+    assert_eq!(listed[0]["age"], expected, "listed: {listed}");
 }
 
 #[rocket::async_test]
