@@ -17,7 +17,7 @@ async fn a_user_sees_and_books_only_their_own_patients_and_cannot_override() {
         book(
             &app,
             &staff.access,
-            &at(staffs_patient, d, "2027-06-07T09:00", "2027-06-07T09:30"),
+            &at(staffs_patient, d, "2038-06-07T09:00", "2038-06-07T09:30"),
         )
         .await,
     )
@@ -28,13 +28,13 @@ async fn a_user_sees_and_books_only_their_own_patients_and_cannot_override() {
         book(
             &app,
             &user.access,
-            &at(mine, d, "2027-06-07T10:00", "2027-06-07T10:30"),
+            &at(mine, d, "2038-06-07T10:00", "2038-06-07T10:30"),
         )
         .await,
     )
     .await;
     let listed = json_with(
-        app.get("/api/appointments/?date=2027-06-07", &user.access)
+        app.get("/api/appointments/?date=2038-06-07", &user.access)
             .await,
         200,
     )
@@ -79,7 +79,7 @@ async fn a_user_sees_and_books_only_their_own_patients_and_cannot_override() {
         book(
             &app,
             &user.access,
-            &at(staffs_patient, d, "2027-06-07T11:00", "2027-06-07T11:30"),
+            &at(staffs_patient, d, "2038-06-07T11:00", "2038-06-07T11:30"),
         )
         .await,
         &["patient"],
@@ -103,7 +103,7 @@ async fn override_hours_and_time_off_are_for_staff_and_admin_but_everyone_reads_
     let user = app.account(&admin, "user", "user@clinic.test").await;
     let mine = id(&app.create_patient(&user.access, &patient("Mine")).await);
 
-    let over = json!({ "patient": mine, "doctor": d, "start": "2027-06-07T09:00", "end": "2027-06-07T09:30", "override": true });
+    let over = json!({ "patient": mine, "doctor": d, "start": "2038-06-07T09:00", "end": "2038-06-07T09:30", "override": true });
     assert_error(
         book(&app, &user.access, &over).await,
         403,
@@ -117,7 +117,7 @@ async fn override_hours_and_time_off_are_for_staff_and_admin_but_everyone_reads_
         "permission_denied",
     )
     .await;
-    let off = json!({ "start": "2027-07-01", "end": "2027-07-02" });
+    let off = json!({ "start": "2038-07-01", "end": "2038-07-02" });
     assert_error(
         app.post(&format!("/api/doctors/{d}/time-off/"), &user.access, &off)
             .await,
@@ -132,7 +132,7 @@ async fn override_hours_and_time_off_are_for_staff_and_admin_but_everyone_reads_
     .await;
     ok(app
         .get(
-            &format!("/api/doctors/{d}/slots/?date=2027-06-07"),
+            &format!("/api/doctors/{d}/slots/?date=2038-06-07"),
             &user.access,
         )
         .await)
@@ -147,13 +147,13 @@ async fn staff_may_override_a_clash_and_the_trail_records_views_changes_and_the_
         book(
             &app,
             &staff.access,
-            &at(p, d, "2027-06-07T09:00", "2027-06-07T09:30"),
+            &at(p, d, "2038-06-07T09:00", "2038-06-07T09:30"),
         )
         .await,
     )
     .await;
 
-    let over = json!({ "patient": other, "doctor": d, "start": "2027-06-07T09:00", "end": "2027-06-07T09:30", "override": true });
+    let over = json!({ "patient": other, "doctor": d, "start": "2038-06-07T09:00", "end": "2038-06-07T09:30", "override": true });
     let second = created(book(&app, &staff.access, &over).await).await;
     assert_eq!(second["overbooked"], true);
     ok(app
@@ -228,7 +228,7 @@ async fn a_move_is_checked_like_a_booking_and_only_an_active_appointment_moves()
         book(
             &app,
             &staff.access,
-            &at(other, d, "2027-06-07T10:00", "2027-06-07T10:30"),
+            &at(other, d, "2038-06-07T10:00", "2038-06-07T10:30"),
         )
         .await,
     )
@@ -237,7 +237,7 @@ async fn a_move_is_checked_like_a_booking_and_only_an_active_appointment_moves()
         book(
             &app,
             &staff.access,
-            &at(p, d, "2027-06-07T09:00", "2027-06-07T09:30"),
+            &at(p, d, "2038-06-07T09:00", "2038-06-07T09:30"),
         )
         .await,
     )
@@ -248,7 +248,7 @@ async fn a_move_is_checked_like_a_booking_and_only_an_active_appointment_moves()
         app.patch(
             &path,
             &staff.access,
-            &json!({ "start": "2027-06-07T10:15" }),
+            &json!({ "start": "2038-06-07T10:15" }),
         )
         .await,
         409,
@@ -260,7 +260,7 @@ async fn a_move_is_checked_like_a_booking_and_only_an_active_appointment_moves()
         app.patch(
             &path,
             &staff.access,
-            &json!({ "start": "2027-06-07T10:15", "end": "2027-06-07T10:00" }),
+            &json!({ "start": "2038-06-07T10:15", "end": "2038-06-07T10:00" }),
         )
         .await,
         &["end"],
@@ -270,12 +270,12 @@ async fn a_move_is_checked_like_a_booking_and_only_an_active_appointment_moves()
         .patch(
             &path,
             &staff.access,
-            &json!({ "doctor": d2, "start": "2027-06-07T10:00" }),
+            &json!({ "doctor": d2, "start": "2038-06-07T10:00" }),
         )
         .await)
     .await;
     assert_eq!(moved["doctor"], d2);
-    assert_eq!(moved["end"], "2027-06-07T10:30:00+02:00");
+    assert_eq!(moved["end"], "2038-06-07T10:30:00+02:00");
     let noted = ok(app
         .patch(
             &path,
@@ -299,7 +299,7 @@ async fn a_move_is_checked_like_a_booking_and_only_an_active_appointment_moves()
         app.patch(
             &path,
             &staff.access,
-            &json!({ "start": "2027-06-07T12:00" }),
+            &json!({ "start": "2038-06-07T12:00" }),
         )
         .await,
         409,

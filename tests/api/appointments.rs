@@ -1,7 +1,9 @@
 //! Booking appointments and their status flow (contract part 2), against
 //! the real server; hours and slots are in `schedule.rs`, who may do what in
-//! `appointment_access.rs`, the board's list in `board.rs`. Dates are in 2027, so every booking is in the
-//! future whenever the tests run, in the clinic zone `Europe/Berlin`.
+//! `appointment_access.rs`, the board's list in `board.rs`. Dates are in
+//! 2038, so every booking is in the future for years to come (first they
+//! were in 2027, whose calendar 2038 shares: the same weekdays and the same
+//! DST Sundays), in the clinic zone `Europe/Berlin`.
 
 use rocket::futures::future::join_all;
 use serde_json::{json, Value};
@@ -55,14 +57,14 @@ async fn a_booking_answers_clinic_time_with_its_offset_and_the_doctors_usual_len
     let (app, _admin, staff, d, p) = clinic().await;
 
     let body =
-        json!({ "patient": p, "doctor": d, "start": "2027-06-07T09:00", "reason": "Check-up" });
+        json!({ "patient": p, "doctor": d, "start": "2038-06-07T09:00", "reason": "Check-up" });
     let response = book(&app, &staff.access, &body).await;
     let location = crate::helpers::header(&response, "location");
     let a = created(response).await;
 
-    assert_eq!(a["start"], "2027-06-07T09:00:00+02:00");
+    assert_eq!(a["start"], "2038-06-07T09:00:00+02:00");
     assert_eq!(
-        a["end"], "2027-06-07T09:15:00+02:00",
+        a["end"], "2038-06-07T09:15:00+02:00",
         "15 minutes by default"
     );
     assert_eq!(a["duration_minutes"], 15);
@@ -75,9 +77,9 @@ async fn a_booking_answers_clinic_time_with_its_offset_and_the_doctors_usual_len
     crate::helpers::assert_location(&location, &format!("/api/appointments/{}", id(&a)));
 
     // A time with an offset is taken as given.
-    let utc = at(p, d, "2027-06-07T10:00:00Z", "2027-06-07T10:30:00Z");
+    let utc = at(p, d, "2038-06-07T10:00:00Z", "2038-06-07T10:30:00Z");
     let a = created(book(&app, &staff.access, &utc).await).await;
-    assert_eq!(a["start"], "2027-06-07T12:00:00+02:00");
+    assert_eq!(a["start"], "2038-06-07T12:00:00+02:00");
     assert_eq!(a["duration_minutes"], 30);
 }
 
@@ -92,7 +94,7 @@ async fn of_twenty_parallel_bookings_of_one_slot_exactly_one_is_taken() {
     }
 
     let attempts = patients.iter().map(|p| {
-        let body = at(*p, d, "2027-06-07T09:00", "2027-06-07T09:30");
+        let body = at(*p, d, "2038-06-07T09:00", "2038-06-07T09:30");
         let (app, token) = (&app, &staff.access);
         async move {
             let response = book(app, token, &body).await;
@@ -128,7 +130,7 @@ async fn of_twenty_parallel_bookings_of_one_slot_exactly_one_is_taken() {
         );
     }
     let day = json_with(
-        app.get("/api/appointments/?date=2027-06-07", &staff.access)
+        app.get("/api/appointments/?date=2038-06-07", &staff.access)
             .await,
         200,
     )
@@ -145,7 +147,7 @@ async fn of_one_patient_booked_with_ten_doctors_at_once_exactly_one_is_taken() {
     }
 
     let attempts = doctors.iter().map(|d| {
-        let body = at(p, *d, "2027-06-07T09:00", "2027-06-07T09:30");
+        let body = at(p, *d, "2038-06-07T09:00", "2038-06-07T09:30");
         let (app, token) = (&app, &staff.access);
         async move { book(app, token, &body).await.status().as_u16() }
     });
@@ -171,7 +173,7 @@ async fn touching_is_allowed_and_every_kind_of_overlap_is_refused() {
         book(
             &app,
             &staff.access,
-            &at(p, d, "2027-06-07T10:00", "2027-06-07T11:00"),
+            &at(p, d, "2038-06-07T10:00", "2038-06-07T11:00"),
         )
         .await,
     )
@@ -179,19 +181,19 @@ async fn touching_is_allowed_and_every_kind_of_overlap_is_refused() {
 
     // Touching end-to-start on either side is fine (another patient, same doctor).
     for (start, end) in [
-        ("2027-06-07T09:00", "2027-06-07T10:00"),
-        ("2027-06-07T11:00", "2027-06-07T11:30"),
+        ("2038-06-07T09:00", "2038-06-07T10:00"),
+        ("2038-06-07T11:00", "2038-06-07T11:30"),
     ] {
         created(book(&app, &staff.access, &at(other, d, start, end)).await).await;
     }
     // Contained, containing, and partial on either side are refused.
     let third = id(&app.create_patient(&staff.access, &patient("Cy")).await);
     for (start, end) in [
-        ("2027-06-07T10:15", "2027-06-07T10:45"),
-        ("2027-06-07T09:30", "2027-06-07T11:15"),
-        ("2027-06-07T09:45", "2027-06-07T10:15"),
-        ("2027-06-07T10:45", "2027-06-07T11:15"),
-        ("2027-06-07T10:00", "2027-06-07T11:00"),
+        ("2038-06-07T10:15", "2038-06-07T10:45"),
+        ("2038-06-07T09:30", "2038-06-07T11:15"),
+        ("2038-06-07T09:45", "2038-06-07T10:15"),
+        ("2038-06-07T10:45", "2038-06-07T11:15"),
+        ("2038-06-07T10:00", "2038-06-07T11:00"),
     ] {
         let body = assert_error(
             book(&app, &staff.access, &at(third, d, start, end)).await,
@@ -211,24 +213,24 @@ async fn touching_is_allowed_and_every_kind_of_overlap_is_refused() {
         .patch(
             &path,
             &staff.access,
-            &json!({ "start": "2027-06-07T10:15", "end": "2027-06-07T11:00" }),
+            &json!({ "start": "2038-06-07T10:15", "end": "2038-06-07T11:00" }),
         )
         .await)
     .await;
-    assert_eq!(moved["start"], "2027-06-07T10:15:00+02:00");
+    assert_eq!(moved["start"], "2038-06-07T10:15:00+02:00");
     // A new start alone keeps the duration (45 minutes now).
     let moved = ok(app
         .patch(
             &path,
             &staff.access,
-            &json!({ "start": "2027-06-07T12:00" }),
+            &json!({ "start": "2038-06-07T12:00" }),
         )
         .await)
     .await;
-    assert_eq!(moved["end"], "2027-06-07T12:45:00+02:00");
+    assert_eq!(moved["end"], "2038-06-07T12:45:00+02:00");
 
     // Cancelling frees the slot.
-    let wanted = at(third, d, "2027-06-07T12:00", "2027-06-07T12:30");
+    let wanted = at(third, d, "2038-06-07T12:00", "2038-06-07T12:30");
     assert_error(book(&app, &staff.access, &wanted).await, 409, "slot_taken").await;
     let cancelled = app.delete(&path, &staff.access).await;
     assert_eq!(cancelled.status(), 204);
@@ -244,7 +246,7 @@ async fn reached(app: &TestApp, staff: &Account, d: i64, n: usize, path: &[&str]
     let p = id(&app
         .create_patient(&staff.access, &patient(&format!("T{n}")))
         .await);
-    let start = format!("2027-06-08T{:02}:{:02}", 6 + n / 4, (n % 4) * 15);
+    let start = format!("2038-06-08T{:02}:{:02}", 6 + n / 4, (n % 4) * 15);
     let body = json!({ "patient": p, "doctor": d, "start": start, "duration": 15 });
     let a = created(book(app, &staff.access, &body).await).await;
     let status_path = format!("/api/appointments/{}/status/", id(&a));
@@ -358,7 +360,7 @@ async fn bad_input_is_a_400_naming_each_field_and_never_a_409_or_500() {
         book(
             &app,
             &staff.access,
-            &at(p, d, "2027-06-07T09:00", "2027-06-07T10:00"),
+            &at(p, d, "2038-06-07T09:00", "2038-06-07T10:00"),
         )
         .await,
     )
@@ -370,15 +372,15 @@ async fn bad_input_is_a_400_naming_each_field_and_never_a_409_or_500() {
             vec!["start"],
         ),
         (
-            json!({ "patient": p, "doctor": d, "start": "2027-06-07T09:00", "end": "2027-06-07T08:00" }),
+            json!({ "patient": p, "doctor": d, "start": "2038-06-07T09:00", "end": "2038-06-07T08:00" }),
             vec!["end"],
         ),
         (
-            json!({ "patient": p, "doctor": d, "start": "2027-06-07T09:00", "duration": 100_000 }),
+            json!({ "patient": p, "doctor": d, "start": "2038-06-07T09:00", "duration": 100_000 }),
             vec!["duration"],
         ),
         (
-            json!({ "patient": p, "doctor": d, "start": "2027-06-07T09:00", "end": "2027-06-09T09:00" }),
+            json!({ "patient": p, "doctor": d, "start": "2038-06-07T09:00", "end": "2038-06-09T09:00" }),
             vec!["end"],
         ),
         (
@@ -390,12 +392,12 @@ async fn bad_input_is_a_400_naming_each_field_and_never_a_409_or_500() {
             vec!["start"],
         ),
         (
-            json!({ "patient": p, "doctor": d, "start": "2027-06-07T09:00:30" }),
+            json!({ "patient": p, "doctor": d, "start": "2038-06-07T09:00:30" }),
             vec!["start"],
         ),
         (json!({ "doctor": d }), vec!["patient", "start"]),
         (
-            json!({ "patient": 999_999, "doctor": 999_999, "start": "2027-06-07T09:00" }),
+            json!({ "patient": 999_999, "doctor": 999_999, "start": "2038-06-07T09:00" }),
             vec!["doctor", "patient"],
         ),
     ];
@@ -406,7 +408,7 @@ async fn bad_input_is_a_400_naming_each_field_and_never_a_409_or_500() {
     assert_field_errors(book(&app, &staff.access, &past).await, &["start"]).await;
 
     let day = json_with(
-        app.get("/api/appointments/?date=2027-06-07", &staff.access)
+        app.get("/api/appointments/?date=2038-06-07", &staff.access)
             .await,
         200,
     )
@@ -418,14 +420,14 @@ async fn bad_input_is_a_400_naming_each_field_and_never_a_409_or_500() {
         "ordering=patient",
         "doctor_id=x",
         "page_size=0",
-        "date=2027-06-07&from=2027-06-01",
+        "date=2038-06-07&from=2038-06-01",
     ] {
         let response = app
             .get(&format!("/api/appointments/?{query}"), &staff.access)
             .await;
         assert_error(response, 400, "validation_error").await;
     }
-    for query in ["date=2027-02-30", "days=40", "duration=2"] {
+    for query in ["date=2038-02-30", "days=40", "duration=2"] {
         let response = app
             .get(&format!("/api/doctors/{d}/slots/?{query}"), &staff.access)
             .await;
@@ -441,7 +443,7 @@ async fn the_database_itself_refuses_an_overlapping_active_appointment() {
         book(
             &app,
             &staff.access,
-            &at(p, d, "2027-06-07T09:00", "2027-06-07T09:30"),
+            &at(p, d, "2038-06-07T09:00", "2038-06-07T09:30"),
         )
         .await,
     )
@@ -453,7 +455,7 @@ async fn the_database_itself_refuses_an_overlapping_active_appointment() {
     let insert = |patient: i64, start: &str, end: &str, status: &str| {
         conn.execute(
             "INSERT INTO appointments (patient_id, doctor_id, start_at, end_at, status, created_by, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '2027-01-01T00:00:00Z', '2027-01-01T00:00:00Z')",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, '2038-01-01T00:00:00Z', '2038-01-01T00:00:00Z')",
             rusqlite::params![patient, d, start, end, status, staff.id],
         )
     };
@@ -461,8 +463,8 @@ async fn the_database_itself_refuses_an_overlapping_active_appointment() {
     // Same doctor, overlapping (09:00–09:30 Berlin is 07:00–07:30 UTC): refused by the trigger.
     let err = insert(
         other,
-        "2027-06-07T07:15:00Z",
-        "2027-06-07T07:45:00Z",
+        "2038-06-07T07:15:00Z",
+        "2038-06-07T07:45:00Z",
         "booked",
     )
     .expect_err("overlap refused");
@@ -470,21 +472,21 @@ async fn the_database_itself_refuses_an_overlapping_active_appointment() {
     // Touching, or not active, is allowed.
     insert(
         other,
-        "2027-06-07T07:30:00Z",
-        "2027-06-07T08:00:00Z",
+        "2038-06-07T07:30:00Z",
+        "2038-06-07T08:00:00Z",
         "booked",
     )
     .expect("touching");
     insert(
         other,
-        "2027-06-07T07:00:00Z",
-        "2027-06-07T07:30:00Z",
+        "2038-06-07T07:00:00Z",
+        "2038-06-07T07:30:00Z",
         "cancelled",
     )
     .expect("cancelled");
     // Moving one onto the other is refused too, however the UPDATE is written.
     let moved = conn.execute(
-        "UPDATE appointments SET start_at = '2027-06-07T07:10:00Z', end_at = '2027-06-07T07:40:00Z' WHERE id = ?1",
+        "UPDATE appointments SET start_at = '2038-06-07T07:10:00Z', end_at = '2038-06-07T07:40:00Z' WHERE id = ?1",
         [id(&a)],
     );
     assert!(moved.is_err_and(|e| e.to_string().contains("slot_taken")));

@@ -267,8 +267,8 @@ async fn two_records(app: &TestApp, staff: &Account) -> (i64, i64, i64, i64) {
         .await);
     let greg = always_open(app, staff, "Greg").await;
     let mapping = add_mapping(app, &staff.access, other, greg).await;
-    let body = json!({ "patient": other, "doctor": greg, "start": "2027-06-07T09:00",
-                       "end": "2027-06-07T09:30" });
+    let body = json!({ "patient": other, "doctor": greg, "start": "2038-06-07T09:00",
+                       "end": "2038-06-07T09:30" });
     let booked = json_with(
         app.post("/api/appointments/", &staff.access, &body).await,
         201,
@@ -417,8 +417,8 @@ async fn a_merge_whose_appointments_would_overlap_is_refused_whole() {
     let (app, _admin, staff) = spawn_clinic().await;
     let (keep, other, mapping, _) = two_records(&app, &staff).await;
     let gail = always_open(&app, &staff, "Gail").await;
-    let body = json!({ "patient": keep, "doctor": gail, "start": "2027-06-07T09:15",
-                       "end": "2027-06-07T09:45", "override": true });
+    let body = json!({ "patient": keep, "doctor": gail, "start": "2038-06-07T09:15",
+                       "end": "2038-06-07T09:45", "override": true });
     json_with(
         app.post("/api/appointments/", &staff.access, &body).await,
         201,

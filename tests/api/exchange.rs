@@ -107,7 +107,7 @@ async fn doctors_and_their_day(
         )
         .await)
     .await;
-    let off = json!({ "start": "2027-06-09T08:00", "end": "2027-06-09T12:00", "reason": "Course" });
+    let off = json!({ "start": "2038-06-09T08:00", "end": "2038-06-09T12:00", "reason": "Course" });
     created(
         app.post(
             &format!("/api/doctors/{greg}/time-off/"),
@@ -143,7 +143,7 @@ async fn doctors_and_their_day(
         app.post(
             "/api/appointments/",
             &staff.access,
-            &booking("2027-06-07T08:00", jurgen),
+            &booking("2038-06-07T08:00", jurgen),
         )
         .await,
     )
@@ -152,7 +152,7 @@ async fn doctors_and_their_day(
         app.post(
             "/api/appointments/",
             &staff.access,
-            &booking("2027-06-07T08:20", keep),
+            &booking("2038-06-07T08:20", keep),
         )
         .await,
     )
@@ -258,10 +258,10 @@ async fn a_populated_clinic_arrives_identical_in_a_new_one() {
     let settings = ok(new.get("/api/settings/", &new_admin.access).await).await;
     assert_eq!(settings["clinic_name"], "Praxis Nord");
     let day = ok(new
-        .get("/api/appointments/?date=2027-06-07", &new_admin.access)
+        .get("/api/appointments/?date=2038-06-07", &new_admin.access)
         .await)
     .await;
-    assert_eq!(day[0]["start"], "2027-06-07T08:00:00+02:00", "{day}");
+    assert_eq!(day[0]["start"], "2038-06-07T08:00:00+02:00", "{day}");
     // One event for the whole import.
     let trail = ok(new
         .get("/api/audit/?action=import", &new_admin.access)

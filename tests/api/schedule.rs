@@ -28,21 +28,21 @@ async fn hours_time_off_and_slots() {
     assert_eq!(week, hours);
 
     // Outside the hours, across the break, on a Tuesday: 400 on start.
-    for start in ["2027-06-07T08:40", "2027-06-07T09:50", "2027-06-08T09:00"] {
+    for start in ["2038-06-07T08:40", "2038-06-07T09:50", "2038-06-08T09:00"] {
         let body = json!({ "patient": p, "doctor": d, "start": start });
         assert_field_errors(book(&app, &staff.access, &body).await, &["start"]).await;
     }
     // A booking and a time off take slots away.
-    let body = json!({ "patient": p, "doctor": d, "start": "2027-06-07T09:20" });
+    let body = json!({ "patient": p, "doctor": d, "start": "2038-06-07T09:20" });
     created(book(&app, &staff.access, &body).await).await;
-    let off = json!({ "start": "2027-06-07T11:20", "end": "2027-06-07T12:00", "reason": "Course" });
+    let off = json!({ "start": "2038-06-07T11:20", "end": "2038-06-07T12:00", "reason": "Course" });
     let off = created(
         app.post(&format!("/api/doctors/{d}/time-off/"), &staff.access, &off)
             .await,
     )
     .await;
-    assert_eq!(off["start"], "2027-06-07T11:20:00+02:00");
-    let inside = json!({ "patient": p, "doctor": d, "start": "2027-06-07T11:20" });
+    assert_eq!(off["start"], "2038-06-07T11:20:00+02:00");
+    let inside = json!({ "patient": p, "doctor": d, "start": "2038-06-07T11:20" });
     let refused = assert_field_errors(book(&app, &staff.access, &inside).await, &["start"]).await;
     assert!(
         refused["errors"]["start"][0]
@@ -53,7 +53,7 @@ async fn hours_time_off_and_slots() {
 
     let slots = ok(app
         .get(
-            &format!("/api/doctors/{d}/slots/?date=2027-06-07"),
+            &format!("/api/doctors/{d}/slots/?date=2038-06-07"),
             &staff.access,
         )
         .await)
@@ -67,15 +67,15 @@ async fn hours_time_off_and_slots() {
     assert_eq!(
         starts,
         [
-            "2027-06-07T09:00:00+02:00",
-            "2027-06-07T09:40:00+02:00",
-            "2027-06-07T11:00:00+02:00"
+            "2038-06-07T09:00:00+02:00",
+            "2038-06-07T09:40:00+02:00",
+            "2038-06-07T11:00:00+02:00"
         ]
     );
     // A week of slots: only Mondays have any.
     let week = ok(app
         .get(
-            &format!("/api/doctors/{d}/slots/?date=2027-06-07&days=7&duration=30"),
+            &format!("/api/doctors/{d}/slots/?date=2038-06-07&days=7&duration=30"),
             &staff.access,
         )
         .await)
@@ -83,7 +83,7 @@ async fn hours_time_off_and_slots() {
     assert!(
         week.as_array().expect("list").iter().all(|s| s["start"]
             .as_str()
-            .is_some_and(|t| t.starts_with("2027-06-07"))),
+            .is_some_and(|t| t.starts_with("2038-06-07"))),
         "{week}"
     );
 
@@ -97,7 +97,7 @@ async fn hours_time_off_and_slots() {
     assert_eq!(removed.status(), 204);
     let slots = ok(app
         .get(
-            &format!("/api/doctors/{d}/slots/?date=2027-06-07"),
+            &format!("/api/doctors/{d}/slots/?date=2038-06-07"),
             &staff.access,
         )
         .await)
@@ -176,44 +176,44 @@ async fn a_weekly_nine_oclock_keeps_its_wall_clock_across_the_spring_change_and_
 
     let before = ok(app
         .get(
-            &format!("/api/doctors/{d}/slots/?date=2027-03-22&duration=60"),
+            &format!("/api/doctors/{d}/slots/?date=2038-03-22&duration=60"),
             &staff.access,
         )
         .await)
     .await;
     let after = ok(app
         .get(
-            &format!("/api/doctors/{d}/slots/?date=2027-03-29&duration=60"),
+            &format!("/api/doctors/{d}/slots/?date=2038-03-29&duration=60"),
             &staff.access,
         )
         .await)
     .await;
-    assert_eq!(before[0]["start"], "2027-03-22T09:00:00+01:00");
-    assert_eq!(after[0]["start"], "2027-03-29T09:00:00+02:00");
+    assert_eq!(before[0]["start"], "2038-03-22T09:00:00+01:00");
+    assert_eq!(after[0]["start"], "2038-03-29T09:00:00+02:00");
 
     let before = created(
         book(
             &app,
             &staff.access,
-            &json!({ "patient": p, "doctor": d, "start": "2027-03-22T09:00" }),
+            &json!({ "patient": p, "doctor": d, "start": "2038-03-22T09:00" }),
         )
         .await,
     )
     .await;
-    assert_eq!(before["start"], "2027-03-22T09:00:00+01:00");
+    assert_eq!(before["start"], "2038-03-22T09:00:00+01:00");
     let after = created(
         book(
             &app,
             &staff.access,
-            &json!({ "patient": p, "doctor": d, "start": "2027-03-29T09:00" }),
+            &json!({ "patient": p, "doctor": d, "start": "2038-03-29T09:00" }),
         )
         .await,
     )
     .await;
-    assert_eq!(after["start"], "2027-03-29T09:00:00+02:00");
+    assert_eq!(after["start"], "2038-03-29T09:00:00+02:00");
 
-    // 02:30 on 28 March 2027 does not exist in Berlin.
-    let skipped = json!({ "patient": p, "doctor": d, "start": "2027-03-28T02:30" });
+    // 02:30 on 28 March 2038 does not exist in Berlin.
+    let skipped = json!({ "patient": p, "doctor": d, "start": "2038-03-28T02:30" });
     let body = assert_field_errors(book(&app, &staff.access, &skipped).await, &["start"]).await;
     assert!(
         body["errors"]["start"][0]

@@ -146,10 +146,10 @@ async fn every_appointment_status_maps_and_each_appointment_validates_with_clini
     ];
     let mut made = Vec::new();
     for (n, (path, code)) in walks.into_iter().enumerate() {
-        let start = format!("2027-06-07T{:02}:00", 8 + n);
+        let start = format!("2038-06-07T{:02}:00", 8 + n);
         made.push((booked(&app, &staff, d, p, &start, path).await, code, n));
     }
-    let winter = booked(&app, &staff, d, p, "2027-01-11T09:00", &[]).await;
+    let winter = booked(&app, &staff, d, p, "2038-01-11T09:00", &[]).await;
 
     for (a, code, n) in made {
         // Act
@@ -160,9 +160,9 @@ async fn every_appointment_status_maps_and_each_appointment_validates_with_clini
         assert_eq!(body["status"], code);
         assert_eq!(
             body["start"],
-            format!("2027-06-07T{:02}:00:00+02:00", 8 + n)
+            format!("2038-06-07T{:02}:00:00+02:00", 8 + n)
         );
-        assert_eq!(body["end"], format!("2027-06-07T{:02}:20:00+02:00", 8 + n));
+        assert_eq!(body["end"], format!("2038-06-07T{:02}:20:00+02:00", 8 + n));
         assert_eq!(body["minutesDuration"], 20);
         assert_eq!(body["reasonCode"], json!([{ "text": "Check-up" }]));
         assert_eq!(
@@ -189,7 +189,7 @@ async fn every_appointment_status_maps_and_each_appointment_validates_with_clini
         200,
     )
     .await;
-    assert_eq!(january["start"], "2027-01-11T09:00:00+01:00");
+    assert_eq!(january["start"], "2038-01-11T09:00:00+01:00");
 }
 
 #[rocket::async_test]
@@ -201,10 +201,10 @@ async fn appointment_search_by_patient_practitioner_and_clinic_day_within_what_a
     let theirs = add_patient(&app, &staff.access, &patient("Theirs")).await;
     // 23:30 in Berlin on the 7th is the 7th in clinic time, the 7th in UTC too;
     // 00:30 on the 8th is still the 7th in UTC: the clinic's day decides.
-    let late = booked(&app, &staff, d, mine, "2027-06-07T23:30", &[]).await;
-    let early = booked(&app, &staff, d, mine, "2027-06-08T00:30", &[]).await;
-    let other = booked(&app, &staff, d, theirs, "2027-06-07T10:00", &[]).await;
-    let later = booked(&app, &staff, d, theirs, "2027-06-20T10:00", &[]).await;
+    let late = booked(&app, &staff, d, mine, "2038-06-07T23:30", &[]).await;
+    let early = booked(&app, &staff, d, mine, "2038-06-08T00:30", &[]).await;
+    let other = booked(&app, &staff, d, theirs, "2038-06-07T10:00", &[]).await;
+    let later = booked(&app, &staff, d, theirs, "2038-06-20T10:00", &[]).await;
     let s = &staff.access;
 
     // Act / Assert
@@ -215,11 +215,11 @@ async fn appointment_search_by_patient_practitioner_and_clinic_day_within_what_a
             format!("practitioner=Practitioner/{d}&_count=500"),
             vec![other, late, early, later],
         ),
-        ("date=2027-06-07".to_owned(), vec![other, late]),
-        ("date=2027-06-08".to_owned(), vec![early]),
-        ("date=ge2027-06-08".to_owned(), vec![early, later]),
+        ("date=2038-06-07".to_owned(), vec![other, late]),
+        ("date=2038-06-08".to_owned(), vec![early]),
+        ("date=ge2038-06-08".to_owned(), vec![early, later]),
         (
-            "date=gt2027-06-07&date=le2027-06-19".to_owned(),
+            "date=gt2038-06-07&date=le2038-06-19".to_owned(),
             vec![early],
         ),
     ] {
