@@ -75,7 +75,8 @@ export function addDays(ymd, n) {
 // ---- the clinic's calendar day ----
 // The server decides what "today" is (`date=today`). Where the UI needs the
 // date itself (a date picker's first value) it uses the clinic's zone (read
-// at sign-in from /api/settings/clinic, clinic.js), else the clinic's offset
+// at sign-in from /api/settings/clinic, clinic.js, which the router waits
+// for before any screen), else the clinic's offset
 // seen in any time the API sent, else the browser's own day.
 
 const clinic = () => memo("clinic-time", () => ({ offset: null }));
@@ -85,11 +86,6 @@ export function learnOffset(iso) {
   const m = /([+-])(\d{2}):(\d{2})$/.exec(iso || "");
   if (m) clinic().offset = (m[1] === "-" ? -1 : 1) * (Number(m[2]) * 60 + Number(m[3]));
   else if (/Z$/.test(iso || "")) clinic().offset = 0;
-}
-
-/** Resolves once the clinic's settings (its zone among them) have been read. */
-export function loadZone() {
-  return clinicSettings.ready();
 }
 
 /** Today's date where the clinic is, as YYYY-MM-DD (see above). */

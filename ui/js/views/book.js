@@ -14,7 +14,7 @@ import { field, showErrors, clearErrors, formError } from "../forms.js";
 import { pageHeader, setTitle, showAlert, clearAlert } from "../ui.js";
 import { parseDay, personName } from "../fmt.js";
 import {
-  clock, day, dayLabel, span, learnOffset, loadZone, clinicToday, doctorName, clashText, patientPicker, patientOf,
+  clock, day, dayLabel, span, learnOffset, clinicToday, doctorName, clashText, patientPicker, patientOf,
   ACTIVE, STATUS_LABELS,
 } from "../appointments.js";
 
@@ -40,7 +40,6 @@ async function toMove(id, signal) {
 }
 
 export default async function bookView(el, ctx) {
-  await loadZone(ctx.signal);
   let moving = await toMove(ctx.query.get("move"), ctx.signal);
   const heading = moving ? "Move an appointment" : "Book an appointment";
   setTitle(heading);

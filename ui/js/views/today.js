@@ -14,7 +14,7 @@ import { field, showErrors, clearErrors, submitButton } from "../forms.js";
 import { pageHeader, setTitle, showAlert, alertError } from "../ui.js";
 import { personName } from "../fmt.js";
 import {
-  movesFor, move, cancelDialog, statusChip, clock, day, dayLabel, addDays, learnOffset, loadZone, clinicToday,
+  movesFor, move, cancelDialog, statusChip, clock, day, dayLabel, addDays, learnOffset, clinicToday,
   patientOf, doctorName, waitText, clashText, patientPicker, ACTIVE,
 } from "../appointments.js";
 
@@ -39,7 +39,6 @@ async function myDoctor(signal) {
 
 export default async function todayView(el, ctx) {
   const asked = isDate(ctx.query.get("date")) ? ctx.query.get("date") : null;
-  await loadZone(ctx.signal);
   const mine = await myDoctor(ctx.signal);
   const names = new Map(); // doctor id → doctor (for columns without appointments and clash sentences)
   let items = [];
