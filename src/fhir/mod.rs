@@ -97,9 +97,9 @@ async fn read_patient(
     id: i64,
     caller: Caller,
     db: &State<Db>,
+    zone: &State<ClinicZone>,
 ) -> Result<Fhir<resources::Patient>, FhirError> {
-    // FHIR answers the birth date, not an age.
-    let today = patients::FIELDS_ONLY;
+    let today = zone.today();
     let patient = db
         .read_and_record(
             move |conn| patients::find_visible(conn, &caller, id, today)?.ok_or(ApiError::NotFound),
@@ -122,7 +122,9 @@ async fn search_patients(
     base: Base,
     caller: Caller,
     db: &State<Db>,
+    zone: &State<ClinicZone>,
 ) -> Result<Fhir<Bundle<resources::Patient>>, FhirError> {
+    let today = zone.today();
     let query = Query::parse(
         uri.query().map(|q| q.as_str()),
         &capability::names(&PATIENT_PARAMS),
@@ -150,9 +152,7 @@ async fn search_patients(
     let criteria = http::checked(criteria, errors)?;
     let (found, total) = db
         .read_and_record(
-            move |conn| {
-                patients::find_matching(conn, &caller, &criteria, paging, patients::FIELDS_ONLY)
-            },
+            move |conn| patients::find_matching(conn, &caller, &criteria, paging, today),
             move |tx| {
                 audit::record(
                     tx,

@@ -339,13 +339,13 @@ pub fn possible_duplicates(
     conn: &Connection,
     caller: &Caller,
     record: &PatientFields,
+    today: Date,
 ) -> Result<Vec<PossibleDuplicate>, ApiError> {
     let floor = threshold(conn)?;
     let person = Person::of(record);
     let scope = Scope::Caller(caller);
-    // Only ids and scores are answered: no age is.
     Ok(
-        candidates(conn, &person, None, scope, floor, ANSWERED, FIELDS_ONLY)?
+        candidates(conn, &person, None, scope, floor, ANSWERED, today)?
             .into_iter()
             .map(|(other, found)| PossibleDuplicate {
                 id: other.id,

@@ -204,8 +204,9 @@ pub struct NewPatient {
     pub possible_duplicates: Vec<duplicates::PossibleDuplicate>,
 }
 
-/// The date for reads that use only a record's fields, never its age.
-pub(crate) const FIELDS_ONLY: Date = Date::MIN;
+/// The date for the server's own reads that use only a record's fields
+/// (scoring pairs, reindexing, the export's stored age): no age is answered.
+const FIELDS_ONLY: Date = Date::MIN;
 
 impl Patient {
     /// Reads rows of `sql::SELECT`; `today` is the clinic's date, which a
@@ -391,7 +392,7 @@ async fn create(
     // the patient for the clinic-wide pairs (see `duplicates`).
     let looked_up = record.clone();
     let possible_duplicates = db
-        .read(move |conn| duplicates::possible_duplicates(conn, &caller, &looked_up))
+        .read(move |conn| duplicates::possible_duplicates(conn, &caller, &looked_up, today))
         .await?;
     let patient = db
         .write(move |tx| {
